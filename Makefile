@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rust_nvme: user-facing targets. Kbuild (read first by the kernel's build) holds the
+# module's object list; this file drives set-up, the kernel build, the guest and tests.
+#
+#   make            set up the toolchain, build the guest kernel (cached) and rust_nvme.ko
+#   make run        ... then boot a guest with one emulated NVMe controller and show it
+#   make check      ... then run the whole test suite; the last line is "N passed, N failed"
+#   make bench      release kernel; fio side by side with the C driver
+#   make print-kdir print the kernel build directory (bzImage, C baseline modules)
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+PY ?= python3
+
+.PHONY: all modules setup kernel print-kdir run check bench clean rustfmt
+
+all: modules
+
+setup:
+	@scripts/setup.sh
+
+kernel: setup
+	@scripts/build-kernel.sh >/dev/null
+
+# The kernel directory is computed by the (cached, idempotent) build script.
+KDIR_CMD = scripts/build-kernel.sh
+
+modules: kernel
+	@kdir=$$($(KDIR_CMD)) && . scripts/env.sh && \
+	$(MAKE) -s -C "$$kdir" M=$(TOP) ARCH=x86_64 RUSTC="$$RUSTC" RUSTDOC="$$RUSTDOC" \
+		BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" modules
+
+print-kdir:
+	@$(KDIR_CMD)
+
+run: modules
+	@$(PY) scripts/run.py
+
+check: modules
+	@$(PY) tests/check.py
+
+bench: setup
+	@$(PY) scripts/bench.py
+
+rustfmt:
+	@kdir=$$($(KDIR_CMD)) && rustfmt --edition 2021 --config-path "$$kdir/../linux-src/.rustfmt.toml" *.rs
+
+clean:
+	@kdir=$$($(KDIR_CMD) 2>/dev/null) && [ -n "$$kdir" ] && \
+		$(MAKE) -s -C "$$kdir" M=$(TOP) clean || true

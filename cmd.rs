@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NVMe commands and completions: the 64-byte submission queue entry, the 16-byte
+//! completion queue entry, opcodes and status decoding (NVMe Base Specification 2.0,
+//! §4.2, §4.6; NVM Command Set Specification 1.0, §3).
+//!
+//! Entries are little-endian in memory; the driver only builds for little-endian CPUs,
+//! so they are plain integers (checked at build time below).
+
+use kernel::{
+    bitfield,
+    prelude::*,
+    transmute, //
+};
+
+kernel::static_assert!(cfg!(target_endian = "little"));
+
+/// A submission queue entry.
+#[repr(C)]
+#[derive(Clone, Copy, Default, FromBytes, IntoBytes)]
+pub(crate) struct Command {
+    /// Command Dword 0: opcode (7:0), fused operation (9:8), PSDT (15:14), cid (31:16).
+    pub(crate) cdw0: u32,
+    /// Namespace Identifier.
+    pub(crate) nsid: u32,
+    /// Command Dword 2.
+    pub(crate) cdw2: u32,
+    /// Command Dword 3.
+    pub(crate) cdw3: u32,
+    /// Metadata Pointer.
+    pub(crate) mptr: u64,
+    /// Data Pointer: PRP Entry 1 (or the first half of an SGL descriptor).
+    pub(crate) prp1: u64,
+    /// Data Pointer: PRP Entry 2 (or the second half of an SGL descriptor).
+    pub(crate) prp2: u64,
+    /// Command Dword 10.
+    pub(crate) cdw10: u32,
+    /// Command Dword 11.
+    pub(crate) cdw11: u32,
+    /// Command Dword 12.
+    pub(crate) cdw12: u32,
+    /// Command Dword 13.
+    pub(crate) cdw13: u32,
+    /// Command Dword 14.
+    pub(crate) cdw14: u32,
+    /// Command Dword 15.
+    pub(crate) cdw15: u32,
+}
+kernel::static_assert!(core::mem::size_of::<Command>() == 64);
+
+// SAFETY: `Command` is `repr(C)` with only integer fields and no padding (64 bytes checked
+// above), so every byte is initialised and any byte pattern is a valid value.
+unsafe impl transmute::AsBytes for Command {}
+// SAFETY: As above: any byte pattern is a valid `Command`.
+unsafe impl transmute::FromBytes for Command {}
+
+/// A completion queue entry.
+#[repr(C)]
+#[derive(Clone, Copy, Default, FromBytes, IntoBytes)]
+pub(crate) struct Completion {
+    /// Dword 0: command specific result.
+    pub(crate) result: u32,
+    /// Dword 1: command specific.
+    pub(crate) dw1: u32,
+    /// SQ Head Pointer.
+    pub(crate) sq_head: u16,
+    /// SQ Identifier.
+    pub(crate) sq_id: u16,
+    /// Command Identifier.
+    pub(crate) cid: u16,
+    /// Phase Tag (bit 0) and Status (15:1), see [`StatusField`].
+    pub(crate) status: u16,
+}
+kernel::static_assert!(core::mem::size_of::<Completion>() == 16);
+
+// SAFETY: `Completion` is `repr(C)` with only integer fields and no padding (16 bytes).
+unsafe impl transmute::AsBytes for Completion {}
+// SAFETY: As above: any byte pattern is a valid `Completion`.
+unsafe impl transmute::FromBytes for Completion {}
+
+bitfield! {
+    /// Completion queue entry dword 3, bits 31:16: Phase Tag and Status Field.
+    pub(crate) struct StatusField(u16) {
+        /// Do Not Retry.
+        15:15 dnr => bool;
+        /// More information in the Error Information log page.
+        14:14 more => bool;
+        /// Command Retry Delay.
+        13:12 crd;
+        /// Status Code Type.
+        11:9 sct;
+        /// Status Code.
+        8:1 sc;
+        /// Phase Tag.
+        0:0 p => bool;
+    }
+}
+
+bitfield! {
+    /// Command Dword 0.
+    pub(crate) struct Cdw0(u32) {
+        /// Command Identifier.
+        31:16 cid;
+        /// PRP or SGL for Data Transfer.
+        15:14 psdt;
+        /// Fused Operation.
+        9:8 fuse;
+        /// Opcode.
+        7:0 opc;
+    }
+}
+
+/// Admin command opcodes (NVMe Base Specification 2.0, Figure 28).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum AdminOpcode {
+    /// Delete I/O Submission Queue.
+    DeleteSq = 0x00,
+    /// Create I/O Submission Queue.
+    CreateSq = 0x01,
+    /// Get Log Page.
+    GetLogPage = 0x02,
+    /// Delete I/O Completion Queue.
+    DeleteCq = 0x04,
+    /// Create I/O Completion Queue.
+    CreateCq = 0x05,
+    /// Identify.
+    Identify = 0x06,
+    /// Abort.
+    Abort = 0x08,
+    /// Set Features.
+    SetFeatures = 0x09,
+    /// Get Features.
+    GetFeatures = 0x0a,
+    /// Asynchronous Event Request.
+    AsyncEvent = 0x0c,
+    /// Doorbell Buffer Config.
+    DbbufConfig = 0x7c,
+}
+
+/// NVM command set I/O opcodes (NVM Command Set Specification 1.0, Figure 17).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum IoOpcode {
+    /// Flush.
+    Flush = 0x00,
+    /// Write.
+    Write = 0x01,
+    /// Read.
+    Read = 0x02,
+    /// Write Zeroes.
+    WriteZeroes = 0x08,
+    /// Dataset Management.
+    Dsm = 0x09,
+}
+
+impl AdminOpcode {
+    /// The command's name for log messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::DeleteSq => "Delete I/O SQ",
+            Self::CreateSq => "Create I/O SQ",
+            Self::GetLogPage => "Get Log Page",
+            Self::DeleteCq => "Delete I/O CQ",
+            Self::CreateCq => "Create I/O CQ",
+            Self::Identify => "Identify",
+            Self::Abort => "Abort",
+            Self::SetFeatures => "Set Features",
+            Self::GetFeatures => "Get Features",
+            Self::AsyncEvent => "Asynchronous Event Request",
+            Self::DbbufConfig => "Doorbell Buffer Config",
+        }
+    }
+}
+
+impl IoOpcode {
+    /// The command's name for log messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Flush => "Flush",
+            Self::Write => "Write",
+            Self::Read => "Read",
+            Self::WriteZeroes => "Write Zeroes",
+            Self::Dsm => "Dataset Management",
+        }
+    }
+}
+
+/// Identify CNS values (NVMe Base Specification 2.0, Figure 273).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Cns {
+    /// Identify Namespace data structure for the NSID.
+    Namespace = 0x00,
+    /// Identify Controller data structure.
+    Controller = 0x01,
+    /// Active Namespace ID list.
+    ActiveNsList = 0x02,
+}
+
+/// Feature Identifiers (NVMe Base Specification 2.0, Figure 317).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum FeatureId {
+    /// Number of Queues.
+    NumQueues = 0x07,
+}
+
+/// Create I/O CQ CDW11: Physically Contiguous.
+pub(crate) const QUEUE_PHYS_CONTIG: u32 = 1 << 0;
+/// Create I/O CQ CDW11: Interrupts Enabled.
+pub(crate) const CQ_IRQ_ENABLED: u32 = 1 << 1;
+/// Create I/O CQ CDW11: Interrupt Vector field shift.
+pub(crate) const CQ_IV_SHIFT: u32 = 16;
+/// Create I/O SQ CDW11: Completion Queue Identifier field shift.
+pub(crate) const SQ_CQID_SHIFT: u32 = 16;
+/// Read/Write CDW12: Force Unit Access.
+pub(crate) const RW_FUA: u32 = 1 << 30;
+/// Read/Write CDW12: Limited Retry.
+pub(crate) const RW_LR: u32 = 1 << 31;
+
+/// Size of every Identify data structure.
+pub(crate) const IDENTIFY_DATA_SIZE: usize = 4096;
+
+impl Command {
+    /// A command with `opcode` and `nsid`, all other fields zero.
+    pub(crate) fn new(opcode: u8, nsid: u32) -> Self {
+        Self {
+            cdw0: Cdw0::zeroed().with_opc(opcode).into_raw(),
+            nsid,
+            ..Default::default()
+        }
+    }
+
+    /// An admin command.
+    pub(crate) fn admin(opcode: AdminOpcode) -> Self {
+        Self::new(opcode as u8, 0)
+    }
+
+    /// The opcode in CDW0.
+    pub(crate) fn opcode(&self) -> u8 {
+        Cdw0::from_raw(self.cdw0).opc().get()
+    }
+
+    /// The command identifier in CDW0.
+    pub(crate) fn cid(&self) -> u16 {
+        Cdw0::from_raw(self.cdw0).cid().get()
+    }
+
+    /// Sets the command identifier in CDW0.
+    pub(crate) fn set_cid(&mut self, cid: u16) {
+        self.cdw0 = Cdw0::from_raw(self.cdw0).with_cid(cid).into_raw();
+    }
+
+    /// Identify with `cns` for `nsid`, data into the 4 KiB buffer at `dma`.
+    pub(crate) fn identify(cns: Cns, nsid: u32, dma: u64) -> Self {
+        let mut c = Self::admin(AdminOpcode::Identify);
+        c.nsid = nsid;
+        c.prp1 = dma;
+        c.cdw10 = cns as u32;
+        c
+    }
+
+    /// Set Features, Number of Queues: ask for `nr` I/O submission and completion queues.
+    pub(crate) fn set_num_queues(nr: u16) -> Self {
+        let mut c = Self::admin(AdminOpcode::SetFeatures);
+        c.cdw10 = FeatureId::NumQueues as u32;
+        // Both counts are 0's based: NCQR in 31:16, NSQR in 15:0.
+        let n = u32::from(nr.saturating_sub(1));
+        c.cdw11 = (n << 16) | n;
+        c
+    }
+
+    /// Create I/O Completion Queue `qid` of `depth` entries at `dma`, on MSI-X `vector`.
+    pub(crate) fn create_cq(qid: u16, depth: u16, dma: u64, vector: u16) -> Self {
+        let mut c = Self::admin(AdminOpcode::CreateCq);
+        c.prp1 = dma;
+        c.cdw10 = (u32::from(depth - 1) << 16) | u32::from(qid);
+        c.cdw11 = (u32::from(vector) << CQ_IV_SHIFT) | CQ_IRQ_ENABLED | QUEUE_PHYS_CONTIG;
+        c
+    }
+
+    /// Create I/O Submission Queue `qid` of `depth` entries at `dma`, completing on `cqid`.
+    pub(crate) fn create_sq(qid: u16, depth: u16, dma: u64, cqid: u16) -> Self {
+        let mut c = Self::admin(AdminOpcode::CreateSq);
+        c.prp1 = dma;
+        c.cdw10 = (u32::from(depth - 1) << 16) | u32::from(qid);
+        // Priority class (QPRIO) is left at urgent/0: round robin ignores it.
+        c.cdw11 = (u32::from(cqid) << SQ_CQID_SHIFT) | QUEUE_PHYS_CONTIG;
+        c
+    }
+
+    /// Delete I/O Submission Queue `qid`.
+    pub(crate) fn delete_sq(qid: u16) -> Self {
+        let mut c = Self::admin(AdminOpcode::DeleteSq);
+        c.cdw10 = u32::from(qid);
+        c
+    }
+
+    /// Delete I/O Completion Queue `qid`.
+    pub(crate) fn delete_cq(qid: u16) -> Self {
+        let mut c = Self::admin(AdminOpcode::DeleteCq);
+        c.cdw10 = u32::from(qid);
+        c
+    }
+
+    /// Read or Write of `nlb` (1-based) logical blocks at `slba` on `nsid`.
+    pub(crate) fn rw(op: IoOpcode, nsid: u32, slba: u64, nlb: u32, fua: bool) -> Self {
+        let mut c = Self::new(op as u8, nsid);
+        c.cdw10 = slba as u32;
+        c.cdw11 = (slba >> 32) as u32;
+        // NLB is 0's based and 16 bits wide; callers respect max_hw_sectors.
+        c.cdw12 = (nlb - 1) & 0xffff;
+        if fua {
+            c.cdw12 |= RW_FUA;
+        }
+        c
+    }
+
+    /// Flush the volatile write cache of `nsid`.
+    pub(crate) fn flush(nsid: u32) -> Self {
+        Self::new(IoOpcode::Flush as u8, nsid)
+    }
+}
+
+/// Status Code Types (NVMe Base Specification 2.0, Figure 93).
+pub(crate) mod sct {
+    /// Generic Command Status.
+    pub(crate) const GENERIC: u16 = 0x0;
+    /// Command Specific Status.
+    pub(crate) const COMMAND_SPECIFIC: u16 = 0x1;
+    /// Media and Data Integrity Errors.
+    pub(crate) const MEDIA: u16 = 0x2;
+    /// Path Related Status.
+    pub(crate) const PATH: u16 = 0x3;
+}
+
+/// A decoded, non-zero completion status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Status {
+    /// Status Code Type.
+    pub(crate) sct: u16,
+    /// Status Code.
+    pub(crate) sc: u16,
+    /// Do Not Retry.
+    pub(crate) dnr: bool,
+}
+
+impl Status {
+    /// Decodes the status half-word of a completion; `None` for success.
+    pub(crate) fn from_cqe(status: u16) -> Option<Self> {
+        let f = StatusField::from_raw(status);
+        let (sct, sc) = (f.sct().get(), f.sc().get());
+        if sct == 0 && sc == 0 {
+            return None;
+        }
+        Some(Self {
+            sct,
+            sc,
+            dnr: f.dnr(),
+        })
+    }
+
+    /// A human-readable name of the status code, as the spec calls it.
+    pub(crate) fn name(&self) -> &'static str {
+        match (self.sct, self.sc) {
+            (sct::GENERIC, 0x01) => "Invalid Command Opcode",
+            (sct::GENERIC, 0x02) => "Invalid Field in Command",
+            (sct::GENERIC, 0x03) => "Command ID Conflict",
+            (sct::GENERIC, 0x04) => "Data Transfer Error",
+            (sct::GENERIC, 0x05) => "Commands Aborted due to Power Loss Notification",
+            (sct::GENERIC, 0x06) => "Internal Error",
+            (sct::GENERIC, 0x07) => "Command Abort Requested",
+            (sct::GENERIC, 0x08) => "Command Aborted due to SQ Deletion",
+            (sct::GENERIC, 0x0b) => "Invalid Namespace or Format",
+            (sct::GENERIC, 0x0d) => "Invalid SGL Segment Descriptor",
+            (sct::GENERIC, 0x0f) => "Data SGL Length Invalid",
+            (sct::GENERIC, 0x13) => "PRP Offset Invalid",
+            (sct::GENERIC, 0x80) => "LBA Out of Range",
+            (sct::GENERIC, 0x81) => "Capacity Exceeded",
+            (sct::GENERIC, 0x82) => "Namespace Not Ready",
+            (sct::COMMAND_SPECIFIC, 0x00) => "Completion Queue Invalid",
+            (sct::COMMAND_SPECIFIC, 0x01) => "Invalid Queue Identifier",
+            (sct::COMMAND_SPECIFIC, 0x02) => "Invalid Queue Size",
+            (sct::COMMAND_SPECIFIC, 0x03) => "Abort Command Limit Exceeded",
+            (sct::COMMAND_SPECIFIC, 0x08) => "Invalid Interrupt Vector",
+            (sct::COMMAND_SPECIFIC, 0x0c) => "Invalid Queue Deletion",
+            (sct::COMMAND_SPECIFIC, 0x0d) => "Feature Identifier Not Saveable",
+            (sct::COMMAND_SPECIFIC, 0x80) => "Conflicting Attributes",
+            (sct::MEDIA, 0x80) => "Write Fault",
+            (sct::MEDIA, 0x81) => "Unrecovered Read Error",
+            (sct::MEDIA, 0x82) => "End-to-end Guard Check Error",
+            (sct::MEDIA, 0x86) => "Access Denied",
+            (sct::MEDIA, 0x87) => "Deallocated or Unwritten Logical Block",
+            (sct::PATH, _) => "Path Error",
+            _ => "Unknown Status",
+        }
+    }
+
+    /// Whether the block layer should see "not supported" rather than an I/O error.
+    pub(crate) fn is_not_supported(&self) -> bool {
+        self.sct == sct::GENERIC && matches!(self.sc, 0x01 | 0x02)
+    }
+
+    /// Whether the command may be retried (DNR clear and not a permanent condition).
+    pub(crate) fn is_retryable(&self) -> bool {
+        !self.dnr && !self.is_not_supported()
+    }
+
+    /// The errno an admin command's caller sees for this status.
+    pub(crate) fn to_error(self) -> Error {
+        if self.is_not_supported() {
+            EINVAL
+        } else {
+            EIO
+        }
+    }
+}
+
+impl core::fmt::Display for Status {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} (SCT {:#x} SC {:#04x}{})",
+            self.name(),
+            self.sct,
+            self.sc,
+            if self.dnr { " DNR" } else { "" }
+        )
+    }
+}
+
+#[kunit_tests(rust_nvme_cmd)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_decode() {
+        // Phase bit alone is success.
+        assert_eq!(Status::from_cqe(0x0001), None);
+        // LBA Out of Range (SCT 0, SC 0x80) with DNR and phase set.
+        let s = Status::from_cqe((1 << 15) | (0x80 << 1) | 1);
+        assert_eq!(
+            s,
+            Some(Status {
+                sct: 0,
+                sc: 0x80,
+                dnr: true
+            })
+        );
+        let s = s.unwrap_or(Status { sct: 7, sc: 0, dnr: false });
+        assert_eq!(s.name(), "LBA Out of Range");
+        assert!(!s.is_retryable());
+        // Unrecovered Read Error, SCT 2, DNR clear: retryable, an I/O error.
+        let s = Status::from_cqe((2 << 9) | (0x81 << 1)).unwrap_or(Status { sct: 7, sc: 0, dnr: true });
+        assert_eq!(s.name(), "Unrecovered Read Error");
+        assert!(s.is_retryable());
+        assert_eq!(s.to_error(), EIO);
+        // Invalid Opcode: not supported, never retried.
+        let s = Status::from_cqe(0x01 << 1).unwrap_or(Status { sct: 7, sc: 0, dnr: true });
+        assert!(s.is_not_supported());
+        assert!(!s.is_retryable());
+    }
+
+    #[test]
+    fn command_encoding() {
+        let mut c = Command::rw(IoOpcode::Write, 1, 0x1_2345_6789, 8, true);
+        c.set_cid(0x1234);
+        assert_eq!(c.cdw0, 0x1234_0001);
+        assert_eq!(c.cid(), 0x1234);
+        assert_eq!(c.opcode(), IoOpcode::Write as u8);
+        assert_eq!(c.cdw10, 0x2345_6789);
+        assert_eq!(c.cdw11, 0x1);
+        assert_eq!(c.cdw12, RW_FUA | 7);
+
+        let c = Command::create_cq(3, 1024, 0x1000, 2);
+        assert_eq!(c.cdw10, (1023 << 16) | 3);
+        assert_eq!(c.cdw11, (2 << 16) | 0x3);
+        let c = Command::create_sq(3, 1024, 0x2000, 3);
+        assert_eq!(c.cdw11, (3 << 16) | 0x1);
+        let c = Command::set_num_queues(4);
+        assert_eq!(c.cdw10, 7);
+        assert_eq!(c.cdw11, 0x0003_0003);
+        let c = Command::identify(Cns::ActiveNsList, 0, 0x3000);
+        assert_eq!(c.cdw10, 2);
+        assert_eq!(c.opcode(), 0x06);
+    }
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A submission/completion queue pair in host memory (NVMe Base Specification 2.0, §3.3).
+//!
+//! The SQ is a ring of [`Command`]s the host fills and the controller consumes; the CQ a
+//! ring of [`Completion`]s the controller fills. The host owns SQ slots from `sq_tail`
+//! until it rings SQyTDBL past them, and CQ slots whose Phase Tag matches `cq_phase` until
+//! it writes CQyHDBL past them. The phase flips every time `cq_head` wraps.
+
+use kernel::{
+    device,
+    dma::Coherent,
+    io::{
+        io_project,
+        io_read,
+        Io, //
+    },
+    pci::DevresBar,
+    prelude::*,
+    sync::{
+        barrier::{
+            dma_mb,
+            Read, //
+        },
+        new_spinlock,
+        new_spinlock_irq,
+        Arc,
+        SpinLock,
+        SpinLockIrq, //
+    },
+};
+
+use crate::{
+    cmd::{
+        Command,
+        Completion,
+        StatusField, //
+    },
+    regs,
+};
+
+/// BAR0 as shared by the controller and its queues.
+pub(crate) type Bar0 = DevresBar<{ regs::BAR0_MIN_SIZE }>;
+
+/// Index arithmetic of a ring of `depth` entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ring {
+    depth: u16,
+}
+
+impl Ring {
+    /// A ring of `depth` entries; `depth` must be at least 2 (the spec's minimum).
+    pub(crate) fn new(depth: u16) -> Result<Self> {
+        if depth < 2 {
+            return Err(EINVAL);
+        }
+        Ok(Self { depth })
+    }
+
+    /// The slot after `i`.
+    pub(crate) fn next(self, i: u16) -> u16 {
+        if i + 1 == self.depth {
+            0
+        } else {
+            i + 1
+        }
+    }
+}
+
+/// The completion queue consumer's position.
+///
+/// # Invariants
+///
+/// `head < ring.depth`; entries at `head` onwards whose Phase Tag equals `phase` are new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CqCursor {
+    ring: Ring,
+    /// Next CQ slot to look at (C: `cq_head`).
+    pub(crate) head: u16,
+    /// Phase Tag of new entries (C: `cq_phase`); the controller writes 1 on its first pass.
+    pub(crate) phase: bool,
+}
+
+impl CqCursor {
+    /// The position of a freshly created (zeroed) CQ.
+    pub(crate) fn new(ring: Ring) -> Self {
+        Self {
+            ring,
+            head: 0,
+            phase: true,
+        }
+    }
+
+    /// Whether a CQE with status half-word `status` at `head` is new.
+    pub(crate) fn is_new(self, status: u16) -> bool {
+        StatusField::from_raw(status).p() == self.phase
+    }
+
+    /// Consumes the entry at `head`.
+    pub(crate) fn advance(&mut self) {
+        // INVARIANT: `Ring::next` stays below the depth; the phase flips on wrap.
+        self.head = self.ring.next(self.head);
+        if self.head == 0 {
+            self.phase = !self.phase;
+        }
+    }
+}
+
+/// The submission queue producer's position.
+///
+/// # Invariants
+///
+/// `tail < ring.depth`, `last_tail < ring.depth`.
+struct SqState {
+    ring: Ring,
+    /// Next SQ slot to fill (C: `sq_tail`).
+    tail: u16,
+    /// Tail value last written to SQyTDBL (C: `last_sq_tail`).
+    last_tail: u16,
+}
+
+/// One queue pair: an SQ and its CQ, with the same identifier.
+#[pin_data]
+pub(crate) struct QueuePair {
+    /// Queue identifier: 0 is the admin queue.
+    pub(crate) qid: u16,
+    /// Number of entries in each ring.
+    pub(crate) depth: u16,
+    /// MSI-X vector the CQ interrupts on.
+    pub(crate) vector: u16,
+    sq: Coherent<[Command]>,
+    cq: Coherent<[Completion]>,
+    sq_db: usize,
+    cq_db: usize,
+    bar: Arc<Bar0>,
+    #[pin]
+    sq_state: SpinLock<SqState>,
+    /// Taken from the interrupt handler and from process context (timeouts, teardown).
+    #[pin]
+    cq_state: SpinLockIrq<CqCursor>,
+}
+
+impl QueuePair {
+    /// Allocates the rings of queue pair `qid` in coherent DMA memory.
+    pub(crate) fn new(
+        dev: &device::Device<device::Bound>,
+        bar: Arc<Bar0>,
+        stride: usize,
+        qid: u16,
+        depth: u16,
+        vector: u16,
+    ) -> Result<Arc<Self>> {
+        let ring = Ring::new(depth)?;
+        let sq = Coherent::<Command>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
+        let cq = Coherent::<Completion>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                qid,
+                depth,
+                vector,
+                sq,
+                cq,
+                sq_db: regs::sq_tail_doorbell(qid, stride),
+                cq_db: regs::cq_head_doorbell(qid, stride),
+                bar,
+                sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0 }),
+                cq_state <- new_spinlock_irq!(CqCursor::new(ring)),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Bus address of the SQ ring (for ASQ / Create I/O SQ).
+    pub(crate) fn sq_dma(&self) -> u64 {
+        self.sq.dma_address()
+    }
+
+    /// Bus address of the CQ ring (for ACQ / Create I/O CQ).
+    pub(crate) fn cq_dma(&self) -> u64 {
+        self.cq.dma_address()
+    }
+
+    /// Writes `value` to the doorbell at `offset`; nothing if the device is gone.
+    fn ring_doorbell(&self, value: u16, offset: usize) {
+        if let Some(bar) = self.bar.try_access() {
+            // A non-relaxed write (writel): the SQE / CQ consumption before it is visible
+            // to the device first. The offset was checked against the BAR size when the
+            // queue was created, so this cannot fail; a failure would only lose a
+            // doorbell, which the timeout handler recovers.
+            let _ = (&*bar).try_write32(u32::from(value), offset);
+        }
+    }
+
+    /// Copies `cmd` into the next SQ slot; rings SQyTDBL when `ring` is set.
+    pub(crate) fn submit(&self, cmd: &Command, ring: bool) -> Result {
+        let mut sq = self.sq_state.lock();
+        io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
+        // INVARIANT: `Ring::next` stays below the depth.
+        sq.tail = sq.ring.next(sq.tail);
+        if ring {
+            sq.last_tail = sq.tail;
+            self.ring_doorbell(sq.tail, self.sq_db);
+        }
+        Ok(())
+    }
+
+    /// Rings SQyTDBL if commands were queued without ringing it (blk-mq `commit_rqs`).
+    pub(crate) fn commit(&self) {
+        let mut sq = self.sq_state.lock();
+        if sq.tail != sq.last_tail {
+            sq.last_tail = sq.tail;
+            self.ring_doorbell(sq.tail, self.sq_db);
+        }
+    }
+
+    /// Consumes every new CQE, calling `f` for each, then writes CQyHDBL once.
+    ///
+    /// Returns the number of entries consumed.
+    pub(crate) fn process_cq(&self, mut f: impl FnMut(&Completion)) -> usize {
+        let mut cq = self.cq_state.lock();
+        let mut n = 0;
+        loop {
+            let slot = usize::from(cq.head);
+            let status = match (|| -> Result<u16> { Ok(io_read!(self.cq, [try: slot].status)) })() {
+                Ok(s) => s,
+                Err(_) => break,
+            };
+            if !cq.is_new(status) {
+                break;
+            }
+            // The phase tag is read first; the rest of the entry only after this barrier,
+            // or the CPU could return stale contents from before the device wrote it.
+            dma_mb(Read);
+            let cqe: Completion = match (|| -> Result<Completion> {
+                Ok(io_project!(self.cq, [try: slot]).copy_read())
+            })() {
+                Ok(c) => c,
+                Err(_) => break,
+            };
+            cq.advance();
+            n += 1;
+            f(&cqe);
+        }
+        if n > 0 {
+            self.ring_doorbell(cq.head, self.cq_db);
+        }
+        n
+    }
+}
+
+#[kunit_tests(rust_nvme_queue)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_wraps() -> Result {
+        let r = Ring::new(4)?;
+        assert_eq!(r.next(0), 1);
+        assert_eq!(r.next(2), 3);
+        assert_eq!(r.next(3), 0);
+        assert_eq!(Ring::new(1), Err(EINVAL));
+        assert_eq!(Ring::new(0), Err(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn phase_flips_on_wrap() -> Result {
+        let mut c = CqCursor::new(Ring::new(3)?);
+        assert!(c.phase);
+        // A zeroed CQ has phase 0 everywhere: nothing is new.
+        assert!(!c.is_new(0));
+        assert!(c.is_new(1));
+        c.advance();
+        c.advance();
+        assert_eq!((c.head, c.phase), (2, true));
+        c.advance();
+        assert_eq!((c.head, c.phase), (0, false));
+        // Second pass: entries written with phase 0 are new, stale phase-1 ones are not.
+        assert!(c.is_new(0));
+        assert!(!c.is_new(1));
+        for _ in 0..3 {
+            c.advance();
+        }
+        assert_eq!((c.head, c.phase), (0, true));
+        Ok(())
+    }
+}

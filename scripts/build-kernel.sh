@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Build the guest kernel (bzImage + the C baseline modules) once per kernel source version
+# and config fragment. Prints the build directory on its last line of stdout.
+#   FLAVOUR=debug (default): scripts/guest.config, with lockdep, DMA-API debug, KFENCE, KUnit.
+#   FLAVOUR=release: the same fragment without the debug options (for `make bench`).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+FLAVOUR=${FLAVOUR:-debug}
+
+frag=$(mktemp); trap 'rm -f "$frag"' EXIT
+case "$FLAVOUR" in
+debug)   cp "$here/guest.config" "$frag" ;;
+release) grep -vE '^CONFIG_(DEBUG_|PROVE_LOCKING|DMA_API_DEBUG|KFENCE|RUST_DEBUG_ASSERTIONS|FAULT_INJECTION|FAIL_IO_TIMEOUT|KUNIT)' \
+		"$here/guest.config" > "$frag" ;;
+*) echo "build-kernel: unknown FLAVOUR=$FLAVOUR" >&2; exit 1 ;;
+esac
+
+[ -f "$KSRC/Makefile" ] || { echo "build-kernel: no kernel source in $KSRC (run scripts/setup.sh)" >&2; exit 1; }
+kver=$(make -s -C "$KSRC" kernelversion)
+key=$(cat "$frag" "$here/build-kernel.sh" | sha256sum | cut -c1-12)
+KDIR="$RN_CACHE/kernel-$kver-$FLAVOUR-$key"
+
+if [ -f "$KDIR/.rust-nvme-built" ]; then
+	echo "$KDIR"; exit 0
+fi
+
+KMAKE=(make -C "$KSRC" O="$KDIR" ARCH=x86_64 RUSTC="$RUSTC" RUSTDOC="$RUSTDOC" BINDGEN="$BINDGEN"
+       HOSTRUSTC="$RUSTC")
+echo "build-kernel: building Linux $kver ($FLAVOUR) in $KDIR; this takes several minutes" >&2
+mkdir -p "$KDIR"
+"${KMAKE[@]}" -s tinyconfig >&2
+(cd "$KDIR" && "$KSRC/scripts/kconfig/merge_config.sh" -m .config "$frag" >/dev/null)
+"${KMAKE[@]}" -s olddefconfig >&2
+# merge_config does not fail on dropped options; check the ones we cannot live without.
+for opt in RUST MODULES PCI_MSI BLK_DEV_NVME BLOCK; do
+	grep -qE "^CONFIG_$opt=(y|m)" "$KDIR/.config" || {
+		echo "build-kernel: CONFIG_$opt did not survive olddefconfig (is 'make rustavailable' happy?)" >&2
+		"${KMAKE[@]}" rustavailable >&2 || true
+		exit 1; }
+done
+"${KMAKE[@]}" -s -j"$(nproc)" bzImage modules >&2
+touch "$KDIR/.rust-nvme-built"
+echo "$KDIR"

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Install the toolchain rust_nvme needs: Debian packages, bindgen-cli and the Linux 7.3
+# source from trixie-backports (pinned so nothing else comes from that suite).
+# Idempotent: when everything is present it only checks and returns in seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+
+die() { echo "setup: $*" >&2; exit 1; }
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+PKGS=(rustc-web rust-web-src libclang-19-dev gcc make flex bison bc libelf-dev libssl-dev
+      cpio kmod busybox-static fio nvme-cli e2fsprogs qemu-system-x86 xz-utils python3)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+# Linux 7.3 source: trixie-backports, pinned to this one package family.
+SRC_LIST=/etc/apt/sources.list.d/rust-nvme-trixie-backports.sources
+PIN=/etc/apt/preferences.d/rust-nvme-linux-source
+if [ ! -f "$SRC_LIST" ] || [ ! -f "$PIN" ]; then
+	$SUDO tee "$SRC_LIST" >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	$SUDO tee "$PIN" >/dev/null <<'PINEOF'
+Package: *
+Pin: release n=trixie-backports
+Pin-Priority: -1
+
+Package: linux-source-7.3
+Pin: release n=trixie-backports
+Pin-Priority: 500
+PINEOF
+	need_update=1
+fi
+dpkg-query -W -f='${Status}' linux-source-7.3 2>/dev/null | grep -q 'install ok installed' || missing+=(linux-source-7.3)
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	$SUDO apt-get update -qq || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		|| die "could not install: ${missing[*]}"
+fi
+
+# bindgen-cli from crates.io (the kernel's Rust build needs it).
+if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
+	command -v cargo >/dev/null || die "cargo is missing: needed to install bindgen-cli $BINDGEN_VERSION"
+	echo "setup: installing bindgen-cli $BINDGEN_VERSION"
+	LIBCLANG_PATH=/usr/lib/llvm-19/lib cargo install -q bindgen-cli --version "$BINDGEN_VERSION" --locked \
+		--root "$TOOLS_DIR" || die "cargo install bindgen-cli failed"
+fi
+
+# Unpack the kernel source once per Debian source version.
+tarball=$(ls /usr/src/linux-source-7.3*.tar.xz 2>/dev/null | head -1)
+[ -n "$tarball" ] || die "linux-source-7.3 is installed but /usr/src/linux-source-7.3*.tar.xz is missing"
+ver=$(dpkg-query -W -f='${Version}' linux-source-7.3)
+if [ ! -f "$KSRC/.rust-nvme-unpacked-$ver" ]; then
+	echo "setup: unpacking $tarball"
+	rm -rf "$KSRC"; mkdir -p "$KSRC"
+	tar -xf "$tarball" -C "$KSRC" --strip-components=1 || die "unpacking $tarball failed"
+	touch "$KSRC/.rust-nvme-unpacked-$ver"
+fi
+
+for t in "$RUSTC" "$RUSTDOC" "$BINDGEN" qemu-system-x86_64 fio nvme busybox mkfs.ext4; do
+	command -v "$t" >/dev/null || [ -x "$t" ] || die "$t is missing after set-up"
+done
+echo "setup: toolchain ready (linux-source-7.3 $ver, $("$RUSTC" --version))"

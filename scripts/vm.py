@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Boot a QEMU guest with rust_nvme, run a guest script, report its exit status.
+
+The guest boots our kernel with an initramfs (scripts/mkinitramfs.sh) plus a small
+per-run archive holding the modules, tests/ and the script to run. The serial console is
+streamed to stdout (and to --log). The run fails when:
+  * the guest script exits non-zero (its status is returned),
+  * the console shows a kernel splat (BUG, WARNING, Oops, lockdep, DMA-API, KFENCE, ...),
+  * the timeout expires (status 124).
+A guest that prints nothing from init within --boot-timeout is treated as a boot failure
+(TCG very rarely hangs before init) and booted once more, saying so.
+
+Host commands: a guest line "rn-host: <HMP command>" runs that command on the QEMU monitor
+(e.g. "device_del nvme0"); its output is written back to the console log as "rn-host-out:".
+
+Usage:
+  scripts/vm.py [--cpus N] [--mem MB] [--timeout S] [--script FILE | --shell]
+                [--allow REGEX] [--log FILE] [--kdir DIR] -- <extra QEMU args ...>
+Without extra QEMU args, one controller (serial "rnvme0") with a 1 GiB file-backed namespace
+is attached.
+"""
+import argparse
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Console lines that fail a run. "WARNING:" catches WARN_ON; "BUG:" catches lockdep's
+# "BUG: sleeping function ..." etc; lockdep reports start with a line of '=' then a title.
+SPLAT = re.compile(
+    r"(BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
+    r"possible recursive locking|possible circular locking|inconsistent lock state|"
+    r"INFO: possible|DMA-API: (?!preallocated)|KFENCE:|rcu: INFO|"
+    r"UBSAN:|kernel BUG at|Call Trace:|RIP: )"
+)
+BENIGN = [
+    re.compile(r"DMA-API: preallocated"),
+    re.compile(r"DMA-API: debugging enabled by kernel config"),
+    re.compile(r"RCU lockdep checking is enabled"),
+]
+
+DEFAULT_DEVICE = [
+    "-drive", "if=none,id=nvm0,format=raw,file={img0}",
+    "-device", "nvme,id=nvme0,serial=rnvme0,drive=nvm0",
+]
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout.strip()
+
+
+def kdir():
+    return sh([os.path.join(TOP, "scripts/build-kernel.sh")]).splitlines()[-1]
+
+
+def build_initrd(kd, script, workdir, shell):
+    """Base image (cached) + a per-run cpio with modules, tests and the script."""
+    base = sh([os.path.join(TOP, "scripts/mkinitramfs.sh"), kd]).splitlines()[-1]
+    ov = os.path.join(workdir, "overlay")
+    os.makedirs(os.path.join(ov, "guest"))
+    mods = os.path.join(ov, "guest/modules")
+    os.makedirs(mods)
+    ko = os.path.join(TOP, "rust_nvme.ko")
+    if os.path.exists(ko):
+        shutil.copy(ko, mods)
+    for rel in ("drivers/nvme/host/nvme.ko", "drivers/nvme/host/nvme-core.ko",
+                "drivers/block/null_blk/null_blk.ko"):
+        p = os.path.join(kd, rel)
+        if os.path.exists(p):
+            shutil.copy(p, mods)
+    shutil.copytree(os.path.join(TOP, "tests"), os.path.join(ov, "guest/tests"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    if script:
+        shutil.copy(script, os.path.join(ov, "guest/run.sh"))
+    if shell:
+        open(os.path.join(ov, "guest/shell"), "w").close()
+    cpio = os.path.join(workdir, "overlay.cpio")
+    files = sh(["find", "."], cwd=ov)
+    subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-O", cpio], input=files,
+                   text=True, cwd=ov, check=True)
+    out = os.path.join(workdir, "initrd.img")
+    with open(out, "wb") as o:
+        for part in (base, cpio):
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, o)
+    return out
+
+
+class Monitor:
+    """HMP over a unix socket; one command at a time."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def cmd(self, line):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        try:
+            s.connect(self.path)
+            out = b""
+            s.sendall(line.encode() + b"\n")
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                try:
+                    chunk = s.recv(4096)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if out.count(b"(qemu)") >= 2:
+                    break
+            return out.decode(errors="replace")
+        finally:
+            s.close()
+
+
+def boot(args, qemu_extra, initrd, kd, workdir, log):
+    """One boot. Returns (status, saw_init)."""
+    mon = os.path.join(workdir, "mon.sock")
+    if os.path.exists(mon):
+        os.unlink(mon)
+    append = "console=ttyS0 panic=-1 oops=panic loglevel=7 " \
+             "modprobe.blacklist=nvme " + args.append
+    cmd = [args.qemu, "-M", args.machine, "-accel", args.accel, "-cpu", args.cpu,
+           "-smp", str(args.cpus), "-m", str(args.mem),
+           "-kernel", os.path.join(kd, "arch/x86/boot/bzImage"), "-initrd", initrd,
+           "-append", append, "-no-reboot", "-display", "none", "-vga", "none",
+           "-monitor", f"unix:{mon},server,nowait", "-nodefaults"]
+    if args.shell:
+        cmd += ["-serial", "stdio"]
+    else:
+        cmd += ["-chardev", "stdio,id=ser0,signal=off", "-serial", "chardev:ser0"]
+    cmd += qemu_extra
+    if args.verbose:
+        print("vm: " + " ".join(cmd), file=sys.stderr)
+    if args.shell:
+        rc = subprocess.call(cmd)
+        return rc, True
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    monitor = Monitor(mon)
+    start = time.time()
+    saw_init = False
+    status = None
+    splats = []
+    buf = b""
+    timed_out = False
+    try:
+        while True:
+            now = time.time()
+            if not saw_init and now - start > args.boot_timeout:
+                break
+            if now - start > args.timeout:
+                timed_out = True
+                break
+            r, _, _ = select.select([p.stdout], [], [], 1.0)
+            if not r:
+                if p.poll() is not None:
+                    break
+                continue
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode(errors="replace").rstrip("\r")
+                log.write(line + "\n")
+                log.flush()
+                if not args.quiet:
+                    print(line, flush=True)
+                if "rn-init: started" in line:
+                    saw_init = True
+                m = re.search(r"rn-exit: (\d+)", line)
+                if m:
+                    status = int(m.group(1))
+                m = re.search(r"rn-host: (.*)$", line)
+                if m:
+                    out = monitor.cmd(m.group(1).strip())
+                    for l in out.splitlines():
+                        log.write("rn-host-out: " + l + "\n")
+                if SPLAT.search(line) and not any(b.search(line) for b in BENIGN) \
+                        and not any(re.search(a, line) for a in args.allow):
+                    splats.append(line)
+    finally:
+        if p.poll() is None:
+            # Give poweroff a moment before pulling the plug.
+            try:
+                p.wait(timeout=3 if status is not None else 0.1)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    if not saw_init:
+        return None, False
+    if timed_out:
+        print(f"vm: TIMEOUT after {args.timeout}s", flush=True)
+        log.write(f"vm: TIMEOUT after {args.timeout}s\n")
+        return 124, True
+    if splats:
+        print("vm: kernel splat on the console:", flush=True)
+        for s in splats[:10]:
+            print("vm:   " + s, flush=True)
+        log.write("vm: SPLAT\n")
+        return 1 if not status else status, True
+    if status is None:
+        print("vm: guest ended without reporting an exit status", flush=True)
+        return 1, True
+    return status, True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cpus", type=int, default=int(os.environ.get("RN_CPUS", 4)))
+    ap.add_argument("--mem", type=int, default=int(os.environ.get("RN_MEM", 1024)))
+    ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--boot-timeout", type=int, default=90)
+    ap.add_argument("--script")
+    ap.add_argument("--shell", action="store_true")
+    ap.add_argument("--allow", action="append", default=[],
+                    help="regex of a console line that is not a splat for this run")
+    ap.add_argument("--log")
+    ap.add_argument("--kdir")
+    ap.add_argument("--append", default="")
+    ap.add_argument("--machine", default=os.environ.get("RN_MACHINE", "q35"))
+    ap.add_argument("--accel", default=os.environ.get("RN_ACCEL", "tcg,thread=multi"))
+    ap.add_argument("--cpu", default=os.environ.get("RN_CPU", "max"))
+    ap.add_argument("--qemu", default=os.environ.get("RN_QEMU", "qemu-system-x86_64"))
+    ap.add_argument("--quiet", action="store_true", help="do not stream the console")
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("qemu_args", nargs="*")
+    args = ap.parse_args()
+    if not args.script and not args.shell:
+        ap.error("give --script FILE or --shell")
+
+    kd = args.kdir or kdir()
+    with tempfile.TemporaryDirectory(prefix="rn-vm-") as workdir:
+        extra = args.qemu_args
+        if not extra:
+            img = os.path.join(workdir, "nvm0.img")
+            subprocess.run(["truncate", "-s", "1G", img], check=True)
+            extra = [a.format(img0=img) for a in DEFAULT_DEVICE]
+        initrd = build_initrd(kd, args.script, workdir, args.shell)
+        log = open(args.log, "w") if args.log else open(os.devnull, "w")
+        with log:
+            for attempt in (1, 2):
+                status, saw_init = boot(args, extra, initrd, kd, workdir, log)
+                if saw_init:
+                    return status
+                msg = f"vm: no output from init within {args.boot_timeout}s (boot failure)"
+                if attempt == 1:
+                    msg += "; booting once more"
+                print(msg, flush=True)
+                log.write(msg + "\n")
+        return 125
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The device configurations `make check` boots, and the guest tests each one runs.
+
+Each run: name, guest tests (tests/*.sh, run in order), vCPUs, memory, timeout, and
+the emulated controllers. `devices` is a list of dicts handed to device_args():
+  {"serial": "rnvme0", "size": "1G", "lbads": 512, "nvme": "extra nvme opts",
+   "ns": [{"size": ..., "lbads": ...}, ...]}
+"""
+import os
+import subprocess
+
+# What QEMU 7.2's NVMe device exposes (checked against the driver's probe message).
+QEMU_ENV = {
+    "RN_EXPECT_VS": "1.4.0",
+    "RN_EXPECT_CAP": "CAP.MQES 2047 CAP.TO 15 CAP.DSTRD 0",
+}
+
+# The module's KUnit suites: each must report in the run.
+KUNIT_SUITES = ["rust_nvme_regs"]
+
+RUNS = [
+    {
+        "name": "probe",
+        "tests": ["test_probe_01.sh", "test_probe_02.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "size": "64M"}],
+        "env": QEMU_ENV,
+        "timeout": 300,
+    },
+]
+
+
+def device_args(run, tmp):
+    """QEMU arguments for the run's controllers; images are sparse files in tmp."""
+    args = []
+    for c, dev in enumerate(run.get("devices", [])):
+        namespaces = dev.get("ns") or [{"size": dev.get("size", "1G"),
+                                         "lbads": dev.get("lbads", 512)}]
+        opts = dev.get("nvme", "")
+        args += ["-device", f"nvme,id=nvme{c},serial={dev['serial']}"
+                 + (f",{opts}" if opts else "")]
+        for n, ns in enumerate(namespaces, 1):
+            img = os.path.join(tmp, f"nvme{c}n{n}.img")
+            drive = ns.get("drive")
+            if drive is None:
+                subprocess.run(["truncate", "-s", ns["size"], img], check=True)
+                drive = f"file={img},format=raw"
+            args += ["-drive", f"if=none,id=nvm{c}n{n},{drive}",
+                     "-device", f"nvme-ns,drive=nvm{c}n{n},bus=nvme{c},nsid={n},"
+                     f"logical_block_size={ns.get('lbads', 512)},"
+                     f"physical_block_size={ns.get('lbads', 512)}"
+                     + (f",{ns['opts']}" if ns.get("opts") else "")]
+    return args
