@@ -239,12 +239,12 @@ impl Command {
 
     /// The opcode in CDW0.
     pub(crate) fn opcode(&self) -> u8 {
-        Cdw0::from_raw(self.cdw0).opc().get()
+        Cdw0::from_raw(self.cdw0).opc().get() as u8
     }
 
     /// The command identifier in CDW0.
     pub(crate) fn cid(&self) -> u16 {
-        Cdw0::from_raw(self.cdw0).cid().get()
+        Cdw0::from_raw(self.cdw0).cid().get() as u16
     }
 
     /// Sets the command identifier in CDW0.
@@ -417,8 +417,8 @@ impl Status {
     }
 }
 
-impl core::fmt::Display for Status {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl kernel::fmt::Display for Status {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
         write!(
             f,
             "{} (SCT {:#x} SC {:#04x}{})",

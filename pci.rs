@@ -1,27 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI glue: device matching, BAR0 mapping and the controller's lifetime.
+//! PCI glue: device matching, probe and unbind.
+//!
+//! Probe only maps BAR0 and queues the controller's reset work, which brings the
+//! controller up in the background (`crate::ctrl`); unbind waits for that work and tears
+//! the controller down.
 
 use kernel::{
     device::Core,
-    io::Io,
+    dma::{
+        Device as _,
+        DmaMask, //
+    },
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
-use crate::regs::{
-    self,
-    Cap, //
+use crate::{
+    ctrl::Ctrl,
+    regs,
 };
-
-/// BAR0 as the driver maps it: registers plus the doorbells it uses.
-type Bar0<'bound> = pci::Bar<'bound, { regs::BAR0_MIN_SIZE }>;
 
 /// Per-device driver data.
-pub(crate) struct NvmeData<'bound> {
-    pdev: &'bound pci::Device,
-    #[expect(dead_code)]
-    bar: Bar0<'bound>,
+pub(crate) struct NvmeData {
+    ctrl: Arc<Ctrl>,
 }
 
 /// The rust_nvme PCI driver.
@@ -41,7 +44,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for NvmeDriver {
     type IdInfo = ();
-    type Data<'bound> = NvmeData<'bound>;
+    type Data<'bound> = NvmeData;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -49,41 +52,22 @@ impl pci::Driver for NvmeDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        let params = crate::params()?;
         pdev.enable_device_mem()?;
         pdev.set_master();
-        let bar = pdev.iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?;
+        // SAFETY: Probe runs before any DMA mapping or allocation for this device.
+        unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<64>())? };
+        let bar = pdev
+            .iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?
+            .into_devres()?;
 
-        let cap = Cap::from_halves(
-            bar.read(regs::CAP_LO).value().get(),
-            bar.read(regs::CAP_HI).value().get(),
-        );
-        let vs = bar.read(regs::VS);
-        if vs.into_raw() == regs::REG_DEAD {
-            dev_err!(pdev, "controller is not responding (VS reads all ones)\n");
-            return Err(ENODEV);
-        }
-        dev_info!(
-            pdev,
-            "NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
-            vs.mjr().get(),
-            vs.mnr().get(),
-            vs.ter().get(),
-            cap.mqes().get(),
-            cap.to().get(),
-            cap.dstrd().get(),
-            cap.mpsmin().get(),
-            cap.mpsmax().get(),
-            cap.css().get(),
-        );
-
-        Ok(NvmeData { pdev, bar })
+        let ctrl = Ctrl::new(pdev, bar, params)?;
+        dev_info!(pdev, "nvme{}: probed; bringing the controller up\n", ctrl.instance);
+        ctrl.schedule_reset();
+        Ok(NvmeData { ctrl })
     }
 
-    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, _this: Pin<&Self::Data<'bound>>) {}
-}
-
-impl Drop for NvmeData<'_> {
-    fn drop(&mut self) {
-        dev_dbg!(self.pdev, "unbound\n");
+    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.ctrl.remove();
     }
 }

@@ -36,6 +36,7 @@ use crate::{
         Completion,
         StatusField, //
     },
+    mq::TagsSlot,
     regs,
 };
 
@@ -133,6 +134,8 @@ pub(crate) struct QueuePair {
     sq_db: usize,
     cq_db: usize,
     bar: Arc<Bar0>,
+    /// The blk-mq tags of the hardware queue this pair serves (I/O queues only).
+    pub(crate) tags: TagsSlot,
     #[pin]
     sq_state: SpinLock<SqState>,
     /// Taken from the interrupt handler and from process context (timeouts, teardown).
@@ -153,6 +156,8 @@ impl QueuePair {
         let ring = Ring::new(depth)?;
         let sq = Coherent::<Command>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
         let cq = Coherent::<Completion>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
+        let sq_db = regs::sq_tail_doorbell(qid, stride);
+        let cq_db = regs::cq_head_doorbell(qid, stride);
         Arc::pin_init(
             pin_init!(Self {
                 qid,
@@ -160,9 +165,10 @@ impl QueuePair {
                 vector,
                 sq,
                 cq,
-                sq_db: regs::sq_tail_doorbell(qid, stride),
-                cq_db: regs::cq_head_doorbell(qid, stride),
+                sq_db,
+                cq_db,
                 bar,
+                tags: TagsSlot::new(),
                 sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0 }),
                 cq_state <- new_spinlock_irq!(CqCursor::new(ring)),
             }),

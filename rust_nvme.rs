@@ -2,10 +2,19 @@
 
 //! rust_nvme: an NVM Express PCIe host driver written in Rust.
 //!
-//! Binds to PCI class 0x010802 (NVM Express) controllers. It is an alternative to the C
-//! driver in `drivers/nvme/host/pci.c`: load one or the other.
+//! Binds to PCI class 0x010802 (NVM Express) controllers and exposes each usable
+//! namespace as `/dev/nvme<N>n<nsid>`. It is an alternative to the C driver in
+//! `drivers/nvme/host/pci.c`: load one or the other.
 
+use kernel::prelude::*;
+
+mod cmd;
+mod ctrl;
+mod irq;
+mod mq;
 mod pci;
+mod prp;
+mod queue;
 mod regs;
 
 kernel::module_pci_driver! {
@@ -14,4 +23,45 @@ kernel::module_pci_driver! {
     authors: ["rust_nvme developers"],
     description: "NVM Express PCIe host driver (Rust)",
     license: "GPL",
+    params: {
+        io_queue_depth: u32 {
+            default: 1024,
+            description: "set io queue depth, should >= 2 and <= 4095",
+        },
+        max_io_queues: u32 {
+            default: 0,
+            description: "largest number of I/O queues (0 = one per possible CPU)",
+        },
+        io_timeout: u32 {
+            default: 30,
+            description: "timeout in seconds for I/O",
+        },
+        admin_timeout: u32 {
+            default: 60,
+            description: "timeout in seconds for admin commands",
+        },
+    },
+}
+
+/// The module parameters, checked.
+///
+/// # Errors
+///
+/// `EINVAL` (with a message naming the parameter) when one is out of range.
+pub(crate) fn params() -> Result<ctrl::Params> {
+    let p = ctrl::Params {
+        io_queue_depth: module_parameters::io_queue_depth.value(),
+        max_io_queues: module_parameters::max_io_queues.value(),
+        io_timeout: module_parameters::io_timeout.value(),
+        admin_timeout: module_parameters::admin_timeout.value(),
+    };
+    if p.io_queue_depth < 2 || p.io_queue_depth > ctrl::MAX_IO_QUEUE_DEPTH {
+        pr_err!("io_queue_depth={} is out of range [2, {}]\n", p.io_queue_depth, ctrl::MAX_IO_QUEUE_DEPTH);
+        return Err(EINVAL);
+    }
+    if p.io_timeout == 0 || p.admin_timeout == 0 {
+        pr_err!("io_timeout and admin_timeout must be at least 1 second\n");
+        return Err(EINVAL);
+    }
+    Ok(p)
 }

@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The blk-mq binding layer: tag set, `blk_mq_ops`, gendisk, and request data mapping.
+//!
+//! C header: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h)
+//!
+//! 7.3's `kernel::block::mq` has no per-request driver data, no hctx access, no timeout
+//! handler, no queue limits and no parent device, so this file owns the C objects over
+//! `kernel::bindings` and offers the rest of the driver a small safe API: [`TagSet`],
+//! [`Disk`], [`TagsSlot`] and [`complete_cqe`]. Inline C helpers missing from bindings
+//! (`req_op`, `blk_rq_pos`, `blk_mq_tag_to_rq`, `blk_mq_request_completed`) are
+//! re-expressed here, and only here.
+//!
+//! Every request maps its data into a scatterlist embedded in its PDU, DMA-maps it, and
+//! describes it with PRPs (`crate::prp`); a PRP list page comes from a DMA pool when the
+//! transfer touches more than two controller pages.
+
+use core::{
+    ffi::c_void,
+    fmt::Write,
+    mem::size_of,
+    ptr, //
+};
+
+use kernel::{
+    bindings,
+    pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
+};
+
+use crate::{
+    cmd::{
+        Command,
+        Completion,
+        IoOpcode,
+        Status, //
+    },
+    irq::raw_pdev,
+    prp,
+    queue::QueuePair,
+};
+
+/// The `struct device` of a PCI function.
+fn raw_dev(pdev: &pci::Device) -> *mut bindings::device {
+    // SAFETY: `raw_pdev` points to a live `struct pci_dev`; this only computes the address
+    // of its embedded `struct device`.
+    unsafe { &raw mut (*raw_pdev(pdev)).dev }
+}
+
+/// Scatterlist entries per request (the queue's `max_segments`).
+pub(crate) const MAX_SEGMENTS: u16 = 128;
+
+/// `blk_status_t` values (`include/linux/blk_types.h`), missing from bindings.
+mod sts {
+    pub(super) const OK: u8 = 0;
+    pub(super) const NOTSUPP: u8 = 1;
+    pub(super) const RESOURCE: u8 = 9;
+    pub(super) const IOERR: u8 = 10;
+    pub(super) const MEDIUM: u8 = 7;
+    pub(super) const TARGET: u8 = 5;
+}
+
+/// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from bindings.
+const BLK_FEAT_WRITE_CACHE: u32 = 1 << 0;
+const BLK_FEAT_FUA: u32 = 1 << 1;
+
+/// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
+const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
+/// `REQ_FUA`.
+const REQ_FUA: u32 = 1 << bindings::req_flag_bits___REQ_FUA;
+
+/// Per-request driver data (the PDU blk-mq allocates after each `struct request`).
+///
+/// Every field is (re)initialised in `queue_rq` before the request reaches the device.
+#[repr(C)]
+struct Pdu {
+    /// Status half-word of the completion, written by the interrupt handler.
+    status: u16,
+    /// Opcode sent, for error messages.
+    opcode: u8,
+    /// Scatterlist entries handed to `dma_map_sg` (0: no data mapped).
+    nents: u32,
+    /// DMA direction of the mapping.
+    dir: bindings::dma_data_direction,
+    /// First LBA, for error messages.
+    slba: u64,
+    /// PRP list page from the pool, or null.
+    prp_list: *mut u64,
+    /// Bus address of `prp_list`.
+    prp_list_dma: u64,
+    /// The request's data segments.
+    sg: [bindings::scatterlist; MAX_SEGMENTS as usize],
+}
+
+/// What a namespace's request queue carries (`queuedata`).
+pub(crate) struct NsInfo {
+    /// Namespace identifier.
+    pub(crate) nsid: u32,
+    /// log2 of the logical block size.
+    pub(crate) lba_shift: u32,
+    /// Controller instance (`nvme<instance>n<nsid>`), for messages.
+    pub(crate) instance: u32,
+}
+
+/// The block layer's view of the controller, shared by every hardware queue.
+pub(crate) struct IoContext {
+    pdev: ARef<pci::Device>,
+    queues: KVec<Arc<QueuePair>>,
+    pool: DmaPool,
+    page_size: usize,
+}
+
+impl IoContext {
+    /// The I/O queues in hardware-queue order (hctx `i` uses `queues[i]`).
+    pub(crate) fn new(pdev: &pci::Device, queues: KVec<Arc<QueuePair>>, page_size: usize) -> Result<Self> {
+        Ok(Self {
+            pool: DmaPool::new(pdev, page_size)?,
+            pdev: pdev.into(),
+            queues,
+            page_size,
+        })
+    }
+
+    fn dev(&self) -> *mut bindings::device {
+        raw_dev(&self.pdev)
+    }
+}
+
+/// A pool of page-sized, page-aligned DMA buffers for PRP lists.
+///
+/// # Invariants
+///
+/// `pool` is a live `dma_pool` until `drop`.
+struct DmaPool {
+    pool: *mut bindings::dma_pool,
+}
+
+// SAFETY: `dma_pool` operations are internally locked.
+unsafe impl Send for DmaPool {}
+// SAFETY: As above.
+unsafe impl Sync for DmaPool {}
+
+impl DmaPool {
+    fn new(pdev: &pci::Device, size: usize) -> Result<Self> {
+        // SAFETY: The device is valid and bound; the name is static.
+        let pool = unsafe {
+            bindings::dma_pool_create_node(
+                c"rust_nvme prp list".as_ptr().cast(),
+                raw_dev(pdev),
+                size,
+                size,
+                0,
+                bindings::NUMA_NO_NODE,
+            )
+        };
+        if pool.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `pool` was just created.
+        Ok(Self { pool })
+    }
+}
+
+impl Drop for DmaPool {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant `pool` is live; all buffers were freed with their
+        // requests before the tag set (and with it this pool) goes away.
+        unsafe { bindings::dma_pool_destroy(self.pool) };
+    }
+}
+
+/// The `struct blk_mq_tags` of one hardware queue, as seen by its interrupt handler.
+///
+/// Holds null until the block layer initialises the hardware context (`init_hctx`).
+pub(crate) struct TagsSlot(Atomic<usize>);
+
+impl TagsSlot {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        Self(Atomic::new(0))
+    }
+
+    fn get(&self) -> *mut bindings::blk_mq_tags {
+        self.0.load(Relaxed) as *mut bindings::blk_mq_tags
+    }
+}
+
+/// Returns the PDU of `rq`.
+///
+/// # Safety
+///
+/// `rq` must be a request of a tag set created by [`TagSet::new`].
+unsafe fn pdu(rq: *mut bindings::request) -> *mut Pdu {
+    // SAFETY: The tag set's `cmd_size` is `size_of::<Pdu>()`, so the PDU follows `rq`.
+    unsafe { bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu>() }
+}
+
+/// Completes the request a CQE names, from the queue's interrupt handler.
+///
+/// Returns `false` if the command identifier names no request in flight.
+pub(crate) fn complete_cqe(slot: &TagsSlot, cqe: &Completion) -> bool {
+    let tags = slot.get();
+    if tags.is_null() {
+        return false;
+    }
+    // SAFETY: `tags` was set by `init_hctx` from a live hctx; the tag set (and its tags)
+    // outlives the interrupt handlers, which are freed before it.
+    let rq = unsafe {
+        if u32::from(cqe.cid) >= (*tags).nr_tags {
+            return false;
+        }
+        *(*tags).rqs.add(usize::from(cqe.cid))
+    };
+    if rq.is_null() {
+        return false;
+    }
+    // SAFETY: `rq` is a request of our tag set whose tag the controller just completed;
+    // blk-mq keeps it allocated until we end it.
+    unsafe {
+        if (*rq).state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT {
+            return false;
+        }
+        (*pdu(rq)).status = cqe.status;
+        if !bindings::blk_mq_complete_request_remote(rq) {
+            complete_rq(rq);
+        }
+    }
+    true
+}
+
+/// Iterator over the DMA-mapped entries of a scatterlist.
+struct SgIter {
+    cur: *mut bindings::scatterlist,
+    left: u32,
+}
+
+impl Iterator for SgIter {
+    type Item = (u64, u32);
+
+    fn next(&mut self) -> Option<(u64, u32)> {
+        if self.left == 0 || self.cur.is_null() {
+            return None;
+        }
+        // SAFETY: `cur` is one of the `left` remaining mapped entries of a scatterlist
+        // built by `__blk_rq_map_sg` and mapped by `dma_map_sg`.
+        let item = unsafe { (bindings::sg_dma_address(self.cur), bindings::sg_dma_len(self.cur)) };
+        self.left -= 1;
+        // SAFETY: As above; `sg_next` returns null after the end marker.
+        self.cur = unsafe { bindings::sg_next(self.cur) };
+        Some(item)
+    }
+}
+
+/// Releases a request's DMA mapping and PRP list.
+///
+/// # Safety
+///
+/// `rq` is a request of a [`TagSet`] whose PDU was set up by `queue_rq`, and `ctx` is that
+/// tag set's context.
+unsafe fn unmap_data(ctx: &IoContext, rq: *mut bindings::request) {
+    // SAFETY: Per the function's safety requirements.
+    let pdu = unsafe { &mut *pdu(rq) };
+    if !pdu.prp_list.is_null() {
+        // SAFETY: The list came from this pool with this address.
+        unsafe {
+            bindings::dma_pool_free(ctx.pool.pool, pdu.prp_list.cast::<c_void>(), pdu.prp_list_dma)
+        };
+        pdu.prp_list = ptr::null_mut();
+    }
+    if pdu.nents != 0 {
+        // SAFETY: `sg` holds `nents` entries mapped for `ctx`'s device in `dir`.
+        unsafe {
+            bindings::dma_unmap_sg_attrs(ctx.dev(), pdu.sg.as_mut_ptr(), pdu.nents as i32, pdu.dir, 0)
+        };
+        pdu.nents = 0;
+    }
+}
+
+/// The tag set's context of a request.
+///
+/// # Safety
+///
+/// `rq` is a live request of a [`TagSet`].
+unsafe fn ctx_of<'a>(rq: *mut bindings::request) -> &'a IoContext {
+    // SAFETY: Every queue of our tag sets has `tag_set->driver_data` pointing at the
+    // tag set's `IoContext`, which outlives all requests.
+    unsafe { &*(*(*(*rq).q).tag_set).driver_data.cast::<IoContext>() }
+}
+
+/// Ends a request whose completion was recorded in its PDU.
+///
+/// # Safety
+///
+/// `rq` is a request of a [`TagSet`] that has been marked complete.
+unsafe fn complete_rq(rq: *mut bindings::request) {
+    // SAFETY: Per the function's safety requirements.
+    let ctx = unsafe { ctx_of(rq) };
+    // SAFETY: As above.
+    unsafe { unmap_data(ctx, rq) };
+    // SAFETY: As above.
+    let (status, opcode, slba) = unsafe {
+        let p = &*pdu(rq);
+        (p.status, p.opcode, p.slba)
+    };
+    let sts = match Status::from_cqe(status) {
+        None => sts::OK,
+        Some(s) => {
+            // SAFETY: The queue's `queuedata` is the namespace's `NsInfo`.
+            let ns = unsafe { &*(*(*rq).q).queuedata.cast::<NsInfo>() };
+            dev_err!(
+                ctx.pdev.as_ref(),
+                "nvme{}n{}: {} (opcode {:#04x}) at LBA {}: {}\n",
+                ns.instance,
+                ns.nsid,
+                io_opcode_name(opcode),
+                opcode,
+                slba,
+                s
+            );
+            block_status(&s)
+        }
+    };
+    // SAFETY: The request is ours and complete; this ends it exactly once.
+    unsafe { bindings::blk_mq_end_request(rq, sts) };
+}
+
+fn io_opcode_name(opcode: u8) -> &'static str {
+    [IoOpcode::Read, IoOpcode::Write, IoOpcode::Flush, IoOpcode::WriteZeroes, IoOpcode::Dsm]
+        .into_iter()
+        .find(|o| *o as u8 == opcode)
+        .map_or("I/O command", IoOpcode::name)
+}
+
+/// The block status a failed NVMe status maps to (C: `nvme_error_status`).
+fn block_status(s: &Status) -> u8 {
+    use crate::cmd::sct;
+    match (s.sct, s.sc) {
+        _ if s.is_not_supported() => sts::NOTSUPP,
+        (sct::GENERIC, 0x80) | (sct::GENERIC, 0x81) => sts::TARGET,
+        (sct::MEDIA, _) => sts::MEDIUM,
+        _ => sts::IOERR,
+    }
+}
+
+/// Builds the NVMe command for `rq` and maps its data.
+///
+/// # Safety
+///
+/// `rq` is a request of a [`TagSet`] being dispatched to `ctx`; `ns` is its namespace.
+unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> Result<Command, u8> {
+    // SAFETY: Per the function's safety requirements.
+    let (flags, sector, bytes, tag) = unsafe { ((*rq).cmd_flags, (*rq).__sector, (*rq).__data_len, (*rq).tag) };
+    // SAFETY: As above.
+    let pdu = unsafe { &mut *pdu(rq) };
+    pdu.status = 0;
+    pdu.nents = 0;
+    pdu.prp_list = ptr::null_mut();
+    pdu.slba = 0;
+
+    let op = flags & REQ_OP_MASK;
+    let mut cmd = match op {
+        bindings::req_op_REQ_OP_READ | bindings::req_op_REQ_OP_WRITE => {
+            let slba = sector >> (ns.lba_shift - kernel::block::SECTOR_SHIFT);
+            let nlb = bytes >> ns.lba_shift;
+            if nlb == 0 || bytes & ((1 << ns.lba_shift) - 1) != 0 {
+                return Err(sts::IOERR);
+            }
+            let opc = if op == bindings::req_op_REQ_OP_WRITE {
+                IoOpcode::Write
+            } else {
+                IoOpcode::Read
+            };
+            pdu.slba = slba;
+            let mut cmd = Command::rw(opc, ns.nsid, slba, nlb, flags & REQ_FUA != 0);
+            // SAFETY: Per the function's safety requirements.
+            unsafe { map_data(ctx, rq, pdu, &mut cmd, opc == IoOpcode::Write, bytes) }?;
+            cmd
+        }
+        bindings::req_op_REQ_OP_FLUSH => Command::flush(ns.nsid),
+        _ => return Err(sts::NOTSUPP),
+    };
+    pdu.opcode = cmd.opcode();
+    // The command identifier is the blk-mq tag: unique among this queue's commands.
+    cmd.set_cid(tag as u16);
+    Ok(cmd)
+}
+
+/// DMA-maps `rq`'s data and fills in the command's PRPs.
+///
+/// # Safety
+///
+/// As for [`prep_rq`]; `pdu` is `rq`'s PDU.
+unsafe fn map_data(
+    ctx: &IoContext,
+    rq: *mut bindings::request,
+    pdu: &mut Pdu,
+    cmd: &mut Command,
+    write: bool,
+    bytes: u32,
+) -> Result<(), u8> {
+    // SAFETY: Per the function's safety requirements.
+    let nseg = unsafe { (*rq).nr_phys_segments };
+    if nseg == 0 || nseg > MAX_SEGMENTS {
+        return Err(sts::IOERR);
+    }
+    let sg = pdu.sg.as_mut_ptr();
+    let mut last = ptr::null_mut();
+    // SAFETY: `sg` has `MAX_SEGMENTS` entries, at least the request's segment count.
+    let n = unsafe {
+        bindings::sg_init_table(sg, u32::from(MAX_SEGMENTS));
+        bindings::__blk_rq_map_sg(rq, sg, &mut last)
+    };
+    if n <= 0 {
+        return Err(sts::IOERR);
+    }
+    let dir = if write {
+        bindings::dma_data_direction::DMA_TO_DEVICE
+    } else {
+        bindings::dma_data_direction::DMA_FROM_DEVICE
+    };
+    // SAFETY: `sg` holds `n` entries describing the request's pages.
+    let mapped = unsafe {
+        bindings::dma_map_sg_attrs(ctx.dev(), sg, n, dir, bindings::DMA_ATTR_NO_WARN as _)
+    };
+    if mapped == 0 {
+        return Err(sts::RESOURCE);
+    }
+    pdu.nents = n as u32;
+    pdu.dir = dir;
+
+    let first = SgIter { cur: sg, left: mapped }.next().map_or(0, |(a, _)| a);
+    let mask = ctx.page_size as u64 - 1;
+    let mut empty: [u64; 0] = [];
+    let mut list: &mut [u64] = &mut empty;
+    // More than two controller pages touched: PRP2 points to a list.
+    if (first & mask) + u64::from(bytes) > 2 * ctx.page_size as u64 {
+        let mut dma = 0;
+        // SAFETY: The pool is live; GFP_ATOMIC because `queue_rq` must not sleep.
+        let p = unsafe { bindings::dma_pool_alloc(ctx.pool.pool, bindings::GFP_ATOMIC, &mut dma) };
+        if p.is_null() {
+            // SAFETY: Per the function's safety requirements.
+            unsafe { unmap_data(ctx, rq) };
+            return Err(sts::RESOURCE);
+        }
+        pdu.prp_list = p.cast::<u64>();
+        pdu.prp_list_dma = dma;
+        // SAFETY: The pool hands out `page_size`-byte, page-aligned buffers, exclusively
+        // ours until freed in `unmap_data`.
+        list = unsafe {
+            core::slice::from_raw_parts_mut(pdu.prp_list, prp::entries_per_list(ctx.page_size))
+        };
+    }
+    let prps = prp::build(SgIter { cur: sg, left: mapped }, ctx.page_size, list, pdu.prp_list_dma);
+    match prps {
+        Ok(p) => {
+            cmd.prp1 = p.prp1;
+            cmd.prp2 = p.prp2;
+            Ok(())
+        }
+        Err(_) => {
+            dev_err!(
+                ctx.pdev.as_ref(),
+                "cannot describe a {} byte request in {} segments with PRPs\n",
+                bytes,
+                mapped
+            );
+            // SAFETY: Per the function's safety requirements.
+            unsafe { unmap_data(ctx, rq) };
+            Err(sts::IOERR)
+        }
+    }
+}
+
+/// The `blk_mq_ops` callbacks.
+struct Ops;
+
+impl Ops {
+    unsafe extern "C" fn queue_rq(
+        hctx: *mut bindings::blk_mq_hw_ctx,
+        bd: *const bindings::blk_mq_queue_data,
+    ) -> bindings::blk_status_t {
+        // SAFETY: blk-mq passes a live hctx of our tag set, whose `driver_data` was set to
+        // its queue pair in `init_hctx`, and a request of that hctx.
+        let (qp, rq, last) = unsafe {
+            (&*(*hctx).driver_data.cast::<QueuePair>(), (*bd).rq, (*bd).last)
+        };
+        // SAFETY: `rq` is a live request of our tag set.
+        let ctx = unsafe { ctx_of(rq) };
+        // SAFETY: Our disks set `queuedata` to their `NsInfo`, which outlives the disk.
+        let ns = unsafe { &*(*(*rq).q).queuedata.cast::<NsInfo>() };
+        // SAFETY: `rq` is being dispatched to `ctx` for namespace `ns`.
+        let cmd = match unsafe { prep_rq(ctx, ns, rq) } {
+            Ok(c) => c,
+            Err(s) => return s,
+        };
+        // SAFETY: `rq` is a valid request about to be issued.
+        unsafe { bindings::blk_mq_start_request(rq) };
+        if qp.submit(&cmd, last).is_err() {
+            // SAFETY: `rq`'s PDU was set up by `prep_rq`.
+            unsafe { unmap_data(ctx, rq) };
+            return sts::IOERR;
+        }
+        sts::OK
+    }
+
+    unsafe extern "C" fn commit_rqs(hctx: *mut bindings::blk_mq_hw_ctx) {
+        // SAFETY: As in `queue_rq`.
+        let qp = unsafe { &*(*hctx).driver_data.cast::<QueuePair>() };
+        qp.commit();
+    }
+
+    unsafe extern "C" fn complete(rq: *mut bindings::request) {
+        // SAFETY: blk-mq calls this for a request of our tag set that `complete_cqe`
+        // marked complete.
+        unsafe { complete_rq(rq) };
+    }
+
+    unsafe extern "C" fn init_hctx(
+        hctx: *mut bindings::blk_mq_hw_ctx,
+        data: *mut c_void,
+        hctx_idx: u32,
+    ) -> i32 {
+        // SAFETY: `data` is the tag set's `driver_data`, our `IoContext`.
+        let ctx = unsafe { &*data.cast::<IoContext>() };
+        let Some(qp) = ctx.queues.get(hctx_idx as usize) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: `hctx` is being initialised by blk-mq and is ours to annotate; `qp` is
+        // kept alive by `ctx` for as long as the tag set.
+        unsafe {
+            (*hctx).driver_data = Arc::as_ptr(qp).cast_mut().cast::<c_void>();
+            qp.tags.0.store((*hctx).tags as usize, Relaxed);
+        }
+        0
+    }
+
+    unsafe extern "C" fn timeout(rq: *mut bindings::request) -> bindings::blk_eh_timer_return {
+        // SAFETY: blk-mq passes a request of our tag set; its hctx's `driver_data` is set.
+        let (ctx, qp) = unsafe { (ctx_of(rq), &*(*(*rq).mq_hctx).driver_data.cast::<QueuePair>()) };
+        // A completion may be sitting in the CQ with its interrupt lost: reap it first.
+        qp.process_cq(|cqe| {
+            complete_cqe(&qp.tags, cqe);
+        });
+        // SAFETY: `rq` is live while its timeout handler runs.
+        if unsafe { (*rq).state } == bindings::mq_rq_state_MQ_RQ_COMPLETE {
+            dev_warn!(ctx.pdev.as_ref(), "I/O tag {} QID {} completed by polling (missed interrupt)\n",
+                // SAFETY: As above.
+                unsafe { (*rq).tag }, qp.qid);
+            return bindings::blk_eh_timer_return_BLK_EH_DONE;
+        }
+        dev_warn!(ctx.pdev.as_ref(), "I/O tag {} QID {} timed out\n",
+            // SAFETY: As above.
+            unsafe { (*rq).tag }, qp.qid);
+        bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER
+    }
+
+    const VTABLE: bindings::blk_mq_ops = bindings::blk_mq_ops {
+        queue_rq: Some(Self::queue_rq),
+        commit_rqs: Some(Self::commit_rqs),
+        complete: Some(Self::complete),
+        init_hctx: Some(Self::init_hctx),
+        timeout: Some(Self::timeout),
+        // SAFETY: All-zero is a valid `blk_mq_ops` (every callback optional).
+        ..unsafe { core::mem::zeroed() }
+    };
+}
+
+/// The driver's `blk_mq_ops`, shared by every tag set.
+static OPS: bindings::blk_mq_ops = Ops::VTABLE;
+
+/// A blk-mq tag set over the controller's I/O queues.
+///
+/// # Invariants
+///
+/// `set` was successfully passed to `blk_mq_alloc_tag_set` and is freed in `drop`;
+/// `set.driver_data` points to `ctx`, which lives as long as `set`.
+pub(crate) struct TagSet {
+    set: Pin<KBox<bindings::blk_mq_tag_set>>,
+    ctx: Pin<KBox<IoContext>>,
+}
+
+// SAFETY: The tag set is only mutated by blk-mq under its own locks.
+unsafe impl Send for TagSet {}
+// SAFETY: As above.
+unsafe impl Sync for TagSet {}
+
+impl TagSet {
+    /// Allocates a tag set of `depth` tags per hardware queue, one per queue in `ctx`.
+    pub(crate) fn new(ctx: IoContext, depth: u32, timeout_jiffies: u32) -> Result<Self> {
+        let nr_hw_queues = u32::try_from(ctx.queues.len())?;
+        if nr_hw_queues == 0 {
+            return Err(EINVAL);
+        }
+        let ctx = KBox::pin(ctx, GFP_KERNEL)?;
+        // SAFETY: All-zero is the documented initial state of a tag set.
+        let mut set: bindings::blk_mq_tag_set = unsafe { core::mem::zeroed() };
+        set.ops = &OPS;
+        set.nr_hw_queues = nr_hw_queues;
+        set.nr_maps = 1;
+        set.queue_depth = depth;
+        set.cmd_size = size_of::<Pdu>() as u32;
+        set.numa_node = bindings::NUMA_NO_NODE;
+        set.timeout = timeout_jiffies;
+        set.driver_data = ptr::from_ref::<IoContext>(&ctx).cast_mut().cast::<c_void>();
+        let mut set = KBox::pin(set, GFP_KERNEL)?;
+        // SAFETY: `set` is pinned (blk-mq keeps pointers into it) and initialised above.
+        let ret = unsafe { bindings::blk_mq_alloc_tag_set(set.as_mut().get_unchecked_mut()) };
+        kernel::error::to_result(ret)?;
+        // INVARIANT: allocated above; `driver_data` points to the pinned `ctx`.
+        Ok(Self { set, ctx })
+    }
+
+    fn raw(&self) -> *mut bindings::blk_mq_tag_set {
+        ptr::from_ref::<bindings::blk_mq_tag_set>(&self.set).cast_mut()
+    }
+
+    /// The I/O queues behind the hardware queues.
+    pub(crate) fn queues(&self) -> &[Arc<QueuePair>] {
+        &self.ctx.queues
+    }
+}
+
+impl Drop for TagSet {
+    fn drop(&mut self) {
+        for qp in self.ctx.queues.iter() {
+            qp.tags.0.store(0, Relaxed);
+        }
+        // SAFETY: By the invariant the set is allocated; every disk using it is gone
+        // (disks hold a reference to the owner of this tag set and are dropped first).
+        unsafe { bindings::blk_mq_free_tag_set(self.raw()) };
+    }
+}
+
+/// Limits of a namespace's request queue, from Identify Controller and Namespace.
+pub(crate) struct Limits {
+    /// log2 of the logical block size.
+    pub(crate) lba_shift: u32,
+    /// Capacity in 512-byte sectors.
+    pub(crate) capacity_sectors: u64,
+    /// Largest transfer in 512-byte sectors.
+    pub(crate) max_hw_sectors: u32,
+    /// Controller memory page size.
+    pub(crate) page_size: usize,
+    /// Volatile write cache present: advertise write back + FUA.
+    pub(crate) write_cache: bool,
+}
+
+/// The `block_device_operations` of our disks: no callbacks, only the owner, so that an
+/// open disk pins the module.
+struct BdevOps(bindings::block_device_operations);
+
+// SAFETY: The table is immutable and only read by the block layer.
+unsafe impl Sync for BdevOps {}
+
+static BDEV_OPS: BdevOps = BdevOps(bindings::block_device_operations {
+    owner: &raw mut bindings::__this_module,
+    // SAFETY: All-zero is a valid table (every callback optional).
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// A namespace's gendisk, added to the system.
+///
+/// # Invariants
+///
+/// `disk` was allocated on `_tagset`'s set and added with `device_add_disk`; `queuedata`
+/// points to `ns`.
+pub(crate) struct Disk {
+    disk: *mut bindings::gendisk,
+    ns: Pin<KBox<NsInfo>>,
+}
+
+// SAFETY: The gendisk is reference counted and internally locked.
+unsafe impl Send for Disk {}
+// SAFETY: As above.
+unsafe impl Sync for Disk {}
+
+impl Disk {
+    /// Creates and adds the disk `nvme<instance>n<nsid>` under `parent`.
+    pub(crate) fn new(tagset: &TagSet, ns: NsInfo, lim: &Limits, parent: &pci::Device) -> Result<Self> {
+        let ns = KBox::pin(ns, GFP_KERNEL)?;
+        // SAFETY: All-zero queue limits mean "use the defaults".
+        let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
+        let block = 1u32 << lim.lba_shift;
+        ql.logical_block_size = block;
+        ql.physical_block_size = block;
+        ql.io_min = block;
+        ql.max_hw_sectors = lim.max_hw_sectors;
+        ql.max_segments = MAX_SEGMENTS;
+        ql.virt_boundary_mask = (lim.page_size - 1) as _;
+        // PRP entries must be dword aligned.
+        ql.dma_alignment = 3;
+        if lim.write_cache {
+            ql.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+        }
+        let key = kernel::static_lock_class!();
+        // SAFETY: The tag set is allocated; `ql` is initialised; `ns` is pinned and lives
+        // as long as the disk; the lock class key is static.
+        let disk = unsafe {
+            bindings::__blk_mq_alloc_disk(
+                tagset.raw(),
+                &mut ql,
+                ptr::from_ref::<NsInfo>(&ns).cast_mut().cast::<c_void>(),
+                key.as_ptr(),
+            )
+        };
+        let disk = kernel::error::from_err_ptr(disk)?;
+        let mut name = NameBuf::default();
+        write!(name, "nvme{}n{}", ns.instance, ns.nsid).map_err(|_| EINVAL)?;
+        // SAFETY: `disk` was just allocated and is not visible to anyone else yet.
+        unsafe {
+            let dst = &mut (*disk).disk_name;
+            for (d, s) in dst.iter_mut().zip(name.bytes()) {
+                *d = *s as _;
+            }
+            (*disk).fops = &BDEV_OPS.0;
+            bindings::set_capacity(disk, lim.capacity_sectors);
+        }
+        // SAFETY: `disk` is set up; `parent` is a live device.
+        let ret = unsafe { bindings::device_add_disk(raw_dev(parent), disk, ptr::null_mut()) };
+        if ret != 0 {
+            // SAFETY: `disk` was never added; this drops our reference.
+            unsafe { bindings::put_disk(disk) };
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: allocated on `tagset` and added.
+        Ok(Self { disk, ns })
+    }
+
+    /// The namespace behind the disk.
+    pub(crate) fn ns(&self) -> &NsInfo {
+        &self.ns
+    }
+}
+
+impl Drop for Disk {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant the disk was added; `del_gendisk` waits for I/O to
+        // drain, after which nothing uses `ns`.
+        unsafe {
+            bindings::del_gendisk(self.disk);
+            bindings::put_disk(self.disk);
+        }
+    }
+}
+
+/// A NUL-terminated disk name of at most 31 bytes.
+#[derive(Default)]
+struct NameBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl NameBuf {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..=self.len]
+    }
+}
+
+impl Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let b = s.as_bytes();
+        if self.len + b.len() >= self.buf.len() {
+            return Err(core::fmt::Error);
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+        Ok(())
+    }
+}
