@@ -646,6 +646,21 @@ impl Ctrl {
         let dev = self.bound_dev();
         let cap = self.read_cap()?;
         inner.cap = Some(cap);
+        let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
+        dev_info!(
+            dev,
+            "nvme{}: NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
+            self.instance,
+            vs.mjr().get(),
+            vs.mnr().get(),
+            vs.ter().get(),
+            cap.mqes().get(),
+            cap.to().get(),
+            cap.dstrd().get(),
+            cap.mpsmin().get(),
+            cap.mpsmax().get(),
+            cap.css().get(),
+        );
         if cap.css().get() & regs::CAP_CSS_NVM == 0 {
             dev_err!(dev, "controller does not support the NVM command set (CAP.CSS {:#x})\n", cap.css().get());
             return Err(ENODEV);
