@@ -57,6 +57,9 @@ impl pci::Driver for NvmeDriver {
         pdev.set_master();
         // SAFETY: Probe runs before any DMA mapping or allocation for this device.
         unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<64>())? };
+        // PRPs and SGLs put no limit on a segment's length (C does the same).
+        // SAFETY: As above.
+        unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
         let bar = pdev
             .iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?
             .into_devres()?;

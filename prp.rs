@@ -77,12 +77,16 @@ pub(crate) fn build(
             page += page_size as u64;
         }
         while page < end {
-            if n == 0 {
-                first_extra = page;
+            // The first extra page goes to PRP2 if it stays the only one; once a second
+            // one appears both go to the list (which may be empty until then).
+            match n {
+                0 => first_extra = page,
+                1 => {
+                    *list.get_mut(0).ok_or(EINVAL)? = first_extra;
+                    *list.get_mut(1).ok_or(EINVAL)? = page;
+                }
+                _ => *list.get_mut(n).ok_or(EINVAL)? = page,
             }
-            // The first extra page goes to PRP2 if it is the only one, so the list
-            // starts with it too; keep the list in step.
-            *list.get_mut(n).ok_or(EINVAL)? = page;
             n += 1;
             page += page_size as u64;
         }
@@ -141,6 +145,15 @@ mod tests {
             prps(&[(0x10000, 8192)], &mut l)?,
             Prps { prp1: 0x10000, prp2: 0x11000, list_len: 0 }
         );
+        Ok(())
+    }
+
+    #[test]
+    fn two_pages_need_no_list_storage() -> Result {
+        // The caller passes no list when at most two pages are touched.
+        let p = prps(&[(0x10200, 6656)], &mut [])?;
+        assert_eq!(p, Prps { prp1: 0x10200, prp2: 0x11000, list_len: 0 });
+        assert_eq!(prps(&[(0x10200, 8192)], &mut []), Err(EINVAL));
         Ok(())
     }
 

@@ -33,7 +33,9 @@ wait_for() {
 }
 
 rn_load()   { insmod "$RN_KO" "$@"; }
-rn_unload() { rmmod rust_nvme; }
+# rmmod fails with EAGAIN while the kernel's own partition scan still holds a disk that
+# just appeared open (as with nvme.ko); give it a few seconds.
+rn_unload() { wait_for 10 rmmod rust_nvme || rmmod rust_nvme; }
 rn_loaded() { grep -q '^rust_nvme ' /proc/modules; }
 
 # The PCI functions bound to rust_nvme.
@@ -55,4 +57,26 @@ finish() { exit $FAILED; }
 # Succeeds when rust_nvme is bound to exactly the NVMe functions present.
 rn_all_bound() {
 	[ "$(echo $(nvme_functions))" = "$(echo $(rn_bound))" ]
+}
+
+# Waits until the block device /dev/$1 exists.
+wait_disk() { wait_for "${2:-30}" [ -b "/dev/$1" ]; }
+
+# fio with direct I/O on io_uring; extra options are passed through.
+rn_fio() {
+	fio --ioengine=io_uring --direct=1 --group_reporting --output-format=terse \
+		--terse-version=3 "$@" >/tmp/fio.out 2>/tmp/fio.err
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		diag "fio failed ($rc):"; sed 's/^/# /' /tmp/fio.err | tail -20
+	fi
+	return $rc
+}
+
+# Checks disk geometry against "name:sectors:logical_block_size".
+check_geometry() {
+	local spec=$1 name sectors lbs
+	name=${spec%%:*}; sectors=${spec#*:}; sectors=${sectors%%:*}; lbs=${spec##*:}
+	expect_eq "$name capacity is $sectors sectors" "$sectors" "$(cat /sys/block/$name/size 2>/dev/null)"
+	expect_eq "$name logical block size is $lbs" "$lbs" "$(cat /sys/block/$name/queue/logical_block_size 2>/dev/null)"
 }

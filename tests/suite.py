@@ -15,7 +15,8 @@ QEMU_ENV = {
 }
 
 # The module's KUnit suites: each must report in the run.
-KUNIT_SUITES = ["rust_nvme_regs"]
+KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
+                "rust_nvme_ctrl"]
 
 RUNS = [
     {
@@ -25,6 +26,15 @@ RUNS = [
         "devices": [{"serial": "rnvme0", "size": "64M"}],
         "env": QEMU_ENV,
         "timeout": 300,
+    },
+    {
+        # The common case: 4 vCPUs, one queue per CPU, MSI-X, 512 B LBAs, MDTS 512 KiB.
+        "name": "io-default",
+        "tests": ["test_io_01.sh", "test_fs_01.sh", "test_bind_01.sh"],
+        "cpus": 4,
+        "devices": [{"serial": "rnvme0", "size": "2G"}],
+        "env": {"RN_DISKS": "nvme0n1:4194304:512"},
+        "timeout": 900,
     },
 ]
 

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Data integrity: for each disk in RN_DISKS ("name:sectors:lbs ..."), check its geometry,
+# then fio writes with crc32c verification (random sizes from the LBA size to beyond
+# MDTS, several jobs, queue depth 32), and a second, read-only pass compares again.
+# RN_FIO_SIZE: bytes per job (default 32M); RN_FIO_AT_END=1 also tests the last 16 MiB.
+. /guest/tests/lib.sh
+
+size=${RN_FIO_SIZE:-32M}
+jobs=${RN_FIO_JOBS:-4}
+check "insmod rust_nvme.ko ${RN_PARAMS:-}" rn_load ${RN_PARAMS:-}
+for spec in $RN_DISKS; do
+	name=${spec%%:*}; lbs=${spec##*:}
+	check "/dev/$name appears" wait_disk $name
+	check_geometry "$spec"
+	common="--filename=/dev/$name --iodepth=32 --numjobs=$jobs --size=$size --offset_increment=$size --verify=crc32c --verify_fatal=1 --randseed=42"
+	check "$name: random writes ${lbs}B-1M, $jobs jobs, QD32, verified" \
+		rn_fio --name=rand --rw=randwrite --bsrange=$lbs-1M $common
+	check "$name: read-back pass verifies the same data" \
+		rn_fio --name=rand --rw=randwrite --bsrange=$lbs-1M $common --verify_only
+	check "$name: sequential 128k writes, verified" \
+		rn_fio --name=seq --rw=write --bs=128k --filename=/dev/$name --iodepth=16 --size=$size --offset=$((jobs * 33554432)) --verify=crc32c --verify_fatal=1
+	if [ "${RN_FIO_AT_END:-0}" = 1 ]; then
+		bytes=$(( $(cat /sys/block/$name/size) * 512 ))
+		check "$name: writes at the end of the disk (byte $((bytes - 16777216))), verified" \
+			rn_fio --name=end --rw=randwrite --bsrange=$lbs-256k --filename=/dev/$name --iodepth=8 --offset=$((bytes - 16777216)) --size=16M --verify=crc32c --verify_fatal=1
+		check "$name: the last block reads back $lbs bytes" sh -c "[ \$(dd if=/dev/$name bs=$lbs skip=$((bytes / lbs - 1)) count=1 iflag=direct 2>/dev/null | wc -c) -eq $lbs ]"
+	fi
+done
+check "rmmod rust_nvme" rn_unload
+finish
