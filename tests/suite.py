@@ -33,7 +33,58 @@ RUNS = [
         "tests": ["test_io_01.sh", "test_fs_01.sh", "test_bind_01.sh"],
         "cpus": 4,
         "devices": [{"serial": "rnvme0", "size": "2G"}],
-        "env": {"RN_DISKS": "nvme0n1:4194304:512"},
+        "env": {"RN_DISKS": "nvme0n1:4194304:512", "RN_EXPECT_MAX_KB": "512",
+                "RN_EXPECT_QUEUES": "4 I/O queue(s) of depth 1024 (64 granted, 5 vector(s))"},
+        "timeout": 900,
+    },
+    {
+        # Several namespaces: 512 B and 4 KiB LBAs, and one far beyond 2 TiB (sparse),
+        # written at its very end; 2 vCPUs.
+        "name": "io-multins",
+        "tests": ["test_io_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "ns": [
+            {"size": "1G", "lbads": 512},
+            {"size": "1G", "lbads": 4096},
+            {"size": "8T", "lbads": 4096},
+        ]}],
+        "env": {"RN_DISKS": "nvme0n1:2097152:512 nvme0n2:2097152:4096 nvme0n3:17179869184:4096",
+                "RN_FIO_SIZE": "16M", "RN_FIO_JOBS": "2", "RN_FIO_AT_END": "1",
+                "RN_EXPECT_QUEUES": "2 I/O queue(s) of depth 1024 (64 granted, 3 vector(s))"},
+        "timeout": 900,
+    },
+    {
+        # Fewer MSI-X vectors than CPUs (3 vectors, 4 CPUs: 2 I/O queues), a small
+        # queue depth from the module parameter.
+        "name": "io-fewvec",
+        "tests": ["test_io_01.sh"],
+        "cpus": 4,
+        "devices": [{"serial": "rnvme0", "size": "1G", "nvme": "msix_qsize=3"}],
+        "env": {"RN_DISKS": "nvme0n1:2097152:512", "RN_FIO_SIZE": "16M",
+                "RN_PARAMS": "io_queue_depth=16",
+                "RN_EXPECT_QUEUES": "2 I/O queue(s) of depth 16 (64 granted, 3 vector(s))"},
+        "timeout": 900,
+    },
+    {
+        # One shared vector for the admin queue and the only I/O queue; the controller
+        # grants a single queue pair; MDTS 16 KiB (mdts=2): requests well beyond it.
+        "name": "io-onevec-mdts16k",
+        "tests": ["test_io_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "size": "1G",
+                     "nvme": "msix_qsize=1,max_ioqpairs=1,mdts=2"}],
+        "env": {"RN_DISKS": "nvme0n1:2097152:512", "RN_FIO_SIZE": "16M", "RN_EXPECT_MAX_KB": "16",
+                "RN_EXPECT_QUEUES": "1 I/O queue(s) of depth 1024 (1 granted, 1 vector(s))"},
+        "timeout": 900,
+    },
+    {
+        # One vCPU, MDTS unlimited (mdts=0), 4 KiB LBAs.
+        "name": "io-1cpu-nomdts",
+        "tests": ["test_io_01.sh"],
+        "cpus": 1,
+        "devices": [{"serial": "rnvme0", "size": "1G", "lbads": 4096, "nvme": "mdts=0"}],
+        "env": {"RN_DISKS": "nvme0n1:2097152:4096", "RN_FIO_SIZE": "16M", "RN_EXPECT_MAX_KB": "2048",
+                "RN_EXPECT_QUEUES": "1 I/O queue(s) of depth 1024 (64 granted, 2 vector(s))"},
         "timeout": 900,
     },
 ]

@@ -8,10 +8,20 @@
 size=${RN_FIO_SIZE:-32M}
 jobs=${RN_FIO_JOBS:-4}
 check "insmod rust_nvme.ko ${RN_PARAMS:-}" rn_load ${RN_PARAMS:-}
+if [ -n "${RN_EXPECT_QUEUES:-}" ]; then
+	wait_for 30 sh -c "dmesg | grep -q 'I/O queue(s) of depth'"
+	line=$(dmesg | grep 'I/O queue(s) of depth' | tail -1)
+	case "$line" in
+	*"$RN_EXPECT_QUEUES"*) ok "queue negotiation: $RN_EXPECT_QUEUES" ;;
+	*) not_ok "queue negotiation: expected '$RN_EXPECT_QUEUES', got '$line'" ;;
+	esac
+fi
 for spec in $RN_DISKS; do
 	name=${spec%%:*}; lbs=${spec##*:}
 	check "/dev/$name appears" wait_disk $name
 	check_geometry "$spec"
+	[ -n "${RN_EXPECT_MAX_KB:-}" ] && expect_eq "$name max_hw_sectors_kb" "$RN_EXPECT_MAX_KB" \
+		"$(cat /sys/block/$name/queue/max_hw_sectors_kb)"
 	common="--filename=/dev/$name --iodepth=32 --numjobs=$jobs --size=$size --offset_increment=$size --verify=crc32c --verify_fatal=1 --randseed=42"
 	check "$name: random writes ${lbs}B-1M, $jobs jobs, QD32, verified" \
 		rn_fio --name=rand --rw=randwrite --bsrange=$lbs-1M $common
