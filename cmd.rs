@@ -290,6 +290,13 @@ impl Command {
         c
     }
 
+    /// Abort command `cid` submitted on SQ `sqid`.
+    pub(crate) fn abort(sqid: u16, cid: u16) -> Self {
+        let mut c = Self::admin(AdminOpcode::Abort);
+        c.cdw10 = (u32::from(cid) << 16) | u32::from(sqid);
+        c
+    }
+
     /// Delete I/O Submission Queue `qid`.
     pub(crate) fn delete_sq(qid: u16) -> Self {
         let mut c = Self::admin(AdminOpcode::DeleteSq);
@@ -361,6 +368,19 @@ impl Status {
         })
     }
 
+    /// Host Aborted Command (path related): what a reset completes cancelled commands
+    /// with (C: `NVME_SC_HOST_ABORTED_CMD`).
+    pub(crate) const HOST_ABORTED: Self = Self {
+        sct: sct::PATH,
+        sc: 0x71,
+        dnr: false,
+    };
+
+    /// The CQE status half-word (phase clear) that decodes to `self`.
+    pub(crate) fn to_cqe(self) -> u16 {
+        (u16::from(self.dnr) << 15) | ((self.sct & 0x7) << 9) | ((self.sc & 0xff) << 1)
+    }
+
     /// A human-readable name of the status code, as the spec calls it.
     pub(crate) fn name(&self) -> &'static str {
         match (self.sct, self.sc) {
@@ -392,6 +412,7 @@ impl Status {
             (sct::MEDIA, 0x82) => "End-to-end Guard Check Error",
             (sct::MEDIA, 0x86) => "Access Denied",
             (sct::MEDIA, 0x87) => "Deallocated or Unwritten Logical Block",
+            (sct::PATH, 0x71) => "Host Aborted Command",
             (sct::PATH, _) => "Path Error",
             _ => "Unknown Status",
         }
@@ -460,6 +481,9 @@ mod tests {
         let s = Status::from_cqe(0x01 << 1).unwrap_or(Status { sct: 7, sc: 0, dnr: true });
         assert!(s.is_not_supported());
         assert!(!s.is_retryable());
+        // Round trip of the status the reset path uses.
+        assert_eq!(Status::from_cqe(Status::HOST_ABORTED.to_cqe()), Some(Status::HOST_ABORTED));
+        assert!(Status::HOST_ABORTED.is_retryable());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
+        ArcBorrow,
         atomic::{
             Atomic,
             Relaxed, //
@@ -66,6 +67,7 @@ use crate::{
         TagSet, //
     },
     prp,
+    sysfs::CtrlDevice,
     queue::{
         Bar0,
         QueuePair, //
@@ -395,16 +397,29 @@ pub(crate) struct Params {
     pub(crate) admin_timeout: u32,
 }
 
-/// What bring-up builds and teardown releases, in that order.
+/// What bring-up builds and teardown releases.
+///
+/// The tag set and the disks are built by the first bring-up and survive resets; the
+/// queues on the controller, the admin queue and the interrupt handlers are rebuilt by
+/// every bring-up.
 #[derive(Default)]
 struct Inner {
     cap: Option<Cap>,
     vectors: Option<Vectors>,
-    admin: Option<Arc<AdminQueue>>,
     id: Option<IdCtrl>,
     /// Disks go before the tag set they use.
     disks: KVec<Disk>,
     tagset: Option<TagSet>,
+    /// The I/O queues exist on the controller and it is enabled.
+    queues_live: bool,
+}
+
+/// What the blk-mq timeout handler should tell the block layer.
+pub(crate) enum TimeoutAction {
+    /// The request was completed (it was found in the CQ).
+    Done,
+    /// Keep waiting: an Abort or a reset will complete it.
+    ResetTimer,
 }
 
 /// One NVMe controller.
@@ -421,6 +436,16 @@ pub(crate) struct Ctrl {
     reset_work: Work<Ctrl>,
     #[pin]
     inner: Mutex<Inner>,
+    /// The admin queue while the controller is enabled; apart from `inner` so that
+    /// timeout handlers reach it while a reset holds `inner`.
+    #[pin]
+    admin: SpinLock<Option<Arc<AdminQueue>>>,
+    /// Serialises the timeout handler with the reset path's disabling of the queues.
+    #[pin]
+    recovery: Mutex<()>,
+    /// `/sys/class/nvme/nvme<N>`, removed first on unbind.
+    #[pin]
+    class_dev: Mutex<Option<CtrlDevice>>,
 }
 
 impl_has_work! {
@@ -455,6 +480,9 @@ impl Ctrl {
                 state <- new_spinlock!(State::New),
                 reset_work <- new_work!("rust_nvme::reset_work"),
                 inner <- new_mutex!(Inner::default()),
+                admin <- new_spinlock!(None),
+                recovery <- new_mutex!(()),
+                class_dev <- new_mutex!(None),
             }? Error),
             GFP_KERNEL,
         )
@@ -492,10 +520,106 @@ impl Ctrl {
         true
     }
 
-    /// Queues the reset work (first bring-up from probe).
-    pub(crate) fn schedule_reset(self: &Arc<Self>) {
+    /// A new reference to this controller.
+    fn arc(&self) -> Arc<Self> {
+        // SAFETY: Controllers are only created by `Ctrl::new`, inside an `Arc`, and `self`
+        // borrows from a live reference to it.
+        unsafe { ArcBorrow::from_raw(self) }.into()
+    }
+
+    /// Creates the class device `nvme<N>` (sysfs attributes).
+    pub(crate) fn add_class_device(&self) -> Result {
+        let dev = CtrlDevice::new(&self.pdev, self)?;
+        *self.class_dev.lock() = Some(dev);
+        Ok(())
+    }
+
+    /// Queues the first bring-up (from probe).
+    pub(crate) fn schedule_probe(&self) {
         // `Err` means it is already queued, which is what was asked.
-        let _ = workqueue::system_long().enqueue(self.clone());
+        let _ = workqueue::system_long().enqueue(self.arc());
+    }
+
+    /// Starts a controller reset (C: `nvme_reset_ctrl`): live -> resetting, then the reset
+    /// work disables and brings the controller back up.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` when the controller is not live (already resetting, dead, being removed).
+    pub(crate) fn schedule_reset(&self) -> Result {
+        if !self.change_state(State::Resetting) {
+            return Err(EBUSY);
+        }
+        let _ = workqueue::system_long().enqueue(self.arc());
+        Ok(())
+    }
+
+    /// Resets and waits for the result (C: `nvme_reset_ctrl_sync`), for
+    /// `reset_controller`.
+    pub(crate) fn reset_sync(&self) -> Result {
+        self.schedule_reset()?;
+        self.flush_reset_work();
+        if self.state() == State::Live {
+            Ok(())
+        } else {
+            Err(ENODEV)
+        }
+    }
+
+    fn flush_reset_work(&self) {
+        // SAFETY: `reset_work` is a field of `self`, initialised by `new`.
+        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.reset_work)) };
+    }
+
+    /// The blk-mq timeout handler's decision for I/O command `cid` on `qp`
+    /// (C: `nvme_timeout`). `poll` reaps the CQ and says whether the request completed.
+    pub(crate) fn io_timeout(&self, qp: &QueuePair, cid: u16, first: bool, poll: &dyn Fn() -> bool) -> TimeoutAction {
+        let _guard = self.recovery.lock();
+        if self.state() != State::Live {
+            // A reset (or removal) is in progress and will cancel the request.
+            return TimeoutAction::ResetTimer;
+        }
+        if poll() {
+            dev_warn!(self.dev(), "nvme{}: I/O tag {} QID {} completion polled (interrupt missed)\n", self.instance, cid, qp.qid);
+            return TimeoutAction::Done;
+        }
+        match self.csts() {
+            Ok(c) if c.into_raw() != regs::REG_DEAD && !c.cfs() => {}
+            Ok(c) => {
+                dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout, controller {} (CSTS {:#x}); resetting\n",
+                    self.instance, cid, qp.qid, if c.cfs() { "fatal" } else { "gone" }, c.into_raw());
+                let _ = self.schedule_reset();
+                return TimeoutAction::ResetTimer;
+            }
+            Err(_) => {
+                let _ = self.schedule_reset();
+                return TimeoutAction::ResetTimer;
+            }
+        }
+        if !first {
+            dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n", self.instance, cid, qp.qid);
+            let _ = self.schedule_reset();
+            return TimeoutAction::ResetTimer;
+        }
+        dev_warn!(self.dev(), "nvme{}: I/O tag {} QID {} timeout, aborting\n", self.instance, cid, qp.qid);
+        let admin = self.admin.lock().clone();
+        let aborted = match admin {
+            Some(a) => self.admin(&a, AdminOpcode::Abort, Command::abort(qp.qid, cid)),
+            None => Err(ENODEV),
+        };
+        match aborted {
+            // Abort dword 0 bit 0 set: the command was not aborted; the second timeout
+            // will reset.
+            Ok(cqe) => {
+                let what = if cqe.result & 1 == 0 { "aborted" } else { "not aborted" };
+                dev_info!(self.dev(), "nvme{}: abort of tag {} QID {}: {}\n", self.instance, cid, qp.qid, what);
+            }
+            Err(_) => {
+                dev_err!(self.dev(), "nvme{}: abort of tag {} QID {} failed; resetting controller\n", self.instance, cid, qp.qid);
+                let _ = self.schedule_reset();
+            }
+        }
+        TimeoutAction::ResetTimer
     }
 
     fn csts(&self) -> Result<CSTS> {
@@ -593,7 +717,14 @@ impl Ctrl {
         let r = read_poll_timeout(
             || {
                 admin.reap();
-                Ok(admin.done.lock().take())
+                if let Some(c) = admin.done.lock().take() {
+                    return Ok(Some(c));
+                }
+                // A vanished device never answers: give up at once.
+                match self.csts() {
+                    Ok(c) if c.into_raw() != regs::REG_DEAD => Ok(None),
+                    _ => Err(ENODEV),
+                }
             },
             |c| c.is_some(),
             Delta::from_micros(POLL_INTERVAL_US),
@@ -602,6 +733,10 @@ impl Ctrl {
         admin.expect.store(0, Relaxed);
         let cqe = match r {
             Ok(Some(c)) => c,
+            Err(e) if e == ENODEV => {
+                dev_err!(self.dev(), "nvme{}: admin command {} (cid {}): device gone\n", self.instance, name, cid);
+                return Err(ENODEV);
+            }
             _ => {
                 dev_err!(self.dev(), "nvme{}: admin command {} (cid {}) timed out\n", self.instance, name, cid);
                 return Err(ETIMEDOUT);
@@ -618,26 +753,89 @@ impl Ctrl {
         self.admin_cmd(admin, op.name(), cmd)
     }
 
-    /// The reset work: brings the controller up; on failure marks it dead.
-    fn reset_work_fn(self: &Arc<Self>) {
+    /// The reset work: the first bring-up (from probe) or a reset (from `Resetting`).
+    /// On failure the controller is marked dead (C: `nvme_reset_work`,
+    /// `nvme_remove_dead_ctrl`).
+    fn reset_work_fn(&self) {
+        let mut inner = self.inner.lock();
+        if self.state() == State::Resetting {
+            dev_info!(self.dev(), "nvme{}: resetting controller\n", self.instance);
+            self.disable_io(&mut inner, false);
+        }
         if !self.change_state(State::Connecting) {
+            // Removal began; it finishes the teardown.
             return;
         }
-        let mut inner = self.inner.lock();
         match self.bring_up(&mut inner) {
             Ok(()) => {
-                drop(inner);
-                if !self.change_state(State::Live) {
-                    // Removal began meanwhile; it tears everything down.
-                    return;
+                if self.change_state(State::Live) {
+                    if let Some(ts) = inner.tagset.as_ref() {
+                        ts.unquiesce();
+                    }
                 }
             }
             Err(e) => {
                 dev_err!(self.dev(), "nvme{}: bring-up failed ({:?}); controller is dead\n", self.instance, e);
-                self.teardown(&mut inner, false);
-                drop(inner);
+                self.kill(&mut inner);
                 self.change_state(State::Dead);
             }
+        }
+    }
+
+    /// Stops the controller's I/O path (C: `nvme_dev_disable`): quiesces the queues,
+    /// deletes the I/O queues and shuts down (`shutdown`) or just disables the
+    /// controller, frees the interrupt handlers, reaps what already completed, and
+    /// cancels the rest (requeued while the controller is alive, failed once dead).
+    fn disable_io(&self, inner: &mut Inner, shutdown: bool) {
+        let _guard = self.recovery.lock();
+        if let Some(ts) = inner.tagset.as_ref() {
+            ts.quiesce();
+        }
+        let alive = self.csts().map_or(false, |c| c.into_raw() != regs::REG_DEAD);
+        let admin = self.admin.lock().clone();
+        if alive && inner.queues_live {
+            if let (true, Some(admin), Some(ts)) = (shutdown, admin.as_ref(), inner.tagset.as_ref()) {
+                for qp in ts.queues().iter().take(ts.nr_hw_queues() as usize).rev() {
+                    let _ = self.admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qp.qid));
+                    let _ = self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qp.qid));
+                }
+                let _ = self.shutdown();
+            }
+        }
+        if alive {
+            // Disabling deletes every queue on the controller and stops its DMA.
+            if let Some(cap) = inner.cap {
+                let _ = self.disable(cap);
+            }
+        }
+        inner.queues_live = false;
+        // No interrupt may complete requests once cancelling starts.
+        if let Some(v) = inner.vectors.as_mut() {
+            v.free_handlers();
+        }
+        *self.admin.lock() = None;
+        if let Some(ts) = inner.tagset.as_ref() {
+            for qp in ts.queues() {
+                qp.process_cq(|cqe| {
+                    mq::complete_cqe(&qp.tags, cqe);
+                });
+            }
+            ts.cancel_all();
+        }
+    }
+
+    /// Marks the controller dead: I/O in flight and to come fails, disks are marked dead
+    /// (they stay until unbind), the queues run again so nothing waits forever.
+    fn kill(&self, inner: &mut Inner) {
+        if let Some(ts) = inner.tagset.as_ref() {
+            ts.set_dead();
+        }
+        for d in inner.disks.iter() {
+            d.mark_dead();
+        }
+        self.disable_io(inner, false);
+        if let Some(ts) = inner.tagset.as_ref() {
+            ts.unquiesce();
         }
     }
 
@@ -676,12 +874,15 @@ impl Ctrl {
 
         self.disable(cap)?;
 
-        // Vectors: one for the admin queue plus one per I/O queue we may want.
+        // Vectors: one for the admin queue plus one per I/O queue we may want. They are
+        // allocated once and kept across resets.
         let want = match self.params.max_io_queues {
             0 => kernel::cpu::nr_cpu_ids(),
             n => n.min(kernel::cpu::nr_cpu_ids()),
         };
-        inner.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
+        if inner.vectors.is_none() {
+            inner.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
+        }
         let nvec = inner.vectors.as_ref().map_or(1, |v| v.count());
 
         // Admin queue (C: `nvme_pci_configure_admin_queue`).
@@ -698,7 +899,7 @@ impl Ctrl {
         }
         self.enable(cap, page_shift)?;
         let admin = AdminQueue::new(aq)?;
-        inner.admin = Some(admin.clone());
+        *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = inner.vectors.as_mut() {
                 v.request(0, Arc::new(VectorHandler { admin: Some(admin.clone()), io: None }, GFP_KERNEL)?)?;
@@ -748,41 +949,57 @@ impl Ctrl {
         }
         let depth = depth as u16;
 
-        let mut queues = KVec::with_capacity(nr_io as usize, GFP_KERNEL)?;
-        for qid in 1..=nr_io as u16 {
-            if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
-                dev_warn!(dev, "doorbells beyond the mapped BAR: using {} I/O queues\n", qid - 1);
-                break;
+        // Queue pairs are allocated by the first bring-up; a reset re-creates them on the
+        // controller, as many as it grants now (at most as many as before).
+        let first = inner.tagset.is_none();
+        let mut fresh = KVec::new();
+        let existing: &[Arc<QueuePair>] = match inner.tagset.as_ref() {
+            Some(ts) => ts.queues(),
+            None => {
+                for qid in 1..=nr_io as u16 {
+                    if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
+                        dev_warn!(dev, "doorbells beyond the mapped BAR: using {} I/O queues\n", qid - 1);
+                        break;
+                    }
+                    let vector = io_queue_vector(qid, nvec);
+                    fresh.push(QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector)?, GFP_KERNEL)?;
+                }
+                &fresh
             }
-            let vector = io_queue_vector(qid, nvec);
-            let qp = QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector)?;
-            self.admin(&admin, AdminOpcode::CreateCq, Command::create_cq(qid, depth, qp.cq_dma(), vector))?;
-            if let Err(e) = self.admin(&admin, AdminOpcode::CreateSq, Command::create_sq(qid, depth, qp.sq_dma(), qid)) {
-                let _ = self.admin(&admin, AdminOpcode::DeleteCq, Command::delete_cq(qid));
-                return Err(e);
-            }
-            // Keep the queue recorded before anything else can fail, so teardown
-            // deletes it.
-            queues.push(qp, GFP_KERNEL)?;
+        };
+        let nr_io = (nr_io as usize).min(existing.len());
+        for qp in existing.iter().take(nr_io) {
+            qp.reset()?;
+            self.admin(&admin, AdminOpcode::CreateCq, Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), qp.vector))?;
+            self.admin(&admin, AdminOpcode::CreateSq, Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid))?;
         }
-        let queues_ref: &KVec<Arc<QueuePair>> = &queues;
         if let Some(v) = inner.vectors.as_mut() {
-            for qp in queues_ref.iter() {
+            for qp in existing.iter().take(nr_io) {
                 let admin_here = if qp.vector == 0 { Some(admin.clone()) } else { None };
                 v.request(u32::from(qp.vector), Arc::new(VectorHandler { admin: admin_here, io: Some(qp.clone()) }, GFP_KERNEL)?)?;
             }
-            if nvec == 1 && queues_ref.is_empty() {
+            if nvec == 1 && nr_io == 0 {
                 v.request(0, Arc::new(VectorHandler { admin: Some(admin.clone()), io: None }, GFP_KERNEL)?)?;
             }
         }
-        let nr_io = queues.len();
-        dev_info!(dev, "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s))\n", self.instance, nr_io, depth, granted, nvec);
+        inner.queues_live = true;
+        dev_info!(dev, "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s))\n", self.instance, nr_io, existing.first().map_or(depth, |q| q.depth), granted, nvec);
         if nr_io == 0 {
             dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
             return Ok(());
         }
+        if let Some(ts) = inner.tagset.as_ref() {
+            if ts.nr_hw_queues() as usize != nr_io {
+                dev_info!(dev, "nvme{}: {} hardware queues instead of {}\n", self.instance, nr_io, ts.nr_hw_queues());
+                ts.unquiesce();
+                ts.update_nr_hw_queues(nr_io as u32);
+            }
+        }
+        if !first {
+            return Ok(());
+        }
 
-        let ctx = IoContext::new(&self.pdev, queues, page_size)?;
+        let ctx = IoContext::new(&self.pdev, self.arc(), fresh, page_size)?;
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
         inner.tagset = Some(TagSet::new(ctx, u32::from(depth) - 1, timeout)?);
 
@@ -854,33 +1071,13 @@ impl Ctrl {
         Ok(())
     }
 
-    /// Releases what bring-up built, in reverse; with `shutdown`, deletes the I/O queues
-    /// and shuts the controller down first (C: `nvme_dev_disable`).
-    fn teardown(&self, inner: &mut Inner, shutdown: bool) {
-        // Removing a disk drains its I/O, so nothing is in flight afterwards.
+    /// Releases everything bring-up built (after the I/O path was disabled).
+    fn release(&self, inner: &mut Inner) {
+        // Disks before the tag set they use; handlers (freed in `disable_io`) before both.
         inner.disks.clear();
-        let alive = self.csts().map_or(false, |c| c.into_raw() != regs::REG_DEAD);
-        if let (true, true, Some(admin), Some(ts)) = (shutdown, alive, inner.admin.clone(), inner.tagset.as_ref()) {
-            for qp in ts.queues().iter().rev() {
-                let _ = self.admin(&admin, AdminOpcode::DeleteSq, Command::delete_sq(qp.qid));
-                let _ = self.admin(&admin, AdminOpcode::DeleteCq, Command::delete_cq(qp.qid));
-            }
-        }
-        if shutdown && alive {
-            let _ = self.shutdown();
-        } else if alive {
-            // A failed bring-up: disabling the controller deletes every queue it has.
-            if let Some(cap) = inner.cap {
-                let _ = self.disable(cap);
-            }
-        }
-        // Handlers first: they reach into the queues and the tag set.
-        if let Some(v) = inner.vectors.as_mut() {
-            v.free_handlers();
-        }
         inner.tagset = None;
-        inner.admin = None;
         inner.vectors = None;
+        *self.admin.lock() = None;
     }
 
     /// Normal shutdown: CC.SHN, then wait for CSTS.SHST complete (C: `nvme_disable_ctrl`).
@@ -896,13 +1093,33 @@ impl Ctrl {
         self.wait_csts("shutdown (CSTS.SHST)", SHUTDOWN_TIMEOUT_MS as u32, |c| c.shst() == Ok(Shst::Complete))
     }
 
-    /// Removes the controller: waits for bring-up, then tears everything down.
+    /// Removes the controller (C: `nvme_remove`): with the controller working, removes
+    /// the disks (their I/O drains), then deletes the queues and shuts it down; with the
+    /// device gone or the controller dead, fails outstanding I/O first so removal never
+    /// waits for a device that cannot answer.
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
-        // SAFETY: `reset_work` is a field of `self`, initialised by `new`.
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.reset_work)) };
+        // Sysfs users (a `reset_controller` write) finish before this returns.
+        drop(self.class_dev.lock().take());
+        self.flush_reset_work();
         let mut inner = self.inner.lock();
-        self.teardown(&mut inner, true);
+        let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
+        let working = !gone && inner.queues_live && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
+        if working {
+            // A reset interrupted by removal may have left the queues quiesced.
+            if let Some(ts) = inner.tagset.as_ref() {
+                ts.unquiesce();
+            }
+            inner.disks.clear();
+            self.disable_io(&mut inner, true);
+        } else {
+            if gone {
+                dev_warn!(self.dev(), "nvme{}: device gone; failing outstanding I/O\n", self.instance);
+            }
+            self.kill(&mut inner);
+        }
+        self.release(&mut inner);
+        self.change_state(State::Dead);
     }
 }
 

@@ -44,9 +44,16 @@ use crate::{
         Status, //
     },
     irq::raw_pdev,
+    ctrl::{
+        Ctrl,
+        TimeoutAction, //
+    },
     prp,
     queue::QueuePair,
 };
+
+/// Most retries of a command failing with a retryable status (C: `nvme_max_retries`).
+const MAX_RETRIES: u8 = 5;
 
 /// The `struct device` of a PCI function.
 fn raw_dev(pdev: &pci::Device) -> *mut bindings::device {
@@ -74,6 +81,8 @@ const BLK_FEAT_FUA: u32 = 1 << 1;
 
 /// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
 const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
+/// `RQF_DONTPREP`: the driver has prepared this request before (it is a requeue).
+const RQF_DONTPREP: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_DONTPREP;
 /// `REQ_FUA`.
 const REQ_FUA: u32 = 1 << bindings::req_flag_bits___REQ_FUA;
 
@@ -86,6 +95,10 @@ struct Pdu {
     status: u16,
     /// Opcode sent, for error messages.
     opcode: u8,
+    /// Retries of retryable errors so far (kept across requeues, see `RQF_DONTPREP`).
+    retries: u8,
+    /// The timeout handler already asked for an Abort of this command.
+    aborted: bool,
     /// Scatterlist entries handed to `dma_map_sg` (0: no data mapped).
     nents: u32,
     /// DMA direction of the mapping.
@@ -113,6 +126,11 @@ pub(crate) struct NsInfo {
 /// The block layer's view of the controller, shared by every hardware queue.
 pub(crate) struct IoContext {
     pdev: ARef<pci::Device>,
+    /// The controller, for timeouts. A reference cycle (the controller owns the tag set)
+    /// that teardown breaks by dropping the tag set.
+    ctrl: Arc<Ctrl>,
+    /// Set when the controller is dead: requests fail fast and are not retried.
+    dead: Atomic<bool>,
     queues: KVec<Arc<QueuePair>>,
     pool: DmaPool,
     page_size: usize,
@@ -120,10 +138,17 @@ pub(crate) struct IoContext {
 
 impl IoContext {
     /// The I/O queues in hardware-queue order (hctx `i` uses `queues[i]`).
-    pub(crate) fn new(pdev: &pci::Device, queues: KVec<Arc<QueuePair>>, page_size: usize) -> Result<Self> {
+    pub(crate) fn new(
+        pdev: &pci::Device,
+        ctrl: Arc<Ctrl>,
+        queues: KVec<Arc<QueuePair>>,
+        page_size: usize,
+    ) -> Result<Self> {
         Ok(Self {
             pool: DmaPool::new(pdev, page_size)?,
             pdev: pdev.into(),
+            ctrl,
+            dead: Atomic::new(false),
             queues,
             page_size,
         })
@@ -228,12 +253,40 @@ pub(crate) fn complete_cqe(slot: &TagsSlot, cqe: &Completion) -> bool {
         if (*rq).state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT {
             return false;
         }
+        // Fault injection (`io-timeout-fail`): drop the completion so the request times
+        // out, as the C driver does.
+        if should_fake_timeout((*rq).q) {
+            return true;
+        }
         (*pdu(rq)).status = cqe.status;
         if !bindings::blk_mq_complete_request_remote(rq) {
             complete_rq(rq);
         }
     }
     true
+}
+
+/// `blk_should_fake_timeout()`: whether fault injection wants this completion dropped.
+///
+/// # Safety
+///
+/// `q` is a live request queue.
+#[cfg(CONFIG_FAIL_IO_TIMEOUT)]
+unsafe fn should_fake_timeout(q: *mut bindings::request_queue) -> bool {
+    extern "C" {
+        // Declared over `void *`: `struct request_queue` is not FFI-safe as bindgen sees it.
+        fn __blk_should_fake_timeout(q: *mut c_void) -> bool;
+    }
+    // SAFETY: `q` is live; `queue_flags` is a plain bit field.
+    unsafe {
+        (*q).queue_flags & (1 << bindings::QUEUE_FLAG_FAIL_IO) != 0 && __blk_should_fake_timeout(q.cast())
+    }
+}
+
+/// Without `CONFIG_FAIL_IO_TIMEOUT` nothing is ever dropped.
+#[cfg(not(CONFIG_FAIL_IO_TIMEOUT))]
+unsafe fn should_fake_timeout(_q: *mut bindings::request_queue) -> bool {
+    false
 }
 
 /// Iterator over the DMA-mapped entries of a scatterlist.
@@ -306,26 +359,39 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
     // SAFETY: As above.
     unsafe { unmap_data(ctx, rq) };
     // SAFETY: As above.
-    let (status, opcode, slba) = unsafe {
-        let p = &*pdu(rq);
-        (p.status, p.opcode, p.slba)
-    };
-    let sts = match Status::from_cqe(status) {
+    let p = unsafe { &mut *pdu(rq) };
+    let dead = ctx.dead.load(Relaxed);
+    let sts = match Status::from_cqe(p.status) {
         None => sts::OK,
+        // Cancelled by a controller reset: resubmitted once the controller is back.
+        Some(s) if s == Status::HOST_ABORTED && !dead => {
+            // SAFETY: `rq` is complete and unmapped; requeueing hands it back to blk-mq,
+            // which dispatches it once the queues are unquiesced.
+            unsafe { bindings::blk_mq_requeue_request(rq, true) };
+            return;
+        }
         Some(s) => {
             // SAFETY: The queue's `queuedata` is the namespace's `NsInfo`.
             let ns = unsafe { &*(*(*rq).q).queuedata.cast::<NsInfo>() };
+            let retry = !dead && s.is_retryable() && p.retries < MAX_RETRIES;
             dev_err!(
                 ctx.pdev.as_ref(),
-                "nvme{}n{}: {} (opcode {:#04x}) at LBA {}: {}\n",
+                "nvme{}n{}: {} (opcode {:#04x}) at LBA {}: {}{}\n",
                 ns.instance,
                 ns.nsid,
-                io_opcode_name(opcode),
-                opcode,
-                slba,
-                s
+                io_opcode_name(p.opcode),
+                p.opcode,
+                p.slba,
+                s,
+                if retry { "; retrying" } else if dead { "; controller dead" } else { "" }
             );
-            block_status(&s)
+            if retry {
+                p.retries += 1;
+                // SAFETY: As above; `true` kicks the requeue list.
+                unsafe { bindings::blk_mq_requeue_request(rq, true) };
+                return;
+            }
+            if dead { sts::IOERR } else { block_status(&s) }
         }
     };
     // SAFETY: The request is ours and complete; this ends it exactly once.
@@ -360,6 +426,15 @@ unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> R
     let (flags, sector, bytes, tag) = unsafe { ((*rq).cmd_flags, (*rq).__sector, (*rq).__data_len, (*rq).tag) };
     // SAFETY: As above.
     let pdu = unsafe { &mut *pdu(rq) };
+    // SAFETY: As above; `rq_flags` belongs to the driver while it owns the request.
+    unsafe {
+        if (*rq).rq_flags & RQF_DONTPREP == 0 {
+            // First dispatch (not a requeue): start counting retries.
+            pdu.retries = 0;
+            (*rq).rq_flags |= RQF_DONTPREP;
+        }
+    }
+    pdu.aborted = false;
     pdu.status = 0;
     pdu.nents = 0;
     pdu.prp_list = ptr::null_mut();
@@ -494,6 +569,9 @@ impl Ops {
         };
         // SAFETY: `rq` is a live request of our tag set.
         let ctx = unsafe { ctx_of(rq) };
+        if ctx.dead.load(Relaxed) {
+            return sts::IOERR;
+        }
         // SAFETY: Our disks set `queuedata` to their `NsInfo`, which outlives the disk.
         let ns = unsafe { &*(*(*rq).q).queuedata.cast::<NsInfo>() };
         // SAFETY: `rq` is being dispatched to `ctx` for namespace `ns`.
@@ -545,21 +623,25 @@ impl Ops {
     unsafe extern "C" fn timeout(rq: *mut bindings::request) -> bindings::blk_eh_timer_return {
         // SAFETY: blk-mq passes a request of our tag set; its hctx's `driver_data` is set.
         let (ctx, qp) = unsafe { (ctx_of(rq), &*(*(*rq).mq_hctx).driver_data.cast::<QueuePair>()) };
-        // A completion may be sitting in the CQ with its interrupt lost: reap it first.
-        qp.process_cq(|cqe| {
-            complete_cqe(&qp.tags, cqe);
-        });
-        // SAFETY: `rq` is live while its timeout handler runs.
-        if unsafe { (*rq).state } == bindings::mq_rq_state_MQ_RQ_COMPLETE {
-            dev_warn!(ctx.pdev.as_ref(), "I/O tag {} QID {} completed by polling (missed interrupt)\n",
-                // SAFETY: As above.
-                unsafe { (*rq).tag }, qp.qid);
-            return bindings::blk_eh_timer_return_BLK_EH_DONE;
-        }
-        dev_warn!(ctx.pdev.as_ref(), "I/O tag {} QID {} timed out\n",
+        // SAFETY: `rq` stays valid while its timeout handler runs; the PDU is ours.
+        let (tag, first) = unsafe {
+            let p = &mut *pdu(rq);
+            let first = !p.aborted;
+            p.aborted = true;
+            ((*rq).tag as u16, first)
+        };
+        let poll = || {
+            // A completion may be sitting in the CQ with its interrupt lost: reap it.
+            qp.process_cq(|cqe| {
+                complete_cqe(&qp.tags, cqe);
+            });
             // SAFETY: As above.
-            unsafe { (*rq).tag }, qp.qid);
-        bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER
+            unsafe { (*rq).state == bindings::mq_rq_state_MQ_RQ_COMPLETE }
+        };
+        match ctx.ctrl.io_timeout(qp, tag, first, &poll) {
+            TimeoutAction::Done => bindings::blk_eh_timer_return_BLK_EH_DONE,
+            TimeoutAction::ResetTimer => bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER,
+        }
     }
 
     const VTABLE: bindings::blk_mq_ops = bindings::blk_mq_ops {
@@ -585,6 +667,9 @@ static OPS: bindings::blk_mq_ops = Ops::VTABLE;
 pub(crate) struct TagSet {
     set: Pin<KBox<bindings::blk_mq_tag_set>>,
     ctx: Pin<KBox<IoContext>>,
+    /// Whether `quiesce` was called without `unquiesce` (blk-mq counts, and warns on an
+    /// unbalanced unquiesce).
+    quiesced: Atomic<bool>,
 }
 
 // SAFETY: The tag set is only mutated by blk-mq under its own locks.
@@ -615,7 +700,11 @@ impl TagSet {
         let ret = unsafe { bindings::blk_mq_alloc_tag_set(set.as_mut().get_unchecked_mut()) };
         kernel::error::to_result(ret)?;
         // INVARIANT: allocated above; `driver_data` points to the pinned `ctx`.
-        Ok(Self { set, ctx })
+        Ok(Self {
+            set,
+            ctx,
+            quiesced: Atomic::new(false),
+        })
     }
 
     fn raw(&self) -> *mut bindings::blk_mq_tag_set {
@@ -625,6 +714,72 @@ impl TagSet {
     /// The I/O queues behind the hardware queues.
     pub(crate) fn queues(&self) -> &[Arc<QueuePair>] {
         &self.ctx.queues
+    }
+
+    /// Number of hardware queues in use.
+    pub(crate) fn nr_hw_queues(&self) -> u32 {
+        self.set.nr_hw_queues
+    }
+
+    /// Stops dispatching to the driver (C: `nvme_quiesce_io_queues`); idempotent.
+    pub(crate) fn quiesce(&self) {
+        if self.quiesced.xchg(true, Relaxed) {
+            return;
+        }
+        // SAFETY: The set is allocated (type invariant).
+        unsafe { bindings::blk_mq_quiesce_tagset(self.raw()) };
+    }
+
+    /// Resumes dispatching and resubmits requeued requests.
+    pub(crate) fn unquiesce(&self) {
+        if !self.quiesced.xchg(false, Relaxed) {
+            return;
+        }
+        // Requests cancelled by a reset were requeued (and their requeue lists kicked)
+        // while quiesced; unquiescing runs the queues and dispatches them.
+        // SAFETY: The set is allocated (type invariant).
+        unsafe { bindings::blk_mq_unquiesce_tagset(self.raw()) };
+    }
+
+    /// Completes every request still owned by the driver with Host Aborted Command
+    /// (C: `nvme_cancel_request`), then waits for the completions to finish. With the
+    /// controller alive they are requeued; dead, they fail.
+    ///
+    /// The caller has disabled the controller and freed its interrupt handlers, so no
+    /// completion can race with this.
+    pub(crate) fn cancel_all(&self) {
+        extern "C" fn cancel(rq: *mut bindings::request, _data: *mut c_void) -> bool {
+            // SAFETY: `rq` is a request of our set handed over by the iterator.
+            unsafe {
+                if (*rq).state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT {
+                    return true;
+                }
+                (*pdu(rq)).status = Status::HOST_ABORTED.to_cqe();
+                bindings::blk_mq_complete_request(rq);
+            }
+            true
+        }
+        // SAFETY: The set is allocated; `cancel` matches `busy_tag_iter_fn`.
+        unsafe {
+            bindings::blk_mq_tagset_busy_iter(self.raw(), Some(cancel), ptr::null_mut());
+            bindings::blk_mq_tagset_wait_completed_request(self.raw());
+        }
+    }
+
+    /// Marks the controller dead: new requests fail, cancelled ones are not retried.
+    pub(crate) fn set_dead(&self) {
+        self.ctx.dead.store(true, Relaxed);
+    }
+
+    /// Whether [`Self::set_dead`] was called.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.ctx.dead.load(Relaxed)
+    }
+
+    /// Changes the number of hardware queues (the controller granted a different count).
+    pub(crate) fn update_nr_hw_queues(&self, n: u32) {
+        // SAFETY: The set is allocated; blk-mq freezes its queues while it remaps.
+        unsafe { bindings::blk_mq_update_nr_hw_queues(self.raw(), n as i32) };
     }
 }
 
@@ -732,6 +887,12 @@ impl Disk {
         }
         // INVARIANT: allocated on `tagset` and added.
         Ok(Self { disk, ns })
+    }
+
+    /// Fails all future I/O on the disk (C: `blk_mark_disk_dead`).
+    pub(crate) fn mark_dead(&self) {
+        // SAFETY: By the invariant the disk is added.
+        unsafe { bindings::blk_mark_disk_dead(self.disk) };
     }
 
     /// The namespace behind the disk.

@@ -65,8 +65,9 @@ impl pci::Driver for NvmeDriver {
             .into_devres()?;
 
         let ctrl = Ctrl::new(pdev, bar, params)?;
+        ctrl.add_class_device()?;
         dev_info!(pdev, "nvme{}: probed; bringing the controller up\n", ctrl.instance);
-        ctrl.schedule_reset();
+        ctrl.schedule_probe();
         Ok(NvmeData { ctrl })
     }
 

@@ -176,6 +176,21 @@ impl QueuePair {
         )
     }
 
+    /// Returns the rings to their just-created state, for re-creating the queue on the
+    /// controller after a reset: empty SQ, CQ zeroed (so no stale entry carries the
+    /// phase the controller will write first).
+    pub(crate) fn reset(&self) -> Result {
+        let mut sq = self.sq_state.lock();
+        let mut cq = self.cq_state.lock();
+        for i in 0..usize::from(self.depth) {
+            io_project!(self.cq, [try: i]).copy_write(Completion::default());
+        }
+        sq.tail = 0;
+        sq.last_tail = 0;
+        *cq = CqCursor::new(sq.ring);
+        Ok(())
+    }
+
     /// Bus address of the SQ ring (for ASQ / Create I/O SQ).
     pub(crate) fn sq_dma(&self) -> u64 {
         self.sq.dma_address()

@@ -16,9 +16,33 @@ mod pci;
 mod prp;
 mod queue;
 mod regs;
+mod sysfs;
 
-kernel::module_pci_driver! {
-    type: pci::NvmeDriver,
+/// The module: the `nvme` class, then the PCI driver.
+#[pin_data]
+struct RustNvme {
+    /// Declared first so that it is dropped first: devices unbind before the class goes.
+    #[pin]
+    driver: kernel::driver::Registration<kernel::pci::Adapter<pci::NvmeDriver>>,
+    class: sysfs::ClassRegistration,
+}
+
+impl kernel::InPlaceModule for RustNvme {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        pin_init::pin_init_scope(move || {
+            // Out-of-range parameters fail insmod with a message naming them.
+            params()?;
+            let class = sysfs::ClassRegistration::new()?;
+            Ok(try_pin_init!(Self {
+                class,
+                driver <- kernel::driver::Registration::new(c"rust_nvme", module),
+            }))
+        })
+    }
+}
+
+module! {
+    type: RustNvme,
     name: "rust_nvme",
     authors: ["rust_nvme developers"],
     description: "NVM Express PCIe host driver (Rust)",
