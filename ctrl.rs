@@ -815,12 +815,18 @@ impl Ctrl {
         }
         *self.admin.lock() = None;
         if let Some(ts) = inner.tagset.as_ref() {
+            let mut reaped = 0;
             for qp in ts.queues() {
-                qp.process_cq(|cqe| {
+                reaped += qp.process_cq(|cqe| {
                     mq::complete_cqe(&qp.tags, cqe);
                 });
             }
-            ts.cancel_all();
+            let n = ts.cancel_all();
+            if n > 0 || reaped > 0 {
+                let what = if ts.is_dead() { "failed" } else { "requeued" };
+                dev_info!(self.dev(), "nvme{}: {} completion(s) reaped, {} outstanding request(s) cancelled and {}\n",
+                    self.instance, reaped, n, what);
+            }
         }
     }
 

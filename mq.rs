@@ -747,23 +747,30 @@ impl TagSet {
     ///
     /// The caller has disabled the controller and freed its interrupt handlers, so no
     /// completion can race with this.
-    pub(crate) fn cancel_all(&self) {
-        extern "C" fn cancel(rq: *mut bindings::request, _data: *mut c_void) -> bool {
-            // SAFETY: `rq` is a request of our set handed over by the iterator.
+    ///
+    /// Returns the number of requests cancelled.
+    pub(crate) fn cancel_all(&self) -> u32 {
+        extern "C" fn cancel(rq: *mut bindings::request, data: *mut c_void) -> bool {
+            // SAFETY: `rq` is a request of our set handed over by the iterator; `data` is
+            // the counter below.
             unsafe {
                 if (*rq).state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT {
                     return true;
                 }
+                *data.cast::<u32>() += 1;
                 (*pdu(rq)).status = Status::HOST_ABORTED.to_cqe();
                 bindings::blk_mq_complete_request(rq);
             }
             true
         }
-        // SAFETY: The set is allocated; `cancel` matches `busy_tag_iter_fn`.
+        let mut n = 0u32;
+        // SAFETY: The set is allocated; `cancel` matches `busy_tag_iter_fn`; `n` outlives
+        // the iteration.
         unsafe {
-            bindings::blk_mq_tagset_busy_iter(self.raw(), Some(cancel), ptr::null_mut());
+            bindings::blk_mq_tagset_busy_iter(self.raw(), Some(cancel), (&raw mut n).cast());
             bindings::blk_mq_tagset_wait_completed_request(self.raw());
         }
+        n
     }
 
     /// Marks the controller dead: new requests fail, cancelled ones are not retried.

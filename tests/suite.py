@@ -30,12 +30,23 @@ RUNS = [
     {
         # The common case: 4 vCPUs, one queue per CPU, MSI-X, 512 B LBAs, MDTS 512 KiB.
         "name": "io-default",
-        "tests": ["test_io_01.sh", "test_fs_01.sh", "test_bind_01.sh"],
+        "tests": ["test_io_01.sh", "test_fs_01.sh", "test_bind_01.sh", "test_reset_01.sh"],
         "cpus": 4,
         "devices": [{"serial": "rnvme0", "size": "2G"}],
         "env": {"RN_DISKS": "nvme0n1:4194304:512", "RN_EXPECT_MAX_KB": "512",
                 "RN_EXPECT_QUEUES": "4 I/O queue(s) of depth 1024 (64 granted, 5 vector(s))"},
         "timeout": 900,
+    },
+    {
+        # A throttled backend keeps requests in flight inside the device, so resets
+        # must cancel and requeue them without losing or corrupting data.
+        "name": "reset-throttled",
+        "tests": ["test_reset_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "ns": [
+            {"size": "256M", "drive_opts": "throttling.iops-total=400"}]}],
+        "env": {"RN_EXPECT_REQUEUE": "1"},
+        "timeout": 600,
     },
     {
         # Several namespaces: 512 B and 4 KiB LBAs, and one far beyond 2 TiB (sparse),
@@ -105,6 +116,8 @@ def device_args(run, tmp):
             if drive is None:
                 subprocess.run(["truncate", "-s", ns["size"], img], check=True)
                 drive = f"file={img},format=raw"
+                if ns.get("drive_opts"):
+                    drive += "," + ns["drive_opts"]
             args += ["-drive", f"if=none,id=nvm{c}n{n},{drive}",
                      "-device", f"nvme-ns,drive=nvm{c}n{n},bus=nvme{c},nsid={n},"
                      f"logical_block_size={ns.get('lbads', 512)},"
