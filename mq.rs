@@ -73,6 +73,7 @@ mod sts {
     pub(super) const IOERR: u8 = 10;
     pub(super) const MEDIUM: u8 = 7;
     pub(super) const TARGET: u8 = 5;
+    pub(super) const NOSPC: u8 = 3;
 }
 
 /// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from bindings.
@@ -405,12 +406,17 @@ fn io_opcode_name(opcode: u8) -> &'static str {
         .map_or("I/O command", IoOpcode::name)
 }
 
-/// The block status a failed NVMe status maps to (C: `nvme_error_status`).
+/// The block status a failed NVMe status maps to (C: `nvme_error_status`): media errors
+/// are `BLK_STS_MEDIUM` (ENODATA to the caller), invalid opcode/field "not supported",
+/// anything else an I/O error.
 fn block_status(s: &Status) -> u8 {
     use crate::cmd::sct;
     match (s.sct, s.sc) {
         _ if s.is_not_supported() => sts::NOTSUPP,
-        (sct::GENERIC, 0x80) | (sct::GENERIC, 0x81) => sts::TARGET,
+        // LBA Out of Range.
+        (sct::GENERIC, 0x80) => sts::TARGET,
+        // Capacity Exceeded.
+        (sct::GENERIC, 0x81) => sts::NOSPC,
         (sct::MEDIA, _) => sts::MEDIUM,
         _ => sts::IOERR,
     }

@@ -18,6 +18,22 @@ QEMU_ENV = {
 KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
                 "rust_nvme_ctrl"]
 
+# Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
+BLKDEBUG = """
+[inject-error]
+event = "read_aio"
+iotype = "read"
+errno = "5"
+sector = "4096"
+
+[inject-error]
+event = "read_aio"
+iotype = "read"
+errno = "5"
+sector = "2048"
+once = "on"
+"""
+
 RUNS = [
     {
         "name": "probe",
@@ -46,6 +62,15 @@ RUNS = [
         "devices": [{"serial": "rnvme0", "ns": [
             {"size": "256M", "drive_opts": "throttling.iops-total=400"}]}],
         "env": {"RN_EXPECT_REQUEUE": "1"},
+        "timeout": 600,
+    },
+    {
+        # Faults: injected read errors (blkdebug) and a lost completion (fail_io_timeout).
+        "name": "faults",
+        "tests": ["test_errors_01.sh", "test_timeout_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "ns": [{"size": "256M", "blkdebug": BLKDEBUG}]}],
+        "env": {"RN_BAD_LBA": "4096", "RN_FLAKY_LBA": "2048"},
         "timeout": 600,
     },
     {
@@ -113,6 +138,12 @@ def device_args(run, tmp):
         for n, ns in enumerate(namespaces, 1):
             img = os.path.join(tmp, f"nvme{c}n{n}.img")
             drive = ns.get("drive")
+            if ns.get("blkdebug"):
+                subprocess.run(["truncate", "-s", ns["size"], img], check=True)
+                conf = os.path.join(tmp, f"nvme{c}n{n}.blkdebug")
+                with open(conf, "w") as f:
+                    f.write(ns["blkdebug"])
+                drive = f"file=blkdebug:{conf}:{img},format=raw"
             if drive is None:
                 subprocess.run(["truncate", "-s", ns["size"], img], check=True)
                 drive = f"file={img},format=raw"

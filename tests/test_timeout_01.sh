@@ -1,0 +1,33 @@
+#!/bin/sh
+# Timeouts through the block layer's fault injection (io-timeout-fail + fail_io_timeout):
+# the driver drops one completion; the request times out after the disk's io_timeout,
+# the driver polls the CQ, aborts, times out again and resets the controller; the
+# request is requeued and the write/verify still succeeds.
+. /guest/tests/lib.sh
+
+disk=nvme0n1
+check "insmod" rn_load
+check "/dev/$disk appears" wait_disk $disk
+check "io_timeout is settable (3000 ms)" sh -c "echo 3000 > /sys/block/$disk/queue/io_timeout"
+expect_eq "io_timeout reads back" 3000 "$(cat /sys/block/$disk/queue/io_timeout)"
+fi=/sys/kernel/debug/fail_io_timeout
+check "fault injection is available" [ -d $fi ]
+dmesg -c >/dev/null
+echo 1 > /sys/block/$disk/io-timeout-fail
+echo 100 > $fi/probability
+echo 0 > $fi/interval
+echo 1 > $fi/times
+echo 1 > $fi/verbose
+start=$(date +%s)
+check "a verified write survives a lost completion" rn_fio --name=t --rw=write --bs=4k --filename=/dev/$disk --offset=64M --iodepth=1 --size=64k --verify=crc32c --verify_fatal=1
+took=$(( $(date +%s) - start ))
+echo 0 > /sys/block/$disk/io-timeout-fail
+check "the completion was really dropped (fault injected)" sh -c "dmesg | grep -q 'FAULT_INJECTION: forcing a failure'"
+check "the driver saw the timeout and sent an Abort" sh -c "dmesg | grep -q 'timeout, aborting'"
+check "after the second timeout it reset the controller" sh -c "dmesg | grep -q 'timeout after abort; resetting controller'"
+check "the reset requeued the request" sh -c "dmesg | grep 'cancelled and requeued' | grep -qv ' 0 outstanding'"
+check "recovery took two timeouts, not forever (${took}s)" [ $took -ge 6 -a $took -lt 60 ]
+expect_eq "controller is live again" live "$(cat /sys/class/nvme/nvme0/state)"
+check "verified I/O afterwards" rn_fio --name=after --rw=randwrite --bs=4k --filename=/dev/$disk --offset=64M --iodepth=16 --size=8M --verify=crc32c --verify_fatal=1
+check "rmmod" rn_unload
+finish
