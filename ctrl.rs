@@ -156,6 +156,20 @@ pub(crate) fn io_queue_vector(qid: u16, vectors: u32) -> u16 {
     }
 }
 
+/// Why a controller with this CSTS cannot process commands, if it cannot
+/// (C: `nvme_pci_ctrl_is_dead`).
+pub(crate) fn csts_problem(csts: CSTS) -> Option<&'static str> {
+    if csts.into_raw() == regs::REG_DEAD {
+        Some("gone (CSTS reads all ones)")
+    } else if csts.cfs() {
+        Some("fatal (CSTS.CFS)")
+    } else if !csts.rdy() {
+        Some("not ready (CSTS.RDY clear)")
+    } else {
+        None
+    }
+}
+
 /// Instance numbers (`nvme<N>`) in use, one bit each.
 static INSTANCES: Atomic<u64> = Atomic::new(0);
 
@@ -583,18 +597,14 @@ impl Ctrl {
             dev_warn!(self.dev(), "nvme{}: I/O tag {} QID {} completion polled (interrupt missed)\n", self.instance, cid, qp.qid);
             return TimeoutAction::Done;
         }
-        match self.csts() {
-            Ok(c) if c.into_raw() != regs::REG_DEAD && !c.cfs() => {}
-            Ok(c) => {
-                dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout, controller {} (CSTS {:#x}); resetting\n",
-                    self.instance, cid, qp.qid, if c.cfs() { "fatal" } else { "gone" }, c.into_raw());
-                let _ = self.schedule_reset();
-                return TimeoutAction::ResetTimer;
-            }
-            Err(_) => {
-                let _ = self.schedule_reset();
-                return TimeoutAction::ResetTimer;
-            }
+        let why = match self.csts() {
+            Ok(c) => csts_problem(c),
+            Err(_) => Some("gone"),
+        };
+        if let Some(why) = why {
+            dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout, controller {}; resetting\n", self.instance, cid, qp.qid, why);
+            let _ = self.schedule_reset();
+            return TimeoutAction::ResetTimer;
         }
         if !first {
             dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n", self.instance, cid, qp.qid);
@@ -631,7 +641,10 @@ impl Ctrl {
         let bar = self.bar.try_access().ok_or(ENODEV)?;
         let lo = bar.read(regs::CAP_LO).value().get();
         let hi = bar.read(regs::CAP_HI).value().get();
-        if lo == regs::REG_DEAD && hi == regs::REG_DEAD {
+        // All ones: the device is gone. All zeroes: nothing decodes the BAR (MQES 0 is
+        // not a valid queue size either).
+        if (lo == regs::REG_DEAD && hi == regs::REG_DEAD) || (lo == 0 && hi == 0) {
+            dev_err!(self.dev(), "nvme{}: controller not responding (CAP reads {:#x})\n", self.instance, (u64::from(hi) << 32) | u64::from(lo));
             return Err(ENODEV);
         }
         Ok(Cap::from_halves(lo, hi))
@@ -720,9 +733,10 @@ impl Ctrl {
                 if let Some(c) = admin.done.lock().take() {
                     return Ok(Some(c));
                 }
-                // A vanished device never answers: give up at once.
-                match self.csts() {
-                    Ok(c) if c.into_raw() != regs::REG_DEAD => Ok(None),
+                // A controller that is gone, fatal or not ready never answers: give up
+                // at once.
+                match self.csts().map(csts_problem) {
+                    Ok(None) => Ok(None),
                     _ => Err(ENODEV),
                 }
             },
@@ -734,7 +748,8 @@ impl Ctrl {
         let cqe = match r {
             Ok(Some(c)) => c,
             Err(e) if e == ENODEV => {
-                dev_err!(self.dev(), "nvme{}: admin command {} (cid {}): device gone\n", self.instance, name, cid);
+                let why = self.csts().ok().and_then(csts_problem).unwrap_or("gone");
+                dev_err!(self.dev(), "nvme{}: admin command {} (cid {}): controller {}\n", self.instance, name, cid, why);
                 return Err(ENODEV);
             }
             _ => {

@@ -123,6 +123,27 @@ class Monitor:
             s.close()
 
 
+def allowed_report(lines, i, specs):
+    """Whether console line i belongs to a multi-line report that an --allow-report spec
+    names: every comma-separated substring of the spec occurs in the report. A report is
+    taken as the console lines around i up to the nearest guest-script lines ("rn-...")
+    on either side, at most 200 lines each way."""
+    if not specs:
+        return False
+    start = max(0, i - 200)
+    for j in range(i, start - 1, -1):
+        if lines[j].startswith("rn-"):
+            start = j + 1
+            break
+    end = min(len(lines), i + 200)
+    for j in range(i, end):
+        if lines[j].startswith("rn-"):
+            end = j
+            break
+    text = "\n".join(lines[start:end])
+    return any(all(part in text for part in spec.split(",")) for spec in specs)
+
+
 def boot(args, qemu_extra, initrd, kd, workdir, log):
     """One boot. Returns (status, saw_init)."""
     mon = os.path.join(workdir, "mon.sock")
@@ -152,6 +173,7 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     saw_init = False
     status = None
     splats = []
+    lines = []
     buf = b""
     timed_out = False
     try:
@@ -190,7 +212,8 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                         log.write("rn-host-out: " + l + "\n")
                 if SPLAT.search(line) and not any(b.search(line) for b in BENIGN) \
                         and not any(re.search(a, line) for a in args.allow):
-                    splats.append(line)
+                    splats.append((len(lines), line))
+                lines.append(line)
     finally:
         if p.poll() is None:
             # Give poweroff a moment before pulling the plug.
@@ -205,6 +228,7 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
         print(f"vm: TIMEOUT after {args.timeout}s", flush=True)
         log.write(f"vm: TIMEOUT after {args.timeout}s\n")
         return 124, True
+    splats = [l for i, l in splats if not allowed_report(lines, i, args.allow_report)]
     if splats:
         print("vm: kernel splat on the console:", flush=True)
         for s in splats[:10]:
@@ -228,6 +252,9 @@ def main():
     ap.add_argument("--shell", action="store_true")
     ap.add_argument("--allow", action="append", default=[],
                     help="regex of a console line that is not a splat for this run")
+    ap.add_argument("--allow-report", action="append", default=[],
+                    help="comma-separated substrings that together identify a multi-line "
+                         "kernel report (e.g. a known lockdep report) that is not a failure")
     ap.add_argument("--log")
     ap.add_argument("--kdir")
     ap.add_argument("--append", default="")

@@ -80,7 +80,7 @@ def main():
                     f.write(f"sh /guest/tests/{t} || {{ r=$?; rc=1; "
                             f"echo \"rn-tap: not ok - {t} exited $r\"; }}\n")
                 f.write("exit $rc\n")
-            qemu_args = suite.device_args(run, tmp)
+            qemu_args = run.get("qemu", []) + suite.device_args(run, tmp)
             log = os.path.join(logdir, f"{name}.log")
             cmd = [sys.executable, os.path.join(TOP, "scripts/vm.py"), "--kdir", kdir,
                    "--script", script, "--log", log, "--cpus", str(run.get("cpus", 4)),
@@ -88,6 +88,8 @@ def main():
                    "--timeout", str(run.get("timeout", 600))]
             for a in run.get("allow", []):
                 cmd += ["--allow", a]
+            for a in run.get("allow_reports", []):
+                cmd += ["--allow-report", a]
             if not args.verbose:
                 cmd.append("--quiet")
             cmd += ["--"] + qemu_args

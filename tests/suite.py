@@ -34,6 +34,10 @@ sector = "2048"
 once = "on"
 """
 
+# The one lockdep report allowed: pciehp's reset_lock vs pci_rescan_remove_lock.
+PCIEHP_LOCKDEP = "possible circular locking dependency,pciehp_unconfigure_device," \
+    "pci_rescan_remove_lock,reset_lock"
+
 RUNS = [
     {
         "name": "probe",
@@ -67,10 +71,23 @@ RUNS = [
     {
         # Faults: injected read errors (blkdebug) and a lost completion (fail_io_timeout).
         "name": "faults",
-        "tests": ["test_errors_01.sh", "test_timeout_01.sh"],
+        "tests": ["test_errors_01.sh", "test_timeout_01.sh", "test_gone_01.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [{"size": "256M", "blkdebug": BLKDEBUG}]}],
         "env": {"RN_BAD_LBA": "4096", "RN_FLAKY_LBA": "2048"},
+        "timeout": 600,
+    },
+    {
+        # Surprise removal under load: the controller sits behind a PCIe root port with
+        # native hotplug; the guest asks the host to device_del it while fio runs.
+        "name": "hotplug",
+        "tests": ["test_hotplug_01.sh"],
+        "cpus": 2,
+        "qemu": ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
+                 "-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+        "devices": [{"serial": "rnvme0", "size": "256M", "bus": "rp0"}],
+        # pciehp's own lockdep report on removal, seen with the C driver as well.
+        "allow_reports": [PCIEHP_LOCKDEP],
         "timeout": 600,
     },
     {
@@ -133,6 +150,8 @@ def device_args(run, tmp):
         namespaces = dev.get("ns") or [{"size": dev.get("size", "1G"),
                                          "lbads": dev.get("lbads", 512)}]
         opts = dev.get("nvme", "")
+        if dev.get("bus"):
+            opts = f"bus={dev['bus']}" + (f",{opts}" if opts else "")
         args += ["-device", f"nvme,id=nvme{c},serial={dev['serial']}"
                  + (f",{opts}" if opts else "")]
         for n, ns in enumerate(namespaces, 1):
