@@ -808,6 +808,18 @@ impl Ctrl {
         }
         let alive = self.csts().map_or(false, |c| c.into_raw() != regs::REG_DEAD);
         let admin = self.admin.lock().clone();
+        // No I/O doorbell from here on: the queues are about to stop existing, and
+        // writing the doorbell of a deleted queue is a protocol error.
+        if let Some(ts) = inner.tagset.as_ref() {
+            for qp in ts.queues() {
+                qp.set_live(false);
+            }
+        }
+        // No interrupt may complete requests once cancelling starts; admin commands
+        // below complete by polling.
+        if let Some(v) = inner.vectors.as_mut() {
+            v.free_handlers();
+        }
         if alive && inner.queues_live {
             if let (true, Some(admin), Some(ts)) = (shutdown, admin.as_ref(), inner.tagset.as_ref()) {
                 for qp in ts.queues().iter().take(ts.nr_hw_queues() as usize).rev() {
@@ -817,6 +829,9 @@ impl Ctrl {
                 let _ = self.shutdown();
             }
         }
+        if let Some(a) = admin.as_ref() {
+            a.qp.set_live(false);
+        }
         if alive {
             // Disabling deletes every queue on the controller and stops its DMA.
             if let Some(cap) = inner.cap {
@@ -824,10 +839,6 @@ impl Ctrl {
             }
         }
         inner.queues_live = false;
-        // No interrupt may complete requests once cancelling starts.
-        if let Some(v) = inner.vectors.as_mut() {
-            v.free_handlers();
-        }
         *self.admin.lock() = None;
         if let Some(ts) = inner.tagset.as_ref() {
             let mut reaped = 0;
@@ -919,6 +930,7 @@ impl Ctrl {
             bar.write_reg(regs::ACQ_HI::zeroed().with_value((aq.cq_dma() >> 32) as u32));
         }
         self.enable(cap, page_shift)?;
+        aq.set_live(true);
         let admin = AdminQueue::new(aq)?;
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
@@ -993,6 +1005,7 @@ impl Ctrl {
             qp.reset()?;
             self.admin(&admin, AdminOpcode::CreateCq, Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), qp.vector))?;
             self.admin(&admin, AdminOpcode::CreateSq, Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid))?;
+            qp.set_live(true);
         }
         if let Some(v) = inner.vectors.as_mut() {
             for qp in existing.iter().take(nr_io) {

@@ -18,6 +18,10 @@ use kernel::{
     pci::DevresBar,
     prelude::*,
     sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         barrier::{
             dma_mb,
             Read, //
@@ -136,6 +140,10 @@ pub(crate) struct QueuePair {
     bar: Arc<Bar0>,
     /// The blk-mq tags of the hardware queue this pair serves (I/O queues only).
     pub(crate) tags: TagsSlot,
+    /// The queue exists on the enabled controller: doorbells may be written. Cleared
+    /// before the controller is disabled, since writing the doorbell of a queue that no
+    /// longer exists is a protocol error.
+    live: Atomic<bool>,
     #[pin]
     sq_state: SpinLock<SqState>,
     /// Taken from the interrupt handler and from process context (timeouts, teardown).
@@ -169,6 +177,7 @@ impl QueuePair {
                 cq_db,
                 bar,
                 tags: TagsSlot::new(),
+                live: Atomic::new(false),
                 sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0 }),
                 cq_state <- new_spinlock_irq!(CqCursor::new(ring)),
             }),
@@ -201,8 +210,17 @@ impl QueuePair {
         self.cq.dma_address()
     }
 
-    /// Writes `value` to the doorbell at `offset`; nothing if the device is gone.
+    /// Marks the queue as created on the controller (doorbells allowed) or not.
+    pub(crate) fn set_live(&self, live: bool) {
+        self.live.store(live, Relaxed);
+    }
+
+    /// Writes `value` to the doorbell at `offset`; nothing if the queue is not live or
+    /// the device is gone.
     fn ring_doorbell(&self, value: u16, offset: usize) {
+        if !self.live.load(Relaxed) {
+            return;
+        }
         if let Some(bar) = self.bar.try_access() {
             // A non-relaxed write (writel): the SQE / CQ consumption before it is visible
             // to the device first. The offset was checked against the BAR size when the

@@ -41,6 +41,9 @@ SPLAT = re.compile(
     r"INFO: possible|DMA-API: (?!preallocated)|KFENCE:|rcu: INFO|"
     r"UBSAN:|kernel BUG at|Call Trace:|RIP: )"
 )
+# QEMU trace events from its NVMe device for protocol violations (-trace above).
+NVME_ERR = re.compile(r"pci_nvme_(err|ub)_")
+
 BENIGN = [
     re.compile(r"DMA-API: preallocated"),
     re.compile(r"DMA-API: debugging enabled by kernel config"),
@@ -160,6 +163,9 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
         cmd += ["-serial", "stdio"]
     else:
         cmd += ["-chardev", "stdio,id=ser0,signal=off", "-serial", "chardev:ser0"]
+    if not args.no_nvme_trace:
+        # QEMU's NVMe protocol checker: these events mean the driver broke a rule.
+        cmd += ["-trace", "pci_nvme_err_*", "-trace", "pci_nvme_ub_*"]
     cmd += qemu_extra
     if args.verbose:
         print("vm: " + " ".join(cmd), file=sys.stderr)
@@ -173,6 +179,7 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     saw_init = False
     status = None
     splats = []
+    nvme_errs = []
     lines = []
     buf = b""
     timed_out = False
@@ -210,6 +217,8 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                     out = monitor.cmd(m.group(1).strip())
                     for l in out.splitlines():
                         log.write("rn-host-out: " + l + "\n")
+                if NVME_ERR.search(line) and not any(re.search(a, line) for a in args.allow_nvme_err):
+                    nvme_errs.append(line)
                 if SPLAT.search(line) and not any(b.search(line) for b in BENIGN) \
                         and not any(re.search(a, line) for a in args.allow):
                     splats.append((len(lines), line))
@@ -235,6 +244,12 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
             print("vm:   " + s, flush=True)
         log.write("vm: SPLAT\n")
         return 1 if not status else status, True
+    if nvme_errs:
+        print("vm: QEMU's NVMe device reported protocol errors:", flush=True)
+        for s in nvme_errs[:10]:
+            print("vm:   " + s, flush=True)
+        log.write("vm: NVME_ERR\n")
+        return 1 if not status else status, True
     if status is None:
         print("vm: guest ended without reporting an exit status", flush=True)
         return 1, True
@@ -255,6 +270,10 @@ def main():
     ap.add_argument("--allow-report", action="append", default=[],
                     help="comma-separated substrings that together identify a multi-line "
                          "kernel report (e.g. a known lockdep report) that is not a failure")
+    ap.add_argument("--allow-nvme-err", action="append", default=[],
+                    help="regex of a QEMU pci_nvme_err_*/ub_* trace line that is expected "
+                         "(runs that inject faults)")
+    ap.add_argument("--no-nvme-trace", action="store_true")
     ap.add_argument("--log")
     ap.add_argument("--kdir")
     ap.add_argument("--append", default="")

@@ -88,6 +88,8 @@ def main():
                    "--timeout", str(run.get("timeout", 600))]
             for a in run.get("allow", []):
                 cmd += ["--allow", a]
+            for a in run.get("allow_nvme_err", []):
+                cmd += ["--allow-nvme-err", a]
             for a in run.get("allow_reports", []):
                 cmd += ["--allow-report", a]
             if not args.verbose:
@@ -115,10 +117,11 @@ def main():
                 kunit_seen.add(desc)
                 results.append((passed, desc))
                 print(f"{'ok' if passed else 'not ok'} - {desc}", flush=True)
-            splat = any(l.startswith("vm: SPLAT") for l in lines)
+            splat = any(l.startswith("vm: SPLAT") or l.startswith("vm: NVME_ERR") for l in lines)
             timeout = any("vm: TIMEOUT" in l for l in lines)
             clean = not splat and not timeout and proc.returncode in (0, 1)
-            desc = f"{name}: guest finished without kernel splat or timeout ({took:.0f}s)"
+            desc = (f"{name}: guest finished without kernel splat, QEMU NVMe protocol error "
+                    f"or timeout ({took:.0f}s)")
             results.append((clean and (proc.returncode == 0 or not splat), desc))
             print(f"{'ok' if results[-1][0] else 'not ok'} - {desc}", flush=True)
             if proc.returncode != 0 and not any(not p for p, d in results if d.startswith(name)):

@@ -75,6 +75,11 @@ RUNS = [
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [{"size": "256M", "blkdebug": BLKDEBUG}]}],
         "env": {"RN_BAD_LBA": "4096", "RN_FLAKY_LBA": "2048"},
+        # The injected read errors, and the DMA failures (and resulting fatal status)
+        # once test_gone_01 turns bus mastering off.
+        "allow_nvme_err": [r"pci_nvme_err_aio .* status 0x281",
+                           r"pci_nvme_err_req_status .* status 0x281 opc 0x2",
+                           r"pci_nvme_err_addr_(read|write)", r"pci_nvme_err_cfs"],
         "timeout": 600,
     },
     {
