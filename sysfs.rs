@@ -51,6 +51,14 @@ impl ClassRegistration {
     ///
     /// `EEXIST` (with a message) when the C `nvme_core` module already owns the class.
     pub(crate) fn new() -> Result<Self> {
+        // Ask before registering: a duplicate class name makes sysfs dump a stack.
+        if nvme_core_loaded() {
+            pr_err!(
+                "the C nvme driver (nvme_core) is loaded and owns class 'nvme'; \
+                 rust_nvme and nvme_core are alternatives: unload nvme_core first\n"
+            );
+            return Err(EBUSY);
+        }
         // SAFETY: `NVME_CLASS` is a valid, static class description.
         let ret = unsafe { bindings::class_register(&NVME_CLASS.0) };
         if ret != 0 {
@@ -71,6 +79,20 @@ impl Drop for ClassRegistration {
         // PCI driver is unregistered first).
         unsafe { bindings::class_unregister(&NVME_CLASS.0) };
     }
+}
+
+/// Whether the C `nvme_core` module is loaded (one of its exported symbols resolves).
+fn nvme_core_loaded() -> bool {
+    const SYM: &CStr = c"nvme_init_ctrl";
+    // SAFETY: `SYM` is a NUL-terminated symbol name; a successful lookup takes a module
+    // reference that `__symbol_put` returns right away.
+    unsafe {
+        if bindings::__symbol_get(SYM.as_ptr().cast()).is_null() {
+            return false;
+        }
+        bindings::__symbol_put(SYM.as_ptr().cast());
+    }
+    true
 }
 
 /// Text written into a sysfs page buffer.

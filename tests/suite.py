@@ -96,6 +96,17 @@ RUNS = [
         "timeout": 600,
     },
     {
+        # Bad input: parameters, the C core loaded, a controller with no namespace,
+        # malformed requests.
+        "name": "bad-input",
+        "tests": ["test_badinput_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "ns": []},
+                    {"serial": "rnvme1", "size": "64M"}],
+        "env": {"RN_DISK": "nvme1n1"},
+        "timeout": 300,
+    },
+    {
         # Several namespaces: 512 B and 4 KiB LBAs, and one far beyond 2 TiB (sparse),
         # written at its very end; 2 vCPUs.
         "name": "io-multins",
@@ -152,8 +163,9 @@ def device_args(run, tmp):
     """QEMU arguments for the run's controllers; images are sparse files in tmp."""
     args = []
     for c, dev in enumerate(run.get("devices", [])):
-        namespaces = dev.get("ns") or [{"size": dev.get("size", "1G"),
-                                         "lbads": dev.get("lbads", 512)}]
+        namespaces = dev.get("ns")
+        if namespaces is None:
+            namespaces = [{"size": dev.get("size", "1G"), "lbads": dev.get("lbads", 512)}]
         opts = dev.get("nvme", "")
         if dev.get("bus"):
             opts = f"bus={dev['bus']}" + (f",{opts}" if opts else "")
