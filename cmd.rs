@@ -9,6 +9,7 @@
 
 use kernel::{
     bitfield,
+    num::Bounded,
     prelude::*,
     transmute, //
 };
@@ -196,6 +197,8 @@ pub(crate) enum Cns {
     Controller = 0x01,
     /// Active Namespace ID list.
     ActiveNsList = 0x02,
+    /// I/O Command Set specific Identify Controller (CSI in CDW11; 0 is NVM).
+    CtrlCsi = 0x06,
 }
 
 /// Feature Identifiers (NVMe Base Specification 2.0, Figure 317).
@@ -218,6 +221,63 @@ pub(crate) const SQ_CQID_SHIFT: u32 = 16;
 pub(crate) const RW_FUA: u32 = 1 << 30;
 /// Read/Write CDW12: Limited Retry.
 pub(crate) const RW_LR: u32 = 1 << 31;
+
+/// Write Zeroes CDW12: Deallocate.
+pub(crate) const WZ_DEAC: u32 = 1 << 25;
+/// Dataset Management CDW11: Attribute - Deallocate.
+pub(crate) const DSM_AD: u32 = 1 << 2;
+/// Most ranges one Dataset Management command carries (C: `NVME_DSM_MAX_RANGES`).
+pub(crate) const DSM_MAX_RANGES: usize = 256;
+/// Command Dword 0 PSDT value: SGL for data, metadata pointer is an address.
+pub(crate) const PSDT_SGL: u32 = 0x1;
+
+/// One Dataset Management range.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DsmRange {
+    /// Context Attributes.
+    pub(crate) cattr: u32,
+    /// Length in logical blocks (1-based).
+    pub(crate) nlb: u32,
+    /// Starting LBA.
+    pub(crate) slba: u64,
+}
+kernel::static_assert!(core::mem::size_of::<DsmRange>() == 16);
+
+/// Builds one DSM range per `(sector, bytes)` extent of a discard request.
+///
+/// Returns the number of ranges written to `out`.
+///
+/// # Errors
+///
+/// `EINVAL` when there are no extents, more than `out` holds, an extent is not a whole
+/// number of logical blocks, or its block count does not fit the 32-bit NLB.
+pub(crate) fn build_dsm_ranges(
+    extents: impl Iterator<Item = (u64, u32)>,
+    lba_shift: u32,
+    out: &mut [DsmRange],
+) -> Result<usize> {
+    let mut n = 0;
+    let sectors_per_lba = lba_shift - SECTOR_SHIFT;
+    for (sector, bytes) in extents {
+        if bytes == 0 || bytes & ((1 << lba_shift) - 1) != 0 || sector & ((1 << sectors_per_lba) - 1) != 0 {
+            return Err(EINVAL);
+        }
+        *out.get_mut(n).ok_or(EINVAL)? = DsmRange {
+            cattr: 0,
+            nlb: bytes >> lba_shift,
+            slba: sector >> sectors_per_lba,
+        };
+        n += 1;
+    }
+    if n == 0 {
+        return Err(EINVAL);
+    }
+    Ok(n)
+}
+
+/// log2 of the block layer's sector size.
+const SECTOR_SHIFT: u32 = 9;
 
 /// Size of every Identify data structure.
 pub(crate) const IDENTIFY_DATA_SIZE: usize = 4096;
@@ -322,6 +382,40 @@ impl Command {
             c.cdw12 |= RW_FUA;
         }
         c
+    }
+
+    /// Dataset Management (deallocate) of `nr` ranges listed at `dma`.
+    pub(crate) fn dsm_deallocate(nsid: u32, dma: u64, nr: usize) -> Self {
+        let mut c = Self::new(IoOpcode::Dsm as u8, nsid);
+        c.prp1 = dma;
+        // Number of Ranges is 0's based; callers pass 1..=DSM_MAX_RANGES.
+        c.cdw10 = (nr as u32).saturating_sub(1) & 0xff;
+        c.cdw11 = DSM_AD;
+        c
+    }
+
+    /// Write Zeroes of `nlb` (1-based) blocks at `slba`; `deac` also deallocates them.
+    pub(crate) fn write_zeroes(nsid: u32, slba: u64, nlb: u32, deac: bool) -> Self {
+        let mut c = Self::new(IoOpcode::WriteZeroes as u8, nsid);
+        c.cdw10 = slba as u32;
+        c.cdw11 = (slba >> 32) as u32;
+        c.cdw12 = (nlb - 1) & 0xffff;
+        if deac {
+            c.cdw12 |= WZ_DEAC;
+        }
+        c
+    }
+
+    /// Describes the data with an SGL descriptor instead of PRPs.
+    pub(crate) fn set_sgl(&mut self, dptr: (u64, u64)) {
+        self.cdw0 = Cdw0::from_raw(self.cdw0).with_psdt(Bounded::<u32, 2>::new::<{ PSDT_SGL }>()).into_raw();
+        self.prp1 = dptr.0;
+        self.prp2 = dptr.1;
+    }
+
+    /// Identify I/O Command Set specific Controller (CNS 06h) for the NVM command set.
+    pub(crate) fn identify_ctrl_nvm(dma: u64) -> Self {
+        Self::identify(Cns::CtrlCsi, 0, dma)
     }
 
     /// Flush the volatile write cache of `nsid`.
@@ -508,5 +602,32 @@ mod tests {
         let c = Command::identify(Cns::ActiveNsList, 0, 0x3000);
         assert_eq!(c.cdw10, 2);
         assert_eq!(c.opcode(), 0x06);
+        let c = Command::dsm_deallocate(1, 0x4000, 3);
+        assert_eq!((c.opcode(), c.cdw10, c.cdw11, c.prp1), (0x09, 2, 1 << 2, 0x4000));
+        let c = Command::write_zeroes(1, 8, 16, true);
+        assert_eq!((c.opcode(), c.cdw10, c.cdw12), (0x08, 8, 15 | (1 << 25)));
+        let mut c = Command::rw(IoOpcode::Read, 1, 0, 1, false);
+        c.set_sgl((0x1000, 0x30 << 56 | 32));
+        assert_eq!(c.cdw0 & (0x3 << 14), 1 << 14);
+    }
+
+    #[test]
+    fn dsm_ranges() -> Result {
+        let mut r = [DsmRange::default(); 4];
+        // 512-byte LBAs: sectors are LBAs.
+        let n = build_dsm_ranges([(8u64, 4096u32), (1024, 512)].into_iter(), 9, &mut r)?;
+        assert_eq!(n, 2);
+        assert_eq!(r[0], DsmRange { cattr: 0, nlb: 8, slba: 8 });
+        assert_eq!(r[1], DsmRange { cattr: 0, nlb: 1, slba: 1024 });
+        // 4 KiB LBAs: sector 16 is LBA 2.
+        let n = build_dsm_ranges([(16u64, 8192u32)].into_iter(), 12, &mut r)?;
+        assert_eq!((n, r[0].slba, r[0].nlb), (1, 2, 2));
+        // Partial blocks, misaligned starts, too many ranges and none are refused.
+        assert_eq!(build_dsm_ranges([(16u64, 512u32)].into_iter(), 12, &mut r), Err(EINVAL));
+        assert_eq!(build_dsm_ranges([(1u64, 4096u32)].into_iter(), 12, &mut r), Err(EINVAL));
+        let five = [(0u64, 512u32); 5];
+        assert_eq!(build_dsm_ranges(five.into_iter(), 9, &mut r), Err(EINVAL));
+        assert_eq!(build_dsm_ranges([].into_iter(), 9, &mut r), Err(EINVAL));
+        Ok(())
     }
 }

@@ -289,6 +289,12 @@ mod id_ctrl {
 /// Identify Namespace byte offsets (NVM Command Set Specification 1.0, Figure 97).
 mod id_ns {
     pub(super) const NSZE: usize = 0;
+    pub(super) const NSFEAT: usize = 24;
+    pub(super) const DLFEAT: usize = 33;
+    pub(super) const NPWG: usize = 64;
+    pub(super) const NPDG: usize = 68;
+    pub(super) const NPDA: usize = 70;
+    pub(super) const NOWS: usize = 72;
     pub(super) const NLBAF: usize = 25;
     pub(super) const FLBAS: usize = 26;
     pub(super) const LBAF: usize = 128;
@@ -296,6 +302,117 @@ mod id_ns {
     pub(super) const LBAF_SIZE: usize = 4;
     /// Offset of LBADS within a descriptor.
     pub(super) const LBAF_LBADS: usize = 2;
+}
+
+/// I/O Command Set specific Identify Controller (NVM) offsets (NVM Command Set
+/// Specification 1.0, Figure 97).
+mod id_ctrl_nvm {
+    pub(super) const WZSL: usize = 1;
+    pub(super) const DMRSL: usize = 4;
+}
+
+/// ONCS bit 2: Dataset Management.
+const ONCS_DSM: u16 = 1 << 2;
+/// ONCS bit 3: Write Zeroes.
+const ONCS_WRITE_ZEROES: u16 = 1 << 3;
+
+/// The NVM command set limits of Identify Controller CNS 06h.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct NvmCtrlLimits {
+    /// Write Zeroes Size Limit, log2 in CAP.MPSMIN pages; 0: not reported.
+    pub(crate) wzsl: u8,
+    /// Dataset Management Range Size Limit in logical blocks; 0: not reported.
+    pub(crate) dmrsl: u32,
+}
+
+impl NvmCtrlLimits {
+    /// Largest discard in 512-byte sectors (C: `max_hw_discard_sectors`).
+    pub(crate) fn max_discard_sectors(&self, lba_shift: u32) -> u32 {
+        let s = lba_shift - MIN_LBA_SHIFT;
+        match self.dmrsl {
+            d if d != 0 && u64::from(d) << s <= u64::from(u32::MAX) => d << s,
+            _ => u32::MAX,
+        }
+    }
+
+    /// Largest write zeroes in 512-byte sectors: WZSL if reported, else the transfer
+    /// limit (C: `max_zeroes_sectors`).
+    pub(crate) fn max_write_zeroes_sectors(&self, mps_min_shift: u32, max_hw_sectors: u32) -> u32 {
+        if self.wzsl == 0 {
+            return max_hw_sectors;
+        }
+        let shift = u32::from(self.wzsl) + mps_min_shift - MIN_LBA_SHIFT;
+        1u32.checked_shl(shift).unwrap_or(u32::MAX)
+    }
+}
+
+/// The optional Identify Namespace fields that shape the queue limits.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct NsFeatures {
+    /// Namespace Features.
+    pub(crate) nsfeat: u8,
+    /// Deallocate Logical Block Features.
+    pub(crate) dlfeat: u8,
+    /// Namespace Preferred Write Granularity (0's based, logical blocks).
+    pub(crate) npwg: u16,
+    /// Namespace Preferred Deallocate Granularity (0's based).
+    pub(crate) npdg: u16,
+    /// Namespace Preferred Deallocate Alignment (0's based).
+    pub(crate) npda: u16,
+    /// Namespace Optimal Write Size (0's based).
+    pub(crate) nows: u16,
+}
+
+/// NSFEAT bit 4: OPTPERF, the NPWG/NPWA/NPDG/NPDA/NOWS fields are valid.
+const NSFEAT_OPTPERF: u8 = 1 << 4;
+/// DLFEAT bits 2:0 value: deallocated blocks read as zeroes.
+const DLFEAT_READS_ZEROES: u8 = 0x1;
+/// DLFEAT bits 2:0.
+const DLFEAT_READ_MASK: u8 = 0x7;
+/// DLFEAT bit 3: Write Zeroes supports the Deallocate bit.
+const DLFEAT_WZ_DEAC: u8 = 1 << 3;
+
+impl NsFeatures {
+    fn optperf(&self) -> bool {
+        self.nsfeat & NSFEAT_OPTPERF != 0
+    }
+
+    /// Deallocated blocks read as zeroes.
+    pub(crate) fn reads_zeroes(&self) -> bool {
+        self.dlfeat & DLFEAT_READ_MASK == DLFEAT_READS_ZEROES
+    }
+
+    /// Write Zeroes may set DEAC (C: `NVME_NS_DEAC`): only if deallocated blocks read as
+    /// zeroes.
+    pub(crate) fn deac(&self) -> bool {
+        self.reads_zeroes() && self.dlfeat & DLFEAT_WZ_DEAC != 0
+    }
+
+    /// Smallest preferred I/O in bytes (C: `io_min` = NPWG).
+    pub(crate) fn io_min(&self, lba_shift: u32) -> u32 {
+        let bs = 1u32 << lba_shift;
+        if self.optperf() { bs.saturating_mul(u32::from(self.npwg) + 1) } else { bs }
+    }
+
+    /// Optimal I/O in bytes (C: `io_opt` = NOWS), 0 when not reported.
+    pub(crate) fn io_opt(&self, lba_shift: u32) -> u32 {
+        if self.optperf() && self.nows != 0 {
+            (1u32 << lba_shift).saturating_mul(u32::from(self.nows) + 1)
+        } else {
+            0
+        }
+    }
+
+    /// Discard granularity in bytes: the larger of NPDG and NPDA (both 0's based) times
+    /// the block size, else the block size (C: `nvme_config_discard`).
+    pub(crate) fn discard_granularity(&self, lba_shift: u32) -> u32 {
+        let bs = 1u32 << lba_shift;
+        if !self.optperf() {
+            return bs;
+        }
+        let g = u32::from(self.npdg.max(self.npda)) + 1;
+        bs.checked_mul(g).unwrap_or(bs)
+    }
 }
 
 /// VWC bit 0: a volatile write cache is present.
@@ -409,6 +526,8 @@ pub(crate) struct Params {
     pub(crate) io_timeout: u32,
     /// Admin command timeout in seconds.
     pub(crate) admin_timeout: u32,
+    /// Average segment size from which requests use SGLs; 0 disables SGLs.
+    pub(crate) sgl_threshold: u32,
 }
 
 /// What bring-up builds and teardown releases.
@@ -1033,7 +1152,7 @@ impl Ctrl {
             return Ok(());
         }
 
-        let ctx = IoContext::new(&self.pdev, self.arc(), fresh, page_size)?;
+        let ctx = IoContext::new(&self.pdev, self.arc(), fresh, page_size, id.sgls, self.params.sgl_threshold)?;
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
         inner.tagset = Some(TagSet::new(ctx, u32::from(depth) - 1, timeout)?);
 
@@ -1055,6 +1174,15 @@ impl Ctrl {
     fn scan_namespaces(&self, inner: &mut Inner, admin: &AdminQueue, buf: &IdBuf, page_size: usize, max_hw_sectors: u32) -> Result {
         let dev = self.dev();
         let Some(id) = inner.id else { return Err(EINVAL) };
+        let Some(cap) = inner.cap else { return Err(EINVAL) };
+        // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
+        let nvm = match self.admin(admin, AdminOpcode::Identify, Command::identify_ctrl_nvm(buf.dma())) {
+            Ok(_) => NvmCtrlLimits {
+                wzsl: buf.u8_at(id_ctrl_nvm::WZSL)?,
+                dmrsl: buf.le_at::<4>(id_ctrl_nvm::DMRSL)? as u32,
+            },
+            Err(_) => NvmCtrlLimits::default(),
+        };
         let list = IdBuf::new(self.bound_dev())?;
         self.admin(admin, AdminOpcode::Identify, Command::identify(Cns::ActiveNsList, 0, list.dma()))?;
         let mut nsids = KVec::new();
@@ -1090,14 +1218,42 @@ impl Ctrl {
                 dev_info!(dev, "nvme{}n{}: skipped: {}\n", self.instance, nsid, why);
                 continue;
             }
+            let feat = NsFeatures {
+                nsfeat: buf.u8_at(id_ns::NSFEAT)?,
+                dlfeat: buf.u8_at(id_ns::DLFEAT)?,
+                npwg: buf.le_at::<2>(id_ns::NPWG)? as u16,
+                npdg: buf.le_at::<2>(id_ns::NPDG)? as u16,
+                npda: buf.le_at::<2>(id_ns::NPDA)? as u16,
+                nows: buf.le_at::<2>(id_ns::NOWS)? as u16,
+            };
             let lim = Limits {
                 lba_shift: geo.lba_shift,
                 capacity_sectors: geo.capacity_sectors(),
                 max_hw_sectors,
                 page_size,
                 write_cache: id.vwc & VWC_PRESENT != 0,
+                io_min: feat.io_min(geo.lba_shift),
+                io_opt: feat.io_opt(geo.lba_shift),
+                max_discard_sectors: if id.oncs & ONCS_DSM != 0 { nvm.max_discard_sectors(geo.lba_shift) } else { 0 },
+                discard_granularity: feat.discard_granularity(geo.lba_shift),
+                max_write_zeroes_sectors: if id.oncs & ONCS_WRITE_ZEROES != 0 {
+                    nvm.max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
+                } else {
+                    0
+                },
+                wzeroes_unmap: feat.deac(),
             };
-            let ns = NsInfo { nsid, lba_shift: geo.lba_shift, instance: self.instance };
+            let ns = NsInfo {
+                nsid,
+                lba_shift: geo.lba_shift,
+                instance: self.instance,
+                dsm: id.oncs & ONCS_DSM != 0,
+                write_zeroes: id.oncs & ONCS_WRITE_ZEROES != 0,
+                deac: feat.deac(),
+            };
+            dev_info!(dev, "nvme{}n{}: deallocated blocks read {}{}\n", self.instance, nsid,
+                if feat.reads_zeroes() { "as zeroes" } else { "as unspecified data" },
+                if feat.deac() { "; Write Zeroes can deallocate" } else { "" });
             let disk = Disk::new(tagset, ns, &lim, &self.pdev)?;
             dev_info!(dev, "nvme{}n{}: {} blocks of {} bytes\n", self.instance, disk.ns().nsid, geo.nsze, 1u32 << geo.lba_shift);
             inner.disks.push(disk, GFP_KERNEL)?;
@@ -1214,5 +1370,30 @@ mod tests {
         assert!(NsGeometry { nsze: 8, lba_shift: 9, ms: 8 }.unsupported().is_some());
         assert!(NsGeometry { nsze: 8, lba_shift: 16, ms: 0 }.unsupported().is_some());
         assert!(NsGeometry { nsze: u64::MAX, lba_shift: 12, ms: 0 }.unsupported().is_some());
+    }
+
+    #[test]
+    fn discard_and_write_zeroes_limits() {
+        // QEMU 7.2, 512-byte LBAs: DMRSL INT_MAX / 512, no WZSL, MDTS 512 KiB; NPDG = NPDA
+        // = 7 with OPTPERF; DLFEAT 1 (reads zeroes, no DEAC bit). C's limits: discard
+        // 2147483136 bytes, granularity 4096, write zeroes 524288.
+        let nvm = NvmCtrlLimits { wzsl: 0, dmrsl: 4194303 };
+        assert_eq!(u64::from(nvm.max_discard_sectors(9)) << 9, 2147483136);
+        assert_eq!(nvm.max_write_zeroes_sectors(12, 1024), 1024);
+        let f = NsFeatures { nsfeat: 0x10, dlfeat: 0x1, npwg: 7, npdg: 7, npda: 7, nows: 0 };
+        assert_eq!(f.discard_granularity(9), 4096);
+        assert_eq!(f.io_min(9), 4096);
+        assert_eq!(f.io_opt(9), 0);
+        assert!(f.reads_zeroes());
+        assert!(!f.deac());
+        // Without OPTPERF everything falls back to the block size; DMRSL 0 is unlimited.
+        let f = NsFeatures { dlfeat: 0x9, ..Default::default() };
+        assert_eq!(f.discard_granularity(12), 4096);
+        assert!(f.deac());
+        assert_eq!(NvmCtrlLimits::default().max_discard_sectors(12), u32::MAX);
+        // DMRSL too large for 32-bit sectors: unlimited, as in C.
+        assert_eq!(NvmCtrlLimits { wzsl: 0, dmrsl: u32::MAX }.max_discard_sectors(12), u32::MAX);
+        // WZSL 5 with 4 KiB minimum pages: 128 KiB.
+        assert_eq!(NvmCtrlLimits { wzsl: 5, dmrsl: 0 }.max_write_zeroes_sectors(12, 1024), 256);
     }
 }

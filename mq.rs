@@ -38,10 +38,13 @@ use kernel::{
 
 use crate::{
     cmd::{
+        build_dsm_ranges,
         Command,
         Completion,
+        DsmRange,
         IoOpcode,
-        Status, //
+        Status,
+        DSM_MAX_RANGES, //
     },
     irq::raw_pdev,
     ctrl::{
@@ -50,6 +53,7 @@ use crate::{
     },
     prp,
     queue::QueuePair,
+    sgl::SglDesc,
 };
 
 /// Most retries of a command failing with a retryable status (C: `nvme_max_retries`).
@@ -84,6 +88,8 @@ const BLK_FEAT_FUA: u32 = 1 << 1;
 const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
 /// `RQF_DONTPREP`: the driver has prepared this request before (it is a requeue).
 const RQF_DONTPREP: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_DONTPREP;
+/// `REQ_NOUNMAP`: write zeroes must not deallocate.
+const REQ_NOUNMAP: u32 = 1 << bindings::req_flag_bits___REQ_NOUNMAP;
 /// `REQ_FUA`.
 const REQ_FUA: u32 = 1 << bindings::req_flag_bits___REQ_FUA;
 
@@ -122,6 +128,13 @@ pub(crate) struct NsInfo {
     pub(crate) lba_shift: u32,
     /// Controller instance (`nvme<instance>n<nsid>`), for messages.
     pub(crate) instance: u32,
+    /// Dataset Management is supported: discards become DSM deallocate.
+    pub(crate) dsm: bool,
+    /// Write Zeroes is supported.
+    pub(crate) write_zeroes: bool,
+    /// Write Zeroes may deallocate (DLFEAT: deallocated blocks read zeroes and DEAC is
+    /// supported).
+    pub(crate) deac: bool,
 }
 
 /// The block layer's view of the controller, shared by every hardware queue.
@@ -135,6 +148,12 @@ pub(crate) struct IoContext {
     queues: KVec<Arc<QueuePair>>,
     pool: DmaPool,
     page_size: usize,
+    /// Identify Controller SGLS.
+    sgls: u32,
+    /// Average segment size from which multi-segment requests use SGLs (0: never).
+    sgl_threshold: u32,
+    /// An unsupported request type was already reported (log once).
+    warned_notsupp: Atomic<bool>,
 }
 
 impl IoContext {
@@ -144,8 +163,13 @@ impl IoContext {
         ctrl: Arc<Ctrl>,
         queues: KVec<Arc<QueuePair>>,
         page_size: usize,
+        sgls: u32,
+        sgl_threshold: u32,
     ) -> Result<Self> {
         Ok(Self {
+            sgls,
+            sgl_threshold,
+            warned_notsupp: Atomic::new(false),
             pool: DmaPool::new(pdev, page_size)?,
             pdev: pdev.into(),
             ctrl,
@@ -466,7 +490,31 @@ unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> R
             cmd
         }
         bindings::req_op_REQ_OP_FLUSH => Command::flush(ns.nsid),
-        _ => return Err(sts::NOTSUPP),
+        bindings::req_op_REQ_OP_DISCARD if ns.dsm => {
+            // SAFETY: Per the function's safety requirements.
+            unsafe { setup_discard(ctx, ns, rq, pdu) }?
+        }
+        bindings::req_op_REQ_OP_WRITE_ZEROES if ns.write_zeroes => {
+            let slba = sector >> (ns.lba_shift - kernel::block::SECTOR_SHIFT);
+            let nlb = bytes >> ns.lba_shift;
+            if nlb == 0 || nlb > 1 << 16 {
+                return Err(sts::IOERR);
+            }
+            pdu.slba = slba;
+            Command::write_zeroes(ns.nsid, slba, nlb, ns.deac && flags & REQ_NOUNMAP == 0)
+        }
+        _ => {
+            if !ctx.warned_notsupp.xchg(true, Relaxed) {
+                dev_warn!(
+                    ctx.pdev.as_ref(),
+                    "nvme{}n{}: request operation {} not supported by the controller\n",
+                    ns.instance,
+                    ns.nsid,
+                    op
+                );
+            }
+            return Err(sts::NOTSUPP);
+        }
     };
     pdu.opcode = cmd.opcode();
     // The command identifier is the blk-mq tag: unique among this queue's commands.
@@ -474,7 +522,70 @@ unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> R
     Ok(cmd)
 }
 
-/// DMA-maps `rq`'s data and fills in the command's PRPs.
+/// Takes a page from the pool for a PRP list, SGL or DSM ranges; it is released with
+/// the request's data mapping (`unmap_data`) on every completion path.
+fn alloc_list_page(ctx: &IoContext, pdu: &mut Pdu) -> Result<(), u8> {
+    let mut dma = 0;
+    // SAFETY: The pool is live; GFP_ATOMIC because `queue_rq` must not sleep.
+    let p = unsafe { bindings::dma_pool_alloc(ctx.pool.pool, bindings::GFP_ATOMIC, &mut dma) };
+    if p.is_null() {
+        return Err(sts::RESOURCE);
+    }
+    pdu.prp_list = p.cast::<u64>();
+    pdu.prp_list_dma = dma;
+    Ok(())
+}
+
+/// The request's list page as a slice of `T` (PRP entries, SGL descriptors, DSM ranges).
+///
+/// # Safety
+///
+/// `pdu.prp_list` is a page from `ctx.pool`, exclusively this request's until freed.
+unsafe fn list_page<T>(ctx: &IoContext, pdu: &Pdu) -> &'static mut [T] {
+    // SAFETY: The pool hands out `page_size`-byte, page-aligned buffers (aligned for any
+    // of the entry types); per the function's safety requirements nobody else uses it.
+    unsafe {
+        core::slice::from_raw_parts_mut(pdu.prp_list.cast::<T>(), ctx.page_size / size_of::<T>())
+    }
+}
+
+/// Builds a Dataset Management (deallocate) command with one range per discard bio.
+///
+/// # Safety
+///
+/// As for [`prep_rq`]; `pdu` is `rq`'s PDU.
+unsafe fn setup_discard(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request, pdu: &mut Pdu) -> Result<Command, u8> {
+    alloc_list_page(ctx, pdu)?;
+    // SAFETY: The page was just taken for this request.
+    let ranges = unsafe { list_page::<DsmRange>(ctx, pdu) };
+    let len = DSM_MAX_RANGES.min(ranges.len());
+    let ranges = &mut ranges[..len];
+    // SAFETY: `rq` is live and owned by the driver: its bio chain is stable.
+    let mut bio = unsafe { (*rq).bio };
+    let extents = core::iter::from_fn(|| {
+        if bio.is_null() {
+            return None;
+        }
+        // SAFETY: `bio` is a bio of `rq`'s chain (see above).
+        let (sector, size, next) = unsafe { ((*bio).bi_iter.bi_sector, (*bio).bi_iter.bi_size, (*bio).bi_next) };
+        bio = next;
+        Some((sector, size))
+    });
+    match build_dsm_ranges(extents, ns.lba_shift, ranges) {
+        Ok(n) => {
+            pdu.slba = ranges[0].slba;
+            Ok(Command::dsm_deallocate(ns.nsid, pdu.prp_list_dma, n))
+        }
+        Err(_) => {
+            dev_err!(ctx.pdev.as_ref(), "nvme{}n{}: malformed discard request\n", ns.instance, ns.nsid);
+            // SAFETY: As above.
+            unsafe { unmap_data(ctx, rq) };
+            Err(sts::IOERR)
+        }
+    }
+}
+
+/// DMA-maps `rq`'s data and fills in the command's PRPs or SGL.
 ///
 /// # Safety
 ///
@@ -517,27 +628,41 @@ unsafe fn map_data(
     pdu.nents = n as u32;
     pdu.dir = dir;
 
+    if crate::sgl::use_sgl(ctx.sgls, true, mapped, bytes, ctx.sgl_threshold) {
+        // SAFETY: As above.
+        if let Err(e) = alloc_list_page(ctx, pdu) {
+            // SAFETY: As above.
+            unsafe { unmap_data(ctx, rq) };
+            return Err(e);
+        }
+        // SAFETY: The page was just taken for this request.
+        let list = unsafe { list_page::<SglDesc>(ctx, pdu) };
+        return match crate::sgl::build(SgIter { cur: sg, left: mapped }, list, pdu.prp_list_dma) {
+            Ok(d) => {
+                cmd.set_sgl(d.to_dptr());
+                Ok(())
+            }
+            Err(_) => {
+                // SAFETY: As above.
+                unsafe { unmap_data(ctx, rq) };
+                Err(sts::IOERR)
+            }
+        };
+    }
+
     let first = SgIter { cur: sg, left: mapped }.next().map_or(0, |(a, _)| a);
     let mask = ctx.page_size as u64 - 1;
     let mut empty: [u64; 0] = [];
     let mut list: &mut [u64] = &mut empty;
     // More than two controller pages touched: PRP2 points to a list.
     if (first & mask) + u64::from(bytes) > 2 * ctx.page_size as u64 {
-        let mut dma = 0;
-        // SAFETY: The pool is live; GFP_ATOMIC because `queue_rq` must not sleep.
-        let p = unsafe { bindings::dma_pool_alloc(ctx.pool.pool, bindings::GFP_ATOMIC, &mut dma) };
-        if p.is_null() {
+        if let Err(e) = alloc_list_page(ctx, pdu) {
             // SAFETY: Per the function's safety requirements.
             unsafe { unmap_data(ctx, rq) };
-            return Err(sts::RESOURCE);
+            return Err(e);
         }
-        pdu.prp_list = p.cast::<u64>();
-        pdu.prp_list_dma = dma;
-        // SAFETY: The pool hands out `page_size`-byte, page-aligned buffers, exclusively
-        // ours until freed in `unmap_data`.
-        list = unsafe {
-            core::slice::from_raw_parts_mut(pdu.prp_list, prp::entries_per_list(ctx.page_size))
-        };
+        // SAFETY: The page was just taken for this request.
+        list = unsafe { list_page::<u64>(ctx, pdu) };
     }
     let prps = prp::build(SgIter { cur: sg, left: mapped }, ctx.page_size, list, pdu.prp_list_dma);
     match prps {
@@ -819,6 +944,18 @@ pub(crate) struct Limits {
     pub(crate) page_size: usize,
     /// Volatile write cache present: advertise write back + FUA.
     pub(crate) write_cache: bool,
+    /// Smallest preferred I/O (bytes).
+    pub(crate) io_min: u32,
+    /// Optimal I/O (bytes; 0 when not reported).
+    pub(crate) io_opt: u32,
+    /// Largest discard in sectors (0: no discard).
+    pub(crate) max_discard_sectors: u32,
+    /// Discard granularity in bytes.
+    pub(crate) discard_granularity: u32,
+    /// Largest write zeroes in sectors (0: no write zeroes).
+    pub(crate) max_write_zeroes_sectors: u32,
+    /// Write zeroes may deallocate (`max_hw_wzeroes_unmap_sectors`).
+    pub(crate) wzeroes_unmap: bool,
 }
 
 /// The `block_device_operations` of our disks: no callbacks, only the owner, so that an
@@ -859,7 +996,17 @@ impl Disk {
         let block = 1u32 << lim.lba_shift;
         ql.logical_block_size = block;
         ql.physical_block_size = block;
-        ql.io_min = block;
+        ql.io_min = lim.io_min.max(block);
+        ql.io_opt = lim.io_opt;
+        if lim.max_discard_sectors != 0 {
+            ql.max_hw_discard_sectors = lim.max_discard_sectors;
+            ql.max_discard_segments = DSM_MAX_RANGES as u16;
+            ql.discard_granularity = lim.discard_granularity.max(block);
+        }
+        ql.max_write_zeroes_sectors = lim.max_write_zeroes_sectors;
+        if lim.wzeroes_unmap {
+            ql.max_hw_wzeroes_unmap_sectors = lim.max_write_zeroes_sectors;
+        }
         ql.max_hw_sectors = lim.max_hw_sectors;
         ql.max_segments = MAX_SEGMENTS;
         ql.virt_boundary_mask = (lim.page_size - 1) as _;

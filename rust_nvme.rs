@@ -16,6 +16,7 @@ mod pci;
 mod prp;
 mod queue;
 mod regs;
+mod sgl;
 mod sysfs;
 
 /// The module: the `nvme` class, then the PCI driver.
@@ -64,6 +65,10 @@ module! {
             default: 60,
             description: "timeout in seconds for admin commands",
         },
+        sgl_threshold: u32 {
+            default: 32768,
+            description: "Use SGLs when average request segment size is larger or equal to this size. Use 0 to disable SGLs.",
+        },
     },
 }
 
@@ -78,6 +83,7 @@ pub(crate) fn params() -> Result<ctrl::Params> {
         max_io_queues: module_parameters::max_io_queues.value(),
         io_timeout: module_parameters::io_timeout.value(),
         admin_timeout: module_parameters::admin_timeout.value(),
+        sgl_threshold: module_parameters::sgl_threshold.value(),
     };
     if p.io_queue_depth < 2 || p.io_queue_depth > ctrl::MAX_IO_QUEUE_DEPTH {
         pr_err!("io_queue_depth={} is out of range [2, {}]\n", p.io_queue_depth, ctrl::MAX_IO_QUEUE_DEPTH);

@@ -7,11 +7,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 
-TOOLS=(busybox fio nvme mkfs.ext4 e2fsck dumpe2fs blkdiscard sha256sum)
+TOOLS=(busybox fio nvme mkfs.ext4 e2fsck dumpe2fs blkdiscard fstrim sha256sum)
 paths=()
 for t in "${TOOLS[@]}"; do
 	p=$(command -v "$t" || true)
-	[ -n "$p" ] || { [ "$t" = blkdiscard ] || [ "$t" = sha256sum ] && continue; \
+	[ -n "$p" ] || { [ "$t" = blkdiscard ] || [ "$t" = fstrim ] || [ "$t" = sha256sum ] && continue; \
 		echo "mkinitramfs: $t is missing (run scripts/setup.sh)" >&2; exit 1; }
 	paths+=("$(readlink -f "$p")")
 done
@@ -37,7 +37,7 @@ for t in fio nvme mkfs.ext4 e2fsck dumpe2fs; do
 	rm -f "$root/usr/bin/$t" "$root/bin/$t"
 	copy_with_libs "$(command -v "$t")" "usr/bin/$t"
 done
-for t in blkdiscard sha256sum; do
+for t in blkdiscard fstrim sha256sum; do
 	p=$(command -v "$t" || true); [ -n "$p" ] && { rm -f "$root/bin/$t"; copy_with_libs "$p" "usr/bin/$t"; }
 done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"

@@ -45,6 +45,18 @@ def parse_kunit(lines):
     return results
 
 
+def count_between(lines, regex, start, end):
+    """Console lines matching regex between the guest's start and end markers (host-side
+    evidence such as QEMU trace events); None if the markers are missing."""
+    try:
+        i = next(k for k, l in enumerate(lines) if start in l)
+        j = next(k for k, l in enumerate(lines) if end in l and k > i)
+    except StopIteration:
+        return None
+    r = re.compile(regex)
+    return sum(1 for l in lines[i:j] if r.search(l))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="", help="only runs whose name contains this")
@@ -117,6 +129,11 @@ def main():
                 kunit_seen.add(desc)
                 results.append((passed, desc))
                 print(f"{'ok' if passed else 'not ok'} - {desc}", flush=True)
+            for what, regex, mark, lo, hi in run.get("host_checks", []):
+                n = count_between(lines, regex, f"rn-mark: {mark}-start", f"rn-mark: {mark}-end")
+                good = n is not None and n >= lo and (hi is None or n <= hi)
+                results.append((good, f"{name}: {what} ({n} seen)"))
+                print(f"{'ok' if good else 'not ok'} - {name}: {what} ({n} seen)", flush=True)
             splat = any(l.startswith("vm: SPLAT") or l.startswith("vm: NVME_ERR") for l in lines)
             timeout = any("vm: TIMEOUT" in l for l in lines)
             clean = not splat and not timeout and proc.returncode in (0, 1)

@@ -80,3 +80,8 @@ check_geometry() {
 	expect_eq "$name capacity is $sectors sectors" "$sectors" "$(cat /sys/block/$name/size 2>/dev/null)"
 	expect_eq "$name logical block size is $lbs" "$lbs" "$(cat /sys/block/$name/queue/logical_block_size 2>/dev/null)"
 }
+
+# util-linux tools by path: busybox sh prefers its own applets of the same name, which
+# lack options such as blkdiscard -z.
+BLKDISCARD=/usr/bin/blkdiscard
+FSTRIM=/usr/bin/fstrim

@@ -107,6 +107,30 @@ RUNS = [
         "timeout": 300,
     },
     {
+        # The rest of the data path: discard (drive with discard=unmap), write zeroes,
+        # write cache on and off, SGLs forced and disabled.
+        "name": "datapath",
+        "tests": ["test_discard_01.sh", "test_wzeroes_01.sh", "test_wc_01.sh", "test_sgl_01.sh"],
+        "cpus": 2,
+        "qemu": ["-trace", "pci_nvme_dsm", "-trace", "pci_nvme_flush_ns",
+                 "-trace", "pci_nvme_map_sgl"],
+        "devices": [{"serial": "rnvme0", "ns": [{"size": "256M", "drive_opts": "discard=unmap"}]}],
+        "env": {"RN_EXPECT_DISCARD_MAX": "2147483136", "RN_EXPECT_DISCARD_GRAN": "4096",
+                "RN_EXPECT_WZ_MAX": "524288"},
+        "host_checks": [
+            ("fio trims reach the device as DSM commands", r"pci_nvme_dsm ", "fio-trim", 1, None),
+            ("discards merged by the block layer go out as multi-range DSM commands",
+             r"pci_nvme_dsm .*nr ([2-9]|[1-9][0-9]+) ", "discard", 1, None),
+            ("fstrim reaches the device as DSM commands", r"pci_nvme_dsm ", "fstrim", 1, None),
+            ("no DSM for write zeroes", r"pci_nvme_dsm ", "wz", 0, 0),
+            ("flushes reach the device with the write cache on", r"pci_nvme_flush_ns", "wc-on", 1, None),
+            ("no flush is sent in write-through mode", r"pci_nvme_flush_ns", "wc-off", 0, 0),
+            ("sgl_threshold=4096 maps requests with SGLs", r"pci_nvme_map_sgl", "sgl-4096", 1, None),
+            ("sgl_threshold=0 never uses SGLs", r"pci_nvme_map_sgl", "sgl-0", 0, 0),
+        ],
+        "timeout": 900,
+    },
+    {
         # Several namespaces: 512 B and 4 KiB LBAs, and one far beyond 2 TiB (sparse),
         # written at its very end; 2 vCPUs.
         "name": "io-multins",
