@@ -331,12 +331,24 @@ impl Command {
         c
     }
 
-    /// Create I/O Completion Queue `qid` of `depth` entries at `dma`, on MSI-X `vector`.
-    pub(crate) fn create_cq(qid: u16, depth: u16, dma: u64, vector: u16) -> Self {
+    /// Create I/O Completion Queue `qid` of `depth` entries at `dma`, interrupting on
+    /// MSI-X `vector`, or (`vector` None) without interrupts, for polling.
+    pub(crate) fn create_cq(qid: u16, depth: u16, dma: u64, vector: Option<u16>) -> Self {
         let mut c = Self::admin(AdminOpcode::CreateCq);
         c.prp1 = dma;
         c.cdw10 = (u32::from(depth - 1) << 16) | u32::from(qid);
-        c.cdw11 = (u32::from(vector) << CQ_IV_SHIFT) | CQ_IRQ_ENABLED | QUEUE_PHYS_CONTIG;
+        c.cdw11 = match vector {
+            Some(v) => (u32::from(v) << CQ_IV_SHIFT) | CQ_IRQ_ENABLED | QUEUE_PHYS_CONTIG,
+            None => QUEUE_PHYS_CONTIG,
+        };
+        c
+    }
+
+    /// Doorbell Buffer Config: shadow doorbells at `dbs`, EventIdx at `eis`.
+    pub(crate) fn dbbuf_config(dbs: u64, eis: u64) -> Self {
+        let mut c = Self::admin(AdminOpcode::DbbufConfig);
+        c.prp1 = dbs;
+        c.prp2 = eis;
         c
     }
 
@@ -591,9 +603,11 @@ mod tests {
         assert_eq!(c.cdw11, 0x1);
         assert_eq!(c.cdw12, RW_FUA | 7);
 
-        let c = Command::create_cq(3, 1024, 0x1000, 2);
+        let c = Command::create_cq(3, 1024, 0x1000, Some(2));
         assert_eq!(c.cdw10, (1023 << 16) | 3);
         assert_eq!(c.cdw11, (2 << 16) | 0x3);
+        // A polled CQ: interrupts disabled.
+        assert_eq!(Command::create_cq(3, 1024, 0x1000, None).cdw11, 0x1);
         let c = Command::create_sq(3, 1024, 0x2000, 3);
         assert_eq!(c.cdw11, (3 << 16) | 0x1);
         let c = Command::set_num_queues(4);

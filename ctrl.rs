@@ -54,6 +54,12 @@ use crate::{
         Status,
         IDENTIFY_DATA_SIZE, //
     },
+    dbbuf::{
+        cq_idx,
+        sq_idx,
+        DbBuf,
+        OACS_DBBUF, //
+    },
     irq::{
         Handler,
         Vectors, //
@@ -145,6 +151,13 @@ impl State {
 pub(crate) fn io_queue_count(want: u32, granted: u32, vectors: u32) -> u32 {
     let by_irq = if vectors > 1 { vectors - 1 } else { 1 };
     want.min(granted).min(by_irq)
+}
+
+/// The split of the granted I/O queues into interrupt-driven and polled ones: at least
+/// one interrupt-driven queue, polled ones only from what is left.
+pub(crate) fn io_queue_split(want_irq: u32, want_poll: u32, granted: u32, vectors: u32) -> (u32, u32) {
+    let irq = io_queue_count(want_irq, granted, vectors);
+    (irq, want_poll.min(granted.saturating_sub(irq)))
 }
 
 /// The interrupt vector of I/O queue `qid` given `vectors` allocated.
@@ -528,6 +541,10 @@ pub(crate) struct Params {
     pub(crate) admin_timeout: u32,
     /// Average segment size from which requests use SGLs; 0 disables SGLs.
     pub(crate) sgl_threshold: u32,
+    /// Polled I/O queues (no interrupt) for blk-mq's poll map.
+    pub(crate) poll_queues: u32,
+    /// Use Doorbell Buffer Config when the controller supports it.
+    pub(crate) shadow_doorbell: bool,
 }
 
 /// What bring-up builds and teardown releases.
@@ -545,6 +562,8 @@ struct Inner {
     tagset: Option<TagSet>,
     /// The I/O queues exist on the controller and it is enabled.
     queues_live: bool,
+    /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
+    dbbuf: Option<Arc<DbBuf>>,
 }
 
 /// What the blk-mq timeout handler should tell the block layer.
@@ -916,6 +935,35 @@ impl Ctrl {
         }
     }
 
+    /// Turns on shadow doorbells for the I/O queues when the controller offers them
+    /// (C: `nvme_dbbuf_set`); on any failure the queues just use MMIO doorbells.
+    fn setup_dbbuf(&self, inner: &mut Inner, admin: &AdminQueue, live: &[Arc<QueuePair>], stride: usize, page_size: usize) {
+        let Some(id) = inner.id else { return };
+        if !self.params.shadow_doorbell || id.oacs & OACS_DBBUF == 0 || live.is_empty() {
+            return;
+        }
+        if inner.dbbuf.is_none() {
+            match DbBuf::new(self.bound_dev(), page_size) {
+                Ok(b) => inner.dbbuf = Some(b),
+                Err(_) => return,
+            }
+        }
+        let Some(buf) = inner.dbbuf.clone() else { return };
+        // Every bring-up starts from zero: the queues' tails and heads are zero again.
+        if buf.clear().is_err() {
+            return;
+        }
+        let (dbs, eis) = buf.dma();
+        if self.admin(admin, AdminOpcode::DbbufConfig, Command::dbbuf_config(dbs, eis)).is_err() {
+            dev_warn!(self.dev(), "nvme{}: Doorbell Buffer Config failed; using MMIO doorbells\n", self.instance);
+            return;
+        }
+        for qp in live {
+            qp.set_shadows(buf.shadow(sq_idx(qp.qid, stride)), buf.shadow(cq_idx(qp.qid, stride)));
+        }
+        dev_info!(self.dev(), "nvme{}: shadow doorbells enabled\n", self.instance);
+    }
+
     /// Stops the controller's I/O path (C: `nvme_dev_disable`): quiesces the queues,
     /// deletes the I/O queues and shuts down (`shutdown`) or just disables the
     /// controller, frees the interrupt handlers, reaps what already completed, and
@@ -1037,7 +1085,7 @@ impl Ctrl {
         let nvec = inner.vectors.as_ref().map_or(1, |v| v.count());
 
         // Admin queue (C: `nvme_pci_configure_admin_queue`).
-        let aq = QueuePair::new(dev, self.bar.clone(), stride, 0, ADMIN_QUEUE_DEPTH, 0)?;
+        let aq = QueuePair::new(dev, self.bar.clone(), stride, 0, ADMIN_QUEUE_DEPTH, 0, false)?;
         {
             let bar = self.bar.try_access().ok_or(ENODEV)?;
             let qs = u32::from(ADMIN_QUEUE_DEPTH - 1);
@@ -1086,10 +1134,12 @@ impl Ctrl {
             id.vwc
         );
 
-        // Queue count (C: `nvme_set_queue_count`).
-        let cqe = self.admin(&admin, AdminOpcode::SetFeatures, Command::set_num_queues(want.min(u32::from(u16::MAX)) as u16))?;
+        // Queue count (C: `nvme_set_queue_count`): interrupt-driven queues plus polled ones.
+        let want_poll = self.params.poll_queues;
+        let ask = (want + want_poll).min(u32::from(u16::MAX));
+        let cqe = self.admin(&admin, AdminOpcode::SetFeatures, Command::set_num_queues(ask as u16))?;
         let granted = (cqe.result & 0xffff).min(cqe.result >> 16) + 1;
-        let nr_io = io_queue_count(want, granted, nvec);
+        let (mut nr_irq, mut nr_poll) = io_queue_split(want, want_poll, granted, nvec);
         let depth = self
             .params
             .io_queue_depth
@@ -1102,59 +1152,81 @@ impl Ctrl {
         let depth = depth as u16;
 
         // Queue pairs are allocated by the first bring-up; a reset re-creates them on the
-        // controller, as many as it grants now (at most as many as before).
+        // controller with the same split, as far as the controller grants now.
         let first = inner.tagset.is_none();
         let mut fresh = KVec::new();
         let existing: &[Arc<QueuePair>] = match inner.tagset.as_ref() {
-            Some(ts) => ts.queues(),
+            Some(ts) => {
+                let (irq, poll) = ts.split();
+                nr_irq = nr_irq.min(irq);
+                nr_poll = nr_poll.min(poll);
+                ts.queues()
+            }
             None => {
-                for qid in 1..=nr_io as u16 {
+                for qid in 1..=(nr_irq + nr_poll) as u16 {
                     if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
                         dev_warn!(dev, "doorbells beyond the mapped BAR: using {} I/O queues\n", qid - 1);
+                        nr_poll = nr_poll.min(u32::from(qid - 1).saturating_sub(nr_irq));
+                        nr_irq = nr_irq.min(u32::from(qid - 1));
                         break;
                     }
-                    let vector = io_queue_vector(qid, nvec);
-                    fresh.push(QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector)?, GFP_KERNEL)?;
+                    let polled = u32::from(qid) > nr_irq;
+                    let vector = if polled { 0 } else { io_queue_vector(qid, nvec) };
+                    fresh.push(QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector, polled)?, GFP_KERNEL)?;
                 }
                 &fresh
             }
         };
-        let nr_io = (nr_io as usize).min(existing.len());
-        for qp in existing.iter().take(nr_io) {
+        // Default (interrupt) queues first, then polled ones: the hardware queue order.
+        let irq_qs = existing.iter().filter(|q| !q.polled).take(nr_irq as usize);
+        let poll_qs = existing.iter().filter(|q| q.polled).take(nr_poll as usize);
+        let mut live: KVec<Arc<QueuePair>> = KVec::new();
+        for qp in Iterator::chain(irq_qs, poll_qs) {
+            live.push(qp.clone(), GFP_KERNEL)?;
+        }
+        for qp in live.iter() {
             qp.reset()?;
-            self.admin(&admin, AdminOpcode::CreateCq, Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), qp.vector))?;
+            let vector = if qp.polled { None } else { Some(qp.vector) };
+            self.admin(&admin, AdminOpcode::CreateCq, Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector))?;
             self.admin(&admin, AdminOpcode::CreateSq, Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid))?;
             qp.set_live(true);
         }
+        self.setup_dbbuf(inner, &admin, &live, stride, page_size);
         if let Some(v) = inner.vectors.as_mut() {
-            for qp in existing.iter().take(nr_io) {
+            for qp in live.iter().filter(|q| !q.polled) {
                 let admin_here = if qp.vector == 0 { Some(admin.clone()) } else { None };
                 v.request(u32::from(qp.vector), Arc::new(VectorHandler { admin: admin_here, io: Some(qp.clone()) }, GFP_KERNEL)?)?;
             }
-            if nvec == 1 && nr_io == 0 {
+            if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
                 v.request(0, Arc::new(VectorHandler { admin: Some(admin.clone()), io: None }, GFP_KERNEL)?)?;
             }
         }
         inner.queues_live = true;
-        dev_info!(dev, "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s))\n", self.instance, nr_io, existing.first().map_or(depth, |q| q.depth), granted, nvec);
+        let nr_io = live.len();
+        dev_info!(dev, "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n", self.instance, nr_irq,
+            live.first().map_or(depth, |q| q.depth), granted, nvec,
+            if nr_poll > 0 { ", plus polled queue(s)" } else { "" });
+        if nr_poll > 0 {
+            dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
+        }
         if nr_io == 0 {
             dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
             return Ok(());
         }
         if let Some(ts) = inner.tagset.as_ref() {
-            if ts.nr_hw_queues() as usize != nr_io {
-                dev_info!(dev, "nvme{}: {} hardware queues instead of {}\n", self.instance, nr_io, ts.nr_hw_queues());
+            if ts.split() != (nr_irq, nr_poll) {
+                dev_info!(dev, "nvme{}: {}+{} hardware queues instead of {}+{}\n", self.instance, nr_irq, nr_poll, ts.split().0, ts.split().1);
                 ts.unquiesce();
-                ts.update_nr_hw_queues(nr_io as u32);
+                ts.update_split(nr_irq, nr_poll);
             }
         }
         if !first {
             return Ok(());
         }
 
-        let ctx = IoContext::new(&self.pdev, self.arc(), fresh, page_size, id.sgls, self.params.sgl_threshold)?;
+        let ctx = IoContext::new(&self.pdev, self.arc(), live, page_size, id.sgls, self.params.sgl_threshold, nr_poll)?;
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
-        inner.tagset = Some(TagSet::new(ctx, u32::from(depth) - 1, timeout)?);
+        inner.tagset = Some(TagSet::new(ctx, u32::from(depth) - 1, timeout, self.params.poll_queues > 0)?);
 
         // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
         // page can describe.
@@ -1242,6 +1314,7 @@ impl Ctrl {
                     0
                 },
                 wzeroes_unmap: feat.deac(),
+                poll: tagset.split().1 > 0,
             };
             let ns = NsInfo {
                 nsid,
@@ -1355,6 +1428,11 @@ mod tests {
         assert_eq!(io_queue_vector(3, 5), 3);
         // Nothing granted.
         assert_eq!(io_queue_count(4, 0, 5), 0);
+        // Polled queues come from what is left after the interrupt-driven ones.
+        assert_eq!(io_queue_split(4, 2, 64, 5), (4, 2));
+        assert_eq!(io_queue_split(4, 2, 5, 5), (4, 1));
+        assert_eq!(io_queue_split(4, 2, 1, 1), (1, 0));
+        assert_eq!(io_queue_split(1, 3, 64, 2), (1, 3));
     }
 
     #[test]

@@ -83,6 +83,7 @@ mod sts {
 /// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from bindings.
 const BLK_FEAT_WRITE_CACHE: u32 = 1 << 0;
 const BLK_FEAT_FUA: u32 = 1 << 1;
+const BLK_FEAT_POLL: u32 = 1 << 9;
 
 /// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
 const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
@@ -154,6 +155,8 @@ pub(crate) struct IoContext {
     sgl_threshold: u32,
     /// An unsupported request type was already reported (log once).
     warned_notsupp: Atomic<bool>,
+    /// How many of the hardware queues (the last ones) are polled.
+    nr_poll: Atomic<u32>,
 }
 
 impl IoContext {
@@ -165,8 +168,10 @@ impl IoContext {
         page_size: usize,
         sgls: u32,
         sgl_threshold: u32,
+        nr_poll: u32,
     ) -> Result<Self> {
         Ok(Self {
+            nr_poll: Atomic::new(nr_poll),
             sgls,
             sgl_threshold,
             warned_notsupp: Atomic::new(false),
@@ -720,6 +725,38 @@ impl Ops {
         sts::OK
     }
 
+    unsafe extern "C" fn poll(hctx: *mut bindings::blk_mq_hw_ctx, _iob: *mut bindings::io_comp_batch) -> i32 {
+        // SAFETY: As in `queue_rq`.
+        let qp = unsafe { &*(*hctx).driver_data.cast::<QueuePair>() };
+        qp.process_cq(|cqe| {
+            complete_cqe(&qp.tags, cqe);
+        }) as i32
+    }
+
+    unsafe extern "C" fn map_queues(set: *mut bindings::blk_mq_tag_set) {
+        // SAFETY: blk-mq passes one of our tag sets, whose `driver_data` is its context.
+        let (set, ctx) = unsafe { (&mut *set, &*(*set).driver_data.cast::<IoContext>()) };
+        let poll = ctx.nr_poll.load(Relaxed).min(set.nr_hw_queues.saturating_sub(1));
+        let default = set.nr_hw_queues - poll;
+        // Interrupt-driven queues first, then polled ones (C: `nvme_pci_map_queues`);
+        // no separate read queues. Without managed interrupt affinity the CPUs are
+        // spread over the queues.
+        let maps = [
+            (bindings::hctx_type_HCTX_TYPE_DEFAULT, default, 0),
+            (bindings::hctx_type_HCTX_TYPE_READ, 0, 0),
+            (bindings::hctx_type_HCTX_TYPE_POLL, poll, default),
+        ];
+        for (ty, nr, offset) in maps.into_iter().take(set.nr_maps as usize) {
+            let map = &mut set.map[ty as usize];
+            map.nr_queues = nr;
+            map.queue_offset = offset;
+            if nr > 0 {
+                // SAFETY: `map` belongs to the tag set being (re)mapped.
+                unsafe { bindings::blk_mq_map_queues(map) };
+            }
+        }
+    }
+
     unsafe extern "C" fn commit_rqs(hctx: *mut bindings::blk_mq_hw_ctx) {
         // SAFETY: As in `queue_rq`.
         let qp = unsafe { &*(*hctx).driver_data.cast::<QueuePair>() };
@@ -781,6 +818,8 @@ impl Ops {
         complete: Some(Self::complete),
         init_hctx: Some(Self::init_hctx),
         timeout: Some(Self::timeout),
+        poll: Some(Self::poll),
+        map_queues: Some(Self::map_queues),
         // SAFETY: All-zero is a valid `blk_mq_ops` (every callback optional).
         ..unsafe { core::mem::zeroed() }
     };
@@ -810,7 +849,10 @@ unsafe impl Sync for TagSet {}
 
 impl TagSet {
     /// Allocates a tag set of `depth` tags per hardware queue, one per queue in `ctx`.
-    pub(crate) fn new(ctx: IoContext, depth: u32, timeout_jiffies: u32) -> Result<Self> {
+    ///
+    /// With `poll_maps`, the set has the default, read and poll maps (the last
+    /// `nr_poll` hardware queues serve polled I/O).
+    pub(crate) fn new(ctx: IoContext, depth: u32, timeout_jiffies: u32, poll_maps: bool) -> Result<Self> {
         let nr_hw_queues = u32::try_from(ctx.queues.len())?;
         if nr_hw_queues == 0 {
             return Err(EINVAL);
@@ -820,7 +862,7 @@ impl TagSet {
         let mut set: bindings::blk_mq_tag_set = unsafe { core::mem::zeroed() };
         set.ops = &OPS;
         set.nr_hw_queues = nr_hw_queues;
-        set.nr_maps = 1;
+        set.nr_maps = if poll_maps { bindings::hctx_type_HCTX_MAX_TYPES } else { 1 };
         set.queue_depth = depth;
         set.cmd_size = size_of::<Pdu>() as u32;
         set.numa_node = bindings::NUMA_NO_NODE;
@@ -850,6 +892,18 @@ impl TagSet {
     /// Number of hardware queues in use.
     pub(crate) fn nr_hw_queues(&self) -> u32 {
         self.set.nr_hw_queues
+    }
+
+    /// (interrupt-driven, polled) hardware queues.
+    pub(crate) fn split(&self) -> (u32, u32) {
+        let poll = self.ctx.nr_poll.load(Relaxed);
+        (self.set.nr_hw_queues - poll, poll)
+    }
+
+    /// Changes the number of hardware queues of each kind.
+    pub(crate) fn update_split(&self, irq: u32, poll: u32) {
+        self.ctx.nr_poll.store(poll, Relaxed);
+        self.update_nr_hw_queues(irq + poll);
     }
 
     /// Stops dispatching to the driver (C: `nvme_quiesce_io_queues`); idempotent.
@@ -956,6 +1010,8 @@ pub(crate) struct Limits {
     pub(crate) max_write_zeroes_sectors: u32,
     /// Write zeroes may deallocate (`max_hw_wzeroes_unmap_sectors`).
     pub(crate) wzeroes_unmap: bool,
+    /// The tag set has polled queues: the disk supports polled I/O.
+    pub(crate) poll: bool,
 }
 
 /// The `block_device_operations` of our disks: no callbacks, only the owner, so that an
@@ -1014,6 +1070,9 @@ impl Disk {
         ql.dma_alignment = 3;
         if lim.write_cache {
             ql.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+        }
+        if lim.poll {
+            ql.features |= BLK_FEAT_POLL;
         }
         let key = kernel::static_lock_class!();
         // SAFETY: The tag set is allocated; `ql` is initialised; `ns` is pinned and lives

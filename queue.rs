@@ -40,6 +40,7 @@ use crate::{
         Completion,
         StatusField, //
     },
+    dbbuf::Shadow,
     mq::TagsSlot,
     regs,
 };
@@ -122,6 +123,15 @@ struct SqState {
     tail: u16,
     /// Tail value last written to SQyTDBL (C: `last_sq_tail`).
     last_tail: u16,
+    /// Shadow doorbell slot, when Doorbell Buffer Config is in use.
+    shadow: Option<Shadow>,
+}
+
+/// The completion queue consumer's state.
+struct CqState {
+    cur: CqCursor,
+    /// Shadow doorbell slot, when Doorbell Buffer Config is in use.
+    shadow: Option<Shadow>,
 }
 
 /// One queue pair: an SQ and its CQ, with the same identifier.
@@ -131,8 +141,10 @@ pub(crate) struct QueuePair {
     pub(crate) qid: u16,
     /// Number of entries in each ring.
     pub(crate) depth: u16,
-    /// MSI-X vector the CQ interrupts on.
+    /// MSI-X vector the CQ interrupts on (unused when `polled`).
     pub(crate) vector: u16,
+    /// A polled queue: its CQ raises no interrupt; blk-mq's `poll` reaps it.
+    pub(crate) polled: bool,
     sq: Coherent<[Command]>,
     cq: Coherent<[Completion]>,
     sq_db: usize,
@@ -148,7 +160,7 @@ pub(crate) struct QueuePair {
     sq_state: SpinLock<SqState>,
     /// Taken from the interrupt handler and from process context (timeouts, teardown).
     #[pin]
-    cq_state: SpinLockIrq<CqCursor>,
+    cq_state: SpinLockIrq<CqState>,
 }
 
 impl QueuePair {
@@ -160,6 +172,7 @@ impl QueuePair {
         qid: u16,
         depth: u16,
         vector: u16,
+        polled: bool,
     ) -> Result<Arc<Self>> {
         let ring = Ring::new(depth)?;
         let sq = Coherent::<Command>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
@@ -171,6 +184,7 @@ impl QueuePair {
                 qid,
                 depth,
                 vector,
+                polled,
                 sq,
                 cq,
                 sq_db,
@@ -178,8 +192,8 @@ impl QueuePair {
                 bar,
                 tags: TagsSlot::new(),
                 live: Atomic::new(false),
-                sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0 }),
-                cq_state <- new_spinlock_irq!(CqCursor::new(ring)),
+                sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0, shadow: None }),
+                cq_state <- new_spinlock_irq!(CqState { cur: CqCursor::new(ring), shadow: None }),
             }),
             GFP_KERNEL,
         )
@@ -196,8 +210,17 @@ impl QueuePair {
         }
         sq.tail = 0;
         sq.last_tail = 0;
-        *cq = CqCursor::new(sq.ring);
+        sq.shadow = None;
+        cq.cur = CqCursor::new(sq.ring);
+        cq.shadow = None;
         Ok(())
+    }
+
+    /// Starts (or stops, with `None`) using shadow doorbells for this queue. Called while
+    /// the queue is idle, right after it is created.
+    pub(crate) fn set_shadows(&self, sq: Option<Shadow>, cq: Option<Shadow>) {
+        self.sq_state.lock().shadow = sq;
+        self.cq_state.lock().shadow = cq;
     }
 
     /// Bus address of the SQ ring (for ASQ / Create I/O SQ).
@@ -216,10 +239,16 @@ impl QueuePair {
     }
 
     /// Writes `value` to the doorbell at `offset`; nothing if the queue is not live or
-    /// the device is gone.
-    fn ring_doorbell(&self, value: u16, offset: usize) {
+    /// the device is gone, or if the shadow doorbell says the controller does not need
+    /// it.
+    fn ring_doorbell(&self, value: u16, offset: usize, shadow: Option<&Shadow>) {
         if !self.live.load(Relaxed) {
             return;
+        }
+        if let Some(s) = shadow {
+            if !s.update(value) {
+                return;
+            }
         }
         if let Some(bar) = self.bar.try_access() {
             // A non-relaxed write (writel): the SQE / CQ consumption before it is visible
@@ -238,7 +267,7 @@ impl QueuePair {
         sq.tail = sq.ring.next(sq.tail);
         if ring {
             sq.last_tail = sq.tail;
-            self.ring_doorbell(sq.tail, self.sq_db);
+            self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
         }
         Ok(())
     }
@@ -248,7 +277,7 @@ impl QueuePair {
         let mut sq = self.sq_state.lock();
         if sq.tail != sq.last_tail {
             sq.last_tail = sq.tail;
-            self.ring_doorbell(sq.tail, self.sq_db);
+            self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
         }
     }
 
@@ -259,12 +288,12 @@ impl QueuePair {
         let mut cq = self.cq_state.lock();
         let mut n = 0;
         loop {
-            let slot = usize::from(cq.head);
+            let slot = usize::from(cq.cur.head);
             let status = match (|| -> Result<u16> { Ok(io_read!(self.cq, [try: slot].status)) })() {
                 Ok(s) => s,
                 Err(_) => break,
             };
-            if !cq.is_new(status) {
+            if !cq.cur.is_new(status) {
                 break;
             }
             // The phase tag is read first; the rest of the entry only after this barrier,
@@ -276,12 +305,12 @@ impl QueuePair {
                 Ok(c) => c,
                 Err(_) => break,
             };
-            cq.advance();
+            cq.cur.advance();
             n += 1;
             f(&cqe);
         }
         if n > 0 {
-            self.ring_doorbell(cq.head, self.cq_db);
+            self.ring_doorbell(cq.cur.head, self.cq_db, cq.shadow.as_ref());
         }
         n
     }

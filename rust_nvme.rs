@@ -9,6 +9,7 @@
 use kernel::prelude::*;
 
 mod cmd;
+mod dbbuf;
 mod ctrl;
 mod irq;
 mod mq;
@@ -65,12 +66,23 @@ module! {
             default: 60,
             description: "timeout in seconds for admin commands",
         },
+        poll_queues: u32 {
+            default: 0,
+            description: "Number of queues to use for polled IO.",
+        },
+        shadow_doorbell: bool {
+            default: true,
+            description: "use the controller's shadow doorbell buffer (Doorbell Buffer Config) when offered",
+        },
         sgl_threshold: u32 {
             default: 32768,
             description: "Use SGLs when average request segment size is larger or equal to this size. Use 0 to disable SGLs.",
         },
     },
 }
+
+/// Most polled queues the driver sets up.
+const MAX_POLL_QUEUES: u32 = 64;
 
 /// The module parameters, checked.
 ///
@@ -84,9 +96,15 @@ pub(crate) fn params() -> Result<ctrl::Params> {
         io_timeout: module_parameters::io_timeout.value(),
         admin_timeout: module_parameters::admin_timeout.value(),
         sgl_threshold: module_parameters::sgl_threshold.value(),
+        poll_queues: module_parameters::poll_queues.value(),
+        shadow_doorbell: module_parameters::shadow_doorbell.value(),
     };
     if p.io_queue_depth < 2 || p.io_queue_depth > ctrl::MAX_IO_QUEUE_DEPTH {
         pr_err!("io_queue_depth={} is out of range [2, {}]\n", p.io_queue_depth, ctrl::MAX_IO_QUEUE_DEPTH);
+        return Err(EINVAL);
+    }
+    if p.poll_queues > MAX_POLL_QUEUES {
+        pr_err!("poll_queues={} is out of range [0, {}]\n", p.poll_queues, MAX_POLL_QUEUES);
         return Err(EINVAL);
     }
     if p.io_timeout == 0 || p.admin_timeout == 0 {

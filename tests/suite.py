@@ -131,6 +131,21 @@ RUNS = [
         "timeout": 900,
     },
     {
+        # Shadow doorbells on and off, polled queues.
+        "name": "fastpath",
+        "tests": ["test_perf_paths_01.sh"],
+        "cpus": 2,
+        "qemu": ["-trace", "pci_nvme_dbbuf_config", "-trace", "pci_nvme_shadow_doorbell_*"],
+        "devices": [{"serial": "rnvme0", "size": "256M"}],
+        "host_checks": [
+            ("the controller received Doorbell Buffer Config", r"pci_nvme_dbbuf_config", "dbbuf-on", 1, None),
+            ("and none with shadow_doorbell=0", r"pci_nvme_dbbuf_config", "dbbuf-off", 0, 0),
+            ("QEMU read shadow doorbells", r"pci_nvme_shadow_doorbell_(sq|cq)", "dbbuf-on", 1, None),
+            ("no shadow doorbells with shadow_doorbell=0", r"pci_nvme_shadow_doorbell_(sq|cq)", "dbbuf-off", 0, 0),
+        ],
+        "timeout": 600,
+    },
+    {
         # Several namespaces: 512 B and 4 KiB LBAs, and one far beyond 2 TiB (sparse),
         # written at its very end; 2 vCPUs.
         "name": "io-multins",
