@@ -28,8 +28,10 @@ KDIR_CMD = scripts/build-kernel.sh
 
 modules: kernel
 	@kdir=$$($(KDIR_CMD)) && . scripts/env.sh && \
-	$(MAKE) -s -C "$$kdir" M=$(TOP) ARCH=x86_64 RUSTC="$$RUSTC" RUSTDOC="$$RUSTDOC" \
-		BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" modules
+	mkdir -p build/module-debug && \
+	$(MAKE) -s -C "$$kdir" M=$(TOP) MO=$(TOP)/build/module-debug ARCH=x86_64 RUSTC="$$RUSTC" \
+		RUSTDOC="$$RUSTDOC" BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" modules && \
+	cp build/module-debug/rust_nvme.ko rust_nvme.ko
 
 print-kdir:
 	@$(KDIR_CMD)
@@ -48,4 +50,4 @@ rustfmt:
 
 clean:
 	@kdir=$$($(KDIR_CMD) 2>/dev/null) && [ -n "$$kdir" ] && \
-		$(MAKE) -s -C "$$kdir" M=$(TOP) clean || true
+		rm -rf build/module-debug build/module-release rust_nvme.ko || true

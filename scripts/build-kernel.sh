@@ -18,10 +18,15 @@ esac
 
 [ -f "$KSRC/Makefile" ] || { echo "build-kernel: no kernel source in $KSRC (run scripts/setup.sh)" >&2; exit 1; }
 kver=$(make -s -C "$KSRC" kernelversion)
-key=$(cat "$frag" "$here/build-kernel.sh" | sha256sum | cut -c1-12)
+# Bump BUILD_RECIPE when the way the kernel is built changes.
+BUILD_RECIPE=2
+key=$( (cat "$frag"; echo "recipe $BUILD_RECIPE") | sha256sum | cut -c1-12)
 KDIR="$RN_CACHE/kernel-$kver-$FLAVOUR-$key"
 
-if [ -f "$KDIR/.rust-nvme-built" ]; then
+# The stamp alone is not enough: the C baseline modules must still be there (a kbuild
+# "clean" run with M= pointing at a directory above the build tree deletes them).
+if [ -f "$KDIR/.rust-nvme-built" ] && [ -f "$KDIR/drivers/nvme/host/nvme.ko" ] \
+	&& [ -f "$KDIR/drivers/block/null_blk/null_blk.ko" ] && [ -f "$KDIR/arch/x86/boot/bzImage" ]; then
 	echo "$KDIR"; exit 0
 fi
 

@@ -64,14 +64,14 @@ def kdir():
     return sh([os.path.join(TOP, "scripts/build-kernel.sh")]).splitlines()[-1]
 
 
-def build_initrd(kd, script, workdir, shell):
+def build_initrd(kd, script, workdir, shell, module=None):
     """Base image (cached) + a per-run cpio with modules, tests and the script."""
     base = sh([os.path.join(TOP, "scripts/mkinitramfs.sh"), kd]).splitlines()[-1]
     ov = os.path.join(workdir, "overlay")
     os.makedirs(os.path.join(ov, "guest"))
     mods = os.path.join(ov, "guest/modules")
     os.makedirs(mods)
-    ko = os.path.join(TOP, "rust_nvme.ko")
+    ko = module or os.path.join(TOP, "rust_nvme.ko")
     if os.path.exists(ko):
         shutil.copy(ko, mods)
     for rel in ("drivers/nvme/host/nvme.ko", "drivers/nvme/host/nvme-core.ko",
@@ -276,6 +276,7 @@ def main():
     ap.add_argument("--no-nvme-trace", action="store_true")
     ap.add_argument("--log")
     ap.add_argument("--kdir")
+    ap.add_argument("--module", help="rust_nvme.ko to use (default: the one built here)")
     ap.add_argument("--append", default="")
     ap.add_argument("--machine", default=os.environ.get("RN_MACHINE", "q35"))
     ap.add_argument("--accel", default=os.environ.get("RN_ACCEL", "tcg,thread=multi"))
@@ -295,7 +296,7 @@ def main():
             img = os.path.join(workdir, "nvm0.img")
             subprocess.run(["truncate", "-s", "1G", img], check=True)
             extra = [a.format(img0=img) for a in DEFAULT_DEVICE]
-        initrd = build_initrd(kd, args.script, workdir, args.shell)
+        initrd = build_initrd(kd, args.script, workdir, args.shell, args.module)
         log = open(args.log, "w") if args.log else open(os.devnull, "w")
         with log:
             for attempt in (1, 2):
