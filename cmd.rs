@@ -260,7 +260,10 @@ pub(crate) fn build_dsm_ranges(
     let mut n = 0;
     let sectors_per_lba = lba_shift - SECTOR_SHIFT;
     for (sector, bytes) in extents {
-        if bytes == 0 || bytes & ((1 << lba_shift) - 1) != 0 || sector & ((1 << sectors_per_lba) - 1) != 0 {
+        if bytes == 0
+            || bytes & ((1 << lba_shift) - 1) != 0
+            || sector & ((1 << sectors_per_lba) - 1) != 0
+        {
             return Err(EINVAL);
         }
         *out.get_mut(n).ok_or(EINVAL)? = DsmRange {
@@ -420,7 +423,9 @@ impl Command {
 
     /// Describes the data with an SGL descriptor instead of PRPs.
     pub(crate) fn set_sgl(&mut self, dptr: (u64, u64)) {
-        self.cdw0 = Cdw0::from_raw(self.cdw0).with_psdt(Bounded::<u32, 2>::new::<{ PSDT_SGL }>()).into_raw();
+        self.cdw0 = Cdw0::from_raw(self.cdw0)
+            .with_psdt(Bounded::<u32, 2>::new::<{ PSDT_SGL }>())
+            .into_raw();
         self.prp1 = dptr.0;
         self.prp2 = dptr.1;
     }
@@ -575,20 +580,35 @@ mod tests {
                 dnr: true
             })
         );
-        let s = s.unwrap_or(Status { sct: 7, sc: 0, dnr: false });
+        let s = s.unwrap_or(Status {
+            sct: 7,
+            sc: 0,
+            dnr: false,
+        });
         assert_eq!(s.name(), "LBA Out of Range");
         assert!(!s.is_retryable());
         // Unrecovered Read Error, SCT 2, DNR clear: retryable, an I/O error.
-        let s = Status::from_cqe((2 << 9) | (0x81 << 1)).unwrap_or(Status { sct: 7, sc: 0, dnr: true });
+        let s = Status::from_cqe((2 << 9) | (0x81 << 1)).unwrap_or(Status {
+            sct: 7,
+            sc: 0,
+            dnr: true,
+        });
         assert_eq!(s.name(), "Unrecovered Read Error");
         assert!(s.is_retryable());
         assert_eq!(s.to_error(), EIO);
         // Invalid Opcode: not supported, never retried.
-        let s = Status::from_cqe(0x01 << 1).unwrap_or(Status { sct: 7, sc: 0, dnr: true });
+        let s = Status::from_cqe(0x01 << 1).unwrap_or(Status {
+            sct: 7,
+            sc: 0,
+            dnr: true,
+        });
         assert!(s.is_not_supported());
         assert!(!s.is_retryable());
         // Round trip of the status the reset path uses.
-        assert_eq!(Status::from_cqe(Status::HOST_ABORTED.to_cqe()), Some(Status::HOST_ABORTED));
+        assert_eq!(
+            Status::from_cqe(Status::HOST_ABORTED.to_cqe()),
+            Some(Status::HOST_ABORTED)
+        );
         assert!(Status::HOST_ABORTED.is_retryable());
     }
 
@@ -617,7 +637,10 @@ mod tests {
         assert_eq!(c.cdw10, 2);
         assert_eq!(c.opcode(), 0x06);
         let c = Command::dsm_deallocate(1, 0x4000, 3);
-        assert_eq!((c.opcode(), c.cdw10, c.cdw11, c.prp1), (0x09, 2, 1 << 2, 0x4000));
+        assert_eq!(
+            (c.opcode(), c.cdw10, c.cdw11, c.prp1),
+            (0x09, 2, 1 << 2, 0x4000)
+        );
         let c = Command::write_zeroes(1, 8, 16, true);
         assert_eq!((c.opcode(), c.cdw10, c.cdw12), (0x08, 8, 15 | (1 << 25)));
         let mut c = Command::rw(IoOpcode::Read, 1, 0, 1, false);
@@ -631,14 +654,34 @@ mod tests {
         // 512-byte LBAs: sectors are LBAs.
         let n = build_dsm_ranges([(8u64, 4096u32), (1024, 512)].into_iter(), 9, &mut r)?;
         assert_eq!(n, 2);
-        assert_eq!(r[0], DsmRange { cattr: 0, nlb: 8, slba: 8 });
-        assert_eq!(r[1], DsmRange { cattr: 0, nlb: 1, slba: 1024 });
+        assert_eq!(
+            r[0],
+            DsmRange {
+                cattr: 0,
+                nlb: 8,
+                slba: 8
+            }
+        );
+        assert_eq!(
+            r[1],
+            DsmRange {
+                cattr: 0,
+                nlb: 1,
+                slba: 1024
+            }
+        );
         // 4 KiB LBAs: sector 16 is LBA 2.
         let n = build_dsm_ranges([(16u64, 8192u32)].into_iter(), 12, &mut r)?;
         assert_eq!((n, r[0].slba, r[0].nlb), (1, 2, 2));
         // Partial blocks, misaligned starts, too many ranges and none are refused.
-        assert_eq!(build_dsm_ranges([(16u64, 512u32)].into_iter(), 12, &mut r), Err(EINVAL));
-        assert_eq!(build_dsm_ranges([(1u64, 4096u32)].into_iter(), 12, &mut r), Err(EINVAL));
+        assert_eq!(
+            build_dsm_ranges([(16u64, 512u32)].into_iter(), 12, &mut r),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            build_dsm_ranges([(1u64, 4096u32)].into_iter(), 12, &mut r),
+            Err(EINVAL)
+        );
         let five = [(0u64, 512u32); 5];
         assert_eq!(build_dsm_ranges(five.into_iter(), 9, &mut r), Err(EINVAL));
         assert_eq!(build_dsm_ranges([].into_iter(), 9, &mut r), Err(EINVAL));

@@ -8,18 +8,17 @@
 
 use kernel::{
     device,
+    dma::Coherent,
     io::{
         io_read,
         poll::read_poll_timeout,
         Io, //
     },
-    dma::Coherent,
     num::Bounded,
     pci,
     prelude::*,
     sync::{
         aref::ARef,
-        ArcBorrow,
         atomic::{
             Atomic,
             Relaxed, //
@@ -28,6 +27,7 @@ use kernel::{
         new_spinlock,
         new_spinlock_irq,
         Arc,
+        ArcBorrow,
         Mutex,
         SpinLock,
         SpinLockIrq, //
@@ -73,7 +73,6 @@ use crate::{
         TagSet, //
     },
     prp,
-    sysfs::CtrlDevice,
     queue::{
         Bar0,
         QueuePair, //
@@ -86,6 +85,7 @@ use crate::{
         CC,
         CSTS, //
     },
+    sysfs::CtrlDevice,
 };
 
 /// Admin queue depth (C: `NVME_AQ_DEPTH`).
@@ -155,7 +155,12 @@ pub(crate) fn io_queue_count(want: u32, granted: u32, vectors: u32) -> u32 {
 
 /// The split of the granted I/O queues into interrupt-driven and polled ones: at least
 /// one interrupt-driven queue, polled ones only from what is left.
-pub(crate) fn io_queue_split(want_irq: u32, want_poll: u32, granted: u32, vectors: u32) -> (u32, u32) {
+pub(crate) fn io_queue_split(
+    want_irq: u32,
+    want_poll: u32,
+    granted: u32,
+    vectors: u32,
+) -> (u32, u32) {
     let irq = io_queue_count(want_irq, granted, vectors);
     (irq, want_poll.min(granted.saturating_sub(irq)))
 }
@@ -215,7 +220,11 @@ struct IdBuf(Coherent<[u8]>);
 
 impl IdBuf {
     fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
-        Ok(Self(Coherent::<u8>::zeroed_slice(dev, IDENTIFY_DATA_SIZE, GFP_KERNEL)?))
+        Ok(Self(Coherent::<u8>::zeroed_slice(
+            dev,
+            IDENTIFY_DATA_SIZE,
+            GFP_KERNEL,
+        )?))
     }
 
     fn dma(&self) -> u64 {
@@ -237,11 +246,18 @@ impl IdBuf {
 
     /// An ASCII field with its space padding removed.
     fn string<const N: usize>(&self, off: usize) -> Result<IdString<N>> {
-        let mut s = IdString { buf: [0; N], len: 0 };
+        let mut s = IdString {
+            buf: [0; N],
+            len: 0,
+        };
         for i in 0..N {
             s.buf[i] = self.u8_at(off + i)?;
         }
-        s.len = s.buf.iter().rposition(|&c| c != b' ' && c != 0).map_or(0, |p| p + 1);
+        s.len = s
+            .buf
+            .iter()
+            .rposition(|&c| c != b' ' && c != 0)
+            .map_or(0, |p| p + 1);
         Ok(s)
     }
 }
@@ -404,7 +420,11 @@ impl NsFeatures {
     /// Smallest preferred I/O in bytes (C: `io_min` = NPWG).
     pub(crate) fn io_min(&self, lba_shift: u32) -> u32 {
         let bs = 1u32 << lba_shift;
-        if self.optperf() { bs.saturating_mul(u32::from(self.npwg) + 1) } else { bs }
+        if self.optperf() {
+            bs.saturating_mul(u32::from(self.npwg) + 1)
+        } else {
+            bs
+        }
     }
 
     /// Optimal I/O in bytes (C: `io_opt` = NOWS), 0 when not reported.
@@ -455,7 +475,11 @@ impl NsGeometry {
             Some("logical block smaller than 512 bytes")
         } else if self.lba_shift > kernel::page::PAGE_SHIFT as u32 {
             Some("logical block larger than PAGE_SIZE")
-        } else if self.nsze.checked_shl(self.lba_shift - MIN_LBA_SHIFT).map_or(true, |s| s >> (self.lba_shift - MIN_LBA_SHIFT) != self.nsze) {
+        } else if self
+            .nsze
+            .checked_shl(self.lba_shift - MIN_LBA_SHIFT)
+            .map_or(true, |s| s >> (self.lba_shift - MIN_LBA_SHIFT) != self.nsze)
+        {
             Some("capacity overflows 64-bit sectors")
         } else {
             None
@@ -668,7 +692,13 @@ impl Ctrl {
         }
         *s = new;
         drop(s);
-        dev_dbg!(self.dev(), "nvme{}: {} -> {}\n", self.instance, old.name(), new.name());
+        dev_dbg!(
+            self.dev(),
+            "nvme{}: {} -> {}\n",
+            self.instance,
+            old.name(),
+            new.name()
+        );
         true
     }
 
@@ -725,14 +755,26 @@ impl Ctrl {
 
     /// The blk-mq timeout handler's decision for I/O command `cid` on `qp`
     /// (C: `nvme_timeout`). `poll` reaps the CQ and says whether the request completed.
-    pub(crate) fn io_timeout(&self, qp: &QueuePair, cid: u16, first: bool, poll: &dyn Fn() -> bool) -> TimeoutAction {
+    pub(crate) fn io_timeout(
+        &self,
+        qp: &QueuePair,
+        cid: u16,
+        first: bool,
+        poll: &dyn Fn() -> bool,
+    ) -> TimeoutAction {
         let _guard = self.recovery.lock();
         if self.state() != State::Live {
             // A reset (or removal) is in progress and will cancel the request.
             return TimeoutAction::ResetTimer;
         }
         if poll() {
-            dev_warn!(self.dev(), "nvme{}: I/O tag {} QID {} completion polled (interrupt missed)\n", self.instance, cid, qp.qid);
+            dev_warn!(
+                self.dev(),
+                "nvme{}: I/O tag {} QID {} completion polled (interrupt missed)\n",
+                self.instance,
+                cid,
+                qp.qid
+            );
             return TimeoutAction::Done;
         }
         let why = match self.csts() {
@@ -740,16 +782,35 @@ impl Ctrl {
             Err(_) => Some("gone"),
         };
         if let Some(why) = why {
-            dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout, controller {}; resetting\n", self.instance, cid, qp.qid, why);
+            dev_err!(
+                self.dev(),
+                "nvme{}: I/O tag {} QID {} timeout, controller {}; resetting\n",
+                self.instance,
+                cid,
+                qp.qid,
+                why
+            );
             let _ = self.schedule_reset();
             return TimeoutAction::ResetTimer;
         }
         if !first {
-            dev_err!(self.dev(), "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n", self.instance, cid, qp.qid);
+            dev_err!(
+                self.dev(),
+                "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n",
+                self.instance,
+                cid,
+                qp.qid
+            );
             let _ = self.schedule_reset();
             return TimeoutAction::ResetTimer;
         }
-        dev_warn!(self.dev(), "nvme{}: I/O tag {} QID {} timeout, aborting\n", self.instance, cid, qp.qid);
+        dev_warn!(
+            self.dev(),
+            "nvme{}: I/O tag {} QID {} timeout, aborting\n",
+            self.instance,
+            cid,
+            qp.qid
+        );
         let admin = self.admin.lock().clone();
         let aborted = match admin {
             Some(a) => self.admin(&a, AdminOpcode::Abort, Command::abort(qp.qid, cid)),
@@ -759,11 +820,28 @@ impl Ctrl {
             // Abort dword 0 bit 0 set: the command was not aborted; the second timeout
             // will reset.
             Ok(cqe) => {
-                let what = if cqe.result & 1 == 0 { "aborted" } else { "not aborted" };
-                dev_info!(self.dev(), "nvme{}: abort of tag {} QID {}: {}\n", self.instance, cid, qp.qid, what);
+                let what = if cqe.result & 1 == 0 {
+                    "aborted"
+                } else {
+                    "not aborted"
+                };
+                dev_info!(
+                    self.dev(),
+                    "nvme{}: abort of tag {} QID {}: {}\n",
+                    self.instance,
+                    cid,
+                    qp.qid,
+                    what
+                );
             }
             Err(_) => {
-                dev_err!(self.dev(), "nvme{}: abort of tag {} QID {} failed; resetting controller\n", self.instance, cid, qp.qid);
+                dev_err!(
+                    self.dev(),
+                    "nvme{}: abort of tag {} QID {} failed; resetting controller\n",
+                    self.instance,
+                    cid,
+                    qp.qid
+                );
                 let _ = self.schedule_reset();
             }
         }
@@ -782,7 +860,12 @@ impl Ctrl {
         // All ones: the device is gone. All zeroes: nothing decodes the BAR (MQES 0 is
         // not a valid queue size either).
         if (lo == regs::REG_DEAD && hi == regs::REG_DEAD) || (lo == 0 && hi == 0) {
-            dev_err!(self.dev(), "nvme{}: controller not responding (CAP reads {:#x})\n", self.instance, (u64::from(hi) << 32) | u64::from(lo));
+            dev_err!(
+                self.dev(),
+                "nvme{}: controller not responding (CAP reads {:#x})\n",
+                self.instance,
+                (u64::from(hi) << 32) | u64::from(lo)
+            );
             return Err(ENODEV);
         }
         Ok(Cap::from_halves(lo, hi))
@@ -807,12 +890,21 @@ impl Ctrl {
                 Err(ENODEV)
             }
             Ok(c) if c.cfs() && !done(c) => {
-                dev_err!(self.dev(), "controller fatal status (CSTS.CFS) while waiting for {}\n", what);
+                dev_err!(
+                    self.dev(),
+                    "controller fatal status (CSTS.CFS) while waiting for {}\n",
+                    what
+                );
                 Err(EIO)
             }
             Ok(_) => Ok(()),
             Err(e) => {
-                dev_err!(self.dev(), "timed out after {} ms waiting for {}\n", timeout_ms, what);
+                dev_err!(
+                    self.dev(),
+                    "timed out after {} ms waiting for {}\n",
+                    timeout_ms,
+                    what
+                );
                 Err(e)
             }
         }
@@ -828,7 +920,11 @@ impl Ctrl {
             }
             bar.write_reg(cc.with_en(false));
         }
-        self.wait_csts("CSTS.RDY to clear", cap.timeout_ms().max(regs::CAP_TO_UNIT_MS), |c| !c.rdy())
+        self.wait_csts(
+            "CSTS.RDY to clear",
+            cap.timeout_ms().max(regs::CAP_TO_UNIT_MS),
+            |c| !c.rdy(),
+        )
     }
 
     /// Programs CC and waits for CSTS.RDY (C: `nvme_enable_ctrl`).
@@ -845,7 +941,11 @@ impl Ctrl {
             bar.write_reg(cc);
             bar.write_reg(cc.with_en(true));
         }
-        self.wait_csts("CSTS.RDY", cap.timeout_ms().max(regs::CAP_TO_UNIT_MS), |c| c.rdy())
+        self.wait_csts(
+            "CSTS.RDY",
+            cap.timeout_ms().max(regs::CAP_TO_UNIT_MS),
+            |c| c.rdy(),
+        )
     }
 
     /// Submits an admin command and waits for it, bounded by the admin timeout.
@@ -887,16 +987,35 @@ impl Ctrl {
             Ok(Some(c)) => c,
             Err(e) if e == ENODEV => {
                 let why = self.csts().ok().and_then(csts_problem).unwrap_or("gone");
-                dev_err!(self.dev(), "nvme{}: admin command {} (cid {}): controller {}\n", self.instance, name, cid, why);
+                dev_err!(
+                    self.dev(),
+                    "nvme{}: admin command {} (cid {}): controller {}\n",
+                    self.instance,
+                    name,
+                    cid,
+                    why
+                );
                 return Err(ENODEV);
             }
             _ => {
-                dev_err!(self.dev(), "nvme{}: admin command {} (cid {}) timed out\n", self.instance, name, cid);
+                dev_err!(
+                    self.dev(),
+                    "nvme{}: admin command {} (cid {}) timed out\n",
+                    self.instance,
+                    name,
+                    cid
+                );
                 return Err(ETIMEDOUT);
             }
         };
         if let Some(s) = Status::from_cqe(cqe.status) {
-            dev_err!(self.dev(), "nvme{}: admin command {} failed: {}\n", self.instance, name, s);
+            dev_err!(
+                self.dev(),
+                "nvme{}: admin command {} failed: {}\n",
+                self.instance,
+                name,
+                s
+            );
             return Err(s.to_error());
         }
         Ok(cqe)
@@ -928,7 +1047,12 @@ impl Ctrl {
                 }
             }
             Err(e) => {
-                dev_err!(self.dev(), "nvme{}: bring-up failed ({:?}); controller is dead\n", self.instance, e);
+                dev_err!(
+                    self.dev(),
+                    "nvme{}: bring-up failed ({:?}); controller is dead\n",
+                    self.instance,
+                    e
+                );
                 self.kill(&mut inner);
                 self.change_state(State::Dead);
             }
@@ -937,7 +1061,14 @@ impl Ctrl {
 
     /// Turns on shadow doorbells for the I/O queues when the controller offers them
     /// (C: `nvme_dbbuf_set`); on any failure the queues just use MMIO doorbells.
-    fn setup_dbbuf(&self, inner: &mut Inner, admin: &AdminQueue, live: &[Arc<QueuePair>], stride: usize, page_size: usize) {
+    fn setup_dbbuf(
+        &self,
+        inner: &mut Inner,
+        admin: &AdminQueue,
+        live: &[Arc<QueuePair>],
+        stride: usize,
+        page_size: usize,
+    ) {
         let Some(id) = inner.id else { return };
         if !self.params.shadow_doorbell || id.oacs & OACS_DBBUF == 0 || live.is_empty() {
             return;
@@ -948,20 +1079,40 @@ impl Ctrl {
                 Err(_) => return,
             }
         }
-        let Some(buf) = inner.dbbuf.clone() else { return };
+        let Some(buf) = inner.dbbuf.clone() else {
+            return;
+        };
         // Every bring-up starts from zero: the queues' tails and heads are zero again.
         if buf.clear().is_err() {
             return;
         }
         let (dbs, eis) = buf.dma();
-        if self.admin(admin, AdminOpcode::DbbufConfig, Command::dbbuf_config(dbs, eis)).is_err() {
-            dev_warn!(self.dev(), "nvme{}: Doorbell Buffer Config failed; using MMIO doorbells\n", self.instance);
+        if self
+            .admin(
+                admin,
+                AdminOpcode::DbbufConfig,
+                Command::dbbuf_config(dbs, eis),
+            )
+            .is_err()
+        {
+            dev_warn!(
+                self.dev(),
+                "nvme{}: Doorbell Buffer Config failed; using MMIO doorbells\n",
+                self.instance
+            );
             return;
         }
         for qp in live {
-            qp.set_shadows(buf.shadow(sq_idx(qp.qid, stride)), buf.shadow(cq_idx(qp.qid, stride)));
+            qp.set_shadows(
+                buf.shadow(sq_idx(qp.qid, stride)),
+                buf.shadow(cq_idx(qp.qid, stride)),
+            );
         }
-        dev_info!(self.dev(), "nvme{}: shadow doorbells enabled\n", self.instance);
+        dev_info!(
+            self.dev(),
+            "nvme{}: shadow doorbells enabled\n",
+            self.instance
+        );
     }
 
     /// Stops the controller's I/O path (C: `nvme_dev_disable`): quiesces the queues,
@@ -973,7 +1124,9 @@ impl Ctrl {
         if let Some(ts) = inner.tagset.as_ref() {
             ts.quiesce();
         }
-        let alive = self.csts().map_or(false, |c| c.into_raw() != regs::REG_DEAD);
+        let alive = self
+            .csts()
+            .map_or(false, |c| c.into_raw() != regs::REG_DEAD);
         let admin = self.admin.lock().clone();
         // No I/O doorbell from here on: the queues are about to stop existing, and
         // writing the doorbell of a deleted queue is a protocol error.
@@ -988,7 +1141,8 @@ impl Ctrl {
             v.free_handlers();
         }
         if alive && inner.queues_live {
-            if let (true, Some(admin), Some(ts)) = (shutdown, admin.as_ref(), inner.tagset.as_ref()) {
+            if let (true, Some(admin), Some(ts)) = (shutdown, admin.as_ref(), inner.tagset.as_ref())
+            {
                 for qp in ts.queues().iter().take(ts.nr_hw_queues() as usize).rev() {
                     let _ = self.admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qp.qid));
                     let _ = self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qp.qid));
@@ -1017,8 +1171,14 @@ impl Ctrl {
             let n = ts.cancel_all();
             if n > 0 || reaped > 0 {
                 let what = if ts.is_dead() { "failed" } else { "requeued" };
-                dev_info!(self.dev(), "nvme{}: {} completion(s) reaped, {} outstanding request(s) cancelled and {}\n",
-                    self.instance, reaped, n, what);
+                dev_info!(
+                    self.dev(),
+                    "nvme{}: {} completion(s) reaped, {} outstanding request(s) cancelled and {}\n",
+                    self.instance,
+                    reaped,
+                    n,
+                    what
+                );
             }
         }
     }
@@ -1059,12 +1219,20 @@ impl Ctrl {
             cap.css().get(),
         );
         if cap.css().get() & regs::CAP_CSS_NVM == 0 {
-            dev_err!(dev, "controller does not support the NVM command set (CAP.CSS {:#x})\n", cap.css().get());
+            dev_err!(
+                dev,
+                "controller does not support the NVM command set (CAP.CSS {:#x})\n",
+                cap.css().get()
+            );
             return Err(ENODEV);
         }
         let page_shift = kernel::page::PAGE_SHIFT as u32;
         if page_shift < cap.mps_min_shift() {
-            dev_err!(dev, "controller's minimum page size ({} KiB) exceeds the host's\n", 1 << (cap.mps_min_shift() - 10));
+            dev_err!(
+                dev,
+                "controller's minimum page size ({} KiB) exceeds the host's\n",
+                1 << (cap.mps_min_shift() - 10)
+            );
             return Err(ENODEV);
         }
         let page_shift = page_shift.min(cap.mps_max_shift());
@@ -1085,7 +1253,15 @@ impl Ctrl {
         let nvec = inner.vectors.as_ref().map_or(1, |v| v.count());
 
         // Admin queue (C: `nvme_pci_configure_admin_queue`).
-        let aq = QueuePair::new(dev, self.bar.clone(), stride, 0, ADMIN_QUEUE_DEPTH, 0, false)?;
+        let aq = QueuePair::new(
+            dev,
+            self.bar.clone(),
+            stride,
+            0,
+            ADMIN_QUEUE_DEPTH,
+            0,
+            false,
+        )?;
         {
             let bar = self.bar.try_access().ok_or(ENODEV)?;
             let qs = u32::from(ADMIN_QUEUE_DEPTH - 1);
@@ -1102,13 +1278,26 @@ impl Ctrl {
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = inner.vectors.as_mut() {
-                v.request(0, Arc::new(VectorHandler { admin: Some(admin.clone()), io: None }, GFP_KERNEL)?)?;
+                v.request(
+                    0,
+                    Arc::new(
+                        VectorHandler {
+                            admin: Some(admin.clone()),
+                            io: None,
+                        },
+                        GFP_KERNEL,
+                    )?,
+                )?;
             }
         }
 
         // Identify Controller.
         let buf = IdBuf::new(dev)?;
-        self.admin(&admin, AdminOpcode::Identify, Command::identify(Cns::Controller, 0, buf.dma()))?;
+        self.admin(
+            &admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::Controller, 0, buf.dma()),
+        )?;
         let id = IdCtrl {
             sn: buf.string(id_ctrl::SN)?,
             mn: buf.string(id_ctrl::MN)?,
@@ -1137,7 +1326,11 @@ impl Ctrl {
         // Queue count (C: `nvme_set_queue_count`): interrupt-driven queues plus polled ones.
         let want_poll = self.params.poll_queues;
         let ask = (want + want_poll).min(u32::from(u16::MAX));
-        let cqe = self.admin(&admin, AdminOpcode::SetFeatures, Command::set_num_queues(ask as u16))?;
+        let cqe = self.admin(
+            &admin,
+            AdminOpcode::SetFeatures,
+            Command::set_num_queues(ask as u16),
+        )?;
         let granted = (cqe.result & 0xffff).min(cqe.result >> 16) + 1;
         let (mut nr_irq, mut nr_poll) = io_queue_split(want, want_poll, granted, nvec);
         let depth = self
@@ -1146,7 +1339,12 @@ impl Ctrl {
             .min(cap.max_queue_entries())
             .min(MAX_IO_QUEUE_DEPTH);
         if depth < 2 {
-            dev_err!(dev, "unusable I/O queue depth {} (CAP.MQES {})\n", depth, cap.mqes().get());
+            dev_err!(
+                dev,
+                "unusable I/O queue depth {} (CAP.MQES {})\n",
+                depth,
+                cap.mqes().get()
+            );
             return Err(EINVAL);
         }
         let depth = depth as u16;
@@ -1165,14 +1363,25 @@ impl Ctrl {
             None => {
                 for qid in 1..=(nr_irq + nr_poll) as u16 {
                     if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
-                        dev_warn!(dev, "doorbells beyond the mapped BAR: using {} I/O queues\n", qid - 1);
+                        dev_warn!(
+                            dev,
+                            "doorbells beyond the mapped BAR: using {} I/O queues\n",
+                            qid - 1
+                        );
                         nr_poll = nr_poll.min(u32::from(qid - 1).saturating_sub(nr_irq));
                         nr_irq = nr_irq.min(u32::from(qid - 1));
                         break;
                     }
                     let polled = u32::from(qid) > nr_irq;
-                    let vector = if polled { 0 } else { io_queue_vector(qid, nvec) };
-                    fresh.push(QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector, polled)?, GFP_KERNEL)?;
+                    let vector = if polled {
+                        0
+                    } else {
+                        io_queue_vector(qid, nvec)
+                    };
+                    fresh.push(
+                        QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector, polled)?,
+                        GFP_KERNEL,
+                    )?;
                 }
                 &fresh
             }
@@ -1187,25 +1396,66 @@ impl Ctrl {
         for qp in live.iter() {
             qp.reset()?;
             let vector = if qp.polled { None } else { Some(qp.vector) };
-            self.admin(&admin, AdminOpcode::CreateCq, Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector))?;
-            self.admin(&admin, AdminOpcode::CreateSq, Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid))?;
+            self.admin(
+                &admin,
+                AdminOpcode::CreateCq,
+                Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector),
+            )?;
+            self.admin(
+                &admin,
+                AdminOpcode::CreateSq,
+                Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid),
+            )?;
             qp.set_live(true);
         }
         self.setup_dbbuf(inner, &admin, &live, stride, page_size);
         if let Some(v) = inner.vectors.as_mut() {
             for qp in live.iter().filter(|q| !q.polled) {
-                let admin_here = if qp.vector == 0 { Some(admin.clone()) } else { None };
-                v.request(u32::from(qp.vector), Arc::new(VectorHandler { admin: admin_here, io: Some(qp.clone()) }, GFP_KERNEL)?)?;
+                let admin_here = if qp.vector == 0 {
+                    Some(admin.clone())
+                } else {
+                    None
+                };
+                v.request(
+                    u32::from(qp.vector),
+                    Arc::new(
+                        VectorHandler {
+                            admin: admin_here,
+                            io: Some(qp.clone()),
+                        },
+                        GFP_KERNEL,
+                    )?,
+                )?;
             }
             if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
-                v.request(0, Arc::new(VectorHandler { admin: Some(admin.clone()), io: None }, GFP_KERNEL)?)?;
+                v.request(
+                    0,
+                    Arc::new(
+                        VectorHandler {
+                            admin: Some(admin.clone()),
+                            io: None,
+                        },
+                        GFP_KERNEL,
+                    )?,
+                )?;
             }
         }
         inner.queues_live = true;
         let nr_io = live.len();
-        dev_info!(dev, "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n", self.instance, nr_irq,
-            live.first().map_or(depth, |q| q.depth), granted, nvec,
-            if nr_poll > 0 { ", plus polled queue(s)" } else { "" });
+        dev_info!(
+            dev,
+            "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
+            self.instance,
+            nr_irq,
+            live.first().map_or(depth, |q| q.depth),
+            granted,
+            nvec,
+            if nr_poll > 0 {
+                ", plus polled queue(s)"
+            } else {
+                ""
+            }
+        );
         if nr_poll > 0 {
             dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
         }
@@ -1215,7 +1465,15 @@ impl Ctrl {
         }
         if let Some(ts) = inner.tagset.as_ref() {
             if ts.split() != (nr_irq, nr_poll) {
-                dev_info!(dev, "nvme{}: {}+{} hardware queues instead of {}+{}\n", self.instance, nr_irq, nr_poll, ts.split().0, ts.split().1);
+                dev_info!(
+                    dev,
+                    "nvme{}: {}+{} hardware queues instead of {}+{}\n",
+                    self.instance,
+                    nr_irq,
+                    nr_poll,
+                    ts.split().0,
+                    ts.split().1
+                );
                 ts.unquiesce();
                 ts.update_split(nr_irq, nr_poll);
             }
@@ -1224,31 +1482,67 @@ impl Ctrl {
             return Ok(());
         }
 
-        let ctx = IoContext::new(&self.pdev, self.arc(), live, page_size, id.sgls, self.params.sgl_threshold, nr_poll)?;
+        let ctx = IoContext::new(
+            &self.pdev,
+            self.arc(),
+            live,
+            page_size,
+            id.sgls,
+            self.params.sgl_threshold,
+            nr_poll,
+        )?;
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
-        inner.tagset = Some(TagSet::new(ctx, u32::from(depth) - 1, timeout, self.params.poll_queues > 0)?);
+        inner.tagset = Some(TagSet::new(
+            ctx,
+            u32::from(depth) - 1,
+            timeout,
+            self.params.poll_queues > 0,
+        )?);
 
         // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
         // page can describe.
         let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
         if id.mdts != 0 {
-            let mdts_bytes = 1usize.checked_shl(u32::from(id.mdts) + cap.mps_min_shift()).unwrap_or(usize::MAX);
+            let mdts_bytes = 1usize
+                .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())
+                .unwrap_or(usize::MAX);
             max_bytes = max_bytes.min(mdts_bytes);
         }
         if max_bytes < page_size {
             dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
             return Err(EINVAL);
         }
-        self.scan_namespaces(inner, &admin, &buf, page_size, (max_bytes >> kernel::block::SECTOR_SHIFT) as u32)
+        self.scan_namespaces(
+            inner,
+            &admin,
+            &buf,
+            page_size,
+            (max_bytes >> kernel::block::SECTOR_SHIFT) as u32,
+        )
     }
 
     /// Identifies the active namespaces and adds a disk for each usable one.
-    fn scan_namespaces(&self, inner: &mut Inner, admin: &AdminQueue, buf: &IdBuf, page_size: usize, max_hw_sectors: u32) -> Result {
+    fn scan_namespaces(
+        &self,
+        inner: &mut Inner,
+        admin: &AdminQueue,
+        buf: &IdBuf,
+        page_size: usize,
+        max_hw_sectors: u32,
+    ) -> Result {
         let dev = self.dev();
-        let Some(id) = inner.id else { return Err(EINVAL) };
-        let Some(cap) = inner.cap else { return Err(EINVAL) };
+        let Some(id) = inner.id else {
+            return Err(EINVAL);
+        };
+        let Some(cap) = inner.cap else {
+            return Err(EINVAL);
+        };
         // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
-        let nvm = match self.admin(admin, AdminOpcode::Identify, Command::identify_ctrl_nvm(buf.dma())) {
+        let nvm = match self.admin(
+            admin,
+            AdminOpcode::Identify,
+            Command::identify_ctrl_nvm(buf.dma()),
+        ) {
             Ok(_) => NvmCtrlLimits {
                 wzsl: buf.u8_at(id_ctrl_nvm::WZSL)?,
                 dmrsl: buf.le_at::<4>(id_ctrl_nvm::DMRSL)? as u32,
@@ -1256,7 +1550,11 @@ impl Ctrl {
             Err(_) => NvmCtrlLimits::default(),
         };
         let list = IdBuf::new(self.bound_dev())?;
-        self.admin(admin, AdminOpcode::Identify, Command::identify(Cns::ActiveNsList, 0, list.dma()))?;
+        self.admin(
+            admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::ActiveNsList, 0, list.dma()),
+        )?;
         let mut nsids = KVec::new();
         for i in 0..IDENTIFY_DATA_SIZE / 4 {
             let nsid = list.le_at::<4>(i * 4)? as u32;
@@ -1264,20 +1562,39 @@ impl Ctrl {
                 break;
             }
             if nsid > id.nn {
-                dev_warn!(dev, "nvme{}: active namespace {} beyond NN {}; ignored\n", self.instance, nsid, id.nn);
+                dev_warn!(
+                    dev,
+                    "nvme{}: active namespace {} beyond NN {}; ignored\n",
+                    self.instance,
+                    nsid,
+                    id.nn
+                );
                 continue;
             }
             nsids.push(nsid, GFP_KERNEL)?;
         }
-        let Some(tagset) = inner.tagset.as_ref() else { return Ok(()) };
+        let Some(tagset) = inner.tagset.as_ref() else {
+            return Ok(());
+        };
         for nsid in nsids {
-            self.admin(admin, AdminOpcode::Identify, Command::identify(Cns::Namespace, nsid, buf.dma()))?;
+            self.admin(
+                admin,
+                AdminOpcode::Identify,
+                Command::identify(Cns::Namespace, nsid, buf.dma()),
+            )?;
             let nlbaf = buf.u8_at(id_ns::NLBAF)?;
             let flbas = buf.u8_at(id_ns::FLBAS)?;
             // FLBAS bits 3:0 index the format, bits 6:5 extend it past 16.
             let idx = usize::from(flbas & 0xf) | (usize::from(flbas >> 5 & 0x3) << 4);
             if idx > usize::from(nlbaf) {
-                dev_warn!(dev, "nvme{}n{}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n", self.instance, nsid, flbas, nlbaf);
+                dev_warn!(
+                    dev,
+                    "nvme{}n{}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
+                    self.instance,
+                    nsid,
+                    flbas,
+                    nlbaf
+                );
                 continue;
             }
             let lbaf = id_ns::LBAF + idx * id_ns::LBAF_SIZE;
@@ -1306,7 +1623,11 @@ impl Ctrl {
                 write_cache: id.vwc & VWC_PRESENT != 0,
                 io_min: feat.io_min(geo.lba_shift),
                 io_opt: feat.io_opt(geo.lba_shift),
-                max_discard_sectors: if id.oncs & ONCS_DSM != 0 { nvm.max_discard_sectors(geo.lba_shift) } else { 0 },
+                max_discard_sectors: if id.oncs & ONCS_DSM != 0 {
+                    nvm.max_discard_sectors(geo.lba_shift)
+                } else {
+                    0
+                },
                 discard_granularity: feat.discard_granularity(geo.lba_shift),
                 max_write_zeroes_sectors: if id.oncs & ONCS_WRITE_ZEROES != 0 {
                     nvm.max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
@@ -1324,11 +1645,31 @@ impl Ctrl {
                 write_zeroes: id.oncs & ONCS_WRITE_ZEROES != 0,
                 deac: feat.deac(),
             };
-            dev_info!(dev, "nvme{}n{}: deallocated blocks read {}{}\n", self.instance, nsid,
-                if feat.reads_zeroes() { "as zeroes" } else { "as unspecified data" },
-                if feat.deac() { "; Write Zeroes can deallocate" } else { "" });
+            dev_info!(
+                dev,
+                "nvme{}n{}: deallocated blocks read {}{}\n",
+                self.instance,
+                nsid,
+                if feat.reads_zeroes() {
+                    "as zeroes"
+                } else {
+                    "as unspecified data"
+                },
+                if feat.deac() {
+                    "; Write Zeroes can deallocate"
+                } else {
+                    ""
+                }
+            );
             let disk = Disk::new(tagset, ns, &lim, &self.pdev)?;
-            dev_info!(dev, "nvme{}n{}: {} blocks of {} bytes\n", self.instance, disk.ns().nsid, geo.nsze, 1u32 << geo.lba_shift);
+            dev_info!(
+                dev,
+                "nvme{}n{}: {} blocks of {} bytes\n",
+                self.instance,
+                disk.ns().nsid,
+                geo.nsze,
+                1u32 << geo.lba_shift
+            );
             inner.disks.push(disk, GFP_KERNEL)?;
         }
         Ok(())
@@ -1353,7 +1694,9 @@ impl Ctrl {
             }
             bar.write_reg(cc.with_shn(Shn::Normal));
         }
-        self.wait_csts("shutdown (CSTS.SHST)", SHUTDOWN_TIMEOUT_MS as u32, |c| c.shst() == Ok(Shst::Complete))
+        self.wait_csts("shutdown (CSTS.SHST)", SHUTDOWN_TIMEOUT_MS as u32, |c| {
+            c.shst() == Ok(Shst::Complete)
+        })
     }
 
     /// Removes the controller (C: `nvme_remove`): with the controller working, removes
@@ -1367,7 +1710,8 @@ impl Ctrl {
         self.flush_reset_work();
         let mut inner = self.inner.lock();
         let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
-        let working = !gone && inner.queues_live && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
+        let working =
+            !gone && inner.queues_live && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
         if working {
             // A reset interrupted by removal may have left the queues quiesced.
             if let Some(ts) = inner.tagset.as_ref() {
@@ -1377,7 +1721,11 @@ impl Ctrl {
             self.disable_io(&mut inner, true);
         } else {
             if gone {
-                dev_warn!(self.dev(), "nvme{}: device gone; failing outstanding I/O\n", self.instance);
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: device gone; failing outstanding I/O\n",
+                    self.instance
+                );
             }
             self.kill(&mut inner);
         }
@@ -1437,17 +1785,49 @@ mod tests {
 
     #[test]
     fn namespace_geometry() {
-        let g = NsGeometry { nsze: 1 << 21, lba_shift: 9, ms: 0 };
+        let g = NsGeometry {
+            nsze: 1 << 21,
+            lba_shift: 9,
+            ms: 0,
+        };
         assert_eq!(g.unsupported(), None);
         assert_eq!(g.capacity_sectors(), 1 << 21);
         // 4 KiB blocks, far beyond 2 TiB: 64-bit sector math.
-        let g = NsGeometry { nsze: 1 << 40, lba_shift: 12, ms: 0 };
+        let g = NsGeometry {
+            nsze: 1 << 40,
+            lba_shift: 12,
+            ms: 0,
+        };
         assert_eq!(g.unsupported(), None);
         assert_eq!(g.capacity_sectors(), 1 << 43);
-        assert!(NsGeometry { nsze: 0, lba_shift: 9, ms: 0 }.unsupported().is_some());
-        assert!(NsGeometry { nsze: 8, lba_shift: 9, ms: 8 }.unsupported().is_some());
-        assert!(NsGeometry { nsze: 8, lba_shift: 16, ms: 0 }.unsupported().is_some());
-        assert!(NsGeometry { nsze: u64::MAX, lba_shift: 12, ms: 0 }.unsupported().is_some());
+        assert!(NsGeometry {
+            nsze: 0,
+            lba_shift: 9,
+            ms: 0
+        }
+        .unsupported()
+        .is_some());
+        assert!(NsGeometry {
+            nsze: 8,
+            lba_shift: 9,
+            ms: 8
+        }
+        .unsupported()
+        .is_some());
+        assert!(NsGeometry {
+            nsze: 8,
+            lba_shift: 16,
+            ms: 0
+        }
+        .unsupported()
+        .is_some());
+        assert!(NsGeometry {
+            nsze: u64::MAX,
+            lba_shift: 12,
+            ms: 0
+        }
+        .unsupported()
+        .is_some());
     }
 
     #[test]
@@ -1455,23 +1835,46 @@ mod tests {
         // QEMU 7.2, 512-byte LBAs: DMRSL INT_MAX / 512, no WZSL, MDTS 512 KiB; NPDG = NPDA
         // = 7 with OPTPERF; DLFEAT 1 (reads zeroes, no DEAC bit). C's limits: discard
         // 2147483136 bytes, granularity 4096, write zeroes 524288.
-        let nvm = NvmCtrlLimits { wzsl: 0, dmrsl: 4194303 };
+        let nvm = NvmCtrlLimits {
+            wzsl: 0,
+            dmrsl: 4194303,
+        };
         assert_eq!(u64::from(nvm.max_discard_sectors(9)) << 9, 2147483136);
         assert_eq!(nvm.max_write_zeroes_sectors(12, 1024), 1024);
-        let f = NsFeatures { nsfeat: 0x10, dlfeat: 0x1, npwg: 7, npdg: 7, npda: 7, nows: 0 };
+        let f = NsFeatures {
+            nsfeat: 0x10,
+            dlfeat: 0x1,
+            npwg: 7,
+            npdg: 7,
+            npda: 7,
+            nows: 0,
+        };
         assert_eq!(f.discard_granularity(9), 4096);
         assert_eq!(f.io_min(9), 4096);
         assert_eq!(f.io_opt(9), 0);
         assert!(f.reads_zeroes());
         assert!(!f.deac());
         // Without OPTPERF everything falls back to the block size; DMRSL 0 is unlimited.
-        let f = NsFeatures { dlfeat: 0x9, ..Default::default() };
+        let f = NsFeatures {
+            dlfeat: 0x9,
+            ..Default::default()
+        };
         assert_eq!(f.discard_granularity(12), 4096);
         assert!(f.deac());
         assert_eq!(NvmCtrlLimits::default().max_discard_sectors(12), u32::MAX);
         // DMRSL too large for 32-bit sectors: unlimited, as in C.
-        assert_eq!(NvmCtrlLimits { wzsl: 0, dmrsl: u32::MAX }.max_discard_sectors(12), u32::MAX);
+        assert_eq!(
+            NvmCtrlLimits {
+                wzsl: 0,
+                dmrsl: u32::MAX
+            }
+            .max_discard_sectors(12),
+            u32::MAX
+        );
         // WZSL 5 with 4 KiB minimum pages: 128 KiB.
-        assert_eq!(NvmCtrlLimits { wzsl: 5, dmrsl: 0 }.max_write_zeroes_sectors(12, 1024), 256);
+        assert_eq!(
+            NvmCtrlLimits { wzsl: 5, dmrsl: 0 }.max_write_zeroes_sectors(12, 1024),
+            256
+        );
     }
 }

@@ -13,8 +13,7 @@ use core::{
 };
 
 use kernel::{
-    bindings,
-    pci,
+    bindings, pci,
     prelude::*,
     sync::{
         aref::ARef,
@@ -73,7 +72,10 @@ pub(crate) fn raw_pdev(pdev: &pci::Device) -> *mut bindings::pci_dev {
     ptr::from_ref(pdev).cast::<bindings::pci_dev>().cast_mut()
 }
 
-unsafe extern "C" fn trampoline<T: Handler>(_irq: i32, cookie: *mut c_void) -> bindings::irqreturn_t {
+unsafe extern "C" fn trampoline<T: Handler>(
+    _irq: i32,
+    cookie: *mut c_void,
+) -> bindings::irqreturn_t {
     // SAFETY: `cookie` is the address of a `T` kept alive by its `Registration` until
     // `free_irq` has returned, and the C side passes it back unchanged.
     let handler = unsafe { &*cookie.cast::<T>() };
@@ -89,7 +91,8 @@ impl Vectors {
     pub(crate) fn alloc(pdev: &pci::Device, max: u32) -> Result<Self> {
         let raw = raw_pdev(pdev);
         // SAFETY: `raw` is a valid, bound PCI device (the caller holds a reference).
-        let n = unsafe { bindings::pci_alloc_irq_vectors(raw, 1, max, bindings::PCI_IRQ_ALL_TYPES) };
+        let n =
+            unsafe { bindings::pci_alloc_irq_vectors(raw, 1, max, bindings::PCI_IRQ_ALL_TYPES) };
         let count = u32::try_from(n).map_err(|_| Error::from_errno(n))?;
         // SAFETY: `raw` is valid; reading `msix_enabled` is a plain field read.
         let msix = unsafe { (*raw).msix_enabled() } != 0;
@@ -127,7 +130,13 @@ impl Vectors {
         // SAFETY: `trampoline::<T>` matches `irq_handler_t`; `cookie` points to a `T` that
         // the `Registration` below keeps alive until `free_irq`; the name is static.
         let ret = unsafe {
-            bindings::request_irq(irq, Some(trampoline::<T>), flags as _, c"rust_nvme".as_ptr().cast(), cookie)
+            bindings::request_irq(
+                irq,
+                Some(trampoline::<T>),
+                flags as _,
+                c"rust_nvme".as_ptr().cast(),
+                cookie,
+            )
         };
         kernel::error::to_result(ret)?;
         // INVARIANT: `irq` is registered with `cookie`.

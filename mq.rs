@@ -23,8 +23,7 @@ use core::{
 };
 
 use kernel::{
-    bindings,
-    pci,
+    bindings, pci,
     prelude::*,
     sync::{
         aref::ARef,
@@ -46,11 +45,11 @@ use crate::{
         Status,
         DSM_MAX_RANGES, //
     },
-    irq::raw_pdev,
     ctrl::{
         Ctrl,
         TimeoutAction, //
     },
+    irq::raw_pdev,
     prp,
     queue::QueuePair,
     sgl::SglDesc,
@@ -309,7 +308,8 @@ unsafe fn should_fake_timeout(q: *mut bindings::request_queue) -> bool {
     }
     // SAFETY: `q` is live; `queue_flags` is a plain bit field.
     unsafe {
-        (*q).queue_flags & (1 << bindings::QUEUE_FLAG_FAIL_IO) != 0 && __blk_should_fake_timeout(q.cast())
+        (*q).queue_flags & (1 << bindings::QUEUE_FLAG_FAIL_IO) != 0
+            && __blk_should_fake_timeout(q.cast())
     }
 }
 
@@ -334,7 +334,12 @@ impl Iterator for SgIter {
         }
         // SAFETY: `cur` is one of the `left` remaining mapped entries of a scatterlist
         // built by `__blk_rq_map_sg` and mapped by `dma_map_sg`.
-        let item = unsafe { (bindings::sg_dma_address(self.cur), bindings::sg_dma_len(self.cur)) };
+        let item = unsafe {
+            (
+                bindings::sg_dma_address(self.cur),
+                bindings::sg_dma_len(self.cur),
+            )
+        };
         self.left -= 1;
         // SAFETY: As above; `sg_next` returns null after the end marker.
         self.cur = unsafe { bindings::sg_next(self.cur) };
@@ -354,14 +359,24 @@ unsafe fn unmap_data(ctx: &IoContext, rq: *mut bindings::request) {
     if !pdu.prp_list.is_null() {
         // SAFETY: The list came from this pool with this address.
         unsafe {
-            bindings::dma_pool_free(ctx.pool.pool, pdu.prp_list.cast::<c_void>(), pdu.prp_list_dma)
+            bindings::dma_pool_free(
+                ctx.pool.pool,
+                pdu.prp_list.cast::<c_void>(),
+                pdu.prp_list_dma,
+            )
         };
         pdu.prp_list = ptr::null_mut();
     }
     if pdu.nents != 0 {
         // SAFETY: `sg` holds `nents` entries mapped for `ctx`'s device in `dir`.
         unsafe {
-            bindings::dma_unmap_sg_attrs(ctx.dev(), pdu.sg.as_mut_ptr(), pdu.nents as i32, pdu.dir, 0)
+            bindings::dma_unmap_sg_attrs(
+                ctx.dev(),
+                pdu.sg.as_mut_ptr(),
+                pdu.nents as i32,
+                pdu.dir,
+                0,
+            )
         };
         pdu.nents = 0;
     }
@@ -413,7 +428,13 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
                 p.opcode,
                 p.slba,
                 s,
-                if retry { "; retrying" } else if dead { "; controller dead" } else { "" }
+                if retry {
+                    "; retrying"
+                } else if dead {
+                    "; controller dead"
+                } else {
+                    ""
+                }
             );
             if retry {
                 p.retries += 1;
@@ -421,7 +442,11 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
                 unsafe { bindings::blk_mq_requeue_request(rq, true) };
                 return;
             }
-            if dead { sts::IOERR } else { block_status(&s) }
+            if dead {
+                sts::IOERR
+            } else {
+                block_status(&s)
+            }
         }
     };
     // SAFETY: The request is ours and complete; this ends it exactly once.
@@ -429,10 +454,16 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
 }
 
 fn io_opcode_name(opcode: u8) -> &'static str {
-    [IoOpcode::Read, IoOpcode::Write, IoOpcode::Flush, IoOpcode::WriteZeroes, IoOpcode::Dsm]
-        .into_iter()
-        .find(|o| *o as u8 == opcode)
-        .map_or("I/O command", IoOpcode::name)
+    [
+        IoOpcode::Read,
+        IoOpcode::Write,
+        IoOpcode::Flush,
+        IoOpcode::WriteZeroes,
+        IoOpcode::Dsm,
+    ]
+    .into_iter()
+    .find(|o| *o as u8 == opcode)
+    .map_or("I/O command", IoOpcode::name)
 }
 
 /// The block status a failed NVMe status maps to (C: `nvme_error_status`): media errors
@@ -458,7 +489,8 @@ fn block_status(s: &Status) -> u8 {
 /// `rq` is a request of a [`TagSet`] being dispatched to `ctx`; `ns` is its namespace.
 unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> Result<Command, u8> {
     // SAFETY: Per the function's safety requirements.
-    let (flags, sector, bytes, tag) = unsafe { ((*rq).cmd_flags, (*rq).__sector, (*rq).__data_len, (*rq).tag) };
+    let (flags, sector, bytes, tag) =
+        unsafe { ((*rq).cmd_flags, (*rq).__sector, (*rq).__data_len, (*rq).tag) };
     // SAFETY: As above.
     let pdu = unsafe { &mut *pdu(rq) };
     // SAFETY: As above; `rq_flags` belongs to the driver while it owns the request.
@@ -559,7 +591,12 @@ unsafe fn list_page<T>(ctx: &IoContext, pdu: &Pdu) -> &'static mut [T] {
 /// # Safety
 ///
 /// As for [`prep_rq`]; `pdu` is `rq`'s PDU.
-unsafe fn setup_discard(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request, pdu: &mut Pdu) -> Result<Command, u8> {
+unsafe fn setup_discard(
+    ctx: &IoContext,
+    ns: &NsInfo,
+    rq: *mut bindings::request,
+    pdu: &mut Pdu,
+) -> Result<Command, u8> {
     alloc_list_page(ctx, pdu)?;
     // SAFETY: The page was just taken for this request.
     let ranges = unsafe { list_page::<DsmRange>(ctx, pdu) };
@@ -572,7 +609,13 @@ unsafe fn setup_discard(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request
             return None;
         }
         // SAFETY: `bio` is a bio of `rq`'s chain (see above).
-        let (sector, size, next) = unsafe { ((*bio).bi_iter.bi_sector, (*bio).bi_iter.bi_size, (*bio).bi_next) };
+        let (sector, size, next) = unsafe {
+            (
+                (*bio).bi_iter.bi_sector,
+                (*bio).bi_iter.bi_size,
+                (*bio).bi_next,
+            )
+        };
         bio = next;
         Some((sector, size))
     });
@@ -582,7 +625,12 @@ unsafe fn setup_discard(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request
             Ok(Command::dsm_deallocate(ns.nsid, pdu.prp_list_dma, n))
         }
         Err(_) => {
-            dev_err!(ctx.pdev.as_ref(), "nvme{}n{}: malformed discard request\n", ns.instance, ns.nsid);
+            dev_err!(
+                ctx.pdev.as_ref(),
+                "nvme{}n{}: malformed discard request\n",
+                ns.instance,
+                ns.nsid
+            );
             // SAFETY: As above.
             unsafe { unmap_data(ctx, rq) };
             Err(sts::IOERR)
@@ -642,7 +690,14 @@ unsafe fn map_data(
         }
         // SAFETY: The page was just taken for this request.
         let list = unsafe { list_page::<SglDesc>(ctx, pdu) };
-        return match crate::sgl::build(SgIter { cur: sg, left: mapped }, list, pdu.prp_list_dma) {
+        return match crate::sgl::build(
+            SgIter {
+                cur: sg,
+                left: mapped,
+            },
+            list,
+            pdu.prp_list_dma,
+        ) {
             Ok(d) => {
                 cmd.set_sgl(d.to_dptr());
                 Ok(())
@@ -655,7 +710,12 @@ unsafe fn map_data(
         };
     }
 
-    let first = SgIter { cur: sg, left: mapped }.next().map_or(0, |(a, _)| a);
+    let first = SgIter {
+        cur: sg,
+        left: mapped,
+    }
+    .next()
+    .map_or(0, |(a, _)| a);
     let mask = ctx.page_size as u64 - 1;
     let mut empty: [u64; 0] = [];
     let mut list: &mut [u64] = &mut empty;
@@ -669,7 +729,15 @@ unsafe fn map_data(
         // SAFETY: The page was just taken for this request.
         list = unsafe { list_page::<u64>(ctx, pdu) };
     }
-    let prps = prp::build(SgIter { cur: sg, left: mapped }, ctx.page_size, list, pdu.prp_list_dma);
+    let prps = prp::build(
+        SgIter {
+            cur: sg,
+            left: mapped,
+        },
+        ctx.page_size,
+        list,
+        pdu.prp_list_dma,
+    );
     match prps {
         Ok(p) => {
             cmd.prp1 = p.prp1;
@@ -701,7 +769,11 @@ impl Ops {
         // SAFETY: blk-mq passes a live hctx of our tag set, whose `driver_data` was set to
         // its queue pair in `init_hctx`, and a request of that hctx.
         let (qp, rq, last) = unsafe {
-            (&*(*hctx).driver_data.cast::<QueuePair>(), (*bd).rq, (*bd).last)
+            (
+                &*(*hctx).driver_data.cast::<QueuePair>(),
+                (*bd).rq,
+                (*bd).last,
+            )
         };
         // SAFETY: `rq` is a live request of our tag set.
         let ctx = unsafe { ctx_of(rq) };
@@ -725,7 +797,10 @@ impl Ops {
         sts::OK
     }
 
-    unsafe extern "C" fn poll(hctx: *mut bindings::blk_mq_hw_ctx, _iob: *mut bindings::io_comp_batch) -> i32 {
+    unsafe extern "C" fn poll(
+        hctx: *mut bindings::blk_mq_hw_ctx,
+        _iob: *mut bindings::io_comp_batch,
+    ) -> i32 {
         // SAFETY: As in `queue_rq`.
         let qp = unsafe { &*(*hctx).driver_data.cast::<QueuePair>() };
         qp.process_cq(|cqe| {
@@ -736,7 +811,10 @@ impl Ops {
     unsafe extern "C" fn map_queues(set: *mut bindings::blk_mq_tag_set) {
         // SAFETY: blk-mq passes one of our tag sets, whose `driver_data` is its context.
         let (set, ctx) = unsafe { (&mut *set, &*(*set).driver_data.cast::<IoContext>()) };
-        let poll = ctx.nr_poll.load(Relaxed).min(set.nr_hw_queues.saturating_sub(1));
+        let poll = ctx
+            .nr_poll
+            .load(Relaxed)
+            .min(set.nr_hw_queues.saturating_sub(1));
         let default = set.nr_hw_queues - poll;
         // Interrupt-driven queues first, then polled ones (C: `nvme_pci_map_queues`);
         // no separate read queues. Without managed interrupt affinity the CPUs are
@@ -790,7 +868,12 @@ impl Ops {
 
     unsafe extern "C" fn timeout(rq: *mut bindings::request) -> bindings::blk_eh_timer_return {
         // SAFETY: blk-mq passes a request of our tag set; its hctx's `driver_data` is set.
-        let (ctx, qp) = unsafe { (ctx_of(rq), &*(*(*rq).mq_hctx).driver_data.cast::<QueuePair>()) };
+        let (ctx, qp) = unsafe {
+            (
+                ctx_of(rq),
+                &*(*(*rq).mq_hctx).driver_data.cast::<QueuePair>(),
+            )
+        };
         // SAFETY: `rq` stays valid while its timeout handler runs; the PDU is ours.
         let (tag, first) = unsafe {
             let p = &mut *pdu(rq);
@@ -852,7 +935,12 @@ impl TagSet {
     ///
     /// With `poll_maps`, the set has the default, read and poll maps (the last
     /// `nr_poll` hardware queues serve polled I/O).
-    pub(crate) fn new(ctx: IoContext, depth: u32, timeout_jiffies: u32, poll_maps: bool) -> Result<Self> {
+    pub(crate) fn new(
+        ctx: IoContext,
+        depth: u32,
+        timeout_jiffies: u32,
+        poll_maps: bool,
+    ) -> Result<Self> {
         let nr_hw_queues = u32::try_from(ctx.queues.len())?;
         if nr_hw_queues == 0 {
             return Err(EINVAL);
@@ -862,7 +950,11 @@ impl TagSet {
         let mut set: bindings::blk_mq_tag_set = unsafe { core::mem::zeroed() };
         set.ops = &OPS;
         set.nr_hw_queues = nr_hw_queues;
-        set.nr_maps = if poll_maps { bindings::hctx_type_HCTX_MAX_TYPES } else { 1 };
+        set.nr_maps = if poll_maps {
+            bindings::hctx_type_HCTX_MAX_TYPES
+        } else {
+            1
+        };
         set.queue_depth = depth;
         set.cmd_size = size_of::<Pdu>() as u32;
         set.numa_node = bindings::NUMA_NO_NODE;
@@ -1045,7 +1137,12 @@ unsafe impl Sync for Disk {}
 
 impl Disk {
     /// Creates and adds the disk `nvme<instance>n<nsid>` under `parent`.
-    pub(crate) fn new(tagset: &TagSet, ns: NsInfo, lim: &Limits, parent: &pci::Device) -> Result<Self> {
+    pub(crate) fn new(
+        tagset: &TagSet,
+        ns: NsInfo,
+        lim: &Limits,
+        parent: &pci::Device,
+    ) -> Result<Self> {
         let ns = KBox::pin(ns, GFP_KERNEL)?;
         // SAFETY: All-zero queue limits mean "use the defaults".
         let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };

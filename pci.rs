@@ -17,10 +17,7 @@ use kernel::{
     sync::Arc, //
 };
 
-use crate::{
-    ctrl::Ctrl,
-    regs,
-};
+use crate::{ctrl::Ctrl, regs};
 
 /// Per-device driver data.
 pub(crate) struct NvmeData {
@@ -66,7 +63,11 @@ impl pci::Driver for NvmeDriver {
 
         let ctrl = Ctrl::new(pdev, bar, params)?;
         ctrl.add_class_device()?;
-        dev_info!(pdev, "nvme{}: probed; bringing the controller up\n", ctrl.instance);
+        dev_info!(
+            pdev,
+            "nvme{}: probed; bringing the controller up\n",
+            ctrl.instance
+        );
         ctrl.schedule_probe();
         Ok(NvmeData { ctrl })
     }

@@ -128,22 +128,38 @@ mod tests {
         let mut l = [0u64; 8];
         assert_eq!(
             prps(&[(0x10000, 4096)], &mut l)?,
-            Prps { prp1: 0x10000, prp2: 0, list_len: 0 }
+            Prps {
+                prp1: 0x10000,
+                prp2: 0,
+                list_len: 0
+            }
         );
         // 512 bytes inside a page at an offset.
         assert_eq!(
             prps(&[(0x10200, 512)], &mut l)?,
-            Prps { prp1: 0x10200, prp2: 0, list_len: 0 }
+            Prps {
+                prp1: 0x10200,
+                prp2: 0,
+                list_len: 0
+            }
         );
         // Crossing one page boundary: PRP2 is the second page.
         assert_eq!(
             prps(&[(0x10e00, 1024)], &mut l)?,
-            Prps { prp1: 0x10e00, prp2: 0x11000, list_len: 0 }
+            Prps {
+                prp1: 0x10e00,
+                prp2: 0x11000,
+                list_len: 0
+            }
         );
         // Exactly two pages.
         assert_eq!(
             prps(&[(0x10000, 8192)], &mut l)?,
-            Prps { prp1: 0x10000, prp2: 0x11000, list_len: 0 }
+            Prps {
+                prp1: 0x10000,
+                prp2: 0x11000,
+                list_len: 0
+            }
         );
         Ok(())
     }
@@ -152,7 +168,14 @@ mod tests {
     fn two_pages_need_no_list_storage() -> Result {
         // The caller passes no list when at most two pages are touched.
         let p = prps(&[(0x10200, 6656)], &mut [])?;
-        assert_eq!(p, Prps { prp1: 0x10200, prp2: 0x11000, list_len: 0 });
+        assert_eq!(
+            p,
+            Prps {
+                prp1: 0x10200,
+                prp2: 0x11000,
+                list_len: 0
+            }
+        );
         assert_eq!(prps(&[(0x10200, 8192)], &mut []), Err(EINVAL));
         Ok(())
     }
@@ -161,11 +184,25 @@ mod tests {
     fn list_for_three_or_more_pages() -> Result {
         let mut l = [0u64; 8];
         let p = prps(&[(0x10000, 3 * 4096)], &mut l)?;
-        assert_eq!(p, Prps { prp1: 0x10000, prp2: LIST, list_len: 2 });
+        assert_eq!(
+            p,
+            Prps {
+                prp1: 0x10000,
+                prp2: LIST,
+                list_len: 2
+            }
+        );
         assert_eq!(&l[..2], &[0x11000, 0x12000]);
         // Offset start: 0x10800 + 8 KiB touches three pages.
         let p = prps(&[(0x10800, 8192)], &mut l)?;
-        assert_eq!(p, Prps { prp1: 0x10800, prp2: LIST, list_len: 2 });
+        assert_eq!(
+            p,
+            Prps {
+                prp1: 0x10800,
+                prp2: LIST,
+                list_len: 2
+            }
+        );
         assert_eq!(&l[..2], &[0x11000, 0x12000]);
         Ok(())
     }
@@ -175,11 +212,25 @@ mod tests {
         let mut l = [0u64; 8];
         // First segment ends on a page, the others start on one.
         let p = prps(&[(0x10c00, 1024), (0x40000, 4096), (0x80000, 512)], &mut l)?;
-        assert_eq!(p, Prps { prp1: 0x10c00, prp2: LIST, list_len: 2 });
+        assert_eq!(
+            p,
+            Prps {
+                prp1: 0x10c00,
+                prp2: LIST,
+                list_len: 2
+            }
+        );
         assert_eq!(&l[..2], &[0x40000, 0x80000]);
         // Two segments, two pages: no list.
         let p = prps(&[(0x10000, 4096), (0x30000, 4096)], &mut l)?;
-        assert_eq!(p, Prps { prp1: 0x10000, prp2: 0x30000, list_len: 0 });
+        assert_eq!(
+            p,
+            Prps {
+                prp1: 0x10000,
+                prp2: 0x30000,
+                list_len: 0
+            }
+        );
         Ok(())
     }
 
@@ -187,7 +238,10 @@ mod tests {
     fn rejects_gaps_and_overflow() {
         let mut l = [0u64; 2];
         // Second segment starts inside a page.
-        assert_eq!(prps(&[(0x10000, 4096), (0x20200, 512)], &mut l), Err(EINVAL));
+        assert_eq!(
+            prps(&[(0x10000, 4096), (0x20200, 512)], &mut l),
+            Err(EINVAL)
+        );
         // First segment ends inside a page but another follows.
         assert_eq!(prps(&[(0x10000, 512), (0x20000, 512)], &mut l), Err(EINVAL));
         // More pages than the list holds.

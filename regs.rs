@@ -340,7 +340,9 @@ mod tests {
         assert!(csts.rdy());
         assert!(!csts.cfs());
         assert_eq!(csts.shst(), Ok(Shst::Complete));
-        let aqa = AQA::zeroed().with_const_asqs::<31>().with_const_acqs::<31>();
+        let aqa = AQA::zeroed()
+            .with_const_asqs::<31>()
+            .with_const_acqs::<31>();
         assert_eq!(aqa.into_raw(), 0x001f_001f);
     }
 }

@@ -9,8 +9,8 @@
 use kernel::prelude::*;
 
 mod cmd;
-mod dbbuf;
 mod ctrl;
+mod dbbuf;
 mod irq;
 mod mq;
 mod pci;
@@ -100,11 +100,19 @@ pub(crate) fn params() -> Result<ctrl::Params> {
         shadow_doorbell: module_parameters::shadow_doorbell.value(),
     };
     if p.io_queue_depth < 2 || p.io_queue_depth > ctrl::MAX_IO_QUEUE_DEPTH {
-        pr_err!("io_queue_depth={} is out of range [2, {}]\n", p.io_queue_depth, ctrl::MAX_IO_QUEUE_DEPTH);
+        pr_err!(
+            "io_queue_depth={} is out of range [2, {}]\n",
+            p.io_queue_depth,
+            ctrl::MAX_IO_QUEUE_DEPTH
+        );
         return Err(EINVAL);
     }
     if p.poll_queues > MAX_POLL_QUEUES {
-        pr_err!("poll_queues={} is out of range [0, {}]\n", p.poll_queues, MAX_POLL_QUEUES);
+        pr_err!(
+            "poll_queues={} is out of range [0, {}]\n",
+            p.poll_queues,
+            MAX_POLL_QUEUES
+        );
         return Err(EINVAL);
     }
     if p.io_timeout == 0 || p.admin_timeout == 0 {

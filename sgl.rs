@@ -44,7 +44,10 @@ impl SglDesc {
 
     /// The descriptor as the two DPTR quadwords (PRP1/PRP2 positions) of a command.
     pub(crate) fn to_dptr(self) -> (u64, u64) {
-        (self.addr, u64::from(self.length) | (u64::from(self.id) << 56))
+        (
+            self.addr,
+            u64::from(self.length) | (u64::from(self.id) << 56),
+        )
     }
 }
 
@@ -92,7 +95,13 @@ const SGLS_SUPPORTED_MASK: u32 = 0x3;
 /// PRPs (C: `nvme_pci_use_sgls`): the controller supports SGLs, it is an I/O queue, the
 /// request has several segments, and their average size reaches `sgl_threshold` (0
 /// disables SGLs).
-pub(crate) fn use_sgl(sgls: u32, io_queue: bool, nseg: u32, bytes: u32, sgl_threshold: u32) -> bool {
+pub(crate) fn use_sgl(
+    sgls: u32,
+    io_queue: bool,
+    nseg: u32,
+    bytes: u32,
+    sgl_threshold: u32,
+) -> bool {
     if sgls & SGLS_SUPPORTED_MASK == 0 || !io_queue || sgl_threshold == 0 || nseg < 2 {
         return false;
     }
@@ -109,7 +118,15 @@ mod tests {
     fn one_segment_is_inline() -> Result {
         let mut l = [SglDesc::default(); 4];
         let d = build([(0x1000u64, 8192u32)].into_iter(), &mut l, LIST)?;
-        assert_eq!(d, SglDesc { addr: 0x1000, length: 8192, rsvd: [0; 3], id: 0x00 });
+        assert_eq!(
+            d,
+            SglDesc {
+                addr: 0x1000,
+                length: 8192,
+                rsvd: [0; 3],
+                id: 0x00
+            }
+        );
         assert_eq!(d.to_dptr(), (0x1000, 8192));
         Ok(())
     }
@@ -124,7 +141,15 @@ mod tests {
         assert_eq!(d.addr, LIST);
         assert_eq!(d.length, 48);
         assert_eq!(d.to_dptr(), (LIST, 48 | (0x30u64 << 56)));
-        assert_eq!(l[1], SglDesc { addr: 0x5000, length: 12288, rsvd: [0; 3], id: 0 });
+        assert_eq!(
+            l[1],
+            SglDesc {
+                addr: 0x5000,
+                length: 12288,
+                rsvd: [0; 3],
+                id: 0
+            }
+        );
         assert_eq!(l[2].addr, 0x9001);
         Ok(())
     }
@@ -133,7 +158,10 @@ mod tests {
     fn rejects_bad_lists() {
         let mut l = [SglDesc::default(); 2];
         assert_eq!(build([].into_iter(), &mut l, LIST), Err(EINVAL));
-        assert_eq!(build([(0x1000u64, 0u32)].into_iter(), &mut l, LIST), Err(EINVAL));
+        assert_eq!(
+            build([(0x1000u64, 0u32)].into_iter(), &mut l, LIST),
+            Err(EINVAL)
+        );
         let three = [(0x1000u64, 512u32), (0x2000, 512), (0x3000, 512)];
         assert_eq!(build(three.into_iter(), &mut l, LIST), Err(EINVAL));
     }

@@ -182,7 +182,12 @@ unsafe extern "C" fn attr_store(
     }
 }
 
-const fn attr(name: &'static CStr, mode: u16, show: Option<ShowFn>, store: Option<StoreFn>) -> Attr {
+const fn attr(
+    name: &'static CStr,
+    mode: u16,
+    show: Option<ShowFn>,
+    store: Option<StoreFn>,
+) -> Attr {
     // SAFETY: All-zero is a valid `device_attribute`.
     let mut a: bindings::device_attribute = unsafe { core::mem::zeroed() };
     a.attr.name = name.as_ptr().cast();
@@ -193,7 +198,11 @@ const fn attr(name: &'static CStr, mode: u16, show: Option<ShowFn>, store: Optio
     if store.is_some() {
         a.__bindgen_anon_2.store = Some(attr_store);
     }
-    Attr { attr: a, show, store }
+    Attr {
+        attr: a,
+        show,
+        store,
+    }
 }
 
 /// Whether a sysfs write means "1" (C: `kstrtobool`-like, as `reset_controller` accepts).
@@ -201,12 +210,23 @@ fn is_one(input: &[u8]) -> bool {
     matches!(input, b"1" | b"1\n")
 }
 
-static STATE: Attr = attr(c"state", 0o444, Some(|c, w| writeln!(w, "{}", c.state().name())), None);
+static STATE: Attr = attr(
+    c"state",
+    0o444,
+    Some(|c, w| writeln!(w, "{}", c.state().name())),
+    None,
+);
 static RESET_CONTROLLER: Attr = attr(
     c"reset_controller",
     0o200,
     None,
-    Some(|c, input| if is_one(input) { c.reset_sync() } else { Err(EINVAL) }),
+    Some(|c, input| {
+        if is_one(input) {
+            c.reset_sync()
+        } else {
+            Err(EINVAL)
+        }
+    }),
 );
 
 /// A null-terminated attribute pointer array.
@@ -214,11 +234,7 @@ struct AttrList<const N: usize>([*const bindings::attribute; N]);
 // SAFETY: Points only to immutable statics.
 unsafe impl<const N: usize> Sync for AttrList<N> {}
 
-static ATTRS: AttrList<3> = AttrList([
-    &STATE.attr.attr,
-    &RESET_CONTROLLER.attr.attr,
-    ptr::null(),
-]);
+static ATTRS: AttrList<3> = AttrList([&STATE.attr.attr, &RESET_CONTROLLER.attr.attr, ptr::null()]);
 
 struct Group(bindings::attribute_group);
 // SAFETY: Points only to immutable statics.
