@@ -11,6 +11,7 @@ use kernel::prelude::*;
 mod cmd;
 mod ctrl;
 mod dbbuf;
+mod identify;
 mod irq;
 mod mq;
 mod pci;

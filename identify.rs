@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Identify data: the buffer Identify commands return into, and what the driver reads
+//! from Identify Controller (CNS 01h), the NVM command set's Identify Controller (CNS
+//! 06h) and Identify Namespace (CNS 00h) (NVMe Base Specification 2.0, §5.17.2; NVM
+//! Command Set Specification 1.0, §4.1.5).
+
+use kernel::{
+    device,
+    dma::Coherent,
+    io::io_read,
+    prelude::*, //
+};
+
+use crate::cmd::IDENTIFY_DATA_SIZE;
+
+/// A 4 KiB buffer for Identify data, read field by field after the command completes.
+pub(crate) struct IdBuf(Coherent<[u8]>);
+
+impl IdBuf {
+    pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
+        Ok(Self(Coherent::<u8>::zeroed_slice(
+            dev,
+            IDENTIFY_DATA_SIZE,
+            GFP_KERNEL,
+        )?))
+    }
+
+    pub(crate) fn dma(&self) -> u64 {
+        self.0.dma_address()
+    }
+
+    pub(crate) fn u8_at(&self, off: usize) -> Result<u8> {
+        Ok(io_read!(self.0, [try: off]))
+    }
+
+    /// A little-endian integer of `N` bytes at `off`.
+    pub(crate) fn le_at<const N: usize>(&self, off: usize) -> Result<u64> {
+        let mut v = 0u64;
+        for i in (0..N).rev() {
+            v = (v << 8) | u64::from(self.u8_at(off + i)?);
+        }
+        Ok(v)
+    }
+
+    /// An ASCII field with its space padding removed.
+    pub(crate) fn string<const N: usize>(&self, off: usize) -> Result<IdString<N>> {
+        let mut s = IdString {
+            buf: [0; N],
+            len: 0,
+        };
+        for i in 0..N {
+            s.buf[i] = self.u8_at(off + i)?;
+        }
+        s.len = s
+            .buf
+            .iter()
+            .rposition(|&c| c != b' ' && c != 0)
+            .map_or(0, |p| p + 1);
+        Ok(s)
+    }
+}
+
+/// A space-padded ASCII field of Identify data (serial, model, firmware).
+#[derive(Clone, Copy)]
+pub(crate) struct IdString<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> IdString<N> {
+    /// The text without padding; non-ASCII bytes are shown as '?'.
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
+
+/// What the driver keeps of Identify Controller (CNS 01h).
+#[derive(Clone, Copy)]
+pub(crate) struct IdCtrl {
+    /// Serial Number.
+    pub(crate) sn: IdString<20>,
+    /// Model Number.
+    pub(crate) mn: IdString<40>,
+    /// Firmware Revision.
+    pub(crate) fr: IdString<8>,
+    /// Maximum Data Transfer Size, log2 in units of CAP.MPSMIN pages; 0 is unlimited.
+    pub(crate) mdts: u8,
+    /// Controller ID.
+    pub(crate) cntlid: u16,
+    /// Optional Admin Command Support.
+    pub(crate) oacs: u16,
+    /// Number of Namespaces.
+    pub(crate) nn: u32,
+    /// Optional NVM Command Support.
+    pub(crate) oncs: u16,
+    /// Volatile Write Cache: bit 0 is "present".
+    pub(crate) vwc: u8,
+    /// SGL Support.
+    pub(crate) sgls: u32,
+}
+
+/// Identify Controller byte offsets (NVMe Base Specification 2.0, Figure 275).
+pub(crate) mod id_ctrl {
+    pub(crate) const SN: usize = 4;
+    pub(crate) const MN: usize = 24;
+    pub(crate) const FR: usize = 64;
+    pub(crate) const MDTS: usize = 77;
+    pub(crate) const CNTLID: usize = 78;
+    pub(crate) const OACS: usize = 256;
+    pub(crate) const NN: usize = 516;
+    pub(crate) const ONCS: usize = 520;
+    pub(crate) const VWC: usize = 525;
+    pub(crate) const SGLS: usize = 536;
+}
+
+/// Identify Namespace byte offsets (NVM Command Set Specification 1.0, Figure 97).
+pub(crate) mod id_ns {
+    pub(crate) const NSZE: usize = 0;
+    pub(crate) const NSFEAT: usize = 24;
+    pub(crate) const DLFEAT: usize = 33;
+    pub(crate) const NPWG: usize = 64;
+    pub(crate) const NPDG: usize = 68;
+    pub(crate) const NPDA: usize = 70;
+    pub(crate) const NOWS: usize = 72;
+    pub(crate) const NLBAF: usize = 25;
+    pub(crate) const FLBAS: usize = 26;
+    pub(crate) const LBAF: usize = 128;
+    /// Size of one LBA Format descriptor.
+    pub(crate) const LBAF_SIZE: usize = 4;
+    /// Offset of LBADS within a descriptor.
+    pub(crate) const LBAF_LBADS: usize = 2;
+}
+
+/// I/O Command Set specific Identify Controller (NVM) offsets (NVM Command Set
+/// Specification 1.0, Figure 97).
+pub(crate) mod id_ctrl_nvm {
+    pub(crate) const WZSL: usize = 1;
+    pub(crate) const DMRSL: usize = 4;
+}
+
+/// ONCS bit 2: Dataset Management.
+pub(crate) const ONCS_DSM: u16 = 1 << 2;
+/// ONCS bit 3: Write Zeroes.
+pub(crate) const ONCS_WRITE_ZEROES: u16 = 1 << 3;
+
+/// The NVM command set limits of Identify Controller CNS 06h.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct NvmCtrlLimits {
+    /// Write Zeroes Size Limit, log2 in CAP.MPSMIN pages; 0: not reported.
+    pub(crate) wzsl: u8,
+    /// Dataset Management Range Size Limit in logical blocks; 0: not reported.
+    pub(crate) dmrsl: u32,
+}
+
+impl NvmCtrlLimits {
+    /// Largest discard in 512-byte sectors (C: `max_hw_discard_sectors`).
+    pub(crate) fn max_discard_sectors(&self, lba_shift: u32) -> u32 {
+        let s = lba_shift - MIN_LBA_SHIFT;
+        match self.dmrsl {
+            d if d != 0 && u64::from(d) << s <= u64::from(u32::MAX) => d << s,
+            _ => u32::MAX,
+        }
+    }
+
+    /// Largest write zeroes in 512-byte sectors: WZSL if reported, else the transfer
+    /// limit (C: `max_zeroes_sectors`).
+    pub(crate) fn max_write_zeroes_sectors(&self, mps_min_shift: u32, max_hw_sectors: u32) -> u32 {
+        if self.wzsl == 0 {
+            return max_hw_sectors;
+        }
+        let shift = u32::from(self.wzsl) + mps_min_shift - MIN_LBA_SHIFT;
+        1u32.checked_shl(shift).unwrap_or(u32::MAX)
+    }
+}
+
+/// The optional Identify Namespace fields that shape the queue limits.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct NsFeatures {
+    /// Namespace Features.
+    pub(crate) nsfeat: u8,
+    /// Deallocate Logical Block Features.
+    pub(crate) dlfeat: u8,
+    /// Namespace Preferred Write Granularity (0's based, logical blocks).
+    pub(crate) npwg: u16,
+    /// Namespace Preferred Deallocate Granularity (0's based).
+    pub(crate) npdg: u16,
+    /// Namespace Preferred Deallocate Alignment (0's based).
+    pub(crate) npda: u16,
+    /// Namespace Optimal Write Size (0's based).
+    pub(crate) nows: u16,
+}
+
+/// NSFEAT bit 4: OPTPERF, the NPWG/NPWA/NPDG/NPDA/NOWS fields are valid.
+const NSFEAT_OPTPERF: u8 = 1 << 4;
+/// DLFEAT bits 2:0 value: deallocated blocks read as zeroes.
+const DLFEAT_READS_ZEROES: u8 = 0x1;
+/// DLFEAT bits 2:0.
+const DLFEAT_READ_MASK: u8 = 0x7;
+/// DLFEAT bit 3: Write Zeroes supports the Deallocate bit.
+const DLFEAT_WZ_DEAC: u8 = 1 << 3;
+
+impl NsFeatures {
+    fn optperf(&self) -> bool {
+        self.nsfeat & NSFEAT_OPTPERF != 0
+    }
+
+    /// Deallocated blocks read as zeroes.
+    pub(crate) fn reads_zeroes(&self) -> bool {
+        self.dlfeat & DLFEAT_READ_MASK == DLFEAT_READS_ZEROES
+    }
+
+    /// Write Zeroes may set DEAC (C: `NVME_NS_DEAC`): only if deallocated blocks read as
+    /// zeroes.
+    pub(crate) fn deac(&self) -> bool {
+        self.reads_zeroes() && self.dlfeat & DLFEAT_WZ_DEAC != 0
+    }
+
+    /// Smallest preferred I/O in bytes (C: `io_min` = NPWG).
+    pub(crate) fn io_min(&self, lba_shift: u32) -> u32 {
+        let bs = 1u32 << lba_shift;
+        if self.optperf() {
+            bs.saturating_mul(u32::from(self.npwg) + 1)
+        } else {
+            bs
+        }
+    }
+
+    /// Optimal I/O in bytes (C: `io_opt` = NOWS), 0 when not reported.
+    pub(crate) fn io_opt(&self, lba_shift: u32) -> u32 {
+        if self.optperf() && self.nows != 0 {
+            (1u32 << lba_shift).saturating_mul(u32::from(self.nows) + 1)
+        } else {
+            0
+        }
+    }
+
+    /// Discard granularity in bytes: the larger of NPDG and NPDA (both 0's based) times
+    /// the block size, else the block size (C: `nvme_config_discard`).
+    pub(crate) fn discard_granularity(&self, lba_shift: u32) -> u32 {
+        let bs = 1u32 << lba_shift;
+        if !self.optperf() {
+            return bs;
+        }
+        let g = u32::from(self.npdg.max(self.npda)) + 1;
+        bs.checked_mul(g).unwrap_or(bs)
+    }
+}
+
+/// VWC bit 0: a volatile write cache is present.
+pub(crate) const VWC_PRESENT: u8 = 1 << 0;
+/// Smallest logical block the block layer accepts, as a shift.
+pub(crate) const MIN_LBA_SHIFT: u32 = 9;
+
+/// A namespace as Identify Namespace (CNS 00h) describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NsGeometry {
+    /// Namespace Size in logical blocks.
+    pub(crate) nsze: u64,
+    /// log2 of the logical block size.
+    pub(crate) lba_shift: u32,
+    /// Metadata bytes per logical block.
+    pub(crate) ms: u16,
+}
+
+impl NsGeometry {
+    /// Why the driver cannot expose this namespace, if it cannot.
+    pub(crate) fn unsupported(&self) -> Option<&'static str> {
+        if self.nsze == 0 {
+            Some("zero capacity")
+        } else if self.ms != 0 {
+            Some("LBA format with per-block metadata")
+        } else if self.lba_shift < MIN_LBA_SHIFT {
+            Some("logical block smaller than 512 bytes")
+        } else if self.lba_shift > kernel::page::PAGE_SHIFT as u32 {
+            Some("logical block larger than PAGE_SIZE")
+        } else if self
+            .nsze
+            .checked_shl(self.lba_shift - MIN_LBA_SHIFT)
+            .map_or(true, |s| s >> (self.lba_shift - MIN_LBA_SHIFT) != self.nsze)
+        {
+            Some("capacity overflows 64-bit sectors")
+        } else {
+            None
+        }
+    }
+
+    /// Capacity in 512-byte sectors.
+    pub(crate) fn capacity_sectors(&self) -> u64 {
+        self.nsze << (self.lba_shift - MIN_LBA_SHIFT)
+    }
+}
+
+#[kunit_tests(rust_nvme_identify)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_geometry() {
+        let g = NsGeometry {
+            nsze: 1 << 21,
+            lba_shift: 9,
+            ms: 0,
+        };
+        assert_eq!(g.unsupported(), None);
+        assert_eq!(g.capacity_sectors(), 1 << 21);
+        // 4 KiB blocks, far beyond 2 TiB: 64-bit sector math.
+        let g = NsGeometry {
+            nsze: 1 << 40,
+            lba_shift: 12,
+            ms: 0,
+        };
+        assert_eq!(g.unsupported(), None);
+        assert_eq!(g.capacity_sectors(), 1 << 43);
+        assert!(NsGeometry {
+            nsze: 0,
+            lba_shift: 9,
+            ms: 0
+        }
+        .unsupported()
+        .is_some());
+        assert!(NsGeometry {
+            nsze: 8,
+            lba_shift: 9,
+            ms: 8
+        }
+        .unsupported()
+        .is_some());
+        assert!(NsGeometry {
+            nsze: 8,
+            lba_shift: 16,
+            ms: 0
+        }
+        .unsupported()
+        .is_some());
+        assert!(NsGeometry {
+            nsze: u64::MAX,
+            lba_shift: 12,
+            ms: 0
+        }
+        .unsupported()
+        .is_some());
+    }
+
+    #[test]
+    fn discard_and_write_zeroes_limits() {
+        // QEMU 7.2, 512-byte LBAs: DMRSL INT_MAX / 512, no WZSL, MDTS 512 KiB; NPDG = NPDA
+        // = 7 with OPTPERF; DLFEAT 1 (reads zeroes, no DEAC bit). C's limits: discard
+        // 2147483136 bytes, granularity 4096, write zeroes 524288.
+        let nvm = NvmCtrlLimits {
+            wzsl: 0,
+            dmrsl: 4194303,
+        };
+        assert_eq!(u64::from(nvm.max_discard_sectors(9)) << 9, 2147483136);
+        assert_eq!(nvm.max_write_zeroes_sectors(12, 1024), 1024);
+        let f = NsFeatures {
+            nsfeat: 0x10,
+            dlfeat: 0x1,
+            npwg: 7,
+            npdg: 7,
+            npda: 7,
+            nows: 0,
+        };
+        assert_eq!(f.discard_granularity(9), 4096);
+        assert_eq!(f.io_min(9), 4096);
+        assert_eq!(f.io_opt(9), 0);
+        assert!(f.reads_zeroes());
+        assert!(!f.deac());
+        // Without OPTPERF everything falls back to the block size; DMRSL 0 is unlimited.
+        let f = NsFeatures {
+            dlfeat: 0x9,
+            ..Default::default()
+        };
+        assert_eq!(f.discard_granularity(12), 4096);
+        assert!(f.deac());
+        assert_eq!(NvmCtrlLimits::default().max_discard_sectors(12), u32::MAX);
+        // DMRSL too large for 32-bit sectors: unlimited, as in C.
+        assert_eq!(
+            NvmCtrlLimits {
+                wzsl: 0,
+                dmrsl: u32::MAX
+            }
+            .max_discard_sectors(12),
+            u32::MAX
+        );
+        // WZSL 5 with 4 KiB minimum pages: 128 KiB.
+        assert_eq!(
+            NvmCtrlLimits { wzsl: 5, dmrsl: 0 }.max_write_zeroes_sectors(12, 1024),
+            256
+        );
+    }
+}
