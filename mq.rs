@@ -658,9 +658,12 @@ unsafe fn map_data(
     }
     let sg = pdu.sg.as_mut_ptr();
     let mut last = ptr::null_mut();
-    // SAFETY: `sg` has `MAX_SEGMENTS` entries, at least the request's segment count.
+    // SAFETY: `sg` has `MAX_SEGMENTS` entries, at least `nseg`, and `__blk_rq_map_sg` fills at most
+    // `nr_phys_segments` (= `nseg`) of them.
     let n = unsafe {
-        bindings::sg_init_table(sg, u32::from(MAX_SEGMENTS));
+        // Initialise only the entries this request needs: clearing all MAX_SEGMENTS
+        // (4 KiB) for every small I/O costs more than the I/O itself under emulation.
+        bindings::sg_init_table(sg, u32::from(nseg));
         bindings::__blk_rq_map_sg(rq, sg, &mut last)
     };
     if n <= 0 {

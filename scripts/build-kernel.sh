@@ -12,7 +12,9 @@ frag=$(mktemp); trap 'rm -f "$frag"' EXIT
 case "$FLAVOUR" in
 debug)   cp "$here/guest.config" "$frag" ;;
 release) grep -vE '^CONFIG_(DEBUG_|PROVE_LOCKING|DMA_API_DEBUG|KFENCE|RUST_DEBUG_ASSERTIONS|FAULT_INJECTION|FAIL_IO_TIMEOUT|KUNIT)' \
-		"$here/guest.config" > "$frag" ;;
+		"$here/guest.config" > "$frag"
+	# null_blk (the benchmark's block-layer ceiling) needs configfs.
+	echo CONFIG_CONFIGFS_FS=y >> "$frag" ;;
 *) echo "build-kernel: unknown FLAVOUR=$FLAVOUR" >&2; exit 1 ;;
 esac
 
