@@ -1200,6 +1200,11 @@ impl Ctrl {
             dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
             return Ok(());
         }
+        // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
+        // CPUs to queues by the vectors' (managed) affinity, as C does.
+        let irq_mapped = inner.vectors.as_ref().is_some_and(|v| v.is_msix())
+            && nvec > 1
+            && nr_irq == nvec - 1;
         if let Some(ts) = inner.tagset.as_ref() {
             if ts.split() != (nr_irq, nr_poll) {
                 dev_info!(
@@ -1212,6 +1217,7 @@ impl Ctrl {
                     ts.split().1
                 );
                 ts.unquiesce();
+                ts.set_irq_mapped(irq_mapped);
                 ts.update_split(nr_irq, nr_poll);
             }
         }
@@ -1228,6 +1234,7 @@ impl Ctrl {
             self.params.sgl_threshold,
             nr_poll,
         )?;
+        ctx.set_irq_mapped(irq_mapped);
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
         inner.tagset = Some(TagSet::new(
             ctx,

@@ -87,12 +87,26 @@ unsafe extern "C" fn trampoline<T: Handler>(
 }
 
 impl Vectors {
-    /// Allocates between 1 and `max` vectors, MSI-X preferred.
+    /// Allocates between 1 and `max` vectors, MSI-X preferred. Vectors after the first
+    /// get managed affinity spread over the CPUs (C: `PCI_IRQ_AFFINITY` with one
+    /// pre-vector for the admin queue), so each I/O queue interrupts on the CPUs that
+    /// submit to it.
     pub(crate) fn alloc(pdev: &pci::Device, max: u32) -> Result<Self> {
         let raw = raw_pdev(pdev);
-        // SAFETY: `raw` is a valid, bound PCI device (the caller holds a reference).
-        let n =
-            unsafe { bindings::pci_alloc_irq_vectors(raw, 1, max, bindings::PCI_IRQ_ALL_TYPES) };
+        // SAFETY: All-zero is a valid `irq_affinity` (no sets, default spreading).
+        let mut affd: bindings::irq_affinity = unsafe { core::mem::zeroed() };
+        affd.pre_vectors = 1;
+        // SAFETY: `raw` is a valid, bound PCI device (the caller holds a reference);
+        // `affd` outlives the call.
+        let n = unsafe {
+            bindings::pci_alloc_irq_vectors_affinity(
+                raw,
+                1,
+                max,
+                bindings::PCI_IRQ_ALL_TYPES | bindings::PCI_IRQ_AFFINITY,
+                &mut affd,
+            )
+        };
         let count = u32::try_from(n).map_err(|_| Error::from_errno(n))?;
         // SAFETY: `raw` is valid; reading `msix_enabled` is a plain field read.
         let msix = unsafe { (*raw).msix_enabled() } != 0;

@@ -156,6 +156,9 @@ pub(crate) struct IoContext {
     warned_notsupp: Atomic<bool>,
     /// How many of the hardware queues (the last ones) are polled.
     nr_poll: Atomic<u32>,
+    /// Interrupt-driven queue `i` uses MSI-X vector `i + 1` and every vector is in use:
+    /// map CPUs to queues by the vectors' affinity.
+    irq_mapped: Atomic<bool>,
 }
 
 impl IoContext {
@@ -171,6 +174,7 @@ impl IoContext {
     ) -> Result<Self> {
         Ok(Self {
             nr_poll: Atomic::new(nr_poll),
+            irq_mapped: Atomic::new(false),
             sgls,
             sgl_threshold,
             warned_notsupp: Atomic::new(false),
@@ -181,6 +185,11 @@ impl IoContext {
             queues,
             page_size,
         })
+    }
+
+    /// Maps CPUs to interrupt-driven queues by their vectors' affinity (or not).
+    pub(crate) fn set_irq_mapped(&self, on: bool) {
+        self.irq_mapped.store(on, Relaxed);
     }
 
     fn dev(&self) -> *mut bindings::device {
@@ -831,8 +840,15 @@ impl Ops {
             let map = &mut set.map[ty as usize];
             map.nr_queues = nr;
             map.queue_offset = offset;
-            if nr > 0 {
-                // SAFETY: `map` belongs to the tag set being (re)mapped.
+            if nr == 0 {
+                continue;
+            }
+            if ty == bindings::hctx_type_HCTX_TYPE_DEFAULT && ctx.irq_mapped.load(Relaxed) {
+                // Queue `i` interrupts on vector `i + 1` (vector 0 is the admin queue's).
+                // SAFETY: `map` belongs to the tag set being (re)mapped; the device is live.
+                unsafe { bindings::blk_mq_map_hw_queues(map, ctx.dev(), 1) };
+            } else {
+                // SAFETY: As above.
                 unsafe { bindings::blk_mq_map_queues(map) };
             }
         }
@@ -987,6 +1003,11 @@ impl TagSet {
     /// Number of hardware queues in use.
     pub(crate) fn nr_hw_queues(&self) -> u32 {
         self.set.nr_hw_queues
+    }
+
+    /// Maps CPUs to interrupt-driven queues by their vectors' affinity (or not).
+    pub(crate) fn set_irq_mapped(&self, on: bool) {
+        self.ctx.set_irq_mapped(on);
     }
 
     /// (interrupt-driven, polled) hardware queues.
