@@ -46,19 +46,6 @@ use kernel::{
 };
 
 use crate::{
-    identify::{
-        id_ctrl,
-        id_ctrl_nvm,
-        id_ns,
-        IdBuf,
-        IdCtrl,
-        NsFeatures,
-        NsGeometry,
-        NvmCtrlLimits,
-        ONCS_DSM,
-        ONCS_WRITE_ZEROES,
-        VWC_PRESENT, //
-    },
     cmd::{
         AdminOpcode,
         Cns,
@@ -72,6 +59,19 @@ use crate::{
         sq_idx,
         DbBuf,
         OACS_DBBUF, //
+    },
+    identify::{
+        id_ctrl,
+        id_ctrl_nvm,
+        id_ns,
+        IdBuf,
+        IdCtrl,
+        NsFeatures,
+        NsGeometry,
+        NvmCtrlLimits,
+        ONCS_DSM,
+        ONCS_WRITE_ZEROES,
+        VWC_PRESENT, //
     },
     irq::{
         Handler,
@@ -227,7 +227,6 @@ fn instance_put(n: u32) {
         }
     }
 }
-
 
 /// The admin queue: one command at a time, completed by vector 0 or by polling.
 #[pin_data]
@@ -1202,9 +1201,8 @@ impl Ctrl {
         }
         // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
         // CPUs to queues by the vectors' (managed) affinity, as C does.
-        let irq_mapped = inner.vectors.as_ref().is_some_and(|v| v.is_msix())
-            && nvec > 1
-            && nr_irq == nvec - 1;
+        let irq_mapped =
+            inner.vectors.as_ref().is_some_and(|v| v.is_msix()) && nvec > 1 && nr_irq == nvec - 1;
         if let Some(ts) = inner.tagset.as_ref() {
             if ts.split() != (nr_irq, nr_poll) {
                 dev_info!(
@@ -1526,6 +1524,4 @@ mod tests {
         assert_eq!(io_queue_split(4, 2, 1, 1), (1, 0));
         assert_eq!(io_queue_split(1, 3, 64, 2), (1, 3));
     }
-
-
 }
