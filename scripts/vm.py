@@ -126,22 +126,28 @@ class Monitor:
             s.close()
 
 
+# The first line of a kernel report, and its end (the stack trace's last line).
+REPORT_START = re.compile(r"(WARNING:|BUG:|Oops|INFO:|general protection fault|={20,})")
+REPORT_END = re.compile(r"(</TASK>|---\[ end trace)")
+
+
 def allowed_report(lines, i, specs):
     """Whether console line i belongs to a multi-line report that an --allow-report spec
-    names: every comma-separated substring of the spec occurs in the report. A report is
-    taken as the console lines around i up to the nearest guest-script lines ("rn-...")
-    on either side, at most 200 lines each way."""
+    names: every comma-separated substring of the spec occurs in the report. A report runs
+    from the nearest report header at or before line i (at most 200 lines back) to the end
+    of its stack trace (at most 200 lines on); guest output interleaved with it (the
+    console is shared) stays inside."""
     if not specs:
         return False
     start = max(0, i - 200)
     for j in range(i, start - 1, -1):
-        if lines[j].startswith("rn-"):
-            start = j + 1
+        if REPORT_START.search(lines[j]):
+            start = j
             break
     end = min(len(lines), i + 200)
     for j in range(i, end):
-        if lines[j].startswith("rn-"):
-            end = j
+        if REPORT_END.search(lines[j]):
+            end = j + 1
             break
     text = "\n".join(lines[start:end])
     return any(all(part in text for part in spec.split(",")) for spec in specs)
