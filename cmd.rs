@@ -132,6 +132,7 @@ pub(crate) enum AdminOpcode {
     /// Set Features.
     SetFeatures = 0x09,
     /// Get Features.
+    #[expect(dead_code)]
     GetFeatures = 0x0a,
     /// Asynchronous Event Request.
     AsyncEvent = 0x0c,
@@ -197,6 +198,8 @@ pub(crate) enum Cns {
     Controller = 0x01,
     /// Active Namespace ID list.
     ActiveNsList = 0x02,
+    /// Namespace Identification Descriptor list for the NSID.
+    NsDescList = 0x03,
     /// I/O Command Set specific Identify Controller (CSI in CDW11; 0 is NVM).
     CtrlCsi = 0x06,
 }
@@ -207,7 +210,28 @@ pub(crate) enum Cns {
 pub(crate) enum FeatureId {
     /// Number of Queues.
     NumQueues = 0x07,
+    /// Asynchronous Event Configuration.
+    AsyncEventConfig = 0x0b,
 }
+
+/// Log Page Identifiers (NVMe Base Specification 2.0, Figure 202).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum LogPage {
+    /// SMART / Health Information.
+    Smart = 0x02,
+    /// Changed Namespace List.
+    ChangedNsList = 0x04,
+    /// Commands Supported and Effects.
+    CmdEffects = 0x05,
+}
+
+/// Get Log Page CDW10: Retain Asynchronous Event.
+const LOG_RAE: u32 = 1 << 15;
+/// Get Log Page CDW10: Number of Dwords Lower (0's based) starts at bit 16.
+const LOG_NUMDL_SHIFT: u32 = 16;
+/// The namespace ID meaning "all namespaces" (controller-wide logs).
+pub(crate) const NSID_ALL: u32 = 0xffff_ffff;
 
 /// Create I/O CQ CDW11: Physically Contiguous.
 pub(crate) const QUEUE_PHYS_CONTIG: u32 = 1 << 0;
@@ -220,6 +244,7 @@ pub(crate) const SQ_CQID_SHIFT: u32 = 16;
 /// Read/Write CDW12: Force Unit Access.
 pub(crate) const RW_FUA: u32 = 1 << 30;
 /// Read/Write CDW12: Limited Retry.
+#[expect(dead_code)]
 pub(crate) const RW_LR: u32 = 1 << 31;
 
 /// Write Zeroes CDW12: Deallocate.
@@ -431,6 +456,31 @@ impl Command {
     }
 
     /// Identify I/O Command Set specific Controller (CNS 06h) for the NVM command set.
+    /// Get Log Page of `len` bytes (a multiple of 4, at most 4 KiB here) into `dma`;
+    /// `rae` keeps the event it reports masked (RAE=1), else reading clears it.
+    pub(crate) fn get_log_page(lid: LogPage, nsid: u32, dma: u64, len: u32, rae: bool) -> Self {
+        let mut c = Self::admin(AdminOpcode::GetLogPage);
+        c.nsid = nsid;
+        c.prp1 = dma;
+        let numd = len / 4 - 1;
+        c.cdw10 = lid as u32 | ((numd & 0xffff) << LOG_NUMDL_SHIFT) | if rae { LOG_RAE } else { 0 };
+        c.cdw11 = numd >> 16;
+        c
+    }
+
+    /// Set Features, Asynchronous Event Configuration (which events are reported).
+    pub(crate) fn set_async_event_config(aec: u32) -> Self {
+        let mut c = Self::admin(AdminOpcode::SetFeatures);
+        c.cdw10 = FeatureId::AsyncEventConfig as u32;
+        c.cdw11 = aec;
+        c
+    }
+
+    /// Asynchronous Event Request.
+    pub(crate) fn async_event() -> Self {
+        Self::admin(AdminOpcode::AsyncEvent)
+    }
+
     pub(crate) fn identify_ctrl_nvm(dma: u64) -> Self {
         Self::identify(Cns::CtrlCsi, 0, dma)
     }
@@ -646,6 +696,16 @@ mod tests {
         let mut c = Command::rw(IoOpcode::Read, 1, 0, 1, false);
         c.set_sgl((0x1000, 0x30 << 56 | 32));
         assert_eq!(c.cdw0 & (0x3 << 14), 1 << 14);
+        // SMART log, 512 bytes, clearing the event: what nvme-cli sends (0x007f0002).
+        let c = Command::get_log_page(LogPage::Smart, NSID_ALL, 0x5000, 512, false);
+        assert_eq!(
+            (c.opcode(), c.nsid, c.cdw10, c.cdw11),
+            (0x02, NSID_ALL, 0x007f_0002, 0)
+        );
+        let c = Command::get_log_page(LogPage::ChangedNsList, NSID_ALL, 0, 4096, true);
+        assert_eq!(c.cdw10, 0x03ff_0000 | 1 << 15 | 0x04);
+        assert_eq!(Command::set_async_event_config(0x100).cdw10, 0x0b);
+        assert_eq!(Command::async_event().opcode(), 0x0c);
     }
 
     #[test]

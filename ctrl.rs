@@ -8,9 +8,7 @@
 
 use kernel::{
     device,
-    dma::Coherent,
     io::{
-        io_read,
         poll::read_poll_timeout,
         Io, //
     },
@@ -45,14 +43,18 @@ use kernel::{
     },
 };
 
+mod aen;
+mod ns;
+
 use crate::{
     cmd::{
         AdminOpcode,
         Cns,
         Command,
         Completion,
+        LogPage,
         Status,
-        IDENTIFY_DATA_SIZE, //
+        NSID_ALL, //
     },
     dbbuf::{
         cq_idx,
@@ -63,15 +65,10 @@ use crate::{
     identify::{
         id_ctrl,
         id_ctrl_nvm,
-        id_ns,
         IdBuf,
         IdCtrl,
-        NsFeatures,
-        NsGeometry,
-        NvmCtrlLimits,
-        ONCS_DSM,
-        ONCS_WRITE_ZEROES,
-        VWC_PRESENT, //
+        Identity,
+        NvmCtrlLimits, //
     },
     irq::{
         Handler,
@@ -80,9 +77,9 @@ use crate::{
     mq::{
         self,
         Disk,
+        DiskRef,
         IoContext,
-        Limits,
-        NsInfo,
+        PassthruDone,
         TagSet, //
     },
     prp,
@@ -98,9 +95,14 @@ use crate::{
         CC,
         CSTS, //
     },
-    sysfs::CtrlDevice,
+    sysfs::{
+        CtrlDevice,
+        SubsysDevice, //
+    },
 };
 
+/// Size of the log pages read into an Identify-sized buffer.
+const IDENTIFY_LOG_SIZE: u32 = 4096;
 /// Admin queue depth (C: `NVME_AQ_DEPTH`).
 const ADMIN_QUEUE_DEPTH: u16 = 32;
 /// Largest I/O queue depth the driver uses, whatever CAP.MQES allows.
@@ -109,8 +111,8 @@ pub(crate) const MAX_IO_QUEUE_DEPTH: u32 = 4095;
 const SHUTDOWN_TIMEOUT_MS: i64 = 5000;
 /// How often a waiter checks CSTS or an admin completion.
 const POLL_INTERVAL_US: i64 = 100;
-/// Controllers the instance allocator can number.
-const MAX_INSTANCES: u32 = 64;
+/// Controllers the instance allocator can number (and minors of `/dev/nvme<N>`).
+pub(crate) const MAX_INSTANCES: u32 = 64;
 
 /// Controller states (C: `enum nvme_ctrl_state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,18 +242,22 @@ pub(crate) struct AdminQueue {
     done: SpinLockIrq<Option<Completion>>,
     /// `EXPECT_VALID | cid` of the command in flight, 0 when none.
     expect: Atomic<u32>,
+    /// The controller, told about Asynchronous Event Request completions. A reference
+    /// cycle broken when the controller drops its admin queue (every disable).
+    ctrl: Arc<Ctrl>,
 }
 
 const EXPECT_VALID: u32 = 1 << 16;
 
 impl AdminQueue {
-    fn new(qp: Arc<QueuePair>) -> Result<Arc<Self>> {
+    fn new(qp: Arc<QueuePair>, ctrl: Arc<Ctrl>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 qp,
                 serial <- new_mutex!(0),
                 done <- new_spinlock_irq!(None),
                 expect: Atomic::new(0),
+                ctrl,
             }),
             GFP_KERNEL,
         )
@@ -260,7 +266,9 @@ impl AdminQueue {
     /// Consumes admin completions; records the one a waiter expects.
     fn reap(&self) -> bool {
         self.qp.process_cq(|cqe| {
-            if self.expect.load(Relaxed) == EXPECT_VALID | u32::from(cqe.cid) {
+            if aen::is_aer_cid(cqe.cid) {
+                self.ctrl.aer_completed(cqe);
+            } else if self.expect.load(Relaxed) == EXPECT_VALID | u32::from(cqe.cid) {
                 *self.done.lock() = Some(*cqe);
             }
         }) > 0
@@ -324,6 +332,61 @@ struct Inner {
     queues_live: bool,
     /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
     dbbuf: Option<Arc<DbBuf>>,
+    /// Largest transfer, in 512-byte sectors.
+    max_hw_sectors: u32,
+    /// NVM command set limits (Identify CNS 06h).
+    nvm: NvmCtrlLimits,
+    /// Effects of the I/O commands (Commands Supported and Effects log, plus the ones C
+    /// knows), read by the first bring-up.
+    effects: Option<KBox<[u32; 256]>>,
+}
+
+/// Admin passthrough's hold on the controller: the device stays bound while it lives.
+pub(crate) struct PassthruGate<'a> {
+    ctrl: &'a Ctrl,
+    _guard: kernel::sync::MutexGuard<'a, bool>,
+}
+
+impl PassthruGate<'_> {
+    /// The bound device, for DMA buffers.
+    pub(crate) fn dev(&self) -> &device::Device<device::Bound> {
+        self.ctrl.bound_dev()
+    }
+
+    /// The controller memory page size.
+    pub(crate) fn page_size(&self) -> usize {
+        self.ctrl.page_size.load(Relaxed)
+    }
+
+    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0: the admin timeout),
+    /// waiting for a reset in progress first (C queues it until the reset is done).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` without a working controller; `EINTR` when the command timed out (the
+    /// controller is reset, as C does after an admin timeout).
+    pub(crate) fn admin(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+        let c = self.ctrl;
+        if matches!(c.state(), State::Resetting | State::Connecting) {
+            c.flush_reset_work();
+        }
+        let admin = c.admin.lock().clone().ok_or(ENODEV)?;
+        let timeout_ms = match timeout_ms {
+            0 => c.params.admin_timeout.saturating_mul(1000),
+            t => t,
+        };
+        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms) {
+            Ok(cqe) => Ok(PassthruDone {
+                status: cqe.status,
+                result: cqe.result,
+            }),
+            Err(e) if e == ETIMEDOUT => {
+                let _ = c.schedule_reset();
+                Err(EINTR)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// What the blk-mq timeout handler should tell the block layer.
@@ -346,6 +409,26 @@ pub(crate) struct Ctrl {
     state: SpinLock<State>,
     #[pin]
     reset_work: Work<Ctrl>,
+    /// Namespace scan (C: `scan_work`): rescan on demand and on namespace notices.
+    #[pin]
+    scan_work: Work<Ctrl, 1>,
+    /// Asynchronous event handling and re-arming (C: `async_event_work`).
+    #[pin]
+    aen_work: Work<Ctrl, 2>,
+    /// Asynchronous events received, not yet handled.
+    #[pin]
+    aen: SpinLockIrq<aen::AenQueue>,
+    /// A Namespace Attribute Changed notice came: the scan reads (and so clears) the
+    /// Changed Namespace List log.
+    ns_changed: Atomic<bool>,
+    /// Held by admin passthrough while it uses the device; `false` once removal began,
+    /// which takes it and so waits for passthrough in progress.
+    #[pin]
+    gate: Mutex<bool>,
+    /// Largest data transfer in bytes (passthrough limit).
+    max_transfer: Atomic<u32>,
+    /// Controller memory page size, set by bring-up.
+    page_size: Atomic<usize>,
     #[pin]
     inner: Mutex<Inner>,
     /// The admin queue while the controller is enabled; apart from `inner` so that
@@ -355,13 +438,42 @@ pub(crate) struct Ctrl {
     /// Serialises the timeout handler with the reset path's disabling of the queues.
     #[pin]
     recovery: Mutex<()>,
-    /// `/sys/class/nvme/nvme<N>`, removed first on unbind.
+    /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them.
     #[pin]
     class_dev: Mutex<Option<CtrlDevice>>,
+    /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify.
+    #[pin]
+    subsys: Mutex<Option<SubsysDevice>>,
+    /// What Identify Controller said about the controller (for sysfs); apart from
+    /// `inner` so that reading an attribute never waits for a reset.
+    #[pin]
+    ident: SpinLock<Option<Identity>>,
+    /// Queues on the controller, admin queue included (sysfs `queue_count`).
+    queue_count: Atomic<u32>,
+    /// I/O queue size, 0's based (sysfs `sqsize`).
+    sqsize: Atomic<u32>,
 }
 
 impl_has_work! {
     impl HasWork<Self> for Ctrl { self.reset_work }
+    impl HasWork<Self, 1> for Ctrl { self.scan_work }
+    impl HasWork<Self, 2> for Ctrl { self.aen_work }
+}
+
+impl WorkItem<1> for Ctrl {
+    type Pointer = Arc<Ctrl>;
+
+    fn run(this: Arc<Ctrl>) {
+        this.scan_work_fn();
+    }
+}
+
+impl WorkItem<2> for Ctrl {
+    type Pointer = Arc<Ctrl>;
+
+    fn run(this: Arc<Ctrl>) {
+        this.aen_work_fn();
+    }
 }
 
 impl WorkItem for Ctrl {
@@ -391,10 +503,21 @@ impl Ctrl {
                 params,
                 state <- new_spinlock!(State::New),
                 reset_work <- new_work!("rust_nvme::reset_work"),
+                scan_work <- new_work!("rust_nvme::scan_work"),
+                aen_work <- new_work!("rust_nvme::aen_work"),
+                aen <- new_spinlock_irq!(aen::AenQueue::default()),
+                ns_changed: Atomic::new(false),
+                gate <- new_mutex!(true),
+                max_transfer: Atomic::new(0),
+                page_size: Atomic::new(kernel::page::PAGE_SIZE),
                 inner <- new_mutex!(Inner::default()),
                 admin <- new_spinlock!(None),
                 recovery <- new_mutex!(()),
                 class_dev <- new_mutex!(None),
+                subsys <- new_mutex!(None),
+                ident <- new_spinlock!(None),
+                queue_count: Atomic::new(0),
+                sqsize: Atomic::new(0),
             }? Error),
             GFP_KERNEL,
         )
@@ -407,16 +530,37 @@ impl Ctrl {
 
     /// The device, bound.
     fn bound_dev(&self) -> &device::Device<device::Bound> {
-        // SAFETY: Only the reset work and `remove` call this. `remove` runs from the
-        // driver's unbind callback (the device is bound) and flushes the reset work before
-        // returning, after moving to `Deleting`, from which no new reset work is queued;
-        // so the device is bound whenever this runs.
+        // SAFETY: Only the reset and scan work, admin passthrough holding `gate`, and
+        // `remove` call this. `remove` runs from the driver's unbind callback (the device
+        // is bound); before returning it closes `gate` (waiting for its holder) and
+        // flushes or cancels the work items after moving to `Deleting`, from which none
+        // is queued again; so the device is bound whenever this runs.
         unsafe { self.dev().as_bound() }
     }
 
     /// The current state.
     pub(crate) fn state(&self) -> State {
         *self.state.lock()
+    }
+
+    /// The controller's identity, once Identify Controller has completed.
+    pub(crate) fn identity(&self) -> Option<Identity> {
+        *self.ident.lock()
+    }
+
+    /// The PCI function.
+    pub(crate) fn pci_dev(&self) -> &pci::Device {
+        &self.pdev
+    }
+
+    /// Queues on the controller, admin queue included (C: `queue_count`).
+    pub(crate) fn queue_count(&self) -> u32 {
+        self.queue_count.load(Relaxed)
+    }
+
+    /// I/O queue size, 0's based (C: `sqsize`).
+    pub(crate) fn sqsize(&self) -> u32 {
+        self.sqsize.load(Relaxed)
     }
 
     /// Moves to `new` if that transition is allowed (C: `nvme_change_ctrl_state`).
@@ -447,15 +591,46 @@ impl Ctrl {
 
     /// Creates the class device `nvme<N>` (sysfs attributes).
     pub(crate) fn add_class_device(&self) -> Result {
-        let dev = CtrlDevice::new(&self.pdev, self)?;
+        let dev = CtrlDevice::new(&self.pdev, self, crate::chardev::devt(self.instance))?;
         *self.class_dev.lock() = Some(dev);
         Ok(())
+    }
+
+    /// Creates `nvme-subsys<N>` once the controller has identified itself; without it
+    /// nvme-cli lists nothing, but the disks still work, so a failure is only logged.
+    fn add_subsystem(&self) {
+        let mut subsys = self.subsys.lock();
+        if subsys.is_some() {
+            return;
+        }
+        let class_dev = self.class_dev.lock();
+        let Some(cd) = class_dev.as_ref() else {
+            return;
+        };
+        match SubsysDevice::new(self, cd) {
+            Ok(d) => *subsys = Some(d),
+            Err(e) => dev_warn!(
+                self.dev(),
+                "nvme{}: cannot create nvme-subsys{} ({:?})\n",
+                self.instance,
+                self.instance,
+                e
+            ),
+        }
+    }
+
+    /// Whether the controller implements at least NVMe `mjr`.`mnr`.
+    fn vs_at_least(&self, mjr: u32, mnr: u32) -> bool {
+        self.bar.try_access().is_some_and(|bar| {
+            let vs = bar.read(regs::VS);
+            (vs.mjr().get(), vs.mnr().get()) >= (mjr, mnr)
+        })
     }
 
     /// Queues the first bring-up (from probe).
     pub(crate) fn schedule_probe(&self) {
         // `Err` means it is already queued, which is what was asked.
-        let _ = workqueue::system_long().enqueue(self.arc());
+        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
     }
 
     /// Starts a controller reset (C: `nvme_reset_ctrl`): live -> resetting, then the reset
@@ -468,7 +643,7 @@ impl Ctrl {
         if !self.change_state(State::Resetting) {
             return Err(EBUSY);
         }
-        let _ = workqueue::system_long().enqueue(self.arc());
+        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
         Ok(())
     }
 
@@ -482,6 +657,68 @@ impl Ctrl {
         } else {
             Err(ENODEV)
         }
+    }
+
+    /// NVM Subsystem Reset (C: `nvme_reset_subsystem`), then a controller reset.
+    ///
+    /// # Errors
+    ///
+    /// `ENOTTY` when the controller does not support it (CAP.NSSRS clear), `EBUSY` when it
+    /// is not live.
+    pub(crate) fn subsystem_reset(&self) -> Result {
+        if !self.read_cap()?.nssrs() {
+            return Err(ENOTTY);
+        }
+        if !self.change_state(State::Resetting) {
+            return Err(EBUSY);
+        }
+        if let Some(bar) = self.bar.try_access() {
+            bar.write_reg(regs::NSSR::zeroed().with_nssrc(regs::NSSR_RESET));
+        }
+        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        Ok(())
+    }
+
+    /// Largest data transfer in bytes.
+    pub(crate) fn max_transfer_bytes(&self) -> u32 {
+        self.max_transfer.load(Relaxed)
+    }
+
+    /// The controller's only disk (C: `nvme_dev_user_cmd`).
+    ///
+    /// # Errors
+    ///
+    /// `ENOTTY` without namespaces, `EINVAL` (logged) with more than one.
+    pub(crate) fn only_disk(&self) -> Result<DiskRef> {
+        let inner = self.inner.lock();
+        match inner.disks.as_slice() {
+            [] => Err(ENOTTY),
+            [d] => Ok(d.get()),
+            _ => {
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: NVME_IOCTL_IO_CMD not supported when multiple namespaces present!\n",
+                    self.instance
+                );
+                Err(EINVAL)
+            }
+        }
+    }
+
+    /// Admin passthrough's hold on the device (C: the admin queue's usage reference).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once removal has begun.
+    pub(crate) fn passthru_gate(&self) -> Result<PassthruGate<'_>> {
+        let g = self.gate.lock();
+        if !*g {
+            return Err(ENODEV);
+        }
+        Ok(PassthruGate {
+            ctrl: self,
+            _guard: g,
+        })
     }
 
     fn flush_reset_work(&self) {
@@ -684,13 +921,20 @@ impl Ctrl {
         )
     }
 
-    /// Submits an admin command and waits for it, bounded by the admin timeout.
+    /// Submits an admin command and waits for it, bounded by `timeout_ms`; returns its
+    /// completion whatever the status.
     ///
     /// # Errors
     ///
-    /// `ETIMEDOUT` if no completion arrives in time, `EIO`/`EINVAL` for an error status
-    /// (logged with the command's name and the decoded status).
-    fn admin_cmd(&self, admin: &AdminQueue, name: &str, mut cmd: Command) -> Result<Completion> {
+    /// `ETIMEDOUT` if no completion arrives in time, `ENODEV` if the controller is gone,
+    /// fatal or not ready (both logged).
+    fn admin_submit(
+        &self,
+        admin: &AdminQueue,
+        name: &str,
+        mut cmd: Command,
+        timeout_ms: u32,
+    ) -> Result<Completion> {
         let mut next = admin.serial.lock();
         let cid = *next;
         *next = next.wrapping_add(1) % ADMIN_QUEUE_DEPTH;
@@ -698,7 +942,6 @@ impl Ctrl {
         admin.expect.store(EXPECT_VALID | u32::from(cid), Relaxed);
         cmd.set_cid(cid);
         admin.qp.submit(&cmd, true)?;
-        let timeout_ms = i64::from(self.params.admin_timeout) * 1000;
         // The vector-0 handler normally records the completion; reaping here as well
         // covers a lost interrupt and the time before the handler is registered.
         let r = read_poll_timeout(
@@ -716,11 +959,11 @@ impl Ctrl {
             },
             |c| c.is_some(),
             Delta::from_micros(POLL_INTERVAL_US),
-            Delta::from_millis(timeout_ms),
+            Delta::from_millis(i64::from(timeout_ms)),
         );
         admin.expect.store(0, Relaxed);
-        let cqe = match r {
-            Ok(Some(c)) => c,
+        match r {
+            Ok(Some(c)) => Ok(c),
             Err(e) if e == ENODEV => {
                 let why = self.csts().ok().and_then(csts_problem).unwrap_or("gone");
                 dev_err!(
@@ -731,7 +974,7 @@ impl Ctrl {
                     cid,
                     why
                 );
-                return Err(ENODEV);
+                Err(ENODEV)
             }
             _ => {
                 dev_err!(
@@ -741,9 +984,20 @@ impl Ctrl {
                     name,
                     cid
                 );
-                return Err(ETIMEDOUT);
+                Err(ETIMEDOUT)
             }
-        };
+        }
+    }
+
+    /// Submits an admin command and waits for it, bounded by the admin timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::admin_submit`]; `EIO`/`EINVAL` for an error status (logged with the
+    /// command's name and the decoded status).
+    fn admin_cmd(&self, admin: &AdminQueue, name: &str, cmd: Command) -> Result<Completion> {
+        let timeout_ms = self.params.admin_timeout.saturating_mul(1000);
+        let cqe = self.admin_submit(admin, name, cmd, timeout_ms)?;
         if let Some(s) = Status::from_cqe(cqe.status) {
             dev_err!(
                 self.dev(),
@@ -774,11 +1028,18 @@ impl Ctrl {
             // Removal began; it finishes the teardown.
             return;
         }
+        let first = inner.tagset.is_none();
         match self.bring_up(&mut inner) {
             Ok(()) => {
                 if self.change_state(State::Live) {
                     if let Some(ts) = inner.tagset.as_ref() {
                         ts.unquiesce();
+                    }
+                    // C: `nvme_start_ctrl` (events, then a scan for what changed while
+                    // the controller was down).
+                    self.aen_start();
+                    if !first {
+                        self.queue_scan();
                     }
                 }
             }
@@ -897,6 +1158,8 @@ impl Ctrl {
         }
         inner.queues_live = false;
         *self.admin.lock() = None;
+        // The controller dropped its Asynchronous Event Requests with its queues.
+        self.aen_disarm();
         if let Some(ts) = inner.tagset.as_ref() {
             let mut reaped = 0;
             for qp in ts.queues() {
@@ -1010,7 +1273,7 @@ impl Ctrl {
         }
         self.enable(cap, page_shift)?;
         aq.set_live(true);
-        let admin = AdminQueue::new(aq)?;
+        let admin = AdminQueue::new(aq, self.arc())?;
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = inner.vectors.as_mut() {
@@ -1047,6 +1310,32 @@ impl Ctrl {
             sgls: buf.le_at::<4>(id_ctrl::SGLS)? as u32,
         };
         inner.id = Some(id);
+        let (sn, mn) = (buf.bytes::<20>(id_ctrl::SN)?, buf.bytes::<40>(id_ctrl::MN)?);
+        let vid = buf.le_at::<2>(id_ctrl::VID)? as u16;
+        *self.ident.lock() = Some(Identity {
+            vid,
+            sn,
+            mn,
+            fr: buf.bytes::<8>(id_ctrl::FR)?,
+            cntlid: id.cntlid,
+            subnqn: Identity::subsys_nqn(
+                &buf.bytes(id_ctrl::SUBNQN)?,
+                vid,
+                buf.le_at::<2>(id_ctrl::SSVID)? as u16,
+                &sn,
+                &mn,
+            ),
+        });
+        self.add_subsystem();
+        self.aen_configure(
+            &admin,
+            buf.le_at::<4>(id_ctrl::OAES)? as u32,
+            buf.u8_at(id_ctrl::AERL)?,
+        );
+        if inner.effects.is_none() {
+            let lpa = buf.u8_at(id_ctrl::LPA)?;
+            inner.effects = Some(self.read_effects(&admin, lpa)?);
+        }
         dev_info!(
             dev,
             "nvme{}: {} {} firmware {}, {} namespace(s), MDTS {}, VWC {:#x}\n",
@@ -1178,6 +1467,11 @@ impl Ctrl {
         }
         inner.queues_live = true;
         let nr_io = live.len();
+        self.queue_count.store(nr_io as u32 + 1, Relaxed);
+        self.sqsize.store(
+            u32::from(live.first().map_or(depth, |q| q.depth)) - 1,
+            Relaxed,
+        );
         dev_info!(
             dev,
             "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
@@ -1219,6 +1513,23 @@ impl Ctrl {
                 ts.update_split(nr_irq, nr_poll);
             }
         }
+        // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
+        // page can describe.
+        let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
+        if id.mdts != 0 {
+            let mdts_bytes = 1usize
+                .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())
+                .unwrap_or(usize::MAX);
+            max_bytes = max_bytes.min(mdts_bytes);
+        }
+        if max_bytes < page_size {
+            dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
+            return Err(EINVAL);
+        }
+        self.max_transfer
+            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
+        self.page_size.store(page_size, Relaxed);
+        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
         if !first {
             return Ok(());
         }
@@ -1241,47 +1552,9 @@ impl Ctrl {
             self.params.poll_queues > 0,
         )?);
 
-        // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
-        // page can describe.
-        let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
-        if id.mdts != 0 {
-            let mdts_bytes = 1usize
-                .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())
-                .unwrap_or(usize::MAX);
-            max_bytes = max_bytes.min(mdts_bytes);
-        }
-        if max_bytes < page_size {
-            dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
-            return Err(EINVAL);
-        }
-        self.scan_namespaces(
-            inner,
-            &admin,
-            &buf,
-            page_size,
-            (max_bytes >> kernel::block::SECTOR_SHIFT) as u32,
-        )
-    }
-
-    /// Identifies the active namespaces and adds a disk for each usable one.
-    fn scan_namespaces(
-        &self,
-        inner: &mut Inner,
-        admin: &AdminQueue,
-        buf: &IdBuf,
-        page_size: usize,
-        max_hw_sectors: u32,
-    ) -> Result {
-        let dev = self.dev();
-        let Some(id) = inner.id else {
-            return Err(EINVAL);
-        };
-        let Some(cap) = inner.cap else {
-            return Err(EINVAL);
-        };
         // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
-        let nvm = match self.admin(
-            admin,
+        inner.nvm = match self.admin(
+            &admin,
             AdminOpcode::Identify,
             Command::identify_ctrl_nvm(buf.dma()),
         ) {
@@ -1291,130 +1564,45 @@ impl Ctrl {
             },
             Err(_) => NvmCtrlLimits::default(),
         };
-        let list = IdBuf::new(self.bound_dev())?;
-        self.admin(
-            admin,
-            AdminOpcode::Identify,
-            Command::identify(Cns::ActiveNsList, 0, list.dma()),
-        )?;
-        let mut nsids = KVec::new();
-        for i in 0..IDENTIFY_DATA_SIZE / 4 {
-            let nsid = list.le_at::<4>(i * 4)? as u32;
-            if nsid == 0 {
-                break;
-            }
-            if nsid > id.nn {
-                dev_warn!(
-                    dev,
-                    "nvme{}: active namespace {} beyond NN {}; ignored\n",
-                    self.instance,
-                    nsid,
-                    id.nn
-                );
-                continue;
-            }
-            nsids.push(nsid, GFP_KERNEL)?;
-        }
-        let Some(tagset) = inner.tagset.as_ref() else {
-            return Ok(());
-        };
-        for nsid in nsids {
-            self.admin(
-                admin,
-                AdminOpcode::Identify,
-                Command::identify(Cns::Namespace, nsid, buf.dma()),
-            )?;
-            let nlbaf = buf.u8_at(id_ns::NLBAF)?;
-            let flbas = buf.u8_at(id_ns::FLBAS)?;
-            // FLBAS bits 3:0 index the format, bits 6:5 extend it past 16.
-            let idx = usize::from(flbas & 0xf) | (usize::from(flbas >> 5 & 0x3) << 4);
-            if idx > usize::from(nlbaf) {
-                dev_warn!(
-                    dev,
-                    "nvme{}n{}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
-                    self.instance,
-                    nsid,
-                    flbas,
-                    nlbaf
-                );
-                continue;
-            }
-            let lbaf = id_ns::LBAF + idx * id_ns::LBAF_SIZE;
-            let geo = NsGeometry {
-                nsze: buf.le_at::<8>(id_ns::NSZE)?,
-                ms: buf.le_at::<2>(lbaf)? as u16,
-                lba_shift: u32::from(buf.u8_at(lbaf + id_ns::LBAF_LBADS)?),
-            };
-            if let Some(why) = geo.unsupported() {
-                dev_info!(dev, "nvme{}n{}: skipped: {}\n", self.instance, nsid, why);
-                continue;
-            }
-            let feat = NsFeatures {
-                nsfeat: buf.u8_at(id_ns::NSFEAT)?,
-                dlfeat: buf.u8_at(id_ns::DLFEAT)?,
-                npwg: buf.le_at::<2>(id_ns::NPWG)? as u16,
-                npdg: buf.le_at::<2>(id_ns::NPDG)? as u16,
-                npda: buf.le_at::<2>(id_ns::NPDA)? as u16,
-                nows: buf.le_at::<2>(id_ns::NOWS)? as u16,
-            };
-            let lim = Limits {
-                lba_shift: geo.lba_shift,
-                capacity_sectors: geo.capacity_sectors(),
-                max_hw_sectors,
-                page_size,
-                write_cache: id.vwc & VWC_PRESENT != 0,
-                io_min: feat.io_min(geo.lba_shift),
-                io_opt: feat.io_opt(geo.lba_shift),
-                max_discard_sectors: if id.oncs & ONCS_DSM != 0 {
-                    nvm.max_discard_sectors(geo.lba_shift)
-                } else {
-                    0
-                },
-                discard_granularity: feat.discard_granularity(geo.lba_shift),
-                max_write_zeroes_sectors: if id.oncs & ONCS_WRITE_ZEROES != 0 {
-                    nvm.max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
-                } else {
-                    0
-                },
-                wzeroes_unmap: feat.deac(),
-                poll: tagset.split().1 > 0,
-            };
-            let ns = NsInfo {
-                nsid,
-                lba_shift: geo.lba_shift,
-                instance: self.instance,
-                dsm: id.oncs & ONCS_DSM != 0,
-                write_zeroes: id.oncs & ONCS_WRITE_ZEROES != 0,
-                deac: feat.deac(),
-            };
-            dev_info!(
-                dev,
-                "nvme{}n{}: deallocated blocks read {}{}\n",
-                self.instance,
-                nsid,
-                if feat.reads_zeroes() {
-                    "as zeroes"
-                } else {
-                    "as unspecified data"
-                },
-                if feat.deac() {
-                    "; Write Zeroes can deallocate"
-                } else {
-                    ""
+        // The first scan finds no disk to remove.
+        let mut removed = KVec::new();
+        self.scan_namespaces(inner, &admin, &mut removed)
+    }
+
+    /// The effects of the I/O commands: the Commands Supported and Effects log when LPA
+    /// says there is one, plus what C knows of the NVM commands that change data (C:
+    /// `nvme_init_effects`, `nvme_init_known_nvm_effects`).
+    fn read_effects(&self, admin: &AdminQueue, lpa: u8) -> Result<KBox<[u32; 256]>> {
+        /// LPA bit 1: the Commands Supported and Effects log page is supported.
+        const LPA_CSE: u8 = 1 << 1;
+        /// Offset of the I/O command table (after 256 admin entries).
+        const IOCS_OFF: usize = 1024;
+        /// Write Uncorrectable.
+        const WRITE_UNCOR: usize = 0x04;
+        let mut e = KBox::new([0u32; 256], GFP_KERNEL)?;
+        if lpa & LPA_CSE != 0 {
+            let buf = IdBuf::new(self.bound_dev())?;
+            let log = Command::get_log_page(
+                LogPage::CmdEffects,
+                NSID_ALL,
+                buf.dma(),
+                IDENTIFY_LOG_SIZE,
+                false,
+            );
+            if self.admin(admin, AdminOpcode::GetLogPage, log).is_ok() {
+                for (i, v) in e.iter_mut().enumerate() {
+                    *v = buf.le_at::<4>(IOCS_OFF + 4 * i)? as u32;
                 }
-            );
-            let disk = Disk::new(tagset, ns, &lim, &self.pdev)?;
-            dev_info!(
-                dev,
-                "nvme{}n{}: {} blocks of {} bytes\n",
-                self.instance,
-                disk.ns().nsid,
-                geo.nsze,
-                1u32 << geo.lba_shift
-            );
-            inner.disks.push(disk, GFP_KERNEL)?;
+            }
         }
-        Ok(())
+        for op in [
+            crate::cmd::IoOpcode::Write as usize,
+            crate::cmd::IoOpcode::WriteZeroes as usize,
+            WRITE_UNCOR,
+        ] {
+            e[op] |= crate::ioctl::effects::LBCC;
+        }
+        Ok(e)
     }
 
     /// Releases everything bring-up built (after the I/O path was disabled).
@@ -1447,9 +1635,16 @@ impl Ctrl {
     /// waits for a device that cannot answer.
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
-        // Sysfs users (a `reset_controller` write) finish before this returns.
-        drop(self.class_dev.lock().take());
+        // No new opens of /dev/nvme<N>; admin passthrough in progress finishes first.
+        crate::chardev::unpublish(self.instance);
+        *self.gate.lock() = false;
         self.flush_reset_work();
+        // Neither requeues itself once the state is no longer live.
+        // SAFETY: Both are fields of `self`, initialised by `new`.
+        unsafe {
+            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.aen_work));
+            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.scan_work));
+        }
         let mut inner = self.inner.lock();
         let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
         let working =
@@ -1472,6 +1667,11 @@ impl Ctrl {
             self.kill(&mut inner);
         }
         self.release(&mut inner);
+        drop(inner);
+        // The disks are gone: now their parent. Sysfs users (a `reset_controller` write,
+        // refused since `Deleting`) finish before this returns.
+        drop(self.subsys.lock().take());
+        drop(self.class_dev.lock().take());
         self.change_state(State::Dead);
     }
 }

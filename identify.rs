@@ -43,6 +43,24 @@ impl IdBuf {
         Ok(v)
     }
 
+    /// `N` raw bytes at `off`.
+    pub(crate) fn bytes<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        for (i, v) in b.iter_mut().enumerate() {
+            *v = self.u8_at(off + i)?;
+        }
+        Ok(b)
+    }
+
+    /// A copy of the whole buffer, for parsing variable-length data.
+    pub(crate) fn to_vec(&self) -> Result<KVec<u8>> {
+        let mut v = KVec::with_capacity(IDENTIFY_DATA_SIZE, GFP_KERNEL)?;
+        for i in 0..IDENTIFY_DATA_SIZE {
+            v.push(self.u8_at(i)?, GFP_KERNEL)?;
+        }
+        Ok(v)
+    }
+
     /// An ASCII field with its space padding removed.
     pub(crate) fn string<const N: usize>(&self, off: usize) -> Result<IdString<N>> {
         let mut s = IdString {
@@ -102,6 +120,8 @@ pub(crate) struct IdCtrl {
 
 /// Identify Controller byte offsets (NVMe Base Specification 2.0, Figure 275).
 pub(crate) mod id_ctrl {
+    pub(crate) const VID: usize = 0;
+    pub(crate) const SSVID: usize = 2;
     pub(crate) const SN: usize = 4;
     pub(crate) const MN: usize = 24;
     pub(crate) const FR: usize = 64;
@@ -112,6 +132,145 @@ pub(crate) mod id_ctrl {
     pub(crate) const ONCS: usize = 520;
     pub(crate) const VWC: usize = 525;
     pub(crate) const SGLS: usize = 536;
+    pub(crate) const OAES: usize = 92;
+    pub(crate) const AERL: usize = 259;
+    pub(crate) const LPA: usize = 261;
+    pub(crate) const SUBNQN: usize = 768;
+}
+
+/// Length of an NVMe Qualified Name field (SUBNQN).
+pub(crate) const NQN_SIZE: usize = 256;
+
+/// How the controller names itself: what sysfs shows under `/sys/class/nvme/nvme<N>` and
+/// `/sys/class/nvme-subsystem`, byte for byte as the C driver shows it (serial, model and
+/// firmware keep their space padding).
+#[derive(Clone, Copy)]
+pub(crate) struct Identity {
+    /// PCI Vendor ID.
+    pub(crate) vid: u16,
+    /// Serial Number, space padded.
+    pub(crate) sn: [u8; 20],
+    /// Model Number, space padded.
+    pub(crate) mn: [u8; 40],
+    /// Firmware Revision, space padded.
+    pub(crate) fr: [u8; 8],
+    /// Controller ID.
+    pub(crate) cntlid: u16,
+    /// NVM Subsystem NQN, NUL padded (C: `nvme_init_subnqn`).
+    pub(crate) subnqn: [u8; NQN_SIZE],
+}
+
+/// The prefix of the NQN the C driver makes up for a controller without SUBNQN.
+const FAKE_NQN_PREFIX: &[u8] = b"nqn.2014.08.org.nvmexpress:";
+
+impl Identity {
+    /// The subsystem NQN: SUBNQN when the controller reports one, else the C driver's
+    /// made-up "nqn.2014.08.org.nvmexpress:<vid><ssvid><serial><model>".
+    pub(crate) fn subsys_nqn(
+        subnqn: &[u8; NQN_SIZE],
+        vid: u16,
+        ssvid: u16,
+        sn: &[u8; 20],
+        mn: &[u8; 40],
+    ) -> [u8; NQN_SIZE] {
+        let len = subnqn.iter().position(|&c| c == 0).unwrap_or(NQN_SIZE);
+        if len > 0 && len < NQN_SIZE {
+            let mut out = [0u8; NQN_SIZE];
+            out[..len].copy_from_slice(&subnqn[..len]);
+            return out;
+        }
+        let mut out = [0u8; NQN_SIZE];
+        let mut w = 0;
+        let mut put = |b: &[u8]| {
+            out[w..w + b.len()].copy_from_slice(b);
+            w += b.len();
+        };
+        put(FAKE_NQN_PREFIX);
+        put(&hex4(vid));
+        put(&hex4(ssvid));
+        put(sn);
+        put(mn);
+        out
+    }
+
+    /// The bytes of a NUL-terminated field.
+    pub(crate) fn until_nul(b: &[u8]) -> &[u8] {
+        &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
+    }
+
+    /// A field without its trailing spaces and NULs (as C's `wwid` fallback trims).
+    pub(crate) fn trimmed(b: &[u8]) -> &[u8] {
+        &b[..b
+            .iter()
+            .rposition(|&c| c != b' ' && c != 0)
+            .map_or(0, |p| p + 1)]
+    }
+}
+
+/// Four lowercase hex digits.
+fn hex4(v: u16) -> [u8; 4] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [
+        HEX[usize::from(v >> 12)],
+        HEX[usize::from(v >> 8 & 0xf)],
+        HEX[usize::from(v >> 4 & 0xf)],
+        HEX[usize::from(v & 0xf)],
+    ]
+}
+
+/// Namespace identifiers (C: `struct nvme_ns_ids`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct NsIds {
+    /// IEEE Extended Unique Identifier.
+    pub(crate) eui64: [u8; 8],
+    /// Namespace Globally Unique Identifier.
+    pub(crate) nguid: [u8; 16],
+    /// Namespace UUID.
+    pub(crate) uuid: [u8; 16],
+    /// Command Set Identifier.
+    pub(crate) csi: u8,
+}
+
+/// Namespace Identification Descriptor types (NVMe Base Specification 2.0, Figure 276).
+mod nidt {
+    pub(super) const EUI64: u8 = 0x1;
+    pub(super) const NGUID: u8 = 0x2;
+    pub(super) const UUID: u8 = 0x3;
+    pub(super) const CSI: u8 = 0x4;
+}
+/// Header bytes of a Namespace Identification Descriptor (NIDT, NIDL, reserved).
+const NID_HEADER: usize = 4;
+
+impl NsIds {
+    /// Takes the identifiers of a Namespace Identification Descriptor list (CNS 03h).
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` when a descriptor has the wrong length for its type or runs past the
+    /// list (C: `nvme_process_ns_desc` rejects it the same way).
+    pub(crate) fn merge_descs(&mut self, list: &[u8]) -> Result {
+        let mut pos = 0;
+        while pos + NID_HEADER <= list.len() {
+            let (nidt, nidl) = (list[pos], usize::from(list[pos + 1]));
+            if nidl == 0 {
+                break;
+            }
+            let data = list
+                .get(pos + NID_HEADER..pos + NID_HEADER + nidl)
+                .ok_or(EINVAL)?;
+            match nidt {
+                nidt::EUI64 if nidl == 8 => self.eui64.copy_from_slice(data),
+                nidt::NGUID if nidl == 16 => self.nguid.copy_from_slice(data),
+                nidt::UUID if nidl == 16 => self.uuid.copy_from_slice(data),
+                nidt::CSI if nidl == 1 => self.csi = data[0],
+                nidt::EUI64 | nidt::NGUID | nidt::UUID | nidt::CSI => return Err(EINVAL),
+                // Unknown types are skipped, as in C.
+                _ => {}
+            }
+            pos += NID_HEADER + nidl;
+        }
+        Ok(())
+    }
 }
 
 /// Identify Namespace byte offsets (NVM Command Set Specification 1.0, Figure 97).
@@ -123,6 +282,8 @@ pub(crate) mod id_ns {
     pub(crate) const NPDG: usize = 68;
     pub(crate) const NPDA: usize = 70;
     pub(crate) const NOWS: usize = 72;
+    pub(crate) const NGUID: usize = 104;
+    pub(crate) const EUI64: usize = 120;
     pub(crate) const NLBAF: usize = 25;
     pub(crate) const FLBAS: usize = 26;
     pub(crate) const LBAF: usize = 128;
@@ -340,6 +501,51 @@ mod tests {
         }
         .unsupported()
         .is_some());
+    }
+
+    #[test]
+    fn subsystem_nqn() {
+        let sn = *b"rnvme0              ";
+        let mn = *b"QEMU NVMe Ctrl                          ";
+        let mut given = [0u8; NQN_SIZE];
+        given[..27].copy_from_slice(b"nqn.2019-08.org.qemu:rnvme0");
+        let nqn = Identity::subsys_nqn(&given, 0x1b36, 0x1af4, &sn, &mn);
+        assert_eq!(Identity::until_nul(&nqn), b"nqn.2019-08.org.qemu:rnvme0");
+        // No SUBNQN: C's made-up NQN keeps serial and model padding.
+        let nqn = Identity::subsys_nqn(&[0; NQN_SIZE], 0x1b36, 0x1af4, &sn, &mn);
+        let n = Identity::until_nul(&nqn);
+        assert_eq!(n.len(), 27 + 8 + 20 + 40);
+        assert_eq!(&n[..35], b"nqn.2014.08.org.nvmexpress:1b361af4");
+        assert_eq!(&n[35..41], b"rnvme0");
+        // A field filling all 256 bytes is not NUL terminated: not used.
+        let nqn = Identity::subsys_nqn(&[b'x'; NQN_SIZE], 1, 2, &sn, &mn);
+        assert_eq!(&nqn[..35], b"nqn.2014.08.org.nvmexpress:00010002");
+        assert_eq!(Identity::trimmed(&sn), b"rnvme0");
+        assert_eq!(Identity::trimmed(b"    "), b"");
+    }
+
+    #[test]
+    fn namespace_descriptors() -> Result {
+        let mut list = [0u8; 64];
+        // EUI64, then UUID, then CSI, then the end.
+        list[..4].copy_from_slice(&[1, 8, 0, 0]);
+        list[4..12].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        list[12..16].copy_from_slice(&[3, 16, 0, 0]);
+        list[16..32].copy_from_slice(&[0xaa; 16]);
+        list[32..37].copy_from_slice(&[4, 1, 0, 0, 2]);
+        let mut ids = NsIds::default();
+        ids.merge_descs(&list)?;
+        assert_eq!(ids.eui64, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(ids.uuid, [0xaa; 16]);
+        assert_eq!(ids.nguid, [0; 16]);
+        assert_eq!(ids.csi, 2);
+        // A UUID descriptor of the wrong length is rejected.
+        let mut bad = [0u8; 16];
+        bad[..4].copy_from_slice(&[3, 8, 0, 0]);
+        assert_eq!(NsIds::default().merge_descs(&bad), Err(EINVAL));
+        // A descriptor running past the buffer is rejected.
+        assert_eq!(NsIds::default().merge_descs(&[2, 16, 0, 0, 1]), Err(EINVAL));
+        Ok(())
     }
 
     #[test]

@@ -49,10 +49,15 @@ use crate::{
         Ctrl,
         TimeoutAction, //
     },
+    identify::NsIds,
     irq::raw_pdev,
     prp,
     queue::QueuePair,
     sgl::SglDesc,
+    sysfs::{
+        CtrlDevice,
+        NS_GROUPS, //
+    },
 };
 
 /// Most retries of a command failing with a retryable status (C: `nvme_max_retries`).
@@ -106,6 +111,10 @@ struct Pdu {
     retries: u8,
     /// The timeout handler already asked for an Abort of this command.
     aborted: bool,
+    /// Dword 0 of the completion (the command's result, for passthrough).
+    result: u32,
+    /// A passthrough command (`REQ_OP_DRV_IN`/`OUT`): what userspace asked to send.
+    passthru: Command,
     /// Scatterlist entries handed to `dma_map_sg` (0: no data mapped).
     nents: u32,
     /// DMA direction of the mapping.
@@ -135,6 +144,35 @@ pub(crate) struct NsInfo {
     /// Write Zeroes may deallocate (DLFEAT: deallocated blocks read zeroes and DEAC is
     /// supported).
     pub(crate) deac: bool,
+    /// Namespace identifiers, for sysfs.
+    pub(crate) ids: NsIds,
+    /// The controller (C: `ns->ctrl`); the namespace lives as long as its gendisk, so
+    /// ioctls on an open disk can still reach the controller after it was removed.
+    pub(crate) ctrl: Arc<Ctrl>,
+    /// Commands Supported and Effects of the I/O command set, by opcode (for
+    /// unprivileged passthrough; C: `ns->head->effects`).
+    pub(crate) effects: [u32; 256],
+    /// The controller's PCI Vendor ID, serial and model, for the `wwid` fallback.
+    pub(crate) vid: u16,
+    /// Serial Number, space padded.
+    pub(crate) sn: [u8; 20],
+    /// Model Number, space padded.
+    pub(crate) mn: [u8; 40],
+}
+
+/// The namespace of one of our disks, from its `struct device` (`disk_to_dev`).
+///
+/// # Safety
+///
+/// `dev` is the device of a disk created by [`Disk::new`] that has not been dropped.
+pub(crate) unsafe fn ns_of_disk_dev<'a>(dev: *mut bindings::device) -> &'a NsInfo {
+    // SAFETY: A disk's device is the `bd_device` of its whole-disk block device (C:
+    // `dev_to_disk`); `Disk::new` set `private_data` to the `NsInfo`, which lives until
+    // the gendisk is freed (`free_disk`).
+    unsafe {
+        let bdev = kernel::container_of!(dev, bindings::block_device, bd_device);
+        &*(*(*bdev).bd_disk).private_data.cast::<NsInfo>()
+    }
 }
 
 /// The block layer's view of the controller, shared by every hardware queue.
@@ -297,6 +335,7 @@ pub(crate) fn complete_cqe(slot: &TagsSlot, cqe: &Completion) -> bool {
             return true;
         }
         (*pdu(rq)).status = cqe.status;
+        (*pdu(rq)).result = cqe.result;
         if !bindings::blk_mq_complete_request_remote(rq) {
             complete_rq(rq);
         }
@@ -415,6 +454,15 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
     // SAFETY: As above.
     let p = unsafe { &mut *pdu(rq) };
     let dead = ctx.dead.load(Relaxed);
+    // SAFETY: As above.
+    if is_passthru(unsafe { (*rq).cmd_flags }) {
+        // The caller reads status and result from the PDU; no retry, no requeue (C:
+        // passthrough requests are REQ_FAILFAST_DRIVER), no log.
+        let sts = Status::from_cqe(p.status).map_or(sts::OK, |s| block_status(&s));
+        // SAFETY: The request is ours and complete; this ends it exactly once.
+        unsafe { bindings::blk_mq_end_request(rq, sts) };
+        return;
+    }
     let sts = match Status::from_cqe(p.status) {
         None => sts::OK,
         // Cancelled by a controller reset: resubmitted once the controller is back.
@@ -518,6 +566,15 @@ unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> R
 
     let op = flags & REQ_OP_MASK;
     let mut cmd = match op {
+        bindings::req_op_REQ_OP_DRV_IN | bindings::req_op_REQ_OP_DRV_OUT => {
+            let mut cmd = pdu.passthru;
+            if bytes > 0 {
+                let write = op == bindings::req_op_REQ_OP_DRV_OUT;
+                // SAFETY: Per the function's safety requirements.
+                unsafe { map_data(ctx, rq, pdu, &mut cmd, write, bytes) }?;
+            }
+            cmd
+        }
         bindings::req_op_REQ_OP_READ | bindings::req_op_REQ_OP_WRITE => {
             let slba = sector >> (ns.lba_shift - kernel::block::SECTOR_SHIFT);
             let nlb = bytes >> ns.lba_shift;
@@ -566,6 +623,14 @@ unsafe fn prep_rq(ctx: &IoContext, ns: &NsInfo, rq: *mut bindings::request) -> R
     // The command identifier is the blk-mq tag: unique among this queue's commands.
     cmd.set_cid(tag as u16);
     Ok(cmd)
+}
+
+/// Whether a request carries a passthrough command (`REQ_OP_DRV_IN`/`OUT`).
+fn is_passthru(cmd_flags: u32) -> bool {
+    matches!(
+        cmd_flags & REQ_OP_MASK,
+        bindings::req_op_REQ_OP_DRV_IN | bindings::req_op_REQ_OP_DRV_OUT
+    )
 }
 
 /// Takes a page from the pool for a PRP list, SGL or DSM ranges; it is released with
@@ -1130,8 +1195,11 @@ pub(crate) struct Limits {
     pub(crate) poll: bool,
 }
 
-/// The `block_device_operations` of our disks: no callbacks, only the owner, so that an
-/// open disk pins the module.
+/// `BLK_OPEN_WRITE`: the block device was opened for writing.
+const BLK_OPEN_WRITE: bindings::blk_mode_t = 1 << 1;
+
+/// The `block_device_operations` of our disks: the owner (an open disk pins the module),
+/// the NVMe ioctls, and `free_disk`, which frees the namespace with the gendisk.
 struct BdevOps(bindings::block_device_operations);
 
 // SAFETY: The table is immutable and only read by the block layer.
@@ -1139,19 +1207,188 @@ unsafe impl Sync for BdevOps {}
 
 static BDEV_OPS: BdevOps = BdevOps(bindings::block_device_operations {
     owner: &raw mut bindings::__this_module,
-    // SAFETY: All-zero is a valid table (every callback optional).
+    ioctl: Some(bdev_ioctl),
+    free_disk: Some(free_disk),
+    // SAFETY: All-zero is a valid table (every other callback optional).
     ..unsafe { core::mem::zeroed() }
 });
+
+/// The namespace ioctls (C: `nvme_ioctl`).
+unsafe extern "C" fn bdev_ioctl(
+    bdev: *mut bindings::block_device,
+    mode: bindings::blk_mode_t,
+    cmd: u32,
+    arg: usize,
+) -> i32 {
+    // SAFETY: The block layer calls this for an open block device of one of our disks;
+    // the open keeps the gendisk, and with it the namespace, alive. The partition number
+    // in `__bd_flags` is set when the block device is created and never changes.
+    let (disk, partition) = unsafe {
+        (
+            DiskView::from_raw((*bdev).bd_disk),
+            ptr::read_volatile(&raw const (*bdev).__bd_flags.counter) as u32 & bindings::BD_PARTNO
+                != 0,
+        )
+    };
+    match crate::ioctl::ns_ioctl(disk, cmd, arg, mode & BLK_OPEN_WRITE != 0, partition) {
+        Ok(v) => v,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Frees the namespace once its gendisk goes (C: `nvme_free_ns`).
+unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
+    // SAFETY: `Disk::new` set `private_data` to a leaked `KBox<NsInfo>`; the block layer
+    // calls this exactly once, when the last reference to the gendisk is gone.
+    drop(unsafe { KBox::from_raw((*disk).private_data.cast::<NsInfo>()) });
+}
+
+/// How a passthrough command ended.
+pub(crate) struct PassthruDone {
+    /// The CQE status half-word (phase tag in bit 0).
+    pub(crate) status: u16,
+    /// Dword 0 of the completion.
+    pub(crate) result: u32,
+}
+
+/// One of our added disks, borrowed for `'a`, during which something (an open block
+/// device, a [`DiskRef`]) keeps its gendisk alive.
+///
+/// # Invariants
+///
+/// `disk` is a gendisk created by [`Disk::new`] and added, alive for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct DiskView<'a> {
+    disk: *mut bindings::gendisk,
+    _p: core::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> DiskView<'a> {
+    /// # Safety
+    ///
+    /// `disk` is one of our added gendisks and stays alive for `'a`.
+    unsafe fn from_raw(disk: *mut bindings::gendisk) -> Self {
+        // INVARIANT: Per the function's safety requirements.
+        Self {
+            disk,
+            _p: core::marker::PhantomData,
+        }
+    }
+
+    /// The namespace behind the disk.
+    pub(crate) fn ns(&self) -> &'a NsInfo {
+        // SAFETY: By the invariant the gendisk is alive, and with it the `NsInfo` that
+        // `free_disk` frees.
+        unsafe { &*(*self.disk).private_data.cast::<NsInfo>() }
+    }
+
+    /// Runs a passthrough I/O command on the disk's queue (C: `nvme_submit_user_cmd`),
+    /// mapping `len` bytes of user memory at `ubuf` (bounds checked: a bad pointer is
+    /// `EFAULT`). It shares the tags, timeouts and reset handling of all other I/O;
+    /// `timeout_ms` 0 is the queue's timeout.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once the disk is being deleted, `EFAULT`/`EINVAL` from mapping the user
+    /// buffer, `EINTR` when a controller reset cancelled the command (as C returns),
+    /// `EIO` when the driver could not send it (controller dead).
+    pub(crate) fn passthru(
+        &self,
+        cmd: &Command,
+        ubuf: u64,
+        len: u32,
+        timeout_ms: u32,
+    ) -> Result<PassthruDone> {
+        let op = if cmd.opcode() & 1 != 0 {
+            bindings::req_op_REQ_OP_DRV_OUT
+        } else {
+            bindings::req_op_REQ_OP_DRV_IN
+        };
+        // SAFETY: By the invariant the disk and its queue are alive. A request holds a
+        // reference on the queue's usage counter until freed, so deleting the disk waits
+        // for it: the namespace and the tag set stay until `blk_mq_free_request`.
+        unsafe {
+            let q = (*self.disk).queue;
+            let rq = kernel::error::from_err_ptr(bindings::blk_mq_alloc_request(q, op, 0))?;
+            let p = pdu(rq);
+            (*p).passthru = *cmd;
+            (*p).status = 0;
+            (*p).result = 0;
+            if timeout_ms > 0 {
+                (*rq).timeout = kernel::time::msecs_to_jiffies(timeout_ms) as u32;
+            }
+            if ubuf != 0 && len != 0 {
+                let ret = bindings::blk_rq_map_user(
+                    q,
+                    rq,
+                    ptr::null_mut(),
+                    ubuf as usize as *mut c_void,
+                    len as _,
+                    bindings::GFP_KERNEL,
+                );
+                if ret != 0 {
+                    bindings::blk_mq_free_request(rq);
+                    return Err(Error::from_errno(ret));
+                }
+            }
+            let bio = (*rq).bio;
+            let blk_sts = bindings::blk_execute_rq(rq, false);
+            let done = PassthruDone {
+                status: (*p).status,
+                result: (*p).result,
+            };
+            // Copies bounced data back to the user and releases the pages.
+            let unmapped = if bio.is_null() {
+                0
+            } else {
+                bindings::blk_rq_unmap_user(bio)
+            };
+            bindings::blk_mq_free_request(rq);
+            match Status::from_cqe(done.status) {
+                Some(s) if s == Status::HOST_ABORTED => return Err(EINTR),
+                None if blk_sts != sts::OK => return Err(EIO),
+                _ => {}
+            }
+            kernel::error::to_result(unmapped)?;
+            Ok(done)
+        }
+    }
+}
+
+/// A counted reference to one of our disks: keeps the gendisk and its namespace alive
+/// (C: `nvme_get_ns`), though not its queue usable (a deleted disk refuses requests).
+///
+/// # Invariants
+///
+/// Holds a reference on `disk`'s device, dropped on drop.
+pub(crate) struct DiskRef {
+    disk: *mut bindings::gendisk,
+}
+
+impl DiskRef {
+    /// The disk, for as long as this reference lives.
+    pub(crate) fn view(&self) -> DiskView<'_> {
+        // SAFETY: The reference (type invariant) keeps the gendisk alive for `'_`.
+        unsafe { DiskView::from_raw(self.disk) }
+    }
+}
+
+impl Drop for DiskRef {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant we hold a reference on the disk's device.
+        unsafe { bindings::put_device(&raw mut (*(*self.disk).part0).bd_device) };
+    }
+}
 
 /// A namespace's gendisk, added to the system.
 ///
 /// # Invariants
 ///
-/// `disk` was allocated on `_tagset`'s set and added with `device_add_disk`; `queuedata`
-/// points to `ns`.
+/// `disk` was allocated on a [`TagSet`] that outlives it and added with
+/// `device_add_disk`; `queuedata` and `private_data` point to its `NsInfo`, owned by the
+/// gendisk (freed by `free_disk`).
 pub(crate) struct Disk {
     disk: *mut bindings::gendisk,
-    ns: Pin<KBox<NsInfo>>,
 }
 
 // SAFETY: The gendisk is reference counted and internally locked.
@@ -1160,14 +1397,17 @@ unsafe impl Send for Disk {}
 unsafe impl Sync for Disk {}
 
 impl Disk {
-    /// Creates and adds the disk `nvme<instance>n<nsid>` under `parent`.
+    /// Creates and adds the disk `nvme<instance>n<nsid>` under the controller device
+    /// `parent`, which must outlive it.
     pub(crate) fn new(
         tagset: &TagSet,
         ns: NsInfo,
         lim: &Limits,
-        parent: &pci::Device,
+        parent: &CtrlDevice,
     ) -> Result<Self> {
-        let ns = KBox::pin(ns, GFP_KERNEL)?;
+        let ns = KBox::new(ns, GFP_KERNEL)?;
+        let mut name = NameBuf::default();
+        write!(name, "nvme{}n{}", ns.instance, ns.nsid).map_err(|_| EINVAL)?;
         // SAFETY: All-zero queue limits mean "use the defaults".
         let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
         let block = 1u32 << lim.lba_shift;
@@ -1195,20 +1435,21 @@ impl Disk {
         if lim.poll {
             ql.features |= BLK_FEAT_POLL;
         }
+        let ns = KBox::into_raw(ns);
         let key = kernel::static_lock_class!();
-        // SAFETY: The tag set is allocated; `ql` is initialised; `ns` is pinned and lives
-        // as long as the disk; the lock class key is static.
+        // SAFETY: The tag set is allocated; `ql` is initialised; `ns` lives as long as the
+        // disk; the lock class key is static.
         let disk = unsafe {
-            bindings::__blk_mq_alloc_disk(
-                tagset.raw(),
-                &mut ql,
-                ptr::from_ref::<NsInfo>(&ns).cast_mut().cast::<c_void>(),
-                key.as_ptr(),
-            )
+            bindings::__blk_mq_alloc_disk(tagset.raw(), &mut ql, ns.cast::<c_void>(), key.as_ptr())
         };
-        let disk = kernel::error::from_err_ptr(disk)?;
-        let mut name = NameBuf::default();
-        write!(name, "nvme{}n{}", ns.instance, ns.nsid).map_err(|_| EINVAL)?;
+        let disk = match kernel::error::from_err_ptr(disk) {
+            Ok(d) => d,
+            Err(e) => {
+                // SAFETY: Leaked above and not handed to anyone.
+                drop(unsafe { KBox::from_raw(ns) });
+                return Err(e);
+            }
+        };
         // SAFETY: `disk` was just allocated and is not visible to anyone else yet.
         unsafe {
             let dst = &mut (*disk).disk_name;
@@ -1216,17 +1457,35 @@ impl Disk {
                 *d = *s as _;
             }
             (*disk).fops = &BDEV_OPS.0;
+            (*disk).private_data = ns.cast::<c_void>();
             bindings::set_capacity(disk, lim.capacity_sectors);
         }
-        // SAFETY: `disk` is set up; `parent` is a live device.
-        let ret = unsafe { bindings::device_add_disk(raw_dev(parent), disk, ptr::null_mut()) };
+        // SAFETY: `disk` is set up; `parent` is a live device that outlives the disk; the
+        // attribute groups are static and read the disk's `NsInfo`.
+        let ret = unsafe { bindings::device_add_disk(parent.as_raw(), disk, NS_GROUPS.as_ptr()) };
         if ret != 0 {
-            // SAFETY: `disk` was never added; this drops our reference.
-            unsafe { bindings::put_disk(disk) };
+            // SAFETY: `disk` was never added, so `free_disk` will not run: this drops our
+            // reference and then frees the namespace.
+            unsafe {
+                bindings::put_disk(disk);
+                drop(KBox::from_raw(ns));
+            }
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: allocated on `tagset` and added.
-        Ok(Self { disk, ns })
+        // INVARIANT: allocated on `tagset` and added; the gendisk owns `ns` from here.
+        Ok(Self { disk })
+    }
+
+    /// The capacity in 512-byte sectors (C: `get_capacity`).
+    pub(crate) fn capacity_sectors(&self) -> u64 {
+        // SAFETY: By the invariant the disk is alive; `part0` is its whole-disk device.
+        unsafe { ptr::read_volatile(&raw const (*(*self.disk).part0).bd_nr_sectors) }
+    }
+
+    /// Sets a new capacity and tells userspace (C: `set_capacity_and_notify`).
+    pub(crate) fn set_capacity_and_notify(&self, sectors: u64) {
+        // SAFETY: By the invariant the disk is added.
+        unsafe { bindings::set_capacity_and_notify(self.disk, sectors) };
     }
 
     /// Fails all future I/O on the disk (C: `blk_mark_disk_dead`).
@@ -1237,14 +1496,29 @@ impl Disk {
 
     /// The namespace behind the disk.
     pub(crate) fn ns(&self) -> &NsInfo {
-        &self.ns
+        self.view().ns()
+    }
+
+    /// The disk, borrowed.
+    pub(crate) fn view(&self) -> DiskView<'_> {
+        // SAFETY: By the invariant the disk is added and alive until `self` drops.
+        unsafe { DiskView::from_raw(self.disk) }
+    }
+
+    /// A counted reference to the disk.
+    pub(crate) fn get(&self) -> DiskRef {
+        // SAFETY: By the invariant the disk is alive; this takes a reference on its
+        // device.
+        unsafe { bindings::get_device(&raw mut (*(*self.disk).part0).bd_device) };
+        // INVARIANT: taken above.
+        DiskRef { disk: self.disk }
     }
 }
 
 impl Drop for Disk {
     fn drop(&mut self) {
         // SAFETY: By the invariant the disk was added; `del_gendisk` waits for I/O to
-        // drain, after which nothing uses `ns`.
+        // drain; the namespace goes with the last reference to the gendisk.
         unsafe {
             bindings::del_gendisk(self.disk);
             bindings::put_disk(self.disk);
@@ -1252,15 +1526,16 @@ impl Drop for Disk {
     }
 }
 
-/// A NUL-terminated disk name of at most 31 bytes.
+/// A NUL-terminated device name of at most 31 bytes.
 #[derive(Default)]
-struct NameBuf {
+pub(crate) struct NameBuf {
     buf: [u8; 32],
     len: usize,
 }
 
 impl NameBuf {
-    fn bytes(&self) -> &[u8] {
+    /// The name and its terminating NUL.
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..=self.len]
     }
 }

@@ -63,6 +63,7 @@ impl pci::Driver for NvmeDriver {
 
         let ctrl = Ctrl::new(pdev, bar, params)?;
         ctrl.add_class_device()?;
+        crate::chardev::publish(&ctrl);
         dev_info!(
             pdev,
             "nvme{}: probed; bringing the controller up\n",

@@ -151,6 +151,8 @@ bitfield! {
     }
 }
 
+/// NSSR.NSSRC value that starts an NVM Subsystem Reset ("NVMe").
+pub(crate) const NSSR_RESET: u32 = 0x4e56_4d65;
 /// CAP.CSS bit for the NVM command set.
 pub(crate) const CAP_CSS_NVM: u64 = 1 << 0;
 /// CC.CSS value selecting the NVM command set.

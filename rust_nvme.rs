@@ -8,10 +8,12 @@
 
 use kernel::prelude::*;
 
+mod chardev;
 mod cmd;
 mod ctrl;
 mod dbbuf;
 mod identify;
+mod ioctl;
 mod irq;
 mod mq;
 mod pci;
@@ -27,6 +29,7 @@ struct RustNvme {
     /// Declared first so that it is dropped first: devices unbind before the class goes.
     #[pin]
     driver: kernel::driver::Registration<kernel::pci::Adapter<pci::NvmeDriver>>,
+    chrdev: chardev::Region,
     class: sysfs::ClassRegistration,
 }
 
@@ -36,8 +39,10 @@ impl kernel::InPlaceModule for RustNvme {
             // Out-of-range parameters fail insmod with a message naming them.
             params()?;
             let class = sysfs::ClassRegistration::new()?;
+            let chrdev = chardev::Region::new()?;
             Ok(try_pin_init!(Self {
                 class,
+                chrdev,
                 driver <- kernel::driver::Registration::new(c"rust_nvme", module),
             }))
         })

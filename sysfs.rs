@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The controller as sysfs shows it: class `nvme`, one device `nvme<N>` per controller
-//! (a child of the PCI function), with the C driver's attribute names and formats.
+//! The controller as sysfs shows it, laid out as the C driver lays it out:
 //!
-//! C counterpart: `drivers/nvme/host/sysfs.c`. The class name is the C core's, so the two
-//! drivers are alternatives: registering the class fails while `nvme_core` holds it.
+//! * class `nvme`: one device `nvme<N>` per controller, a child of the PCI function, with
+//!   the C driver's attribute names and formats; namespace disks are its children, so
+//!   `/sys/block/nvme<N>n<M>/device` is the controller and lies under the PCI device;
+//! * class `nvme-subsystem`: one device `nvme-subsys<N>` per controller (the C layout
+//!   without multipath), holding the subsystem's attributes and a link to `nvme<N>`;
+//! * namespace attributes (`nsid`, `wwid`, `uuid`, `nguid`, `eui`) on each disk.
 //!
-//! Attributes reach the controller through the class device's driver data. The class
-//! device is unregistered before the controller is freed, and unregistering waits for
-//! every running `show`/`store`, so the pointer is valid whenever a callback runs.
+//! C counterpart: `drivers/nvme/host/sysfs.c`. The class names are the C core's, so the
+//! two drivers are alternatives: module load fails while `nvme_core` holds them.
+//!
+//! Controller and subsystem attributes reach the controller through their device's
+//! driver data; namespace attributes reach the namespace through the disk. Each device
+//! is unregistered before what its callbacks read is freed, and unregistering waits for
+//! every running `show`/`store`, so the pointers are valid whenever a callback runs.
 
 use core::{
     ffi::c_void,
@@ -25,10 +32,15 @@ use kernel::{
 
 use crate::{
     ctrl::Ctrl,
-    irq::raw_pdev, //
+    identify::{
+        Identity,
+        NsIds, //
+    },
+    irq::raw_pdev,
+    mq::NsInfo,
 };
 
-/// `struct class` for `/sys/class/nvme`.
+/// A `struct class` defined by this driver.
 struct Class(bindings::class);
 
 // SAFETY: The class is immutable after construction; the driver core keeps its mutable
@@ -41,15 +53,21 @@ static NVME_CLASS: Class = Class(bindings::class {
     ..unsafe { core::mem::zeroed() }
 });
 
-/// The registered `nvme` class; unregistered on drop.
+static SUBSYS_CLASS: Class = Class(bindings::class {
+    name: c"nvme-subsystem".as_ptr().cast(),
+    // SAFETY: As above.
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// The registered classes `nvme` and `nvme-subsystem`; unregistered on drop.
 pub(crate) struct ClassRegistration;
 
 impl ClassRegistration {
-    /// Registers `/sys/class/nvme`.
+    /// Registers `/sys/class/nvme` and `/sys/class/nvme-subsystem`.
     ///
     /// # Errors
     ///
-    /// `EEXIST` (with a message) when the C `nvme_core` module already owns the class.
+    /// `EBUSY` (with a message) when the C `nvme_core` module already owns the classes.
     pub(crate) fn new() -> Result<Self> {
         // Ask before registering: a duplicate class name makes sysfs dump a stack.
         if nvme_core_loaded() {
@@ -59,15 +77,21 @@ impl ClassRegistration {
             );
             return Err(EBUSY);
         }
-        // SAFETY: `NVME_CLASS` is a valid, static class description.
-        let ret = unsafe { bindings::class_register(&NVME_CLASS.0) };
-        if ret != 0 {
-            pr_err!(
-                "cannot register class 'nvme' ({}): is the C nvme driver (nvme_core) loaded? \
-                 rust_nvme and nvme_core are alternatives; unload nvme_core first\n",
-                ret
-            );
-            return Err(Error::from_errno(ret));
+        for (i, class) in [&NVME_CLASS, &SUBSYS_CLASS].into_iter().enumerate() {
+            // SAFETY: `class` is a valid, static class description.
+            let ret = unsafe { bindings::class_register(&class.0) };
+            if ret != 0 {
+                pr_err!(
+                    "cannot register the nvme classes ({}): is the C nvme driver (nvme_core) \
+                     loaded? rust_nvme and nvme_core are alternatives; unload nvme_core first\n",
+                    ret
+                );
+                if i == 1 {
+                    // SAFETY: Registered in the first iteration.
+                    unsafe { bindings::class_unregister(&NVME_CLASS.0) };
+                }
+                return Err(Error::from_errno(ret));
+            }
         }
         Ok(Self)
     }
@@ -75,9 +99,12 @@ impl ClassRegistration {
 
 impl Drop for ClassRegistration {
     fn drop(&mut self) {
-        // SAFETY: Registered in `new`; every class device was unregistered before (the
-        // PCI driver is unregistered first).
-        unsafe { bindings::class_unregister(&NVME_CLASS.0) };
+        // SAFETY: Registered in `new`; every device of these classes was unregistered
+        // before (the PCI driver is unregistered first).
+        unsafe {
+            bindings::class_unregister(&SUBSYS_CLASS.0);
+            bindings::class_unregister(&NVME_CLASS.0);
+        }
     }
 }
 
@@ -96,14 +123,14 @@ fn nvme_core_loaded() -> bool {
 }
 
 /// Text written into a sysfs page buffer.
-struct PageWriter {
+pub(crate) struct PageWriter {
     buf: *mut u8,
     len: usize,
 }
 
-impl Write for PageWriter {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let b = s.as_bytes();
+impl PageWriter {
+    /// Appends raw bytes (identify strings are shown as the controller reports them).
+    fn bytes(&mut self, b: &[u8]) -> core::fmt::Result {
         if self.len + b.len() >= kernel::page::PAGE_SIZE {
             return Err(core::fmt::Error);
         }
@@ -113,30 +140,63 @@ impl Write for PageWriter {
         self.len += b.len();
         Ok(())
     }
+
+    /// `%*phN`: bytes as contiguous lowercase hex.
+    fn hex(&mut self, b: &[u8]) -> core::fmt::Result {
+        b.iter().try_for_each(|v| write!(self, "{:02x}", v))
+    }
+
+    /// `%pU`: 16 bytes as a UUID string.
+    fn uuid(&mut self, u: &[u8; 16]) -> core::fmt::Result {
+        self.hex(&u[..4])?;
+        for r in [4..6, 6..8, 8..10, 10..16] {
+            self.bytes(b"-")?;
+            self.hex(&u[r])?;
+        }
+        Ok(())
+    }
+
+    /// A padded identify string up to its first NUL, then a newline (C: `"%.*s\n"`).
+    fn field(&mut self, b: &[u8]) -> core::fmt::Result {
+        self.bytes(Identity::until_nul(b))?;
+        self.bytes(b"\n")
+    }
 }
 
-/// The controller behind a class device.
+impl Write for PageWriter {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.bytes(s.as_bytes())
+    }
+}
+
+/// The controller behind a controller or subsystem device.
 ///
 /// # Safety
 ///
-/// `dev` is a class device created by [`CtrlDevice::new`], from inside one of its
-/// attribute callbacks.
+/// `dev` is a device created by [`CtrlDevice::new`] or [`SubsysDevice::new`], from inside
+/// one of its attribute callbacks.
 unsafe fn ctrl_of<'a>(dev: *mut bindings::device) -> &'a Ctrl {
-    // SAFETY: `CtrlDevice::new` stored a pointer to the controller as driver data, and
-    // the controller outlives the class device (see the module documentation).
+    // SAFETY: Both constructors store a pointer to the controller as driver data, and the
+    // controller outlives the devices (see the module documentation).
     unsafe { &*(*dev).driver_data.cast::<Ctrl>() }
 }
 
-/// What an attribute shows.
-type ShowFn = fn(&Ctrl, &mut dyn Write) -> core::fmt::Result;
+/// What an attribute shows, and of what.
+#[derive(Clone, Copy)]
+enum Show {
+    None,
+    Ctrl(fn(&Ctrl, &mut PageWriter) -> core::fmt::Result),
+    Ns(fn(&NsInfo, &mut PageWriter) -> core::fmt::Result),
+}
+
 /// What an attribute does with a write.
 type StoreFn = fn(&Ctrl, &[u8]) -> Result;
 
-/// A read-only or write-only device attribute backed by a Rust function.
+/// A device attribute backed by a Rust function.
 #[repr(C)]
 struct Attr {
     attr: bindings::device_attribute,
-    show: Option<ShowFn>,
+    show: Show,
     store: Option<StoreFn>,
 }
 
@@ -149,17 +209,23 @@ unsafe extern "C" fn attr_show(
     buf: *mut c_char,
 ) -> isize {
     // SAFETY: `attr` is the first field of a `repr(C)` `Attr`, as every attribute in
-    // `GROUP` is.
+    // our groups is.
     let a = unsafe { &*attr.cast::<Attr>() };
-    // SAFETY: Called by sysfs for one of our class devices.
-    let ctrl = unsafe { ctrl_of(dev) };
     let mut w = PageWriter {
         buf: buf.cast(),
         len: 0,
     };
-    match a.show.map(|f| f(ctrl, &mut w)) {
-        Some(Ok(())) => w.len as isize,
-        _ => EINVAL.to_errno() as isize,
+    let r = match a.show {
+        // SAFETY: Controller attributes are only in the groups of controller and
+        // subsystem devices.
+        Show::Ctrl(f) => f(unsafe { ctrl_of(dev) }, &mut w),
+        // SAFETY: Namespace attributes are only in the group of our disks.
+        Show::Ns(f) => f(unsafe { crate::mq::ns_of_disk_dev(dev) }, &mut w),
+        Show::None => Err(core::fmt::Error),
+    };
+    match r {
+        Ok(()) => w.len as isize,
+        Err(_) => EINVAL.to_errno() as isize,
     }
 }
 
@@ -171,7 +237,7 @@ unsafe extern "C" fn attr_store(
 ) -> isize {
     // SAFETY: As in `attr_show`.
     let a = unsafe { &*attr.cast::<Attr>() };
-    // SAFETY: As in `attr_show`.
+    // SAFETY: Only controller attributes have a store function.
     let ctrl = unsafe { ctrl_of(dev) };
     // SAFETY: sysfs passes `count` readable bytes.
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
@@ -182,17 +248,17 @@ unsafe extern "C" fn attr_store(
     }
 }
 
-const fn attr(
-    name: &'static CStr,
-    mode: u16,
-    show: Option<ShowFn>,
-    store: Option<StoreFn>,
-) -> Attr {
+/// `S_IRUGO`.
+const MODE_RO: u16 = 0o444;
+/// `S_IWUSR`.
+const MODE_WO: u16 = 0o200;
+
+const fn attr(name: &'static CStr, mode: u16, show: Show, store: Option<StoreFn>) -> Attr {
     // SAFETY: All-zero is a valid `device_attribute`.
     let mut a: bindings::device_attribute = unsafe { core::mem::zeroed() };
     a.attr.name = name.as_ptr().cast();
     a.attr.mode = mode;
-    if show.is_some() {
+    if !matches!(show, Show::None) {
         a.__bindgen_anon_1.show = Some(attr_show);
     }
     if store.is_some() {
@@ -205,21 +271,37 @@ const fn attr(
     }
 }
 
-/// Whether a sysfs write means "1" (C: `kstrtobool`-like, as `reset_controller` accepts).
+const fn ctrl_ro(name: &'static CStr, f: fn(&Ctrl, &mut PageWriter) -> core::fmt::Result) -> Attr {
+    attr(name, MODE_RO, Show::Ctrl(f), None)
+}
+
+const fn ns_ro(name: &'static CStr, f: fn(&NsInfo, &mut PageWriter) -> core::fmt::Result) -> Attr {
+    attr(name, MODE_RO, Show::Ns(f), None)
+}
+
+/// Whether a sysfs write means "1" (as `reset_controller` users write it).
 fn is_one(input: &[u8]) -> bool {
     matches!(input, b"1" | b"1\n")
 }
 
-static STATE: Attr = attr(
-    c"state",
-    0o444,
-    Some(|c, w| writeln!(w, "{}", c.state().name())),
-    None,
-);
+/// Shows one field of the controller's identity; nothing before the first Identify.
+fn ident_field(
+    c: &Ctrl,
+    w: &mut PageWriter,
+    f: impl Fn(&Identity, &mut PageWriter) -> core::fmt::Result,
+) -> core::fmt::Result {
+    match c.identity() {
+        Some(id) => f(&id, w),
+        None => w.bytes(b"\n"),
+    }
+}
+
+// Controller attributes (C: `nvme_dev_attrs`).
+static STATE: Attr = ctrl_ro(c"state", |c, w| writeln!(w, "{}", c.state().name()));
 static RESET_CONTROLLER: Attr = attr(
     c"reset_controller",
-    0o200,
-    None,
+    MODE_WO,
+    Show::None,
     Some(|c, input| {
         if is_one(input) {
             c.reset_sync()
@@ -228,33 +310,246 @@ static RESET_CONTROLLER: Attr = attr(
         }
     }),
 );
+static RESCAN_CONTROLLER: Attr = attr(
+    c"rescan_controller",
+    MODE_WO,
+    Show::None,
+    Some(|c, _| {
+        // Any write rescans, as in C.
+        c.queue_scan();
+        Ok(())
+    }),
+);
+static MODEL: Attr = ctrl_ro(c"model", |c, w| ident_field(c, w, |id, w| w.field(&id.mn)));
+static SERIAL: Attr = ctrl_ro(c"serial", |c, w| ident_field(c, w, |id, w| w.field(&id.sn)));
+static FIRMWARE_REV: Attr = ctrl_ro(c"firmware_rev", |c, w| {
+    ident_field(c, w, |id, w| w.field(&id.fr))
+});
+static CNTLID: Attr = ctrl_ro(c"cntlid", |c, w| {
+    ident_field(c, w, |id, w| writeln!(w, "{}", id.cntlid))
+});
+static SUBSYSNQN: Attr = ctrl_ro(c"subsysnqn", |c, w| {
+    ident_field(c, w, |id, w| w.field(&id.subnqn))
+});
+static TRANSPORT: Attr = ctrl_ro(c"transport", |_, w| writeln!(w, "pcie"));
+static ADDRESS: Attr = ctrl_ro(c"address", |c, w| {
+    w.bytes(c.pci_dev().as_ref().name().to_bytes())?;
+    w.bytes(b"\n")
+});
+static NUMA_NODE: Attr = ctrl_ro(c"numa_node", |c, w| {
+    writeln!(w, "{}", numa_node(c.pci_dev()))
+});
+static QUEUE_COUNT: Attr = ctrl_ro(c"queue_count", |c, w| writeln!(w, "{}", c.queue_count()));
+static SQSIZE: Attr = ctrl_ro(c"sqsize", |c, w| writeln!(w, "{}", c.sqsize()));
+
+// Subsystem attributes (C: `nvme_subsys_attrs`).
+static SUBSYS_NQN: Attr = ctrl_ro(c"subsysnqn", |c, w| {
+    ident_field(c, w, |id, w| w.field(&id.subnqn))
+});
+static SUBSYS_MODEL: Attr = ctrl_ro(c"model", |c, w| ident_field(c, w, |id, w| w.field(&id.mn)));
+static SUBSYS_SERIAL: Attr = ctrl_ro(c"serial", |c, w| ident_field(c, w, |id, w| w.field(&id.sn)));
+static SUBSYS_FIRMWARE_REV: Attr = ctrl_ro(c"firmware_rev", |c, w| {
+    ident_field(c, w, |id, w| w.field(&id.fr))
+});
+static SUBSYSTYPE: Attr = ctrl_ro(c"subsystype", |_, w| writeln!(w, "nvm"));
+
+// Namespace attributes (C: `nvme_ns_attrs`).
+static NSID: Attr = ns_ro(c"nsid", |ns, w| writeln!(w, "{}", ns.nsid));
+static WWID: Attr = ns_ro(c"wwid", |ns, w| {
+    let ids = &ns.ids;
+    if ids.uuid != [0; 16] {
+        w.bytes(b"uuid.")?;
+        w.uuid(&ids.uuid)?;
+    } else if ids.nguid != [0; 16] {
+        w.bytes(b"eui.")?;
+        w.hex(&ids.nguid)?;
+    } else if ids.eui64 != [0; 8] {
+        w.bytes(b"eui.")?;
+        w.hex(&ids.eui64)?;
+    } else {
+        // C's fallback: vendor, serial and model in hex, namespace ID.
+        write!(w, "nvme.{:04x}-", ns.vid)?;
+        w.hex(Identity::trimmed(&ns.sn))?;
+        w.bytes(b"-")?;
+        w.hex(Identity::trimmed(&ns.mn))?;
+        write!(w, "-{:08x}", ns.nsid)?;
+    }
+    w.bytes(b"\n")
+});
+static UUID: Attr = ns_ro(c"uuid", |ns, w| {
+    // Without a UUID C shows the NGUID here, for backward compatibility.
+    if ns.ids.uuid != [0; 16] {
+        w.uuid(&ns.ids.uuid)?;
+    } else {
+        w.uuid(&ns.ids.nguid)?;
+    }
+    w.bytes(b"\n")
+});
+static NGUID: Attr = ns_ro(c"nguid", |ns, w| {
+    w.uuid(&ns.ids.nguid)?;
+    w.bytes(b"\n")
+});
+static EUI: Attr = ns_ro(c"eui", |ns, w| {
+    // `%8ph`: bytes separated by spaces.
+    for (i, b) in ns.ids.eui64.iter().enumerate() {
+        write!(w, "{}{:02x}", if i > 0 { " " } else { "" }, b)?;
+    }
+    w.bytes(b"\n")
+});
+static CSI: Attr = ns_ro(c"csi", |ns, w| writeln!(w, "{}", ns.ids.csi));
+
+/// The NUMA node of the PCI function (C: `dev_to_node`).
+fn numa_node(pdev: &pci::Device) -> i32 {
+    #[cfg(CONFIG_NUMA)]
+    {
+        // SAFETY: `pdev` is live; `numa_node` is a plain field.
+        unsafe { (*raw_pdev(pdev)).dev.numa_node }
+    }
+    #[cfg(not(CONFIG_NUMA))]
+    {
+        let _ = pdev;
+        bindings::NUMA_NO_NODE
+    }
+}
 
 /// A null-terminated attribute pointer array.
 struct AttrList<const N: usize>([*const bindings::attribute; N]);
 // SAFETY: Points only to immutable statics.
 unsafe impl<const N: usize> Sync for AttrList<N> {}
 
-static ATTRS: AttrList<3> = AttrList([&STATE.attr.attr, &RESET_CONTROLLER.attr.attr, ptr::null()]);
+static CTRL_ATTRS: AttrList<14> = AttrList([
+    &STATE.attr.attr,
+    &RESET_CONTROLLER.attr.attr,
+    &RESCAN_CONTROLLER.attr.attr,
+    &MODEL.attr.attr,
+    &SERIAL.attr.attr,
+    &FIRMWARE_REV.attr.attr,
+    &CNTLID.attr.attr,
+    &SUBSYSNQN.attr.attr,
+    &TRANSPORT.attr.attr,
+    &ADDRESS.attr.attr,
+    &NUMA_NODE.attr.attr,
+    &QUEUE_COUNT.attr.attr,
+    &SQSIZE.attr.attr,
+    ptr::null(),
+]);
+
+static SUBSYS_ATTRS: AttrList<6> = AttrList([
+    &SUBSYS_NQN.attr.attr,
+    &SUBSYS_MODEL.attr.attr,
+    &SUBSYS_SERIAL.attr.attr,
+    &SUBSYS_FIRMWARE_REV.attr.attr,
+    &SUBSYSTYPE.attr.attr,
+    ptr::null(),
+]);
+
+static NS_ATTRS: AttrList<7> = AttrList([
+    &NSID.attr.attr,
+    &WWID.attr.attr,
+    &UUID.attr.attr,
+    &NGUID.attr.attr,
+    &EUI.attr.attr,
+    &CSI.attr.attr,
+    ptr::null(),
+]);
+
+/// Hides `uuid`, `nguid` and `eui` when the namespace does not report them (C:
+/// `nvme_ns_attrs_are_visible`).
+unsafe extern "C" fn ns_attr_visible(
+    kobj: *mut bindings::kobject,
+    a: *mut bindings::attribute,
+    _n: i32,
+) -> bindings::umode_t {
+    // SAFETY: The group is only attached to disks, whose kobject is embedded in their
+    // `struct device`.
+    let dev = unsafe { kernel::container_of!(kobj, bindings::device, kobj) };
+    // SAFETY: As above; the disk is ours.
+    let ns = unsafe { crate::mq::ns_of_disk_dev(dev) };
+    let ids: &NsIds = &ns.ids;
+    let a = a.cast_const();
+    let hidden = (a == &raw const UUID.attr.attr && ids.uuid == [0; 16] && ids.nguid == [0; 16])
+        || (a == &raw const NGUID.attr.attr && ids.nguid == [0; 16])
+        || (a == &raw const EUI.attr.attr && ids.eui64 == [0; 8]);
+    if hidden {
+        0
+    } else {
+        // SAFETY: `a` is one of our static attributes.
+        unsafe { (*a).mode }
+    }
+}
 
 struct Group(bindings::attribute_group);
 // SAFETY: Points only to immutable statics.
 unsafe impl Sync for Group {}
 
-static GROUP: Group = Group(bindings::attribute_group {
-    __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
-        attrs: ATTRS.0.as_ptr().cast_mut().cast(),
+const fn group<const N: usize>(attrs: &'static AttrList<N>) -> Group {
+    Group(bindings::attribute_group {
+        __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
+            attrs: attrs.0.as_ptr().cast_mut().cast(),
+        },
+        // SAFETY: All-zero is valid for the remaining fields.
+        ..unsafe { core::mem::zeroed() }
+    })
+}
+
+static CTRL_GROUP: Group = group(&CTRL_ATTRS);
+static SUBSYS_GROUP: Group = group(&SUBSYS_ATTRS);
+static NS_GROUP: Group = Group(bindings::attribute_group {
+    __bindgen_anon_1: bindings::attribute_group__bindgen_ty_1 {
+        is_visible: Some(ns_attr_visible),
     },
-    // SAFETY: All-zero is valid for the remaining fields.
-    ..unsafe { core::mem::zeroed() }
+    ..group(&NS_ATTRS).0
 });
 
-struct Groups([*const bindings::attribute_group; 2]);
+/// A null-terminated group pointer array.
+pub(crate) struct Groups([*const bindings::attribute_group; 2]);
 // SAFETY: Points only to immutable statics.
 unsafe impl Sync for Groups {}
 
-static GROUPS: Groups = Groups([&GROUP.0, ptr::null()]);
+impl Groups {
+    /// The array as `device_add_disk` and `device_create_with_groups` take it.
+    pub(crate) fn as_ptr(&'static self) -> *mut *const bindings::attribute_group {
+        self.0.as_ptr().cast_mut()
+    }
+}
 
-/// The class device `nvme<N>` of one controller.
+static CTRL_GROUPS: Groups = Groups([&CTRL_GROUP.0, ptr::null()]);
+static SUBSYS_GROUPS: Groups = Groups([&SUBSYS_GROUP.0, ptr::null()]);
+/// The attribute groups of a namespace disk.
+pub(crate) static NS_GROUPS: Groups = Groups([&NS_GROUP.0, ptr::null()]);
+
+/// Creates a device of `class` with `ctrl` as driver data.
+///
+/// # Safety
+///
+/// `class` is registered, `parent` is null or a live device, and the result is
+/// unregistered before `ctrl` is freed.
+unsafe fn create(
+    class: &'static Class,
+    parent: *mut bindings::device,
+    devt: bindings::dev_t,
+    ctrl: &Ctrl,
+    groups: &'static Groups,
+    fmt: &'static CStr,
+    n: u32,
+) -> Result<*mut bindings::device> {
+    // SAFETY: Per the function's safety requirements; the groups are static and the format
+    // takes one `unsigned int`.
+    let dev = unsafe {
+        bindings::device_create_with_groups(
+            &class.0,
+            parent,
+            devt,
+            ptr::from_ref(ctrl).cast_mut().cast::<c_void>(),
+            groups.as_ptr(),
+            fmt.as_ptr().cast(),
+            n,
+        )
+    };
+    kernel::error::from_err_ptr(dev)
+}
+
+/// The class device `nvme<N>` of one controller (also `/dev/nvme<N>` when `devt` is set).
 ///
 /// # Invariants
 ///
@@ -269,26 +564,52 @@ unsafe impl Send for CtrlDevice {}
 unsafe impl Sync for CtrlDevice {}
 
 impl CtrlDevice {
-    /// Creates `/sys/class/nvme/nvme<instance>` under `pdev` for `ctrl`.
+    /// Creates `/sys/class/nvme/nvme<instance>` under `pdev` for `ctrl`, with device
+    /// number `devt` (0 for none).
     ///
     /// The caller must drop the result before `ctrl` goes away.
-    pub(crate) fn new(pdev: &pci::Device, ctrl: &Ctrl) -> Result<Self> {
-        // SAFETY: The class is registered (module init), `pdev` is live, the groups are
-        // static, the format takes one `unsigned int`.
+    pub(crate) fn new(pdev: &pci::Device, ctrl: &Ctrl, devt: bindings::dev_t) -> Result<Self> {
+        // SAFETY: The class is registered (module init), `pdev` is live, and the caller
+        // drops the device before `ctrl`.
         let dev = unsafe {
-            bindings::device_create_with_groups(
-                &NVME_CLASS.0,
+            create(
+                &NVME_CLASS,
                 &raw mut (*raw_pdev(pdev)).dev,
-                0,
-                ptr::from_ref(ctrl).cast_mut().cast::<c_void>(),
-                GROUPS.0.as_ptr().cast_mut(),
-                c"nvme%u".as_ptr().cast(),
+                devt,
+                ctrl,
+                &CTRL_GROUPS,
+                c"nvme%u",
                 ctrl.instance,
             )
-        };
-        let dev = kernel::error::from_err_ptr(dev)?;
+        }?;
         // INVARIANT: created above.
         Ok(Self { dev })
+    }
+
+    /// The `struct device`, as parent of the namespace disks.
+    pub(crate) fn as_raw(&self) -> *mut bindings::device {
+        self.dev
+    }
+
+    /// Sends `KOBJ_CHANGE` with `NVME_AEN=<result>` (C: `nvme_aen_uevent`).
+    pub(crate) fn aen_uevent(&self, result: u32) {
+        let mut env = crate::mq::NameBuf::default();
+        if write!(env, "NVME_AEN={:#08x}", result).is_err() {
+            return;
+        }
+        let mut envp = [
+            env.bytes().as_ptr().cast_mut().cast::<c_char>(),
+            ptr::null_mut(),
+        ];
+        // SAFETY: By the invariant the device is registered; `envp` is a NULL-terminated
+        // array of NUL-terminated strings that outlives the call.
+        unsafe {
+            bindings::kobject_uevent_env(
+                &raw mut (*self.dev).kobj,
+                bindings::kobject_action_KOBJ_CHANGE,
+                envp.as_mut_ptr(),
+            )
+        };
     }
 }
 
@@ -297,5 +618,72 @@ impl Drop for CtrlDevice {
         // SAFETY: By the invariant `dev` is registered; this waits for running attribute
         // callbacks and drops the creation reference.
         unsafe { bindings::device_unregister(self.dev) };
+    }
+}
+
+/// The subsystem device `nvme-subsys<N>` of one controller, linking to `nvme<N>`.
+///
+/// # Invariants
+///
+/// `dev` was returned by `device_create_with_groups`; it has a link named `link` to the
+/// controller device until drop, which removes both.
+pub(crate) struct SubsysDevice {
+    dev: *mut bindings::device,
+    link: [u8; 16],
+}
+
+// SAFETY: As for `CtrlDevice`.
+unsafe impl Send for SubsysDevice {}
+// SAFETY: As above.
+unsafe impl Sync for SubsysDevice {}
+
+impl SubsysDevice {
+    /// Creates `/sys/class/nvme-subsystem/nvme-subsys<instance>` with a link to `ctrl_dev`.
+    ///
+    /// The caller must drop the result before `ctrl_dev` and `ctrl` go away.
+    pub(crate) fn new(ctrl: &Ctrl, ctrl_dev: &CtrlDevice) -> Result<Self> {
+        // SAFETY: The class is registered; no parent (a virtual device, as in C); the
+        // caller drops the device before `ctrl`.
+        let dev = unsafe {
+            create(
+                &SUBSYS_CLASS,
+                ptr::null_mut(),
+                0,
+                ctrl,
+                &SUBSYS_GROUPS,
+                c"nvme-subsys%u",
+                ctrl.instance,
+            )
+        }?;
+        let mut link = [0u8; 16];
+        let mut w = crate::mq::NameBuf::default();
+        // "nvme" and at most two digits (`MAX_INSTANCES`) fit in the name buffer.
+        let _ = write!(w, "nvme{}", ctrl.instance);
+        link[..w.bytes().len()].copy_from_slice(w.bytes());
+        // SAFETY: Both devices are registered; `link` is NUL terminated.
+        let ret = unsafe {
+            bindings::sysfs_create_link(
+                &raw mut (*dev).kobj,
+                &raw mut (*ctrl_dev.dev).kobj,
+                link.as_ptr().cast(),
+            )
+        };
+        if ret != 0 {
+            // SAFETY: Created above and not yet visible to the rest of the driver.
+            unsafe { bindings::device_unregister(dev) };
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: created and linked above.
+        Ok(Self { dev, link })
+    }
+}
+
+impl Drop for SubsysDevice {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant the device and its link exist.
+        unsafe {
+            bindings::sysfs_remove_link(&raw mut (*self.dev).kobj, self.link.as_ptr().cast());
+            bindings::device_unregister(self.dev);
+        }
     }
 }

@@ -11,7 +11,7 @@ die() { echo "setup: $*" >&2; exit 1; }
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-PKGS=(rustc-web rust-web-src libclang-19-dev gcc make flex bison bc libelf-dev libssl-dev
+PKGS=(rustc-web rust-web-src libclang-19-dev gcc libc6-dev make flex bison bc libelf-dev libssl-dev
       cpio kmod busybox-static fio nvme-cli e2fsprogs qemu-system-x86 xz-utils python3)
 
 missing=()

@@ -20,6 +20,7 @@ Without extra QEMU args, one controller (serial "rnvme0") with a 1 GiB file-back
 is attached.
 """
 import argparse
+import glob
 import os
 import re
 import select
@@ -80,7 +81,12 @@ def build_initrd(kd, script, workdir, shell, module=None):
         if os.path.exists(p):
             shutil.copy(p, mods)
     shutil.copytree(os.path.join(TOP, "tests"), os.path.join(ov, "guest/tests"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.c"))
+    # Test programs: static binaries, so that the guest needs no C library for them.
+    for src in glob.glob(os.path.join(TOP, "tests", "*.c")):
+        out = os.path.join(ov, "guest/tests", os.path.basename(src)[:-2])
+        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", out, src],
+                       check=True)
     if script:
         shutil.copy(script, os.path.join(ov, "guest/run.sh"))
     if shell:

@@ -16,7 +16,8 @@ QEMU_ENV = {
 
 # The module's KUnit suites: each must report in the run.
 KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
-                "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_dbbuf", "rust_nvme_identify"]
+                "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_dbbuf", "rust_nvme_identify",
+                "rust_nvme_ioctl", "rust_nvme_aen"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
@@ -37,6 +38,10 @@ once = "on"
 # The one lockdep report allowed: pciehp's reset_lock vs pci_rescan_remove_lock.
 PCIEHP_LOCKDEP = "possible circular locking dependency,pciehp_unconfigure_device," \
     "pci_rescan_remove_lock,reset_lock"
+
+# Namespace identifiers the tools run gives QEMU.
+TOOLS_UUID = "6a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
+TOOLS_EUI64 = "0x0011223344556677"
 
 RUNS = [
     {
@@ -105,6 +110,26 @@ RUNS = [
                     {"serial": "rnvme1", "size": "64M"}],
         "env": {"RN_DISK": "nvme1n1"},
         "timeout": 300,
+    },
+    {
+        # The controller as tools see it: sysfs as nvme.ko lays it out, /dev/nvme0 and
+        # its ioctls through Debian's nvme-cli, namespace attach/detach through AENs.
+        # A subsystem (so that namespace 2 can start detached), a UUID and an EUI64.
+        "name": "tools",
+        "tests": ["test_sysfs_01.sh", "test_cli_01.sh", "test_nsattach_01.sh",
+                  "test_smart_01.sh"],
+        "cpus": 2,
+        "qemu": ["-device", "nvme-subsys,id=subsys0,nqn=rnvme-subsys"],
+        "devices": [{"serial": "rnvme0", "nvme": "subsys=subsys0", "ns": [
+            {"size": "256M", "opts": f"uuid={TOOLS_UUID},eui64={TOOLS_EUI64}"},
+            {"size": "128M", "opts": "detached=on"}]}],
+        "env": {"RN_SERIAL": "rnvme0", "RN_MODEL": "QEMU NVMe Ctrl",
+                "RN_SUBNQN": "nqn.2019-08.org.qemu:rnvme-subsys", "RN_QUEUES": "3",
+                "RN_UUID": TOOLS_UUID, "RN_EUI": "00 11 22 33 44 55 66 77"},
+        # The ioctl probe's deliberately invalid Identify CNS.
+        "allow_nvme_err": [r"pci_nvme_err_invalid_identify_cns .*cns=0xfe",
+                           r"pci_nvme_err_req_status .* status 0x4002 opc 0x6"],
+        "timeout": 600,
     },
     {
         # The rest of the data path: discard (drive with discard=unmap), write zeroes,

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Namespace scan: the active namespace list against the disks the controller has.
+//!
+//! C counterparts: `nvme_scan_work`, `nvme_scan_ns_list`, `nvme_validate_ns`,
+//! `nvme_ns_remove`. The same scan runs at bring-up, on `rescan_controller` /
+//! `NVME_IOCTL_RESCAN`, and on a Namespace Attribute Changed notice: a newly active
+//! namespace gets its disk, an inactive one loses it (marked dead first, so I/O fails
+//! fast), a resized one gets its new capacity (with a uevent).
+
+use kernel::{
+    prelude::*,
+    sync::atomic::Relaxed,
+    workqueue, //
+};
+
+use super::{
+    AdminQueue,
+    Ctrl,
+    Inner,
+    State,
+    IDENTIFY_LOG_SIZE, //
+};
+use crate::{
+    cmd::{
+        AdminOpcode,
+        Cns,
+        Command,
+        LogPage,
+        IDENTIFY_DATA_SIZE,
+        NSID_ALL, //
+    },
+    identify::{
+        id_ns,
+        IdBuf,
+        NsFeatures,
+        NsGeometry,
+        NsIds,
+        ONCS_DSM,
+        ONCS_WRITE_ZEROES,
+        VWC_PRESENT, //
+    },
+    mq::{
+        Disk,
+        Limits,
+        NsInfo,
+        TagSet, //
+    },
+};
+
+/// What Identify Namespace says about a namespace the driver can expose.
+struct Found {
+    ns: NsInfo,
+    lim: Limits,
+    nsze: u64,
+}
+
+impl Ctrl {
+    /// Queues a namespace scan (C: `nvme_queue_scan`); only while live.
+    pub(crate) fn queue_scan(&self) {
+        if self.state() == State::Live {
+            // `Err` means it is already queued, which is what was asked.
+            let _ = workqueue::system_long().enqueue::<_, 1>(self.arc());
+        }
+    }
+
+    /// The scan work (C: `nvme_scan_work`).
+    pub(super) fn scan_work_fn(&self) {
+        let mut removed = KVec::new();
+        {
+            let mut inner = self.inner.lock();
+            if self.state() != State::Live || inner.tagset.is_none() {
+                return;
+            }
+            let Some(admin) = self.admin.lock().clone() else {
+                return;
+            };
+            if self.ns_changed.xchg(false, Relaxed) {
+                self.clear_changed_ns_log(&admin);
+            }
+            if let Err(e) = self.scan_namespaces(&mut inner, &admin, &mut removed) {
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: namespace scan failed ({:?})\n",
+                    self.instance,
+                    e
+                );
+            }
+        }
+        // Deleting a disk waits for its I/O; never while holding `inner`, which a reset
+        // (that such I/O may need) takes.
+        for d in removed {
+            dev_info!(
+                self.dev(),
+                "nvme{}n{}: namespace removed\n",
+                self.instance,
+                d.ns().nsid
+            );
+            drop(d);
+        }
+    }
+
+    /// Reads the Changed Namespace List with RAE clear, which acknowledges the notice so
+    /// that the controller sends the next one (C: `nvme_clear_changed_ns_log`). The list
+    /// itself is not trusted: the scan compares the whole active list.
+    fn clear_changed_ns_log(&self, admin: &AdminQueue) {
+        let Ok(buf) = IdBuf::new(self.bound_dev()) else {
+            return;
+        };
+        let cmd = Command::get_log_page(
+            LogPage::ChangedNsList,
+            NSID_ALL,
+            buf.dma(),
+            IDENTIFY_LOG_SIZE,
+            false,
+        );
+        if self.admin(admin, AdminOpcode::GetLogPage, cmd).is_err() {
+            dev_warn!(
+                self.dev(),
+                "nvme{}: reading the changed namespace log failed\n",
+                self.instance
+            );
+        }
+    }
+
+    /// Compares the active namespaces with the disks: adds, resizes, and moves the disks
+    /// of namespaces that are gone into `removed` (marked dead), for the caller to delete
+    /// once it has released `inner`.
+    pub(super) fn scan_namespaces(
+        &self,
+        inner: &mut Inner,
+        admin: &AdminQueue,
+        removed: &mut KVec<Disk>,
+    ) -> Result {
+        let dev = self.dev();
+        let Some(id) = inner.id else {
+            return Err(EINVAL);
+        };
+        let list = IdBuf::new(self.bound_dev())?;
+        self.admin(
+            admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::ActiveNsList, 0, list.dma()),
+        )?;
+        let mut nsids = KVec::new();
+        for i in 0..IDENTIFY_DATA_SIZE / 4 {
+            let nsid = list.le_at::<4>(i * 4)? as u32;
+            if nsid == 0 {
+                break;
+            }
+            if nsid > id.nn {
+                dev_warn!(
+                    dev,
+                    "nvme{}: active namespace {} beyond NN {}; ignored\n",
+                    self.instance,
+                    nsid,
+                    id.nn
+                );
+                continue;
+            }
+            nsids.push(nsid, GFP_KERNEL)?;
+        }
+        let mut i = 0;
+        while i < inner.disks.len() {
+            if nsids.contains(&inner.disks[i].ns().nsid) {
+                i += 1;
+                continue;
+            }
+            let d = inner.disks.remove(i)?;
+            d.mark_dead();
+            removed.push(d, GFP_KERNEL)?;
+        }
+        for nsid in nsids {
+            let found = self.identify_ns(inner, admin, nsid)?;
+            let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
+            match (found, pos) {
+                (None, None) => {}
+                (None, Some(p)) => {
+                    let d = inner.disks.remove(p)?;
+                    d.mark_dead();
+                    removed.push(d, GFP_KERNEL)?;
+                }
+                (Some(f), Some(p)) if inner.disks[p].ns().lba_shift == f.ns.lba_shift => {
+                    let d = &inner.disks[p];
+                    if d.capacity_sectors() != f.lim.capacity_sectors {
+                        dev_info!(
+                            dev,
+                            "nvme{}n{}: capacity changed to {} blocks\n",
+                            self.instance,
+                            nsid,
+                            f.nsze
+                        );
+                        d.set_capacity_and_notify(f.lim.capacity_sectors);
+                    }
+                }
+                (Some(f), pos) => {
+                    if let Some(p) = pos {
+                        // The block size changed: the disk is replaced (C revalidates it).
+                        let d = inner.disks.remove(p)?;
+                        d.mark_dead();
+                        removed.push(d, GFP_KERNEL)?;
+                    }
+                    let Some(tagset) = inner.tagset.as_ref() else {
+                        return Ok(());
+                    };
+                    let disk = self.add_disk(tagset, f)?;
+                    inner.disks.push(disk, GFP_KERNEL)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the disk of a namespace.
+    fn add_disk(&self, tagset: &TagSet, f: Found) -> Result<Disk> {
+        let (nsid, lba_shift) = (f.ns.nsid, f.ns.lba_shift);
+        let disk = {
+            let class_dev = self.class_dev.lock();
+            Disk::new(tagset, f.ns, &f.lim, class_dev.as_ref().ok_or(ENODEV)?)?
+        };
+        dev_info!(
+            self.dev(),
+            "nvme{}n{}: {} blocks of {} bytes\n",
+            self.instance,
+            nsid,
+            f.nsze,
+            1u32 << lba_shift
+        );
+        Ok(disk)
+    }
+
+    /// Identify Namespace and its identifiers; `None` for a namespace the driver cannot
+    /// expose (inactive, zero capacity, metadata, block size), with the reason logged.
+    fn identify_ns(&self, inner: &Inner, admin: &AdminQueue, nsid: u32) -> Result<Option<Found>> {
+        let dev = self.dev();
+        let (Some(id), Some(cap)) = (inner.id, inner.cap) else {
+            return Err(EINVAL);
+        };
+        let buf = IdBuf::new(self.bound_dev())?;
+        self.admin(
+            admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::Namespace, nsid, buf.dma()),
+        )?;
+        let nlbaf = buf.u8_at(id_ns::NLBAF)?;
+        let flbas = buf.u8_at(id_ns::FLBAS)?;
+        // FLBAS bits 3:0 index the format, bits 6:5 extend it past 16.
+        let idx = usize::from(flbas & 0xf) | (usize::from(flbas >> 5 & 0x3) << 4);
+        if idx > usize::from(nlbaf) {
+            dev_warn!(
+                dev,
+                "nvme{}n{}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
+                self.instance,
+                nsid,
+                flbas,
+                nlbaf
+            );
+            return Ok(None);
+        }
+        let lbaf = id_ns::LBAF + idx * id_ns::LBAF_SIZE;
+        let geo = NsGeometry {
+            nsze: buf.le_at::<8>(id_ns::NSZE)?,
+            ms: buf.le_at::<2>(lbaf)? as u16,
+            lba_shift: u32::from(buf.u8_at(lbaf + id_ns::LBAF_LBADS)?),
+        };
+        if let Some(why) = geo.unsupported() {
+            dev_info!(dev, "nvme{}n{}: skipped: {}\n", self.instance, nsid, why);
+            return Ok(None);
+        }
+        let feat = NsFeatures {
+            nsfeat: buf.u8_at(id_ns::NSFEAT)?,
+            dlfeat: buf.u8_at(id_ns::DLFEAT)?,
+            npwg: buf.le_at::<2>(id_ns::NPWG)? as u16,
+            npdg: buf.le_at::<2>(id_ns::NPDG)? as u16,
+            npda: buf.le_at::<2>(id_ns::NPDA)? as u16,
+            nows: buf.le_at::<2>(id_ns::NOWS)? as u16,
+        };
+        // Identifiers: Identify Namespace's NGUID and EUI64, then the descriptor list
+        // (NVMe 1.3+), which also gives the UUID (C: `nvme_identify_ns_descs`).
+        let mut ids = NsIds {
+            nguid: buf.bytes::<16>(id_ns::NGUID)?,
+            eui64: buf.bytes::<8>(id_ns::EUI64)?,
+            ..NsIds::default()
+        };
+        if self.vs_at_least(1, 3)
+            && self
+                .admin(
+                    admin,
+                    AdminOpcode::Identify,
+                    Command::identify(Cns::NsDescList, nsid, buf.dma()),
+                )
+                .is_ok()
+            && ids.merge_descs(&buf.to_vec()?).is_err()
+        {
+            dev_warn!(
+                dev,
+                "nvme{}n{}: malformed namespace identification descriptor\n",
+                self.instance,
+                nsid
+            );
+        }
+        let max_hw_sectors = inner.max_hw_sectors;
+        let poll = inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0);
+        let lim = Limits {
+            lba_shift: geo.lba_shift,
+            capacity_sectors: geo.capacity_sectors(),
+            max_hw_sectors,
+            page_size: self.page_size.load(Relaxed),
+            write_cache: id.vwc & VWC_PRESENT != 0,
+            io_min: feat.io_min(geo.lba_shift),
+            io_opt: feat.io_opt(geo.lba_shift),
+            max_discard_sectors: if id.oncs & ONCS_DSM != 0 {
+                inner.nvm.max_discard_sectors(geo.lba_shift)
+            } else {
+                0
+            },
+            discard_granularity: feat.discard_granularity(geo.lba_shift),
+            max_write_zeroes_sectors: if id.oncs & ONCS_WRITE_ZEROES != 0 {
+                inner
+                    .nvm
+                    .max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
+            } else {
+                0
+            },
+            wzeroes_unmap: feat.deac(),
+            poll,
+        };
+        dev_info!(
+            dev,
+            "nvme{}n{}: deallocated blocks read {}{}\n",
+            self.instance,
+            nsid,
+            if feat.reads_zeroes() {
+                "as zeroes"
+            } else {
+                "as unspecified data"
+            },
+            if feat.deac() {
+                "; Write Zeroes can deallocate"
+            } else {
+                ""
+            }
+        );
+        let ident = self.identity();
+        let ns = NsInfo {
+            ids,
+            ctrl: self.arc(),
+            effects: inner.effects.as_deref().copied().unwrap_or([0; 256]),
+            vid: ident.map_or(0, |i| i.vid),
+            sn: ident.map_or([0; 20], |i| i.sn),
+            mn: ident.map_or([0; 40], |i| i.mn),
+            nsid,
+            lba_shift: geo.lba_shift,
+            instance: self.instance,
+            dsm: id.oncs & ONCS_DSM != 0,
+            write_zeroes: id.oncs & ONCS_WRITE_ZEROES != 0,
+            deac: feat.deac(),
+        };
+        Ok(Some(Found {
+            ns,
+            lim,
+            nsze: geo.nsze,
+        }))
+    }
+}

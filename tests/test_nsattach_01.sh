@@ -1,0 +1,69 @@
+#!/bin/sh
+# Namespace changes through asynchronous events: QEMU's subsystem has namespace 2
+# detached; nvme attach-ns makes /dev/nvme0n2 appear (through the Namespace Attribute
+# Changed event, no manual rescan), data round-trips on it, nvme detach-ns removes it,
+# while nvme0n1 serves verified I/O throughout. Then rescan on demand.
+. /guest/tests/lib.sh
+
+check "insmod" rn_load
+check "/dev/nvme0n1 appears" wait_disk nvme0n1
+check "controller state is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
+check "namespace 2 starts detached" [ ! -e /dev/nvme0n2 ]
+cntlid=$(cat /sys/class/nvme/nvme0/cntlid)
+
+rm -f /tmp/stop /tmp/fio-fail
+(
+	n=0
+	while [ ! -f /tmp/stop ]; do
+		fio --ioengine=io_uring --direct=1 --name=bg$n --rw=randwrite --bs=4k \
+			--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c \
+			--verify_fatal=1 --randseed=$n >/tmp/fio-bg.out 2>&1 \
+			|| { cp /tmp/fio-bg.out /tmp/fio-fail; break; }
+		n=$((n + 1))
+	done
+	echo $n > /tmp/fio-runs
+) &
+pid=$!
+sleep 1
+
+dmesg -c >/dev/null
+check "nvme attach-ns -n 2" nvme attach-ns /dev/nvme0 -n 2 -c $cntlid
+check "/dev/nvme0n2 appears after the event" wait_disk nvme0n2 20
+check "the driver saw the namespace notice" sh -c "dmesg | grep -q 'namespace attribute changed'"
+check "nvme0n2 is a child of the controller" [ -d /sys/class/nvme/nvme0/nvme0n2 ]
+expect_eq "nvme0n2 nsid" 2 "$(cat /sys/block/nvme0n2/nsid)"
+expect_eq "nvme0n2 capacity (128 MiB)" 262144 "$(cat /sys/block/nvme0n2/size)"
+check "verified I/O on nvme0n2" rn_fio --name=n2 --rw=randwrite --bs=4k --filename=/dev/nvme0n2 \
+	--iodepth=16 --size=16M --verify=crc32c --verify_fatal=1
+dd if=/dev/urandom of=/tmp/n2.in bs=4096 count=4 2>/dev/null
+check "nvme write on nvme0n2" nvme write /dev/nvme0n2 -s 0 -c 31 -z 16384 -d /tmp/n2.in
+check "nvme read on nvme0n2" nvme read /dev/nvme0n2 -s 0 -c 31 -z 16384 -d /tmp/n2.out
+check "nvme0n2 data round-trips" cmp /tmp/n2.in /tmp/n2.out
+
+check "nvme detach-ns -n 2" nvme detach-ns /dev/nvme0 -n 2 -c $cntlid
+check "/dev/nvme0n2 goes away after the event" wait_for 20 [ ! -e /dev/nvme0n2 ]
+check "the driver logged the removal" sh -c "dmesg | grep -q 'nvme0n2: namespace removed'"
+
+# Attach again, then rescan on demand (a scan that finds nothing new changes nothing).
+check "attach again" nvme attach-ns /dev/nvme0 -n 2 -c $cntlid
+check "/dev/nvme0n2 appears again" wait_disk nvme0n2 20
+check "echo 1 > rescan_controller" sh -c "echo 1 > /sys/class/nvme/nvme0/rescan_controller"
+check "nvme ns-rescan (NVME_IOCTL_RESCAN)" nvme ns-rescan /dev/nvme0
+sleep 1
+check "both disks remain after rescans" [ -b /dev/nvme0n1 -a -b /dev/nvme0n2 ]
+# Detach while I/O runs on the namespace: the I/O fails cleanly, the disk goes.
+fio --ioengine=io_uring --direct=1 --name=gone --rw=randread --bs=4k --filename=/dev/nvme0n2 \
+	--iodepth=8 --time_based --runtime=30 >/dev/null 2>&1 &
+fpid=$!
+sleep 1
+check "detach under I/O" nvme detach-ns /dev/nvme0 -n 2 -c $cntlid
+check "/dev/nvme0n2 goes away under I/O" wait_for 20 [ ! -e /dev/nvme0n2 ]
+check "fio on the detached namespace ends" wait_for 30 sh -c "! kill -0 $fpid 2>/dev/null"
+wait $fpid 2>/dev/null
+
+touch /tmp/stop
+wait $pid
+[ -f /tmp/fio-fail ] && sed 's/^/# /' /tmp/fio-fail | tail -20
+check "nvme0n1 served verified I/O throughout ($(cat /tmp/fio-runs) passes)" [ ! -f /tmp/fio-fail ]
+check "rmmod" rn_unload
+finish
