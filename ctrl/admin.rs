@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The admin queue: synchronous admin commands (one at a time, completed by vector 0 or by
+//! polling, always bounded by a timeout) and admin passthrough for the ioctls.
+//!
+//! C counterparts: `__nvme_submit_sync_cmd` over `nvme_mq_admin_ops`, `nvme_user_cmd`
+//! with a NULL namespace.
+
+use super::*;
+
+/// The admin queue: one command at a time, completed by vector 0 or by polling.
+#[pin_data]
+pub(crate) struct AdminQueue {
+    pub(super) qp: Arc<QueuePair>,
+    /// Held for a whole command; holds the next command identifier.
+    #[pin]
+    serial: Mutex<u16>,
+    /// The completion of the command in flight, once it arrives.
+    #[pin]
+    done: SpinLockIrq<Option<Completion>>,
+    /// `EXPECT_VALID | cid` of the command in flight, 0 when none.
+    expect: Atomic<u32>,
+    /// The controller, told about Asynchronous Event Request completions. A reference
+    /// cycle broken when the controller drops its admin queue (every disable).
+    ctrl: Arc<Ctrl>,
+}
+
+const EXPECT_VALID: u32 = 1 << 16;
+
+impl AdminQueue {
+    pub(super) fn new(qp: Arc<QueuePair>, ctrl: Arc<Ctrl>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                qp,
+                serial <- new_mutex!(0),
+                done <- new_spinlock_irq!(None),
+                expect: Atomic::new(0),
+                ctrl,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Consumes admin completions; records the one a waiter expects.
+    pub(super) fn reap(&self) -> bool {
+        self.qp.process_cq(|cqe| {
+            if aen::is_aer_cid(cqe.cid) {
+                self.ctrl.aer_completed(cqe);
+            } else if self.expect.load(Relaxed) == EXPECT_VALID | u32::from(cqe.cid) {
+                *self.done.lock() = Some(*cqe);
+            }
+        }) > 0
+    }
+}
+
+/// Admin passthrough's hold on the controller: the device stays bound while it lives.
+pub(crate) struct PassthruGate<'a> {
+    ctrl: &'a Ctrl,
+    _guard: kernel::sync::MutexGuard<'a, bool>,
+}
+
+impl PassthruGate<'_> {
+    /// The bound device, for DMA buffers.
+    pub(crate) fn dev(&self) -> &device::Device<device::Bound> {
+        self.ctrl.bound_dev()
+    }
+
+    /// The controller memory page size.
+    pub(crate) fn page_size(&self) -> usize {
+        self.ctrl.page_size.load(Relaxed)
+    }
+
+    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0: the admin timeout),
+    /// waiting for a reset in progress first (C queues it until the reset is done).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` without a working controller; `EINTR` when the command timed out (the
+    /// controller is reset, as C does after an admin timeout).
+    pub(crate) fn admin(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+        let c = self.ctrl;
+        if matches!(c.state(), State::Resetting | State::Connecting) {
+            c.flush_reset_work();
+        }
+        let admin = c.admin.lock().clone().ok_or(ENODEV)?;
+        let timeout_ms = match timeout_ms {
+            0 => c.params.admin_timeout.saturating_mul(1000),
+            t => t,
+        };
+        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms) {
+            Ok(cqe) => Ok(PassthruDone {
+                status: cqe.status,
+                result: cqe.result,
+            }),
+            Err(e) if e == ETIMEDOUT => {
+                let _ = c.schedule_reset();
+                Err(EINTR)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Ctrl {
+    /// Admin passthrough's hold on the device (C: the admin queue's usage reference).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once removal has begun.
+    pub(crate) fn passthru_gate(&self) -> Result<PassthruGate<'_>> {
+        let g = self.gate.lock();
+        if !*g {
+            return Err(ENODEV);
+        }
+        Ok(PassthruGate {
+            ctrl: self,
+            _guard: g,
+        })
+    }
+
+    /// Submits an admin command and waits for it, bounded by `timeout_ms`; returns its
+    /// completion whatever the status.
+    ///
+    /// # Errors
+    ///
+    /// `ETIMEDOUT` if no completion arrives in time, `ENODEV` if the controller is gone,
+    /// fatal or not ready (both logged).
+    pub(super) fn admin_submit(
+        &self,
+        admin: &AdminQueue,
+        name: &str,
+        mut cmd: Command,
+        timeout_ms: u32,
+    ) -> Result<Completion> {
+        let mut next = admin.serial.lock();
+        let cid = *next;
+        *next = next.wrapping_add(1) % ADMIN_QUEUE_DEPTH;
+        *admin.done.lock() = None;
+        admin.expect.store(EXPECT_VALID | u32::from(cid), Relaxed);
+        cmd.set_cid(cid);
+        admin.qp.submit(&cmd, true)?;
+        // The vector-0 handler normally records the completion; reaping here as well
+        // covers a lost interrupt and the time before the handler is registered.
+        let r = read_poll_timeout(
+            || {
+                admin.reap();
+                if let Some(c) = admin.done.lock().take() {
+                    return Ok(Some(c));
+                }
+                // A controller that is gone, fatal or not ready never answers: give up
+                // at once.
+                match self.csts().map(csts_problem) {
+                    Ok(None) => Ok(None),
+                    _ => Err(ENODEV),
+                }
+            },
+            |c| c.is_some(),
+            Delta::from_micros(POLL_INTERVAL_US),
+            Delta::from_millis(i64::from(timeout_ms)),
+        );
+        admin.expect.store(0, Relaxed);
+        match r {
+            Ok(Some(c)) => Ok(c),
+            Err(e) if e == ENODEV => {
+                let why = self.csts().ok().and_then(csts_problem).unwrap_or("gone");
+                dev_err!(
+                    self.dev(),
+                    "nvme{}: admin command {} (cid {}): controller {}\n",
+                    self.instance,
+                    name,
+                    cid,
+                    why
+                );
+                Err(ENODEV)
+            }
+            _ => {
+                dev_err!(
+                    self.dev(),
+                    "nvme{}: admin command {} (cid {}) timed out\n",
+                    self.instance,
+                    name,
+                    cid
+                );
+                Err(ETIMEDOUT)
+            }
+        }
+    }
+
+    /// Submits an admin command and waits for it, bounded by the admin timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::admin_submit`]; `EIO`/`EINVAL` for an error status (logged with the
+    /// command's name and the decoded status).
+    pub(super) fn admin_cmd(
+        &self,
+        admin: &AdminQueue,
+        name: &str,
+        cmd: Command,
+    ) -> Result<Completion> {
+        let timeout_ms = self.params.admin_timeout.saturating_mul(1000);
+        let cqe = self.admin_submit(admin, name, cmd, timeout_ms)?;
+        if let Some(s) = Status::from_cqe(cqe.status) {
+            dev_err!(
+                self.dev(),
+                "nvme{}: admin command {} failed: {}\n",
+                self.instance,
+                name,
+                s
+            );
+            return Err(s.to_error());
+        }
+        Ok(cqe)
+    }
+
+    pub(super) fn admin(
+        &self,
+        admin: &AdminQueue,
+        op: AdminOpcode,
+        cmd: Command,
+    ) -> Result<Completion> {
+        self.admin_cmd(admin, op.name(), cmd)
+    }
+}

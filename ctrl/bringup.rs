@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Bring-up: everything from a disabled controller to live queues and disks, run by the
+//! reset work at probe and after every reset.
+//!
+//! C counterparts: `nvme_reset_work`, `nvme_pci_configure_admin_queue`,
+//! `nvme_init_ctrl_finish`, `nvme_setup_io_queues`, `nvme_dbbuf_set`.
+
+use super::*;
+
+impl Ctrl {
+    /// Turns on shadow doorbells for the I/O queues when the controller offers them
+    /// (C: `nvme_dbbuf_set`); on any failure the queues just use MMIO doorbells.
+    pub(super) fn setup_dbbuf(
+        &self,
+        inner: &mut Inner,
+        admin: &AdminQueue,
+        live: &[Arc<QueuePair>],
+        stride: usize,
+        page_size: usize,
+    ) {
+        let Some(id) = inner.id else { return };
+        if !self.params.shadow_doorbell || id.oacs & OACS_DBBUF == 0 || live.is_empty() {
+            return;
+        }
+        if inner.dbbuf.is_none() {
+            match DbBuf::new(self.bound_dev(), page_size) {
+                Ok(b) => inner.dbbuf = Some(b),
+                Err(_) => return,
+            }
+        }
+        let Some(buf) = inner.dbbuf.clone() else {
+            return;
+        };
+        // Every bring-up starts from zero: the queues' tails and heads are zero again.
+        if buf.clear().is_err() {
+            return;
+        }
+        let (dbs, eis) = buf.dma();
+        if self
+            .admin(
+                admin,
+                AdminOpcode::DbbufConfig,
+                Command::dbbuf_config(dbs, eis),
+            )
+            .is_err()
+        {
+            dev_warn!(
+                self.dev(),
+                "nvme{}: Doorbell Buffer Config failed; using MMIO doorbells\n",
+                self.instance
+            );
+            return;
+        }
+        for qp in live {
+            qp.set_shadows(
+                buf.shadow(sq_idx(qp.qid, stride)),
+                buf.shadow(cq_idx(qp.qid, stride)),
+            );
+        }
+        dev_info!(
+            self.dev(),
+            "nvme{}: shadow doorbells enabled\n",
+            self.instance
+        );
+    }
+
+    /// Everything from a disabled controller to disks (C: `nvme_reset_work`).
+    pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
+        let dev = self.bound_dev();
+        let cap = self.read_cap()?;
+        inner.cap = Some(cap);
+        let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
+        dev_info!(
+            dev,
+            "nvme{}: NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
+            self.instance,
+            vs.mjr().get(),
+            vs.mnr().get(),
+            vs.ter().get(),
+            cap.mqes().get(),
+            cap.to().get(),
+            cap.dstrd().get(),
+            cap.mpsmin().get(),
+            cap.mpsmax().get(),
+            cap.css().get(),
+        );
+        if cap.css().get() & regs::CAP_CSS_NVM == 0 {
+            dev_err!(
+                dev,
+                "controller does not support the NVM command set (CAP.CSS {:#x})\n",
+                cap.css().get()
+            );
+            return Err(ENODEV);
+        }
+        let page_shift = kernel::page::PAGE_SHIFT as u32;
+        if page_shift < cap.mps_min_shift() {
+            dev_err!(
+                dev,
+                "controller's minimum page size ({} KiB) exceeds the host's\n",
+                1 << (cap.mps_min_shift() - 10)
+            );
+            return Err(ENODEV);
+        }
+        let page_shift = page_shift.min(cap.mps_max_shift());
+        let page_size = 1usize << page_shift;
+        let stride = cap.doorbell_stride();
+
+        self.disable(cap)?;
+
+        // Vectors: one for the admin queue plus one per I/O queue we may want. They are
+        // allocated once and kept across resets.
+        let want = match self.params.max_io_queues {
+            0 => kernel::cpu::nr_cpu_ids(),
+            n => n.min(kernel::cpu::nr_cpu_ids()),
+        };
+        if inner.vectors.is_none() {
+            inner.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
+        }
+        let nvec = inner.vectors.as_ref().map_or(1, |v| v.count());
+
+        // Admin queue (C: `nvme_pci_configure_admin_queue`).
+        let aq = QueuePair::new(
+            dev,
+            self.bar.clone(),
+            stride,
+            0,
+            ADMIN_QUEUE_DEPTH,
+            0,
+            false,
+        )?;
+        {
+            let bar = self.bar.try_access().ok_or(ENODEV)?;
+            let qs = u32::from(ADMIN_QUEUE_DEPTH - 1);
+            bar.write_reg(regs::AQA::zeroed().try_with_asqs(qs)?.try_with_acqs(qs)?);
+            // 64-bit registers, low half first (C: `lo_hi_writeq`).
+            bar.write_reg(regs::ASQ_LO::zeroed().with_value(aq.sq_dma() as u32));
+            bar.write_reg(regs::ASQ_HI::zeroed().with_value((aq.sq_dma() >> 32) as u32));
+            bar.write_reg(regs::ACQ_LO::zeroed().with_value(aq.cq_dma() as u32));
+            bar.write_reg(regs::ACQ_HI::zeroed().with_value((aq.cq_dma() >> 32) as u32));
+        }
+        self.enable(cap, page_shift)?;
+        aq.set_live(true);
+        let admin = AdminQueue::new(aq, self.arc())?;
+        *self.admin.lock() = Some(admin.clone());
+        if nvec > 1 {
+            if let Some(v) = inner.vectors.as_mut() {
+                v.request(
+                    0,
+                    Arc::new(
+                        VectorHandler {
+                            admin: Some(admin.clone()),
+                            io: None,
+                        },
+                        GFP_KERNEL,
+                    )?,
+                )?;
+            }
+        }
+
+        // Identify Controller.
+        let buf = IdBuf::new(dev)?;
+        self.admin(
+            &admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::Controller, 0, buf.dma()),
+        )?;
+        let id = IdCtrl {
+            sn: buf.string(id_ctrl::SN)?,
+            mn: buf.string(id_ctrl::MN)?,
+            fr: buf.string(id_ctrl::FR)?,
+            mdts: buf.u8_at(id_ctrl::MDTS)?,
+            cntlid: buf.le_at::<2>(id_ctrl::CNTLID)? as u16,
+            oacs: buf.le_at::<2>(id_ctrl::OACS)? as u16,
+            nn: buf.le_at::<4>(id_ctrl::NN)? as u32,
+            oncs: buf.le_at::<2>(id_ctrl::ONCS)? as u16,
+            vwc: buf.u8_at(id_ctrl::VWC)?,
+            sgls: buf.le_at::<4>(id_ctrl::SGLS)? as u32,
+        };
+        inner.id = Some(id);
+        let (sn, mn) = (buf.bytes::<20>(id_ctrl::SN)?, buf.bytes::<40>(id_ctrl::MN)?);
+        let vid = buf.le_at::<2>(id_ctrl::VID)? as u16;
+        *self.ident.lock() = Some(Identity {
+            vid,
+            sn,
+            mn,
+            fr: buf.bytes::<8>(id_ctrl::FR)?,
+            cntlid: id.cntlid,
+            subnqn: Identity::subsys_nqn(
+                &buf.bytes(id_ctrl::SUBNQN)?,
+                vid,
+                buf.le_at::<2>(id_ctrl::SSVID)? as u16,
+                &sn,
+                &mn,
+            ),
+        });
+        self.add_subsystem();
+        self.aen_configure(
+            &admin,
+            buf.le_at::<4>(id_ctrl::OAES)? as u32,
+            buf.u8_at(id_ctrl::AERL)?,
+        );
+        if inner.effects.is_none() {
+            let lpa = buf.u8_at(id_ctrl::LPA)?;
+            inner.effects = Some(self.read_effects(&admin, lpa)?);
+        }
+        dev_info!(
+            dev,
+            "nvme{}: {} {} firmware {}, {} namespace(s), MDTS {}, VWC {:#x}\n",
+            self.instance,
+            id.mn.as_str(),
+            id.sn.as_str(),
+            id.fr.as_str(),
+            id.nn,
+            id.mdts,
+            id.vwc
+        );
+
+        // Queue count (C: `nvme_set_queue_count`): interrupt-driven queues plus polled ones.
+        let want_poll = self.params.poll_queues;
+        let ask = (want + want_poll).min(u32::from(u16::MAX));
+        let cqe = self.admin(
+            &admin,
+            AdminOpcode::SetFeatures,
+            Command::set_num_queues(ask as u16),
+        )?;
+        let granted = (cqe.result & 0xffff).min(cqe.result >> 16) + 1;
+        let (mut nr_irq, mut nr_poll) = io_queue_split(want, want_poll, granted, nvec);
+        let depth = self
+            .params
+            .io_queue_depth
+            .min(cap.max_queue_entries())
+            .min(MAX_IO_QUEUE_DEPTH);
+        if depth < 2 {
+            dev_err!(
+                dev,
+                "unusable I/O queue depth {} (CAP.MQES {})\n",
+                depth,
+                cap.mqes().get()
+            );
+            return Err(EINVAL);
+        }
+        let depth = depth as u16;
+
+        // Queue pairs are allocated by the first bring-up; a reset re-creates them on the
+        // controller with the same split, as far as the controller grants now.
+        let first = inner.tagset.is_none();
+        let mut fresh = KVec::new();
+        let existing: &[Arc<QueuePair>] = match inner.tagset.as_ref() {
+            Some(ts) => {
+                let (irq, poll) = ts.split();
+                nr_irq = nr_irq.min(irq);
+                nr_poll = nr_poll.min(poll);
+                ts.queues()
+            }
+            None => {
+                for qid in 1..=(nr_irq + nr_poll) as u16 {
+                    if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
+                        dev_warn!(
+                            dev,
+                            "doorbells beyond the mapped BAR: using {} I/O queues\n",
+                            qid - 1
+                        );
+                        nr_poll = nr_poll.min(u32::from(qid - 1).saturating_sub(nr_irq));
+                        nr_irq = nr_irq.min(u32::from(qid - 1));
+                        break;
+                    }
+                    let polled = u32::from(qid) > nr_irq;
+                    let vector = if polled {
+                        0
+                    } else {
+                        io_queue_vector(qid, nvec)
+                    };
+                    fresh.push(
+                        QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector, polled)?,
+                        GFP_KERNEL,
+                    )?;
+                }
+                &fresh
+            }
+        };
+        // Default (interrupt) queues first, then polled ones: the hardware queue order.
+        let irq_qs = existing.iter().filter(|q| !q.polled).take(nr_irq as usize);
+        let poll_qs = existing.iter().filter(|q| q.polled).take(nr_poll as usize);
+        let mut live: KVec<Arc<QueuePair>> = KVec::new();
+        for qp in Iterator::chain(irq_qs, poll_qs) {
+            live.push(qp.clone(), GFP_KERNEL)?;
+        }
+        for qp in live.iter() {
+            qp.reset()?;
+            let vector = if qp.polled { None } else { Some(qp.vector) };
+            self.admin(
+                &admin,
+                AdminOpcode::CreateCq,
+                Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector),
+            )?;
+            self.admin(
+                &admin,
+                AdminOpcode::CreateSq,
+                Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid),
+            )?;
+            qp.set_live(true);
+        }
+        self.setup_dbbuf(inner, &admin, &live, stride, page_size);
+        if let Some(v) = inner.vectors.as_mut() {
+            for qp in live.iter().filter(|q| !q.polled) {
+                let admin_here = if qp.vector == 0 {
+                    Some(admin.clone())
+                } else {
+                    None
+                };
+                v.request(
+                    u32::from(qp.vector),
+                    Arc::new(
+                        VectorHandler {
+                            admin: admin_here,
+                            io: Some(qp.clone()),
+                        },
+                        GFP_KERNEL,
+                    )?,
+                )?;
+            }
+            if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
+                v.request(
+                    0,
+                    Arc::new(
+                        VectorHandler {
+                            admin: Some(admin.clone()),
+                            io: None,
+                        },
+                        GFP_KERNEL,
+                    )?,
+                )?;
+            }
+        }
+        inner.queues_live = true;
+        let nr_io = live.len();
+        self.queue_count.store(nr_io as u32 + 1, Relaxed);
+        self.sqsize.store(
+            u32::from(live.first().map_or(depth, |q| q.depth)) - 1,
+            Relaxed,
+        );
+        dev_info!(
+            dev,
+            "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
+            self.instance,
+            nr_irq,
+            live.first().map_or(depth, |q| q.depth),
+            granted,
+            nvec,
+            if nr_poll > 0 {
+                ", plus polled queue(s)"
+            } else {
+                ""
+            }
+        );
+        if nr_poll > 0 {
+            dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
+        }
+        if nr_io == 0 {
+            dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
+            return Ok(());
+        }
+        // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
+        // CPUs to queues by the vectors' (managed) affinity, as C does.
+        let irq_mapped =
+            inner.vectors.as_ref().is_some_and(|v| v.is_msix()) && nvec > 1 && nr_irq == nvec - 1;
+        if let Some(ts) = inner.tagset.as_ref() {
+            if ts.split() != (nr_irq, nr_poll) {
+                dev_info!(
+                    dev,
+                    "nvme{}: {}+{} hardware queues instead of {}+{}\n",
+                    self.instance,
+                    nr_irq,
+                    nr_poll,
+                    ts.split().0,
+                    ts.split().1
+                );
+                ts.unquiesce();
+                ts.set_irq_mapped(irq_mapped);
+                ts.update_split(nr_irq, nr_poll);
+            }
+        }
+        // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
+        // page can describe.
+        let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
+        if id.mdts != 0 {
+            let mdts_bytes = 1usize
+                .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())
+                .unwrap_or(usize::MAX);
+            max_bytes = max_bytes.min(mdts_bytes);
+        }
+        if max_bytes < page_size {
+            dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
+            return Err(EINVAL);
+        }
+        self.max_transfer
+            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
+        self.page_size.store(page_size, Relaxed);
+        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
+        if !first {
+            return Ok(());
+        }
+
+        let ctx = IoContext::new(
+            &self.pdev,
+            self.arc(),
+            live,
+            page_size,
+            id.sgls,
+            self.params.sgl_threshold,
+            nr_poll,
+        )?;
+        ctx.set_irq_mapped(irq_mapped);
+        let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
+        inner.tagset = Some(TagSet::new(
+            ctx,
+            u32::from(depth) - 1,
+            timeout,
+            self.params.poll_queues > 0,
+        )?);
+
+        // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
+        inner.nvm = match self.admin(
+            &admin,
+            AdminOpcode::Identify,
+            Command::identify_ctrl_nvm(buf.dma()),
+        ) {
+            Ok(_) => NvmCtrlLimits {
+                wzsl: buf.u8_at(id_ctrl_nvm::WZSL)?,
+                dmrsl: buf.le_at::<4>(id_ctrl_nvm::DMRSL)? as u32,
+            },
+            Err(_) => NvmCtrlLimits::default(),
+        };
+        // The first scan finds no disk to remove.
+        let mut removed = KVec::new();
+        self.scan_namespaces(inner, &admin, &mut removed)
+    }
+
+    /// The effects of the I/O commands: the Commands Supported and Effects log when LPA
+    /// says there is one, plus what C knows of the NVM commands that change data (C:
+    /// `nvme_init_effects`, `nvme_init_known_nvm_effects`).
+    pub(super) fn read_effects(&self, admin: &AdminQueue, lpa: u8) -> Result<KBox<[u32; 256]>> {
+        /// LPA bit 1: the Commands Supported and Effects log page is supported.
+        const LPA_CSE: u8 = 1 << 1;
+        /// Offset of the I/O command table (after 256 admin entries).
+        const IOCS_OFF: usize = 1024;
+        /// Write Uncorrectable.
+        const WRITE_UNCOR: usize = 0x04;
+        let mut e = KBox::new([0u32; 256], GFP_KERNEL)?;
+        if lpa & LPA_CSE != 0 {
+            let buf = IdBuf::new(self.bound_dev())?;
+            let log = Command::get_log_page(
+                LogPage::CmdEffects,
+                NSID_ALL,
+                buf.dma(),
+                IDENTIFY_LOG_SIZE,
+                false,
+            );
+            if self.admin(admin, AdminOpcode::GetLogPage, log).is_ok() {
+                for (i, v) in e.iter_mut().enumerate() {
+                    *v = buf.le_at::<4>(IOCS_OFF + 4 * i)? as u32;
+                }
+            }
+        }
+        for op in [
+            crate::cmd::IoOpcode::Write as usize,
+            crate::cmd::IoOpcode::WriteZeroes as usize,
+            WRITE_UNCOR,
+        ] {
+            e[op] |= crate::ioctl::effects::LBCC;
+        }
+        Ok(e)
+    }
+}

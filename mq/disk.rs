@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Namespace disks: the gendisk and its queue limits, the block device operations (NVMe
+//! ioctls, `free_disk`), borrowed and counted references, and passthrough requests.
+
+use super::*;
+
+/// Limits of a namespace's request queue, from Identify Controller and Namespace.
+pub(crate) struct Limits {
+    /// log2 of the logical block size.
+    pub(crate) lba_shift: u32,
+    /// Capacity in 512-byte sectors.
+    pub(crate) capacity_sectors: u64,
+    /// Largest transfer in 512-byte sectors.
+    pub(crate) max_hw_sectors: u32,
+    /// Controller memory page size.
+    pub(crate) page_size: usize,
+    /// Volatile write cache present: advertise write back + FUA.
+    pub(crate) write_cache: bool,
+    /// Smallest preferred I/O (bytes).
+    pub(crate) io_min: u32,
+    /// Optimal I/O (bytes; 0 when not reported).
+    pub(crate) io_opt: u32,
+    /// Largest discard in sectors (0: no discard).
+    pub(crate) max_discard_sectors: u32,
+    /// Discard granularity in bytes.
+    pub(crate) discard_granularity: u32,
+    /// Largest write zeroes in sectors (0: no write zeroes).
+    pub(crate) max_write_zeroes_sectors: u32,
+    /// Write zeroes may deallocate (`max_hw_wzeroes_unmap_sectors`).
+    pub(crate) wzeroes_unmap: bool,
+    /// The tag set has polled queues: the disk supports polled I/O.
+    pub(crate) poll: bool,
+}
+
+/// `BLK_OPEN_WRITE`: the block device was opened for writing.
+const BLK_OPEN_WRITE: bindings::blk_mode_t = 1 << 1;
+
+/// The `block_device_operations` of our disks: the owner (an open disk pins the module),
+/// the NVMe ioctls, and `free_disk`, which frees the namespace with the gendisk.
+struct BdevOps(bindings::block_device_operations);
+
+// SAFETY: The table is immutable and only read by the block layer.
+unsafe impl Sync for BdevOps {}
+
+static BDEV_OPS: BdevOps = BdevOps(bindings::block_device_operations {
+    owner: &raw mut bindings::__this_module,
+    ioctl: Some(bdev_ioctl),
+    free_disk: Some(free_disk),
+    // SAFETY: All-zero is a valid table (every other callback optional).
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// The namespace ioctls (C: `nvme_ioctl`).
+unsafe extern "C" fn bdev_ioctl(
+    bdev: *mut bindings::block_device,
+    mode: bindings::blk_mode_t,
+    cmd: u32,
+    arg: usize,
+) -> i32 {
+    // SAFETY: The block layer calls this for an open block device of one of our disks;
+    // the open keeps the gendisk, and with it the namespace, alive. The partition number
+    // in `__bd_flags` is set when the block device is created and never changes.
+    let (disk, partition) = unsafe {
+        (
+            DiskView::from_raw((*bdev).bd_disk),
+            ptr::read_volatile(&raw const (*bdev).__bd_flags.counter) as u32 & bindings::BD_PARTNO
+                != 0,
+        )
+    };
+    match crate::ioctl::ns_ioctl(disk, cmd, arg, mode & BLK_OPEN_WRITE != 0, partition) {
+        Ok(v) => v,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Frees the namespace once its gendisk goes (C: `nvme_free_ns`).
+unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
+    // SAFETY: `Disk::new` set `private_data` to a leaked `KBox<NsInfo>`; the block layer
+    // calls this exactly once, when the last reference to the gendisk is gone.
+    drop(unsafe { KBox::from_raw((*disk).private_data.cast::<NsInfo>()) });
+}
+
+/// How a passthrough command ended.
+pub(crate) struct PassthruDone {
+    /// The CQE status half-word (phase tag in bit 0).
+    pub(crate) status: u16,
+    /// Dword 0 of the completion.
+    pub(crate) result: u32,
+}
+
+/// One of our added disks, borrowed for `'a`, during which something (an open block
+/// device, a [`DiskRef`]) keeps its gendisk alive.
+///
+/// # Invariants
+///
+/// `disk` is a gendisk created by [`Disk::new`] and added, alive for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct DiskView<'a> {
+    disk: *mut bindings::gendisk,
+    _p: core::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> DiskView<'a> {
+    /// # Safety
+    ///
+    /// `disk` is one of our added gendisks and stays alive for `'a`.
+    unsafe fn from_raw(disk: *mut bindings::gendisk) -> Self {
+        // INVARIANT: Per the function's safety requirements.
+        Self {
+            disk,
+            _p: core::marker::PhantomData,
+        }
+    }
+
+    /// The namespace behind the disk.
+    pub(crate) fn ns(&self) -> &'a NsInfo {
+        // SAFETY: By the invariant the gendisk is alive, and with it the `NsInfo` that
+        // `free_disk` frees.
+        unsafe { &*(*self.disk).private_data.cast::<NsInfo>() }
+    }
+
+    /// Runs a passthrough I/O command on the disk's queue (C: `nvme_submit_user_cmd`),
+    /// mapping `len` bytes of user memory at `ubuf` (bounds checked: a bad pointer is
+    /// `EFAULT`). It shares the tags, timeouts and reset handling of all other I/O;
+    /// `timeout_ms` 0 is the queue's timeout.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once the disk is being deleted, `EFAULT`/`EINVAL` from mapping the user
+    /// buffer, `EINTR` when a controller reset cancelled the command (as C returns),
+    /// `EIO` when the driver could not send it (controller dead).
+    pub(crate) fn passthru(
+        &self,
+        cmd: &Command,
+        ubuf: u64,
+        len: u32,
+        timeout_ms: u32,
+    ) -> Result<PassthruDone> {
+        let op = if cmd.opcode() & 1 != 0 {
+            bindings::req_op_REQ_OP_DRV_OUT
+        } else {
+            bindings::req_op_REQ_OP_DRV_IN
+        };
+        // SAFETY: By the invariant the disk and its queue are alive. A request holds a
+        // reference on the queue's usage counter until freed, so deleting the disk waits
+        // for it: the namespace and the tag set stay until `blk_mq_free_request`.
+        unsafe {
+            let q = (*self.disk).queue;
+            let rq = kernel::error::from_err_ptr(bindings::blk_mq_alloc_request(q, op, 0))?;
+            let p = pdu(rq);
+            (*p).passthru = *cmd;
+            (*p).status = 0;
+            (*p).result = 0;
+            if timeout_ms > 0 {
+                (*rq).timeout = kernel::time::msecs_to_jiffies(timeout_ms) as u32;
+            }
+            if ubuf != 0 && len != 0 {
+                let ret = bindings::blk_rq_map_user(
+                    q,
+                    rq,
+                    ptr::null_mut(),
+                    ubuf as usize as *mut c_void,
+                    len as _,
+                    bindings::GFP_KERNEL,
+                );
+                if ret != 0 {
+                    bindings::blk_mq_free_request(rq);
+                    return Err(Error::from_errno(ret));
+                }
+            }
+            let bio = (*rq).bio;
+            let blk_sts = bindings::blk_execute_rq(rq, false);
+            let done = PassthruDone {
+                status: (*p).status,
+                result: (*p).result,
+            };
+            // Copies bounced data back to the user and releases the pages.
+            let unmapped = if bio.is_null() {
+                0
+            } else {
+                bindings::blk_rq_unmap_user(bio)
+            };
+            bindings::blk_mq_free_request(rq);
+            match Status::from_cqe(done.status) {
+                Some(s) if s == Status::HOST_ABORTED => return Err(EINTR),
+                None if blk_sts != sts::OK => return Err(EIO),
+                _ => {}
+            }
+            kernel::error::to_result(unmapped)?;
+            Ok(done)
+        }
+    }
+}
+
+/// A counted reference to one of our disks: keeps the gendisk and its namespace alive
+/// (C: `nvme_get_ns`), though not its queue usable (a deleted disk refuses requests).
+///
+/// # Invariants
+///
+/// Holds a reference on `disk`'s device, dropped on drop.
+pub(crate) struct DiskRef {
+    disk: *mut bindings::gendisk,
+}
+
+impl DiskRef {
+    /// The disk, for as long as this reference lives.
+    pub(crate) fn view(&self) -> DiskView<'_> {
+        // SAFETY: The reference (type invariant) keeps the gendisk alive for `'_`.
+        unsafe { DiskView::from_raw(self.disk) }
+    }
+}
+
+impl Drop for DiskRef {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant we hold a reference on the disk's device.
+        unsafe { bindings::put_device(&raw mut (*(*self.disk).part0).bd_device) };
+    }
+}
+
+/// A namespace's gendisk, added to the system.
+///
+/// # Invariants
+///
+/// `disk` was allocated on a [`TagSet`] that outlives it and added with
+/// `device_add_disk`; `queuedata` and `private_data` point to its `NsInfo`, owned by the
+/// gendisk (freed by `free_disk`).
+pub(crate) struct Disk {
+    disk: *mut bindings::gendisk,
+}
+
+// SAFETY: The gendisk is reference counted and internally locked.
+unsafe impl Send for Disk {}
+// SAFETY: As above.
+unsafe impl Sync for Disk {}
+
+impl Disk {
+    /// Creates and adds the disk `nvme<instance>n<nsid>` under the controller device
+    /// `parent`, which must outlive it.
+    pub(crate) fn new(
+        tagset: &TagSet,
+        ns: NsInfo,
+        lim: &Limits,
+        parent: &CtrlDevice,
+    ) -> Result<Self> {
+        let ns = KBox::new(ns, GFP_KERNEL)?;
+        let mut name = NameBuf::default();
+        write!(name, "nvme{}n{}", ns.instance, ns.nsid).map_err(|_| EINVAL)?;
+        // SAFETY: All-zero queue limits mean "use the defaults".
+        let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
+        let block = 1u32 << lim.lba_shift;
+        ql.logical_block_size = block;
+        ql.physical_block_size = block;
+        ql.io_min = lim.io_min.max(block);
+        ql.io_opt = lim.io_opt;
+        if lim.max_discard_sectors != 0 {
+            ql.max_hw_discard_sectors = lim.max_discard_sectors;
+            ql.max_discard_segments = DSM_MAX_RANGES as u16;
+            ql.discard_granularity = lim.discard_granularity.max(block);
+        }
+        ql.max_write_zeroes_sectors = lim.max_write_zeroes_sectors;
+        if lim.wzeroes_unmap {
+            ql.max_hw_wzeroes_unmap_sectors = lim.max_write_zeroes_sectors;
+        }
+        ql.max_hw_sectors = lim.max_hw_sectors;
+        ql.max_segments = MAX_SEGMENTS;
+        ql.virt_boundary_mask = (lim.page_size - 1) as _;
+        // PRP entries must be dword aligned.
+        ql.dma_alignment = 3;
+        if lim.write_cache {
+            ql.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+        }
+        if lim.poll {
+            ql.features |= BLK_FEAT_POLL;
+        }
+        let ns = KBox::into_raw(ns);
+        let key = kernel::static_lock_class!();
+        // SAFETY: The tag set is allocated; `ql` is initialised; `ns` lives as long as the
+        // disk; the lock class key is static.
+        let disk = unsafe {
+            bindings::__blk_mq_alloc_disk(tagset.raw(), &mut ql, ns.cast::<c_void>(), key.as_ptr())
+        };
+        let disk = match kernel::error::from_err_ptr(disk) {
+            Ok(d) => d,
+            Err(e) => {
+                // SAFETY: Leaked above and not handed to anyone.
+                drop(unsafe { KBox::from_raw(ns) });
+                return Err(e);
+            }
+        };
+        // SAFETY: `disk` was just allocated and is not visible to anyone else yet.
+        unsafe {
+            let dst = &mut (*disk).disk_name;
+            for (d, s) in dst.iter_mut().zip(name.bytes()) {
+                *d = *s as _;
+            }
+            (*disk).fops = &BDEV_OPS.0;
+            (*disk).private_data = ns.cast::<c_void>();
+            bindings::set_capacity(disk, lim.capacity_sectors);
+        }
+        // SAFETY: `disk` is set up; `parent` is a live device that outlives the disk; the
+        // attribute groups are static and read the disk's `NsInfo`.
+        let ret = unsafe { bindings::device_add_disk(parent.as_raw(), disk, NS_GROUPS.as_ptr()) };
+        if ret != 0 {
+            // SAFETY: `disk` was never added, so `free_disk` will not run: this drops our
+            // reference and then frees the namespace.
+            unsafe {
+                bindings::put_disk(disk);
+                drop(KBox::from_raw(ns));
+            }
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: allocated on `tagset` and added; the gendisk owns `ns` from here.
+        Ok(Self { disk })
+    }
+
+    /// The capacity in 512-byte sectors (C: `get_capacity`).
+    pub(crate) fn capacity_sectors(&self) -> u64 {
+        // SAFETY: By the invariant the disk is alive; `part0` is its whole-disk device.
+        unsafe { ptr::read_volatile(&raw const (*(*self.disk).part0).bd_nr_sectors) }
+    }
+
+    /// Sets a new capacity and tells userspace (C: `set_capacity_and_notify`).
+    pub(crate) fn set_capacity_and_notify(&self, sectors: u64) {
+        // SAFETY: By the invariant the disk is added.
+        unsafe { bindings::set_capacity_and_notify(self.disk, sectors) };
+    }
+
+    /// Fails all future I/O on the disk (C: `blk_mark_disk_dead`).
+    pub(crate) fn mark_dead(&self) {
+        // SAFETY: By the invariant the disk is added.
+        unsafe { bindings::blk_mark_disk_dead(self.disk) };
+    }
+
+    /// The namespace behind the disk.
+    pub(crate) fn ns(&self) -> &NsInfo {
+        self.view().ns()
+    }
+
+    /// The disk, borrowed.
+    pub(crate) fn view(&self) -> DiskView<'_> {
+        // SAFETY: By the invariant the disk is added and alive until `self` drops.
+        unsafe { DiskView::from_raw(self.disk) }
+    }
+
+    /// A counted reference to the disk.
+    pub(crate) fn get(&self) -> DiskRef {
+        // SAFETY: By the invariant the disk is alive; this takes a reference on its
+        // device.
+        unsafe { bindings::get_device(&raw mut (*(*self.disk).part0).bd_device) };
+        // INVARIANT: taken above.
+        DiskRef { disk: self.disk }
+    }
+}
+
+impl Drop for Disk {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant the disk was added; `del_gendisk` waits for I/O to
+        // drain; the namespace goes with the last reference to the gendisk.
+        unsafe {
+            bindings::del_gendisk(self.disk);
+            bindings::put_disk(self.disk);
+        }
+    }
+}
+
+/// A NUL-terminated device name of at most 31 bytes.
+#[derive(Default)]
+pub(crate) struct NameBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl NameBuf {
+    /// The name and its terminating NUL.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[..=self.len]
+    }
+}
+
+impl Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let b = s.as_bytes();
+        if self.len + b.len() >= self.buf.len() {
+            return Err(core::fmt::Error);
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+        Ok(())
+    }
+}
