@@ -616,6 +616,15 @@ impl Ctrl {
         }
     }
 
+    /// Cancels the event and scan work and waits for a running one to finish.
+    fn cancel_event_work(&self) {
+        // SAFETY: Both are fields of `self`, initialised by `new`.
+        unsafe {
+            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.aen_work));
+            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.scan_work));
+        }
+    }
+
     fn flush_reset_work(&self) {
         // SAFETY: `reset_work` is a field of `self`, initialised by `new`.
         unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.reset_work)) };
@@ -977,11 +986,7 @@ impl Ctrl {
         *self.gate.lock() = false;
         self.flush_reset_work();
         // Neither requeues itself once the state is no longer live.
-        // SAFETY: Both are fields of `self`, initialised by `new`.
-        unsafe {
-            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.aen_work));
-            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.scan_work));
-        }
+        self.cancel_event_work();
         let mut inner = self.inner.lock();
         let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
         let working =
@@ -1005,6 +1010,9 @@ impl Ctrl {
         }
         self.release(&mut inner);
         drop(inner);
+        // An event that arrived before the handlers were freed may have queued work
+        // again; the admin queue is gone now, so nothing can queue it after this.
+        self.cancel_event_work();
         // The disks are gone: now their parent. Sysfs users (a `reset_controller` write,
         // refused since `Deleting`) finish before this returns.
         drop(self.subsys.lock().take());

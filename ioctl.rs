@@ -286,7 +286,7 @@ fn write_result(arg: usize, size: usize, result: u32) -> Result {
         (PassthruCmd::RESULT_OFF, 4)
     };
     let v = u64::from(result).to_le_bytes();
-    UserSlice::new(UserPtr::from_addr(arg + off), len)
+    UserSlice::new(UserPtr::from_addr(arg).wrapping_byte_add(off), len)
         .writer()
         .write_slice(&v[..len])
 }

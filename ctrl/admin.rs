@@ -70,7 +70,8 @@ impl PassthruGate<'_> {
         self.ctrl.page_size.load(Relaxed)
     }
 
-    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0: the admin timeout),
+    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0 or more than the admin
+    /// timeout: the admin timeout),
     /// waiting for a reset in progress first (C queues it until the reset is done).
     ///
     /// # Errors
@@ -83,9 +84,13 @@ impl PassthruGate<'_> {
             c.flush_reset_work();
         }
         let admin = c.admin.lock().clone().ok_or(ENODEV)?;
+        // The admin queue runs one command at a time, so a passthrough command holds up
+        // the driver's own (aborts in the timeout handler among them): it gets at most
+        // the admin timeout, a shorter one when asked.
+        let max_ms = c.params.admin_timeout.saturating_mul(1000);
         let timeout_ms = match timeout_ms {
-            0 => c.params.admin_timeout.saturating_mul(1000),
-            t => t,
+            0 => max_ms,
+            t => t.min(max_ms),
         };
         match c.admin_submit(&admin, "passthrough", cmd, timeout_ms) {
             Ok(cqe) => Ok(PassthruDone {

@@ -256,15 +256,11 @@ impl Ctrl {
                 // Ended by a reset or an abort: nothing happened.
                 (sct::GENERIC, sc::ABORT_REQUESTED) => {}
                 _ if s == Status::HOST_ABORTED => {}
-                (sct::COMMAND_SPECIFIC, sc::AER_LIMIT) => {
-                    dev_warn!(
-                        self.dev(),
-                        "nvme{}: asynchronous event request limit exceeded\n",
-                        self.instance
-                    );
-                    let mut q = self.aen.lock();
-                    q.limit = q.limit.saturating_sub(1).max(1);
-                }
+                (sct::COMMAND_SPECIFIC, sc::AER_LIMIT) => dev_warn!(
+                    self.dev(),
+                    "nvme{}: asynchronous event request limit exceeded\n",
+                    self.instance
+                ),
                 _ => dev_warn!(
                     self.dev(),
                     "nvme{}: asynchronous event request failed: {}\n",
@@ -272,6 +268,10 @@ impl Ctrl {
                     s
                 ),
             }
+            // As in C, a failed request is not sent again (a controller that keeps
+            // failing them must not make the driver spin); the next reset re-arms all.
+            let mut q = self.aen.lock();
+            q.limit = q.limit.saturating_sub(1);
             return;
         }
         let ev = Event::from_result(result);

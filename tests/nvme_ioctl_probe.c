@@ -146,6 +146,18 @@ int main(int argc, char **argv)
 	io.nblocks = 7;
 	io.addr = (uintptr_t)buf;
 	expect(ns, NVME_IOCTL_SUBMIT_IO, &io, 0, "SUBMIT_IO read");
+	memset(&c64, 0, sizeof(c64));
+	c64.opcode = 0x02;
+	c64.nsid = nsid;
+	c64.addr = (uintptr_t)buf;
+	c64.data_len = 4096;
+	c64.cdw12 = 7;
+	expect(ns, NVME_IOCTL_IO64_CMD, &c64, 0, "IO64_CMD read on the namespace");
+	/* The deprecated I/O ioctl on the controller works with a single namespace. */
+	c = rw(0x02, nsid, buf);
+	expect(ctrl, NVME_IOCTL_IO_CMD, &c, 0, "IO_CMD on the controller (one namespace)");
+	/* QEMU's controller has no NVM Subsystem Reset (CAP.NSSRS clear). */
+	expect(ctrl, NVME_IOCTL_SUBSYS_RESET, NULL, ENOTTY, "SUBSYS_RESET without CAP.NSSRS");
 	/* A misaligned user buffer is bounced by the block layer. */
 	c = rw(0x02, nsid, buf + 1);
 	expect(ns, NVME_IOCTL_IO_CMD, &c, 0, "an I/O read into a misaligned buffer");
