@@ -81,6 +81,35 @@ check_geometry() {
 	expect_eq "$name logical block size is $lbs" "$lbs" "$(cat /sys/block/$name/queue/logical_block_size 2>/dev/null)"
 }
 
+# Writes and verifies with fio in a loop in the background (a new seed per pass) until
+# bg_fio_stop; arguments go to fio (device, pattern, size).
+bg_fio_start() {
+	rm -f /tmp/bg-stop /tmp/bg-fail /tmp/bg-runs
+	(
+		n=0
+		while [ ! -f /tmp/bg-stop ]; do
+			fio --ioengine=io_uring --direct=1 --name=bg$n --verify=crc32c --verify_fatal=1 \
+				--randseed=$n "$@" >/tmp/bg-fio.out 2>&1 \
+				|| { cp /tmp/bg-fio.out /tmp/bg-fail; break; }
+			n=$((n + 1))
+		done
+		echo $n > /tmp/bg-runs
+	) &
+	BG_FIO_PID=$!
+}
+
+# Stops the loop; fails (showing fio's output) if any pass failed.
+bg_fio_stop() {
+	touch /tmp/bg-stop
+	wait $BG_FIO_PID
+	[ -f /tmp/bg-fail ] || return 0
+	sed 's/^/# /' /tmp/bg-fail | tail -20
+	return 1
+}
+
+# Passes the loop completed.
+bg_fio_runs() { cat /tmp/bg-runs 2>/dev/null; }
+
 # util-linux tools by path: busybox sh prefers its own applets of the same name, which
 # lack options such as blkdiscard -z.
 BLKDISCARD=/usr/bin/blkdiscard

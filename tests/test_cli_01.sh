@@ -60,19 +60,8 @@ check "the ioctl probe passed" [ $? -eq 0 ]
 check "an unprivileged user cannot reset" sh -c "! su nobody -s /bin/sh -c 'nvme reset /dev/nvme0' 2>/dev/null"
 
 # Resets while fio writes and verifies: nvme reset (NVME_IOCTL_RESET) and reset_controller.
-rm -f /tmp/stop /tmp/fio-fail
-(
-	n=0
-	while [ ! -f /tmp/stop ]; do
-		fio --ioengine=io_uring --direct=1 --name=busy$n --rw=randwrite --bsrange=4k-128k \
-			--filename=/dev/nvme0n1 --iodepth=16 --size=16M --offset=64M \
-			--verify=crc32c --verify_fatal=1 --randseed=$n >/tmp/fio-busy.out 2>&1 \
-			|| { cp /tmp/fio-busy.out /tmp/fio-fail; break; }
-		n=$((n + 1))
-	done
-	echo $n > /tmp/fio-runs
-) &
-pid=$!
+bg_fio_start --rw=randwrite --bsrange=4k-128k --filename=/dev/nvme0n1 --iodepth=16 \
+	--size=16M --offset=64M
 sleep 2
 n=0
 for i in 1 2 3; do
@@ -81,11 +70,10 @@ for i in 1 2 3; do
 	echo 1 > /sys/class/nvme/nvme0/reset_controller && n=$((n + 1))
 	sleep 1
 done
-touch /tmp/stop
-wait $pid
+bg_fio_stop
+fio_ok=$?
 expect_eq "six resets (nvme reset, reset_controller) during I/O succeeded" 6 $n
-[ -f /tmp/fio-fail ] && sed 's/^/# /' /tmp/fio-fail | tail -20
-check "no fio verify error during the resets ($(cat /tmp/fio-runs) passes)" [ ! -f /tmp/fio-fail ]
+check "no fio verify error during the resets ($(bg_fio_runs) passes)" [ $fio_ok -eq 0 ]
 expect_eq "state after the resets" live "$(cat /sys/class/nvme/nvme0/state)"
 check "nvme list still lists the disk" sh -c "nvme list 2>/dev/null | grep -q '^/dev/nvme0n1 '"
 check "rmmod" rn_unload

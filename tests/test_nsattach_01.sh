@@ -11,19 +11,7 @@ check "controller state is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0
 check "namespace 2 starts detached" [ ! -e /dev/nvme0n2 ]
 cntlid=$(cat /sys/class/nvme/nvme0/cntlid)
 
-rm -f /tmp/stop /tmp/fio-fail
-(
-	n=0
-	while [ ! -f /tmp/stop ]; do
-		fio --ioengine=io_uring --direct=1 --name=bg$n --rw=randwrite --bs=4k \
-			--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c \
-			--verify_fatal=1 --randseed=$n >/tmp/fio-bg.out 2>&1 \
-			|| { cp /tmp/fio-bg.out /tmp/fio-fail; break; }
-		n=$((n + 1))
-	done
-	echo $n > /tmp/fio-runs
-) &
-pid=$!
+bg_fio_start --rw=randwrite --bs=4k --filename=/dev/nvme0n1 --iodepth=8 --size=8M
 sleep 1
 
 dmesg -c >/dev/null
@@ -61,9 +49,8 @@ check "/dev/nvme0n2 goes away under I/O" wait_for 20 [ ! -e /dev/nvme0n2 ]
 check "fio on the detached namespace ends" wait_for 30 sh -c "! kill -0 $fpid 2>/dev/null"
 wait $fpid 2>/dev/null
 
-touch /tmp/stop
-wait $pid
-[ -f /tmp/fio-fail ] && sed 's/^/# /' /tmp/fio-fail | tail -20
-check "nvme0n1 served verified I/O throughout ($(cat /tmp/fio-runs) passes)" [ ! -f /tmp/fio-fail ]
+bg_fio_stop
+fio_ok=$?
+check "nvme0n1 served verified I/O throughout ($(bg_fio_runs) passes)" [ $fio_ok -eq 0 ]
 check "rmmod" rn_unload
 finish

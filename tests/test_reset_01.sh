@@ -15,19 +15,8 @@ check "writing 0 to reset_controller is refused" sh -c "! echo 0 > $ctl/reset_co
 check "verified I/O after an idle reset" rn_fio --name=idle --rw=randwrite --bs=4k --filename=/dev/$disk --iodepth=16 --size=8M --verify=crc32c --verify_fatal=1
 
 dmesg -c >/dev/null
-rm -f /tmp/stop /tmp/fio-fail
-(
-	n=0
-	while [ ! -f /tmp/stop ]; do
-		fio --ioengine=io_uring --direct=1 --name=busy$n --rw=randwrite --bsrange=4k-256k \
-			--filename=/dev/$disk --iodepth=32 --numjobs=2 --size=16M --offset_increment=16M \
-			--verify=crc32c --verify_fatal=1 --randseed=$n >/tmp/fio-busy.out 2>&1 \
-			|| { cp /tmp/fio-busy.out /tmp/fio-fail; break; }
-		n=$((n + 1))
-	done
-	echo $n > /tmp/fio-runs
-) &
-pid=$!
+bg_fio_start --rw=randwrite --bsrange=4k-256k --filename=/dev/$disk --iodepth=32 \
+	--numjobs=2 --size=16M --offset_increment=16M
 # Requests the disk has in flight (reads + writes).
 inflight_any() { set -- $(cat /sys/block/$disk/inflight); [ $(($1 + $2)) -gt 0 ]; }
 sleep 2
@@ -40,11 +29,10 @@ while [ $i -le 10 ]; do
 	sleep 1
 	i=$((i + 1))
 done
-touch /tmp/stop
-wait $pid
+bg_fio_stop
+fio_ok=$?
 expect_eq "ten resets during I/O returned success" 10 $n
-[ -f /tmp/fio-fail ] && sed 's/^/# /' /tmp/fio-fail | tail -20
-check "every fio write+verify pass during the resets succeeded ($(cat /tmp/fio-runs) passes)" [ ! -f /tmp/fio-fail ]
+check "every fio write+verify pass during the resets succeeded ($(bg_fio_runs) passes)" [ $fio_ok -eq 0 ]
 resets=$(dmesg | grep -c 'resetting controller')
 check "the driver logged ten resets (got $resets)" [ "$resets" -ge 10 ]
 requeued=$(dmesg | grep 'cancelled and requeued' | grep -vc ' 0 outstanding')
