@@ -11,6 +11,7 @@ use super::*;
 /// The admin queue: one command at a time, completed by vector 0 or by polling.
 #[pin_data]
 pub(crate) struct AdminQueue {
+    /// The admin submission and completion queues.
     pub(super) qp: Arc<QueuePair>,
     /// Held for a whole command; holds the next command identifier.
     #[pin]
@@ -70,9 +71,9 @@ impl PassthruGate<'_> {
         self.ctrl.page_size.load(Relaxed)
     }
 
-    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0 or more than the admin
-    /// timeout: the admin timeout),
-    /// waiting for a reset in progress first (C queues it until the reset is done).
+    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0, or more than the admin
+    /// timeout: the admin timeout), waiting for a reset in progress first (C queues it
+    /// until the reset is done).
     ///
     /// # Errors
     ///
