@@ -331,6 +331,7 @@ impl Command {
     }
 
     /// The command identifier in CDW0.
+    #[cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
     pub(crate) fn cid(&self) -> u16 {
         Cdw0::from_raw(self.cdw0).cid().get() as u16
     }

@@ -18,6 +18,7 @@ use core::iter;
 
 use kernel::{
     bindings,
+    device,
     dma::{
         Coherent,
         CoherentBox, //
@@ -29,6 +30,10 @@ use kernel::{
     },
     prelude::*,
     sync::Arc,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -329,6 +334,19 @@ fn admin_cmd(ctrl: &Ctrl, arg: usize, size: usize) -> Result<isize> {
     Ok(status_ret(done.status))
 }
 
+/// A DMA buffer holding a copy of `src`.
+fn coherent_copy<T: Copy + AsBytes + FromBytes>(
+    dev: &device::Device<device::Bound>,
+    src: &[T],
+) -> Result<Coherent<[T]>> {
+    let mut b = CoherentBox::<[T]>::zeroed_slice(dev, src.len(), GFP_KERNEL)?;
+    // Element by element: `copy_from_slice`'s length check is a panic path.
+    for (d, s) in b.iter_mut().zip(src) {
+        *d = *s;
+    }
+    Ok(b.into())
+}
+
 /// Runs an admin passthrough command with a bounce buffer for its data.
 fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<PassthruDone> {
     let gate = ctrl.passthru_gate()?;
@@ -340,7 +358,7 @@ fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<Pas
         (_, true) => {
             let mut v = KVec::new();
             user().read_all(&mut v, GFP_KERNEL)?;
-            Some(CoherentBox::from_slice(dev, &v, GFP_KERNEL)?.into())
+            Some(coherent_copy(dev, &v)?)
         }
         (_, false) => Some(Coherent::<u8>::zeroed_slice(dev, len, GFP_KERNEL)?),
     };
@@ -358,8 +376,7 @@ fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<Pas
         cmd.prp1 = prps.prp1;
         cmd.prp2 = prps.prp2;
         if prps.list_len > 0 {
-            let l: Coherent<[u64]> =
-                CoherentBox::from_slice(dev, &list[..prps.list_len], GFP_KERNEL)?.into();
+            let l = coherent_copy(dev, &list[..prps.list_len])?;
             cmd.prp2 = l.dma_address();
             list_dma_holder = Some(l);
         }
