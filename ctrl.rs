@@ -441,11 +441,12 @@ impl Ctrl {
 
     /// The device, bound.
     fn bound_dev(&self) -> &device::Device<device::Bound> {
-        // SAFETY: Only the reset and scan work, admin passthrough holding `gate`, and
-        // `remove` call this. `remove` runs from the driver's unbind callback (the device
-        // is bound); before returning it closes `gate` (waiting for its holder) and
-        // flushes or cancels the work items after moving to `Deleting`, from which none
-        // is queued again; so the device is bound whenever this runs.
+        // SAFETY: Only the reset, scan and event work, admin passthrough holding `gate`,
+        // and `remove` call this. `remove` runs from the driver's unbind callback (the
+        // device is bound); after moving to `Deleting` (no new reset or scan) it closes
+        // `gate` (waiting for its holder), flushes the reset work, and cancels the scan
+        // and event work once more after the admin queue and its interrupts are gone
+        // (nothing can queue them then); so the device is bound whenever this runs.
         unsafe { self.dev().as_bound() }
     }
 

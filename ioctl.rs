@@ -17,8 +17,7 @@
 use core::iter;
 
 use kernel::{
-    bindings,
-    device,
+    bindings, device,
     dma::{
         Coherent,
         CoherentBox, //
