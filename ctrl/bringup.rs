@@ -8,6 +8,17 @@
 
 use super::*;
 
+/// The handler of vector 0 when it serves the admin queue alone.
+fn admin_only_handler(admin: &Arc<AdminQueue>) -> Result<Arc<VectorHandler>> {
+    Ok(Arc::new(
+        VectorHandler {
+            admin: Some(admin.clone()),
+            io: None,
+        },
+        GFP_KERNEL,
+    )?)
+}
+
 impl Ctrl {
     /// Turns on shadow doorbells for the I/O queues when the controller offers them
     /// (C: `nvme_dbbuf_set`); on any failure the queues just use MMIO doorbells.
@@ -145,16 +156,7 @@ impl Ctrl {
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = inner.vectors.as_mut() {
-                v.request(
-                    0,
-                    Arc::new(
-                        VectorHandler {
-                            admin: Some(admin.clone()),
-                            io: None,
-                        },
-                        GFP_KERNEL,
-                    )?,
-                )?;
+                v.request(0, admin_only_handler(&admin)?)?;
             }
         }
 
@@ -321,16 +323,7 @@ impl Ctrl {
                 )?;
             }
             if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
-                v.request(
-                    0,
-                    Arc::new(
-                        VectorHandler {
-                            admin: Some(admin.clone()),
-                            io: None,
-                        },
-                        GFP_KERNEL,
-                    )?,
-                )?;
+                v.request(0, admin_only_handler(&admin)?)?;
             }
         }
         inner.queues_live = true;
