@@ -286,6 +286,8 @@ struct Inner {
     id: Option<IdCtrl>,
     /// Disks go before the tag set they use.
     disks: KVec<Disk>,
+    /// Disk numbers of disks taken out of `disks` but not yet deleted (still named).
+    retired_ids: KVec<u32>,
     tagset: Option<TagSet>,
     /// The I/O queues exist on the controller and it is enabled.
     queues_live: bool,

@@ -306,7 +306,7 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<Command
                 ctrl.pci_dev().as_ref(),
                 "nvme{}n{}: passthrough nsid ({}) does not match the namespace\n",
                 ns.instance,
-                ns.nsid,
+                ns.disk_id,
                 p.nsid
             );
             return Err(EINVAL);

@@ -152,8 +152,11 @@ pub(crate) struct NsInfo {
     pub(crate) nsid: u32,
     /// log2 of the logical block size.
     pub(crate) lba_shift: u32,
-    /// Controller instance (`nvme<instance>n<nsid>`), for messages.
+    /// Controller instance: the disk is `nvme<instance>n<disk_id>`.
     pub(crate) instance: u32,
+    /// The disk's number under the controller: the lowest free one from 1, in scan order,
+    /// as C numbers them (`ns->head->instance`); not the namespace ID.
+    pub(crate) disk_id: u32,
     /// Dataset Management is supported: discards become DSM deallocate.
     pub(crate) dsm: bool,
     /// Write Zeroes is supported.
@@ -434,7 +437,7 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
                 ctx.pdev.as_ref(),
                 "nvme{}n{}: {} (opcode {:#04x}) at LBA {}: {}{}\n",
                 ns.instance,
-                ns.nsid,
+                ns.disk_id,
                 io_opcode_name(p.opcode),
                 p.opcode,
                 p.slba,

@@ -53,6 +53,8 @@ struct Found {
     ns: NsInfo,
     lim: Limits,
     nsze: u64,
+    /// Deallocated blocks read as zeroes (DLFEAT).
+    reads_zeroes: bool,
 }
 
 impl Ctrl {
@@ -88,16 +90,46 @@ impl Ctrl {
             }
         }
         // Deleting a disk waits for its I/O; never while holding `inner`, which a reset
-        // (that such I/O may need) takes.
+        // (that such I/O may need) takes. Its number is free once it is gone.
+        let mut gone = KVec::new();
         for d in removed {
+            let id = d.ns().disk_id;
             dev_info!(
                 self.dev(),
-                "nvme{}n{}: namespace removed\n",
+                "nvme{}n{}: namespace {} removed\n",
                 self.instance,
+                id,
                 d.ns().nsid
             );
             drop(d);
+            let _ = gone.push(id, GFP_KERNEL);
         }
+        if !gone.is_empty() {
+            self.inner
+                .lock()
+                .retired_ids
+                .retain(|id| !gone.contains(id));
+        }
+    }
+
+    /// The lowest disk number from 1 that no disk uses (C: `ida_alloc_min(.., 1, ..)` on
+    /// the subsystem's namespace instances).
+    fn free_disk_id(inner: &Inner) -> u32 {
+        (1..)
+            .find(|n| {
+                !inner.disks.iter().any(|d| d.ns().disk_id == *n) && !inner.retired_ids.contains(n)
+            })
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Takes the disk at `pos` out of service: marked dead (I/O fails fast), moved to
+    /// `removed` for deletion outside `inner`, its number kept until then.
+    fn retire_disk(inner: &mut Inner, pos: usize, removed: &mut KVec<Disk>) -> Result {
+        let d = inner.disks.remove(pos)?;
+        d.mark_dead();
+        inner.retired_ids.push(d.ns().disk_id, GFP_KERNEL)?;
+        removed.push(d, GFP_KERNEL)?;
+        Ok(())
     }
 
     /// Reads the Changed Namespace List with RAE clear, which acknowledges the notice so
@@ -166,20 +198,14 @@ impl Ctrl {
                 i += 1;
                 continue;
             }
-            let d = inner.disks.remove(i)?;
-            d.mark_dead();
-            removed.push(d, GFP_KERNEL)?;
+            Self::retire_disk(inner, i, removed)?;
         }
         for nsid in nsids {
             let found = self.identify_ns(inner, admin, nsid)?;
             let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
             match (found, pos) {
                 (None, None) => {}
-                (None, Some(p)) => {
-                    let d = inner.disks.remove(p)?;
-                    d.mark_dead();
-                    removed.push(d, GFP_KERNEL)?;
-                }
+                (None, Some(p)) => Self::retire_disk(inner, p, removed)?,
                 (Some(f), Some(p)) if inner.disks[p].ns().lba_shift == f.ns.lba_shift => {
                     let d = &inner.disks[p];
                     if d.capacity_sectors() != f.lim.capacity_sectors {
@@ -187,22 +213,21 @@ impl Ctrl {
                             dev,
                             "nvme{}n{}: capacity changed to {} blocks\n",
                             self.instance,
-                            nsid,
+                            d.ns().disk_id,
                             f.nsze
                         );
                         d.set_capacity_and_notify(f.lim.capacity_sectors);
                     }
                 }
-                (Some(f), pos) => {
+                (Some(mut f), pos) => {
                     if let Some(p) = pos {
                         // The block size changed: the disk is replaced (C revalidates it).
-                        let d = inner.disks.remove(p)?;
-                        d.mark_dead();
-                        removed.push(d, GFP_KERNEL)?;
+                        Self::retire_disk(inner, p, removed)?;
                     }
                     let Some(tagset) = inner.tagset.as_ref() else {
                         return Ok(());
                     };
+                    f.ns.disk_id = Self::free_disk_id(inner);
                     let disk = self.add_disk(tagset, f)?;
                     inner.disks.push(disk, GFP_KERNEL)?;
                 }
@@ -213,15 +238,32 @@ impl Ctrl {
 
     /// Adds the disk of a namespace.
     fn add_disk(&self, tagset: &TagSet, f: Found) -> Result<Disk> {
-        let (nsid, lba_shift) = (f.ns.nsid, f.ns.lba_shift);
+        let (nsid, id, lba_shift) = (f.ns.nsid, f.ns.disk_id, f.ns.lba_shift);
+        dev_info!(
+            self.dev(),
+            "nvme{}n{}: deallocated blocks read {}{}\n",
+            self.instance,
+            id,
+            if f.reads_zeroes {
+                "as zeroes"
+            } else {
+                "as unspecified data"
+            },
+            if f.ns.deac {
+                "; Write Zeroes can deallocate"
+            } else {
+                ""
+            }
+        );
         let disk = {
             let class_dev = self.class_dev.lock();
             Disk::new(tagset, f.ns, &f.lim, class_dev.as_ref().ok_or(ENODEV)?)?
         };
         dev_info!(
             self.dev(),
-            "nvme{}n{}: {} blocks of {} bytes\n",
+            "nvme{}n{}: namespace {}, {} blocks of {} bytes\n",
             self.instance,
+            id,
             nsid,
             f.nsze,
             1u32 << lba_shift
@@ -249,7 +291,7 @@ impl Ctrl {
         if idx > usize::from(nlbaf) {
             dev_warn!(
                 dev,
-                "nvme{}n{}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
+                "nvme{}: namespace {}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
                 self.instance,
                 nsid,
                 flbas,
@@ -264,7 +306,13 @@ impl Ctrl {
             lba_shift: u32::from(buf.u8_at(lbaf + id_ns::LBAF_LBADS)?),
         };
         if let Some(why) = geo.unsupported() {
-            dev_info!(dev, "nvme{}n{}: skipped: {}\n", self.instance, nsid, why);
+            dev_info!(
+                dev,
+                "nvme{}: namespace {} skipped: {}\n",
+                self.instance,
+                nsid,
+                why
+            );
             return Ok(None);
         }
         let feat = NsFeatures {
@@ -294,7 +342,7 @@ impl Ctrl {
         {
             dev_warn!(
                 dev,
-                "nvme{}n{}: malformed namespace identification descriptor\n",
+                "nvme{}: namespace {}: malformed namespace identification descriptor\n",
                 self.instance,
                 nsid
             );
@@ -325,22 +373,6 @@ impl Ctrl {
             wzeroes_unmap: feat.deac(),
             poll,
         };
-        dev_info!(
-            dev,
-            "nvme{}n{}: deallocated blocks read {}{}\n",
-            self.instance,
-            nsid,
-            if feat.reads_zeroes() {
-                "as zeroes"
-            } else {
-                "as unspecified data"
-            },
-            if feat.deac() {
-                "; Write Zeroes can deallocate"
-            } else {
-                ""
-            }
-        );
         let ident = self.identity();
         let ns = NsInfo {
             ids,
@@ -350,6 +382,8 @@ impl Ctrl {
             sn: ident.map_or([0; 20], |i| i.sn),
             mn: ident.map_or([0; 40], |i| i.mn),
             nsid,
+            // Numbered when its disk is added.
+            disk_id: 0,
             lba_shift: geo.lba_shift,
             instance: self.instance,
             dsm: id.oncs & ONCS_DSM != 0,
@@ -360,6 +394,7 @@ impl Ctrl {
             ns,
             lim,
             nsze: geo.nsze,
+            reads_zeroes: feat.reads_zeroes(),
         }))
     }
 }

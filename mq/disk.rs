@@ -245,7 +245,7 @@ impl Disk {
     ) -> Result<Self> {
         let ns = KBox::new(ns, GFP_KERNEL)?;
         let mut name = NameBuf::default();
-        write!(name, "nvme{}n{}", ns.instance, ns.nsid).map_err(|_| EINVAL)?;
+        write!(name, "nvme{}n{}", ns.instance, ns.disk_id).map_err(|_| EINVAL)?;
         // SAFETY: All-zero queue limits mean "use the defaults".
         let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
         let block = 1u32 << lim.lba_shift;

@@ -146,7 +146,7 @@ pub(super) unsafe fn prep_rq(
                     ctx.pdev.as_ref(),
                     "nvme{}n{}: request operation {} not supported by the controller\n",
                     ns.instance,
-                    ns.nsid,
+                    ns.disk_id,
                     op
                 );
             }
@@ -237,7 +237,7 @@ pub(super) unsafe fn setup_discard(
                 ctx.pdev.as_ref(),
                 "nvme{}n{}: malformed discard request\n",
                 ns.instance,
-                ns.nsid
+                ns.disk_id
             );
             // SAFETY: As above.
             unsafe { unmap_data(ctx, rq) };

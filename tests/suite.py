@@ -172,17 +172,19 @@ RUNS = [
     },
     {
         # Several namespaces: 512 B and 4 KiB LBAs, and one far beyond 2 TiB (sparse),
-        # written at its very end; 2 vCPUs.
+        # written at its very end; 2 vCPUs. NSIDs 1, 2 and 4: the third disk is nvme0n3,
+        # as C numbers disks in scan order.
         "name": "io-multins",
         "tests": ["test_io_01.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [
             {"size": "1G", "lbads": 512},
             {"size": "1G", "lbads": 4096},
-            {"size": "8T", "lbads": 4096},
+            {"size": "8T", "lbads": 4096, "nsid": 4},
         ]}],
         "env": {"RN_DISKS": "nvme0n1:2097152:512 nvme0n2:2097152:4096 nvme0n3:17179869184:4096",
                 "RN_FIO_SIZE": "16M", "RN_FIO_JOBS": "2", "RN_FIO_AT_END": "1",
+                "RN_EXPECT_NSIDS": "nvme0n1:1 nvme0n2:2 nvme0n3:4",
                 "RN_EXPECT_QUEUES": "2 I/O queue(s) of depth 1024 (64 granted, 3 vector(s))"},
         "timeout": 900,
     },
@@ -250,7 +252,7 @@ def device_args(run, tmp):
                 if ns.get("drive_opts"):
                     drive += "," + ns["drive_opts"]
             args += ["-drive", f"if=none,id=nvm{c}n{n},{drive}",
-                     "-device", f"nvme-ns,drive=nvm{c}n{n},bus=nvme{c},nsid={n},"
+                     "-device", f"nvme-ns,drive=nvm{c}n{n},bus=nvme{c},nsid={ns.get('nsid', n)},"
                      f"logical_block_size={ns.get('lbads', 512)},"
                      f"physical_block_size={ns.get('lbads', 512)}"
                      + (f",{ns['opts']}" if ns.get("opts") else "")]

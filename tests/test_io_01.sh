@@ -3,6 +3,7 @@
 # then fio writes with crc32c verification (random sizes from the LBA size to beyond
 # MDTS, several jobs, queue depth 32), and a second, read-only pass compares again.
 # RN_FIO_SIZE: bytes per job (default 32M); RN_FIO_AT_END=1 also tests the last 16 MiB.
+# RN_EXPECT_NSIDS ("name:nsid ..."): disks are numbered in scan order, not by NSID.
 . /guest/tests/lib.sh
 
 size=${RN_FIO_SIZE:-32M}
@@ -20,6 +21,9 @@ for spec in $RN_DISKS; do
 	name=${spec%%:*}; lbs=${spec##*:}
 	check "/dev/$name appears" wait_disk $name
 	check_geometry "$spec"
+	for n in ${RN_EXPECT_NSIDS:-}; do
+		[ "${n%%:*}" = "$name" ] && expect_eq "$name is namespace ${n#*:}" "${n#*:}" "$(cat /sys/block/$name/nsid)"
+	done
 	[ -n "${RN_EXPECT_MAX_KB:-}" ] && expect_eq "$name max_hw_sectors_kb" "$RN_EXPECT_MAX_KB" \
 		"$(cat /sys/block/$name/queue/max_hw_sectors_kb)"
 	common="--filename=/dev/$name --iodepth=32 --numjobs=$jobs --size=$size --offset_increment=$size --verify=crc32c --verify_fatal=1 --randseed=42"

@@ -30,7 +30,7 @@ check "nvme0n2 data round-trips" cmp /tmp/n2.in /tmp/n2.out
 
 check "nvme detach-ns -n 2" nvme detach-ns /dev/nvme0 -n 2 -c $cntlid
 check "/dev/nvme0n2 goes away after the event" wait_for 20 [ ! -e /dev/nvme0n2 ]
-check "the driver logged the removal" sh -c "dmesg | grep -q 'nvme0n2: namespace removed'"
+check "the driver logged the removal" sh -c "dmesg | grep -q 'nvme0n2: namespace 2 removed'"
 
 # Attach again, then rescan on demand (a scan that finds nothing new changes nothing).
 check "attach again" nvme attach-ns /dev/nvme0 -n 2 -c $cntlid
