@@ -3,7 +3,7 @@
 //! rust_nvme: an NVM Express PCIe host driver written in Rust.
 //!
 //! Binds to PCI class 0x010802 (NVM Express) controllers and exposes each usable
-//! namespace as `/dev/nvme<N>n<nsid>`. It is an alternative to the C driver in
+//! namespace as `/dev/nvme<N>n<M>`. It is an alternative to the C driver in
 //! `drivers/nvme/host/pci.c`: load one or the other.
 
 use kernel::prelude::*;

@@ -235,7 +235,7 @@ unsafe impl Send for Disk {}
 unsafe impl Sync for Disk {}
 
 impl Disk {
-    /// Creates and adds the disk `nvme<instance>n<nsid>` under the controller device
+    /// Creates and adds the disk `nvme<instance>n<disk_id>` under the controller device
     /// `parent`, which must outlive it.
     pub(crate) fn new(
         tagset: &TagSet,
