@@ -138,6 +138,12 @@ pub(crate) enum AdminOpcode {
     AsyncEvent = 0x0c,
     /// Doorbell Buffer Config.
     DbbufConfig = 0x7c,
+    /// Format NVM (only through passthrough).
+    FormatNvm = 0x80,
+    /// Security Receive (only through passthrough).
+    SecurityReceive = 0x82,
+    /// Sanitize (only through passthrough).
+    Sanitize = 0x84,
 }
 
 /// NVM command set I/O opcodes (NVM Command Set Specification 1.0, Figure 17).
@@ -150,6 +156,8 @@ pub(crate) enum IoOpcode {
     Write = 0x01,
     /// Read.
     Read = 0x02,
+    /// Write Uncorrectable (only through passthrough).
+    WriteUncorrectable = 0x04,
     /// Write Zeroes.
     WriteZeroes = 0x08,
     /// Dataset Management.
@@ -171,6 +179,9 @@ impl AdminOpcode {
             Self::GetFeatures => "Get Features",
             Self::AsyncEvent => "Asynchronous Event Request",
             Self::DbbufConfig => "Doorbell Buffer Config",
+            Self::FormatNvm => "Format NVM",
+            Self::SecurityReceive => "Security Receive",
+            Self::Sanitize => "Sanitize",
         }
     }
 }
@@ -182,6 +193,7 @@ impl IoOpcode {
             Self::Flush => "Flush",
             Self::Write => "Write",
             Self::Read => "Read",
+            Self::WriteUncorrectable => "Write Uncorrectable",
             Self::WriteZeroes => "Write Zeroes",
             Self::Dsm => "Dataset Management",
         }

@@ -49,6 +49,7 @@ mod bringup;
 mod ns;
 
 use admin::AdminQueue;
+use ns::ScanOutcome;
 
 use crate::{
     cmd::{
@@ -66,6 +67,10 @@ use crate::{
         DbBuf,
         OACS_DBBUF, //
     },
+    effects::{
+        self,
+        Effects, //
+    },
     identify::{
         id_ctrl,
         id_ctrl_nvm,
@@ -82,6 +87,7 @@ use crate::{
         self,
         Disk,
         DiskRef,
+        Frozen,
         IoContext,
         PassthruDone,
         TagSet, //
@@ -297,9 +303,6 @@ struct Inner {
     max_hw_sectors: u32,
     /// NVM command set limits (Identify CNS 06h).
     nvm: NvmCtrlLimits,
-    /// Effects of the I/O commands (Commands Supported and Effects log, plus the ones C
-    /// knows), read by the first bring-up.
-    effects: Option<KBox<[u32; 256]>>,
 }
 
 /// What the blk-mq timeout handler should tell the block layer.
@@ -361,6 +364,14 @@ pub(crate) struct Ctrl {
     /// `inner` so that reading an attribute never waits for a reset.
     #[pin]
     ident: SpinLock<Option<Identity>>,
+    /// Commands Supported and Effects (the log, plus what C knows), read by the first
+    /// bring-up; apart from `inner` so that passthrough never waits for a reset to learn
+    /// them.
+    #[pin]
+    effects: SpinLock<Option<Arc<Effects>>>,
+    /// A passthrough command changed controller capabilities since the last bring-up
+    /// (C: `NVME_CTRL_DIRTY_CAPABILITY`).
+    caps_changed: Atomic<bool>,
     /// Queues on the controller, admin queue included (sysfs `queue_count`).
     queue_count: Atomic<u32>,
     /// I/O queue size, 0's based (sysfs `sqsize`).
@@ -429,6 +440,8 @@ impl Ctrl {
                 class_dev <- new_mutex!(None),
                 subsys <- new_mutex!(None),
                 ident <- new_spinlock!(None),
+                effects <- new_spinlock!(None),
+                caps_changed: Atomic::new(false),
                 queue_count: Atomic::new(0),
                 sqsize: Atomic::new(0),
             }? Error),
@@ -631,6 +644,11 @@ impl Ctrl {
     fn flush_reset_work(&self) {
         // SAFETY: `reset_work` is a field of `self`, initialised by `new`.
         unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.reset_work)) };
+    }
+
+    fn flush_scan_work(&self) {
+        // SAFETY: `scan_work` is a field of `self`, initialised by `new`.
+        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.scan_work)) };
     }
 
     /// The blk-mq timeout handler's decision for I/O command `cid` on `qp`
@@ -851,6 +869,7 @@ impl Ctrl {
                     // C: `nvme_start_ctrl` (events, then a scan for what changed while
                     // the controller was down).
                     self.aen_start();
+                    self.caps_changed.store(false, Relaxed);
                     if !first {
                         self.queue_scan();
                     }

@@ -424,31 +424,61 @@ pub(crate) struct NsGeometry {
     pub(crate) ms: u16,
 }
 
+/// How the driver can expose a namespace (C: `nvme_update_ns_info_block`,
+/// `nvme_update_disk_info`, `nvme_init_integrity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NsUse {
+    /// As a block device.
+    Block,
+    /// As a disk of capacity 0 that only passthrough can use, as C exposes a namespace the
+    /// block layer cannot address (so that it can still be formatted through it): why.
+    PassthroughOnly(&'static str),
+    /// Not at all: why.
+    Skip(&'static str),
+}
+
 impl NsGeometry {
-    /// Why the driver cannot expose this namespace, if it cannot.
-    pub(crate) fn unsupported(&self) -> Option<&'static str> {
+    /// Whether and how the driver can expose this namespace.
+    pub(crate) fn usage(&self) -> NsUse {
         if self.nsze == 0 {
-            Some("zero capacity")
-        } else if self.ms != 0 {
-            Some("LBA format with per-block metadata")
+            NsUse::Skip("zero capacity")
         } else if self.lba_shift < MIN_LBA_SHIFT {
-            Some("logical block smaller than 512 bytes")
-        } else if self.lba_shift > kernel::page::PAGE_SHIFT as u32 {
-            Some("logical block larger than PAGE_SIZE")
+            NsUse::PassthroughOnly("logical block smaller than 512 bytes")
         } else if self
             .nsze
             .checked_shl(self.lba_shift - MIN_LBA_SHIFT)
             .map_or(true, |s| s >> (self.lba_shift - MIN_LBA_SHIFT) != self.nsze)
         {
-            Some("capacity overflows 64-bit sectors")
+            NsUse::Skip("capacity overflows 64-bit sectors")
+        } else if self.lba_shift > kernel::page::PAGE_SHIFT as u32 {
+            NsUse::PassthroughOnly("logical block larger than PAGE_SIZE")
+        } else if self.ms != 0 {
+            // No integrity support: the block layer could not hand the controller a
+            // metadata buffer.
+            NsUse::PassthroughOnly("LBA format with per-block metadata")
         } else {
-            None
+            NsUse::Block
         }
     }
 
-    /// Capacity in 512-byte sectors.
+    /// log2 of the block size the disk advertises: the namespace's, or 512 bytes when
+    /// the block layer cannot use it (the disk then has no capacity).
+    pub(crate) fn disk_lba_shift(&self) -> u32 {
+        match self.usage() {
+            NsUse::Block => self.lba_shift,
+            _ if (MIN_LBA_SHIFT..=kernel::page::PAGE_SHIFT as u32).contains(&self.lba_shift) => {
+                self.lba_shift
+            }
+            _ => MIN_LBA_SHIFT,
+        }
+    }
+
+    /// Capacity in 512-byte sectors; 0 unless the namespace is usable as a block device.
     pub(crate) fn capacity_sectors(&self) -> u64 {
-        self.nsze << (self.lba_shift - MIN_LBA_SHIFT)
+        match self.usage() {
+            NsUse::Block => self.nsze << (self.lba_shift - MIN_LBA_SHIFT),
+            _ => 0,
+        }
     }
 }
 
@@ -458,49 +488,29 @@ mod tests {
 
     #[test]
     fn namespace_geometry() {
-        let g = NsGeometry {
-            nsze: 1 << 21,
-            lba_shift: 9,
-            ms: 0,
+        let g = |nsze, lba_shift, ms| NsGeometry {
+            nsze,
+            lba_shift,
+            ms,
         };
-        assert_eq!(g.unsupported(), None);
-        assert_eq!(g.capacity_sectors(), 1 << 21);
+        assert_eq!(g(1 << 21, 9, 0).usage(), NsUse::Block);
+        assert_eq!(g(1 << 21, 9, 0).capacity_sectors(), 1 << 21);
         // 4 KiB blocks, far beyond 2 TiB: 64-bit sector math.
-        let g = NsGeometry {
-            nsze: 1 << 40,
-            lba_shift: 12,
-            ms: 0,
-        };
-        assert_eq!(g.unsupported(), None);
-        assert_eq!(g.capacity_sectors(), 1 << 43);
-        assert!(NsGeometry {
-            nsze: 0,
-            lba_shift: 9,
-            ms: 0
+        assert_eq!(g(1 << 40, 12, 0).usage(), NsUse::Block);
+        assert_eq!(g(1 << 40, 12, 0).capacity_sectors(), 1 << 43);
+        assert_eq!(g(1 << 40, 12, 0).disk_lba_shift(), 12);
+        assert!(matches!(g(0, 9, 0).usage(), NsUse::Skip(_)));
+        assert!(matches!(g(u64::MAX, 12, 0).usage(), NsUse::Skip(_)));
+        // Metadata: a disk of capacity 0 with the namespace's block size.
+        let md = g(8, 12, 8);
+        assert!(matches!(md.usage(), NsUse::PassthroughOnly(_)));
+        assert_eq!((md.capacity_sectors(), md.disk_lba_shift()), (0, 12));
+        // Block sizes the block layer cannot use: capacity 0, 512-byte blocks.
+        for shift in [8, 16] {
+            let b = g(8, shift, 0);
+            assert!(matches!(b.usage(), NsUse::PassthroughOnly(_)));
+            assert_eq!((b.capacity_sectors(), b.disk_lba_shift()), (0, 9));
         }
-        .unsupported()
-        .is_some());
-        assert!(NsGeometry {
-            nsze: 8,
-            lba_shift: 9,
-            ms: 8
-        }
-        .unsupported()
-        .is_some());
-        assert!(NsGeometry {
-            nsze: 8,
-            lba_shift: 16,
-            ms: 0
-        }
-        .unsupported()
-        .is_some());
-        assert!(NsGeometry {
-            nsze: u64::MAX,
-            lba_shift: 12,
-            ms: 0
-        }
-        .unsupported()
-        .is_some());
     }
 
     #[test]

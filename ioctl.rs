@@ -48,6 +48,7 @@ use crate::{
         IoOpcode, //
     },
     ctrl::Ctrl,
+    effects,
     mq::{
         DiskView,
         NsInfo,
@@ -84,18 +85,6 @@ pub(crate) const NVME_IOCTL_RESCAN: u32 = _IO(IOCTL_TYPE, 0x46);
 pub(crate) const NVME_IOCTL_ADMIN64_CMD: u32 = _IOWR::<[u8; PASSTHRU64_SIZE]>(IOCTL_TYPE, 0x47);
 /// `NVME_IOCTL_IO64_CMD`.
 pub(crate) const NVME_IOCTL_IO64_CMD: u32 = _IOWR::<[u8; PASSTHRU64_SIZE]>(IOCTL_TYPE, 0x48);
-
-/// Commands Supported and Effects bits (NVMe Base Specification 2.0, Figure 210).
-pub(crate) mod effects {
-    /// Command Supported.
-    pub(crate) const CSUPP: u32 = 1 << 0;
-    /// Logical Block Content Change.
-    pub(crate) const LBCC: u32 = 1 << 1;
-    /// UUID Selection Supported.
-    pub(crate) const UUID_SEL: u32 = 1 << 19;
-    /// Command Scope.
-    pub(crate) const SCOPE_MASK: u32 = 0xfff << 20;
-}
 
 /// First vendor specific opcode (C: `nvme_cmd_vendor_start`).
 const VENDOR_START: u8 = 0x80;
@@ -311,9 +300,13 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<Command
             );
             return Err(EINVAL);
         }
+        // A format the block layer cannot address (metadata, block size): the controller
+        // would move metadata through a pointer nobody set up.
+        if !ns.block_io() {
+            return Err(EINVAL);
+        }
     }
-    // No exposed namespace has metadata; a metadata buffer with data is refused as C
-    // refuses it without integrity support.
+    // Metadata buffers are refused as C refuses them without integrity support.
     if p.addr != 0 && p.data_len != 0 && p.metadata != 0 && p.metadata_len != 0 {
         return Err(EINVAL);
     }
@@ -380,8 +373,17 @@ fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<Pas
             list_dma_holder = Some(l);
         }
     }
-    let done = gate.admin(*cmd, p.timeout_ms)?;
+    // Commands that must not overlap I/O (Format NVM, Sanitize) run with every disk's
+    // queue frozen (C: `nvme_passthru_start`); namespace changes are rescanned after.
+    let fx = gate.effects(p.opcode);
+    let done = if fx & effects::CSE_MASK != 0 {
+        gate.submit_exclusive(*cmd, p.timeout_ms)
+    } else {
+        gate.admin(*cmd, p.timeout_ms)
+    };
     drop(list_dma_holder);
+    ctrl.passthru_end(fx);
+    let done = done?;
     if let (Some(d), false) = (&data, is_write(p.opcode)) {
         user().writer().write_dma(d, 0, len)?;
     }
@@ -399,10 +401,12 @@ fn io_cmd(
     let ns = disk.ns();
     let p = read_cmd(arg, size)?;
     let cmd = validate(&ns.ctrl, Some(ns), &p)?;
-    let e = ns.effects[usize::from(cmd.opcode())];
+    let e = ns.effects.io(cmd.opcode());
     allowed(access(&cmd, Some(e), partition, write))?;
     let len = if p.addr != 0 { p.data_len } else { 0 };
-    let done = disk.passthru(&cmd, p.addr, len, p.timeout_ms)?;
+    let done = disk.passthru(&cmd, p.addr, len, p.timeout_ms);
+    ns.ctrl.passthru_end(e);
+    let done = done?;
     write_result(arg, size, done.result)?;
     Ok(status_ret(done.status))
 }
@@ -414,12 +418,15 @@ fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Re
     UserSlice::new(UserPtr::from_addr(arg), USER_IO_SIZE)
         .reader()
         .read_slice(&mut b)?;
+    if !ns.block_io() {
+        return Err(EINVAL);
+    }
     let (cmd, addr, nblocks) = user_io_command(&b, ns.nsid)?;
-    let len = nblocks.checked_shl(ns.lba_shift).ok_or(EINVAL)?;
+    let len = nblocks.checked_shl(ns.lba_shift()).ok_or(EINVAL)?;
     if len > ns.ctrl.max_transfer_bytes() {
         return Err(EINVAL);
     }
-    let e = ns.effects[usize::from(cmd.opcode())];
+    let e = ns.effects.io(cmd.opcode());
     allowed(access(&cmd, Some(e), partition, write))?;
     let done = disk.passthru(&cmd, addr, len, 0)?;
     Ok(status_ret(done.status))
@@ -586,7 +593,7 @@ mod tests {
         assert_eq!(access(&wr, Some(lbcc), false, true), Access::Granted);
         // Intrusive effects (here: namespace capability change) need root.
         assert_eq!(
-            access(&rd, Some(effects::CSUPP | 1 << 2), false, true),
+            access(&rd, Some(effects::CSUPP | effects::NCC), false, true),
             Access::NeedsAdmin
         );
         assert_eq!(status_ret(0x4005 << 1 | 1), 0x4005);

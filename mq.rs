@@ -49,6 +49,7 @@ use crate::{
         Ctrl,
         TimeoutAction, //
     },
+    effects::Effects,
     identify::NsIds,
     irq::raw_pdev,
     prp,
@@ -67,6 +68,7 @@ pub(crate) use disk::{
     Disk,
     DiskRef,
     DiskView,
+    Frozen,
     Limits,
     NameBuf,
     PassthruDone, //
@@ -150,8 +152,13 @@ struct Pdu {
 pub(crate) struct NsInfo {
     /// Namespace identifier.
     pub(crate) nsid: u32,
-    /// log2 of the logical block size.
-    pub(crate) lba_shift: u32,
+    /// log2 of the namespace's logical block size; changed only while the queue is
+    /// frozen (a format), so a request sees one value from preparation to completion.
+    pub(crate) lba_shift: Atomic<u32>,
+    /// The block layer can address the namespace (an LBA format without metadata, a
+    /// block size it supports); otherwise the disk has capacity 0 and passthrough I/O is
+    /// refused. Changed as `lba_shift`.
+    pub(crate) block_io: Atomic<bool>,
     /// Controller instance: the disk is `nvme<instance>n<disk_id>`.
     pub(crate) instance: u32,
     /// The disk's number under the controller: the lowest free one from 1, in scan order,
@@ -169,15 +176,26 @@ pub(crate) struct NsInfo {
     /// The controller (C: `ns->ctrl`); the namespace lives as long as its gendisk, so
     /// ioctls on an open disk can still reach the controller after it was removed.
     pub(crate) ctrl: Arc<Ctrl>,
-    /// Commands Supported and Effects of the I/O command set, by opcode (for
-    /// unprivileged passthrough; C: `ns->head->effects`).
-    pub(crate) effects: [u32; 256],
+    /// Commands Supported and Effects (for passthrough; C: `ns->head->effects`).
+    pub(crate) effects: Arc<Effects>,
     /// The controller's PCI Vendor ID, serial and model, for the `wwid` fallback.
     pub(crate) vid: u16,
     /// Serial Number, space padded.
     pub(crate) sn: [u8; 20],
     /// Model Number, space padded.
     pub(crate) mn: [u8; 40],
+}
+
+impl NsInfo {
+    /// log2 of the logical block size.
+    pub(crate) fn lba_shift(&self) -> u32 {
+        self.lba_shift.load(Relaxed)
+    }
+
+    /// Whether block I/O can address the namespace.
+    pub(crate) fn block_io(&self) -> bool {
+        self.block_io.load(Relaxed)
+    }
 }
 
 /// The namespace of one of our disks, from its `struct device` (`disk_to_dev`).

@@ -12,6 +12,7 @@ mod chardev;
 mod cmd;
 mod ctrl;
 mod dbbuf;
+mod effects;
 mod identify;
 mod ioctl;
 mod irq;

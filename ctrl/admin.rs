@@ -71,19 +71,74 @@ impl PassthruGate<'_> {
         self.ctrl.page_size.load(Relaxed)
     }
 
+    /// The effects of admin command `opcode` (C: `nvme_command_effects`).
+    pub(crate) fn effects(&self, opcode: u8) -> u32 {
+        self.ctrl
+            .effects
+            .lock()
+            .as_ref()
+            .map_or(0, |e| e.admin(opcode))
+    }
+
+    /// Freezes I/O on every disk of the controller, for a command that must not overlap
+    /// any (C: `nvme_passthru_start` with execution restrictions), after a reset in
+    /// progress. Requests in flight get their timeouts and the reset that may follow.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` (logged) when I/O did not drain within twice the I/O timeout plus the
+    /// admin timeout.
+    pub(crate) fn freeze_io(&self) -> Result<Frozen> {
+        let c = self.ctrl;
+        c.wait_for_reset();
+        let mut disks = KVec::new();
+        for d in c.inner.lock().disks.iter() {
+            disks.push(d.get(), GFP_KERNEL)?;
+        }
+        let secs = c
+            .params
+            .io_timeout
+            .saturating_mul(2)
+            .saturating_add(c.params.admin_timeout);
+        Frozen::new(disks, Delta::from_secs(i64::from(secs))).inspect_err(|_| {
+            dev_warn!(
+                c.dev(),
+                "nvme{}: I/O did not drain within {} s; command not sent\n",
+                c.instance,
+                secs
+            );
+        })
+    }
+
+    /// Runs `cmd`, which must not overlap any I/O (C: `nvme_passthru_start` and `_end`
+    /// with execution restrictions: Format NVM, Sanitize), with every disk's queue frozen
+    /// around it; before I/O resumes each disk's namespace learns its LBA format (see
+    /// [`Ctrl::refresh_formats`]).
+    pub(crate) fn submit_exclusive(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+        let buf = IdBuf::new(self.dev())?;
+        let frozen = self.freeze_io()?;
+        let done = self.submit(cmd, timeout_ms);
+        self.ctrl.refresh_formats(&frozen, &buf);
+        drop(frozen);
+        done
+    }
+
+    /// Runs `cmd` on the admin queue (see [`Self::submit`]), waiting for a reset in
+    /// progress first (C queues it until the reset is done).
+    pub(crate) fn admin(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+        self.ctrl.wait_for_reset();
+        self.submit(cmd, timeout_ms)
+    }
+
     /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0, or more than the admin
-    /// timeout: the admin timeout), waiting for a reset in progress first (C queues it
-    /// until the reset is done).
+    /// timeout: the admin timeout).
     ///
     /// # Errors
     ///
     /// `ENODEV` without a working controller; `EINTR` when the command timed out (the
     /// controller is reset, as C does after an admin timeout).
-    pub(crate) fn admin(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+    pub(crate) fn submit(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
         let c = self.ctrl;
-        if matches!(c.state(), State::Resetting | State::Connecting) {
-            c.flush_reset_work();
-        }
         let admin = c.admin.lock().clone().ok_or(ENODEV)?;
         // The admin queue runs one command at a time, so a passthrough command holds up
         // the driver's own (aborts in the timeout handler among them): it gets at most
@@ -108,6 +163,30 @@ impl PassthruGate<'_> {
 }
 
 impl Ctrl {
+    /// Waits for a reset in progress to finish.
+    fn wait_for_reset(&self) {
+        if matches!(self.state(), State::Resetting | State::Connecting) {
+            self.flush_reset_work();
+        }
+    }
+
+    /// What follows a passthrough command with `effects` (C: `nvme_passthru_end`): a
+    /// note when controller capabilities changed, and a namespace rescan, finished
+    /// before the ioctl returns, when namespaces or their capabilities changed.
+    pub(crate) fn passthru_end(&self, effects: u32) {
+        if effects & effects::CCC != 0 && !self.caps_changed.xchg(true, Relaxed) {
+            dev_info!(
+                self.dev(),
+                "nvme{}: controller capabilities changed, reset may be required to take effect.\n",
+                self.instance
+            );
+        }
+        if effects & (effects::NIC | effects::NCC) != 0 {
+            self.queue_scan();
+            self.flush_scan_work();
+        }
+    }
+
     /// Admin passthrough's hold on the device (C: the admin queue's usage reference).
     ///
     /// # Errors

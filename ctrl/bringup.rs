@@ -202,9 +202,9 @@ impl Ctrl {
             buf.le_at::<4>(id_ctrl::OAES)? as u32,
             buf.u8_at(id_ctrl::AERL)?,
         );
-        if inner.effects.is_none() {
-            let lpa = buf.u8_at(id_ctrl::LPA)?;
-            inner.effects = Some(self.read_effects(&admin, lpa)?);
+        if self.effects.lock().is_none() {
+            let e = self.read_effects(&admin, buf.u8_at(id_ctrl::LPA)?)?;
+            *self.effects.lock() = Some(e);
         }
         dev_info!(
             dev,
@@ -425,44 +425,35 @@ impl Ctrl {
             },
             Err(_) => NvmCtrlLimits::default(),
         };
-        // The first scan finds no disk to remove.
-        let mut removed = KVec::new();
-        self.scan_namespaces(inner, &admin, &mut removed)
+        // The first scan finds no disk to remove or update.
+        self.scan_namespaces(inner, &admin, &mut ScanOutcome::default())
     }
 
-    /// The effects of the I/O commands: the Commands Supported and Effects log when LPA
-    /// says there is one, plus what C knows of the NVM commands that change data (C:
-    /// `nvme_init_effects`, `nvme_init_known_nvm_effects`).
-    pub(super) fn read_effects(&self, admin: &AdminQueue, lpa: u8) -> Result<KBox<[u32; 256]>> {
+    /// Commands Supported and Effects: the log page when LPA says there is one, plus what
+    /// C knows of the commands that change data or namespaces (C: `nvme_init_effects`,
+    /// `nvme_init_known_nvm_effects`).
+    pub(super) fn read_effects(&self, admin: &AdminQueue, lpa: u8) -> Result<Arc<Effects>> {
         /// LPA bit 1: the Commands Supported and Effects log page is supported.
         const LPA_CSE: u8 = 1 << 1;
-        /// Offset of the I/O command table (after 256 admin entries).
-        const IOCS_OFF: usize = 1024;
-        /// Write Uncorrectable.
-        const WRITE_UNCOR: usize = 0x04;
-        let mut e = KBox::new([0u32; 256], GFP_KERNEL)?;
+        let mut log = None;
         if lpa & LPA_CSE != 0 {
             let buf = IdBuf::new(self.bound_dev())?;
-            let log = Command::get_log_page(
+            let cmd = Command::get_log_page(
                 LogPage::CmdEffects,
                 NSID_ALL,
                 buf.dma(),
                 IDENTIFY_LOG_SIZE,
                 false,
             );
-            if self.admin(admin, AdminOpcode::GetLogPage, log).is_ok() {
-                for (i, v) in e.iter_mut().enumerate() {
-                    *v = buf.le_at::<4>(IOCS_OFF + 4 * i)? as u32;
-                }
+            if self.admin(admin, AdminOpcode::GetLogPage, cmd).is_ok() {
+                log = Some(buf);
             }
         }
-        for op in [
-            crate::cmd::IoOpcode::Write as usize,
-            crate::cmd::IoOpcode::WriteZeroes as usize,
-            WRITE_UNCOR,
-        ] {
-            e[op] |= crate::ioctl::effects::LBCC;
-        }
-        Ok(e)
+        let e = match &log {
+            // Within the 4 KiB buffer: 512 dwords.
+            Some(buf) => Effects::new(Some(&|i| buf.le_at::<4>(4 * i).unwrap_or(0) as u32)),
+            None => Effects::new(None),
+        };
+        Ok(Arc::new(e, GFP_KERNEL)?)
     }
 }

@@ -6,11 +6,16 @@
 //! `nvme_ns_remove`. The same scan runs at bring-up, on `rescan_controller` /
 //! `NVME_IOCTL_RESCAN`, and on a Namespace Attribute Changed notice: a newly active
 //! namespace gets its disk, an inactive one loses it (marked dead first, so I/O fails
-//! fast), a resized one gets its new capacity (with a uevent).
+//! fast), a resized or reformatted one is updated in place (new capacity with a uevent,
+//! new block size), after `inner` is released: the update freezes the disk's queue,
+//! which waits for requests that a reset may have to complete.
 
 use kernel::{
     prelude::*,
-    sync::atomic::Relaxed,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
     workqueue, //
 };
 
@@ -36,12 +41,15 @@ use crate::{
         NsFeatures,
         NsGeometry,
         NsIds,
+        NsUse,
         ONCS_DSM,
         ONCS_WRITE_ZEROES,
         VWC_PRESENT, //
     },
     mq::{
         Disk,
+        DiskRef,
+        Frozen,
         Limits,
         NsInfo,
         TagSet, //
@@ -55,6 +63,17 @@ struct Found {
     nsze: u64,
     /// Deallocated blocks read as zeroes (DLFEAT).
     reads_zeroes: bool,
+    /// Why block I/O cannot address it (the disk then has capacity 0).
+    no_block_io: Option<&'static str>,
+}
+
+/// What a scan leaves to do once `inner` is released.
+#[derive(Default)]
+pub(super) struct ScanOutcome {
+    /// Disks of namespaces that are gone, marked dead, to delete.
+    pub(super) removed: KVec<Disk>,
+    /// Disks whose namespace changed (capacity, LBA format), to update in place.
+    updates: KVec<(DiskRef, Found)>,
 }
 
 impl Ctrl {
@@ -68,7 +87,7 @@ impl Ctrl {
 
     /// The scan work (C: `nvme_scan_work`).
     pub(super) fn scan_work_fn(&self) {
-        let mut removed = KVec::new();
+        let mut out = ScanOutcome::default();
         {
             let mut inner = self.inner.lock();
             if self.state() != State::Live || inner.tagset.is_none() {
@@ -80,7 +99,7 @@ impl Ctrl {
             if self.ns_changed.xchg(false, Relaxed) {
                 self.clear_changed_ns_log(&admin);
             }
-            if let Err(e) = self.scan_namespaces(&mut inner, &admin, &mut removed) {
+            if let Err(e) = self.scan_namespaces(&mut inner, &admin, &mut out) {
                 dev_warn!(
                     self.dev(),
                     "nvme{}: namespace scan failed ({:?})\n",
@@ -89,10 +108,14 @@ impl Ctrl {
                 );
             }
         }
-        // Deleting a disk waits for its I/O; never while holding `inner`, which a reset
-        // (that such I/O may need) takes. Its number is free once it is gone.
+        // Updating a disk freezes its queue and deleting one waits for its I/O: never
+        // while holding `inner`, which a reset (that such I/O may need) takes.
+        for (d, f) in core::mem::take(&mut out.updates) {
+            self.update_disk(d, f, &mut out.removed);
+        }
+        // Its number is free once a disk is gone.
         let mut gone = KVec::new();
-        for d in removed {
+        for d in out.removed {
             let id = d.ns().disk_id;
             dev_info!(
                 self.dev(),
@@ -109,6 +132,58 @@ impl Ctrl {
                 .lock()
                 .retired_ids
                 .retain(|id| !gone.contains(id));
+        }
+    }
+
+    /// Applies what Identify Namespace now says to an existing disk (C:
+    /// `nvme_update_ns_info_block` on a revalidation); a disk the block layer refuses
+    /// the new limits of is removed, as C removes it.
+    fn update_disk(&self, d: DiskRef, f: Found, removed: &mut KVec<Disk>) {
+        let ns = d.view().ns();
+        let (id, nsid) = (ns.disk_id, ns.nsid);
+        let (old_bs, old_cap) = (d.view().block_size(), d.view().capacity_sectors());
+        match d.update(&f.lim, f.ns.lba_shift(), f.ns.block_io()) {
+            Ok(()) => match f.no_block_io {
+                Some(why) => dev_warn!(
+                    self.dev(),
+                    "nvme{}n{}: namespace {}: {}; capacity 0, passthrough only\n",
+                    self.instance,
+                    id,
+                    nsid,
+                    why
+                ),
+                None if old_bs != 1 << f.lim.lba_shift || old_cap == 0 => dev_info!(
+                    self.dev(),
+                    "nvme{}n{}: namespace {} now {} blocks of {} bytes\n",
+                    self.instance,
+                    id,
+                    nsid,
+                    f.nsze,
+                    1u32 << f.lim.lba_shift
+                ),
+                None => dev_info!(
+                    self.dev(),
+                    "nvme{}n{}: capacity changed to {} blocks\n",
+                    self.instance,
+                    id,
+                    f.nsze
+                ),
+            },
+            Err(e) => {
+                dev_err!(
+                    self.dev(),
+                    "nvme{}n{}: namespace {}: new limits refused ({:?}); removing the disk\n",
+                    self.instance,
+                    id,
+                    nsid,
+                    e
+                );
+                drop(d);
+                let mut inner = self.inner.lock();
+                if let Some(p) = inner.disks.iter().position(|x| x.ns().disk_id == id) {
+                    let _ = Self::retire_disk(&mut inner, p, removed);
+                }
+            }
         }
     }
 
@@ -155,14 +230,15 @@ impl Ctrl {
         }
     }
 
-    /// Compares the active namespaces with the disks: adds, resizes, and moves the disks
-    /// of namespaces that are gone into `removed` (marked dead), for the caller to delete
-    /// once it has released `inner`.
+    /// Compares the active namespaces with the disks: adds disks, moves the disks of
+    /// namespaces that are gone into `out.removed` (marked dead), and those of namespaces
+    /// that changed into `out.updates`, for the caller to finish once it has released
+    /// `inner`.
     pub(super) fn scan_namespaces(
         &self,
         inner: &mut Inner,
         admin: &AdminQueue,
-        removed: &mut KVec<Disk>,
+        out: &mut ScanOutcome,
     ) -> Result {
         let dev = self.dev();
         let Some(id) = inner.id else {
@@ -198,32 +274,26 @@ impl Ctrl {
                 i += 1;
                 continue;
             }
-            Self::retire_disk(inner, i, removed)?;
+            Self::retire_disk(inner, i, &mut out.removed)?;
         }
         for nsid in nsids {
             let found = self.identify_ns(inner, admin, nsid)?;
             let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
             match (found, pos) {
                 (None, None) => {}
-                (None, Some(p)) => Self::retire_disk(inner, p, removed)?,
-                (Some(f), Some(p)) if inner.disks[p].ns().lba_shift == f.ns.lba_shift => {
+                (None, Some(p)) => Self::retire_disk(inner, p, &mut out.removed)?,
+                (Some(f), Some(p)) => {
                     let d = &inner.disks[p];
-                    if d.capacity_sectors() != f.lim.capacity_sectors {
-                        dev_info!(
-                            dev,
-                            "nvme{}n{}: capacity changed to {} blocks\n",
-                            self.instance,
-                            d.ns().disk_id,
-                            f.nsze
-                        );
-                        d.set_capacity_and_notify(f.lim.capacity_sectors);
+                    let ns = d.ns();
+                    if d.capacity_sectors() != f.lim.capacity_sectors
+                        || d.block_size() != 1 << f.lim.lba_shift
+                        || ns.lba_shift() != f.ns.lba_shift()
+                        || ns.block_io() != f.ns.block_io()
+                    {
+                        out.updates.push((d.get(), f), GFP_KERNEL)?;
                     }
                 }
-                (Some(mut f), pos) => {
-                    if let Some(p) = pos {
-                        // The block size changed: the disk is replaced (C revalidates it).
-                        Self::retire_disk(inner, p, removed)?;
-                    }
+                (Some(mut f), None) => {
                     let Some(tagset) = inner.tagset.as_ref() else {
                         return Ok(());
                     };
@@ -238,7 +308,7 @@ impl Ctrl {
 
     /// Adds the disk of a namespace.
     fn add_disk(&self, tagset: &TagSet, f: Found) -> Result<Disk> {
-        let (nsid, id, lba_shift) = (f.ns.nsid, f.ns.disk_id, f.ns.lba_shift);
+        let (nsid, id, lba_shift) = (f.ns.nsid, f.ns.disk_id, f.ns.lba_shift());
         dev_info!(
             self.dev(),
             "nvme{}n{}: deallocated blocks read {}{}\n",
@@ -259,16 +329,82 @@ impl Ctrl {
             let class_dev = self.class_dev.lock();
             Disk::new(tagset, f.ns, &f.lim, class_dev.as_ref().ok_or(ENODEV)?)?
         };
-        dev_info!(
-            self.dev(),
-            "nvme{}n{}: namespace {}, {} blocks of {} bytes\n",
-            self.instance,
-            id,
-            nsid,
-            f.nsze,
-            1u32 << lba_shift
-        );
+        match f.no_block_io {
+            None => dev_info!(
+                self.dev(),
+                "nvme{}n{}: namespace {}, {} blocks of {} bytes\n",
+                self.instance,
+                id,
+                nsid,
+                f.nsze,
+                1u32 << lba_shift
+            ),
+            Some(why) => dev_warn!(
+                self.dev(),
+                "nvme{}n{}: namespace {}: {}; capacity 0, passthrough only\n",
+                self.instance,
+                id,
+                nsid,
+                why
+            ),
+        }
         Ok(disk)
+    }
+
+    /// The LBA format in use and the size, from Identify Namespace data in `buf`; `None`
+    /// (logged) when FLBAS names a format the namespace does not have.
+    fn ns_geometry(&self, buf: &IdBuf, nsid: u32) -> Result<Option<NsGeometry>> {
+        let nlbaf = buf.u8_at(id_ns::NLBAF)?;
+        let flbas = buf.u8_at(id_ns::FLBAS)?;
+        // FLBAS bits 3:0 index the format, bits 6:5 extend it past 16.
+        let idx = usize::from(flbas & 0xf) | (usize::from(flbas >> 5 & 0x3) << 4);
+        if idx > usize::from(nlbaf) {
+            dev_warn!(
+                self.dev(),
+                "nvme{}: namespace {}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
+                self.instance,
+                nsid,
+                flbas,
+                nlbaf
+            );
+            return Ok(None);
+        }
+        let lbaf = id_ns::LBAF + idx * id_ns::LBAF_SIZE;
+        Ok(Some(NsGeometry {
+            nsze: buf.le_at::<8>(id_ns::NSZE)?,
+            ms: buf.le_at::<2>(lbaf)? as u16,
+            lba_shift: u32::from(buf.u8_at(lbaf + id_ns::LBAF_LBADS)?),
+        }))
+    }
+
+    /// Tells the namespaces of frozen disks their LBA format as Identify Namespace now
+    /// reports it, before their I/O resumes after a command that may have changed it.
+    /// The queue limits follow with the rescan; until then a request the new format
+    /// cannot express fails in `queue_rq` instead of reaching the controller sized in
+    /// old blocks, which would have it move more data than the buffer holds (C resumes
+    /// I/O before its rescan and leaves that window open). A namespace whose format
+    /// cannot be read gets no block I/O until the rescan.
+    pub(super) fn refresh_formats(&self, frozen: &Frozen, buf: &IdBuf) {
+        let admin = self.admin.lock().clone();
+        for d in frozen.disks() {
+            let ns = d.ns();
+            let geo = admin.as_ref().and_then(|a| {
+                self.admin(
+                    a,
+                    AdminOpcode::Identify,
+                    Command::identify(Cns::Namespace, ns.nsid, buf.dma()),
+                )
+                .ok()?;
+                self.ns_geometry(buf, ns.nsid).ok().flatten()
+            });
+            match geo {
+                Some(g) => {
+                    ns.lba_shift.store(g.lba_shift, Relaxed);
+                    ns.block_io.store(g.usage() == NsUse::Block, Relaxed);
+                }
+                None => ns.block_io.store(false, Relaxed),
+            }
+        }
     }
 
     /// Identify Namespace and its identifiers; `None` for a namespace the driver cannot
@@ -284,37 +420,25 @@ impl Ctrl {
             AdminOpcode::Identify,
             Command::identify(Cns::Namespace, nsid, buf.dma()),
         )?;
-        let nlbaf = buf.u8_at(id_ns::NLBAF)?;
-        let flbas = buf.u8_at(id_ns::FLBAS)?;
-        // FLBAS bits 3:0 index the format, bits 6:5 extend it past 16.
-        let idx = usize::from(flbas & 0xf) | (usize::from(flbas >> 5 & 0x3) << 4);
-        if idx > usize::from(nlbaf) {
-            dev_warn!(
-                dev,
-                "nvme{}: namespace {}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
-                self.instance,
-                nsid,
-                flbas,
-                nlbaf
-            );
+        let Some(geo) = self.ns_geometry(&buf, nsid)? else {
             return Ok(None);
-        }
-        let lbaf = id_ns::LBAF + idx * id_ns::LBAF_SIZE;
-        let geo = NsGeometry {
-            nsze: buf.le_at::<8>(id_ns::NSZE)?,
-            ms: buf.le_at::<2>(lbaf)? as u16,
-            lba_shift: u32::from(buf.u8_at(lbaf + id_ns::LBAF_LBADS)?),
         };
-        if let Some(why) = geo.unsupported() {
-            dev_info!(
-                dev,
-                "nvme{}: namespace {} skipped: {}\n",
-                self.instance,
-                nsid,
-                why
-            );
-            return Ok(None);
-        }
+        let no_block_io = match geo.usage() {
+            NsUse::Block => None,
+            NsUse::PassthroughOnly(why) => Some(why),
+            NsUse::Skip(why) => {
+                dev_info!(
+                    dev,
+                    "nvme{}: namespace {} skipped: {}\n",
+                    self.instance,
+                    nsid,
+                    why
+                );
+                return Ok(None);
+            }
+        };
+        // The block size the disk advertises; all limits are in its units.
+        let shift = geo.disk_lba_shift();
         let feat = NsFeatures {
             nsfeat: buf.u8_at(id_ns::NSFEAT)?,
             dlfeat: buf.u8_at(id_ns::DLFEAT)?,
@@ -350,19 +474,19 @@ impl Ctrl {
         let max_hw_sectors = inner.max_hw_sectors;
         let poll = inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0);
         let lim = Limits {
-            lba_shift: geo.lba_shift,
+            lba_shift: shift,
             capacity_sectors: geo.capacity_sectors(),
             max_hw_sectors,
             page_size: self.page_size.load(Relaxed),
             write_cache: id.vwc & VWC_PRESENT != 0,
-            io_min: feat.io_min(geo.lba_shift),
-            io_opt: feat.io_opt(geo.lba_shift),
+            io_min: feat.io_min(shift),
+            io_opt: feat.io_opt(shift),
             max_discard_sectors: if id.oncs & ONCS_DSM != 0 {
-                inner.nvm.max_discard_sectors(geo.lba_shift)
+                inner.nvm.max_discard_sectors(shift)
             } else {
                 0
             },
-            discard_granularity: feat.discard_granularity(geo.lba_shift),
+            discard_granularity: feat.discard_granularity(shift),
             max_write_zeroes_sectors: if id.oncs & ONCS_WRITE_ZEROES != 0 {
                 inner
                     .nvm
@@ -377,14 +501,15 @@ impl Ctrl {
         let ns = NsInfo {
             ids,
             ctrl: self.arc(),
-            effects: inner.effects.as_deref().copied().unwrap_or([0; 256]),
+            effects: self.effects.lock().clone().ok_or(EINVAL)?,
             vid: ident.map_or(0, |i| i.vid),
             sn: ident.map_or([0; 20], |i| i.sn),
             mn: ident.map_or([0; 40], |i| i.mn),
             nsid,
             // Numbered when its disk is added.
             disk_id: 0,
-            lba_shift: geo.lba_shift,
+            lba_shift: Atomic::new(geo.lba_shift),
+            block_io: Atomic::new(no_block_io.is_none()),
             instance: self.instance,
             dsm: id.oncs & ONCS_DSM != 0,
             write_zeroes: id.oncs & ONCS_WRITE_ZEROES != 0,
@@ -395,6 +520,7 @@ impl Ctrl {
             lim,
             nsze: geo.nsze,
             reads_zeroes: feat.reads_zeroes(),
+            no_block_io,
         }))
     }
 }

@@ -7,9 +7,9 @@ use super::*;
 
 /// Limits of a namespace's request queue, from Identify Controller and Namespace.
 pub(crate) struct Limits {
-    /// log2 of the logical block size.
+    /// log2 of the logical block size the disk advertises.
     pub(crate) lba_shift: u32,
-    /// Capacity in 512-byte sectors.
+    /// Capacity in 512-byte sectors (0: the block layer cannot address the namespace).
     pub(crate) capacity_sectors: u64,
     /// Largest transfer in 512-byte sectors.
     pub(crate) max_hw_sectors: u32,
@@ -31,6 +31,43 @@ pub(crate) struct Limits {
     pub(crate) wzeroes_unmap: bool,
     /// The tag set has polled queues: the disk supports polled I/O.
     pub(crate) poll: bool,
+}
+
+impl Limits {
+    /// Sets the queue limits the driver decides, leaving the rest (user settings, block
+    /// layer defaults) as they are (C: `nvme_set_ctrl_limits`, `nvme_update_disk_info`).
+    fn apply(&self, ql: &mut bindings::queue_limits) {
+        let block = 1u32 << self.lba_shift;
+        ql.logical_block_size = block;
+        ql.physical_block_size = block;
+        ql.io_min = self.io_min.max(block);
+        ql.io_opt = self.io_opt;
+        if self.max_discard_sectors != 0 {
+            ql.max_hw_discard_sectors = self.max_discard_sectors;
+            ql.max_discard_segments = DSM_MAX_RANGES as u16;
+            ql.discard_granularity = self.discard_granularity.max(block);
+        } else {
+            ql.max_hw_discard_sectors = 0;
+        }
+        ql.max_write_zeroes_sectors = self.max_write_zeroes_sectors;
+        ql.max_hw_wzeroes_unmap_sectors = if self.wzeroes_unmap {
+            self.max_write_zeroes_sectors
+        } else {
+            0
+        };
+        ql.max_hw_sectors = self.max_hw_sectors;
+        ql.max_segments = MAX_SEGMENTS;
+        ql.virt_boundary_mask = (self.page_size - 1) as _;
+        // PRP entries must be dword aligned.
+        ql.dma_alignment = 3;
+        ql.features &= !(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA | BLK_FEAT_POLL);
+        if self.write_cache {
+            ql.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+        }
+        if self.poll {
+            ql.features |= BLK_FEAT_POLL;
+        }
+    }
 }
 
 /// `BLK_OPEN_WRITE`: the block device was opened for writing.
@@ -118,6 +155,19 @@ impl<'a> DiskView<'a> {
         // SAFETY: By the invariant the gendisk is alive, and with it the `NsInfo` that
         // `free_disk` frees.
         unsafe { &*(*self.disk).private_data.cast::<NsInfo>() }
+    }
+
+    /// The capacity in 512-byte sectors (C: `get_capacity`).
+    pub(crate) fn capacity_sectors(&self) -> u64 {
+        // SAFETY: By the invariant the disk is alive; `part0` is its whole-disk device.
+        unsafe { ptr::read_volatile(&raw const (*(*self.disk).part0).bd_nr_sectors) }
+    }
+
+    /// The logical block size the queue advertises.
+    pub(crate) fn block_size(&self) -> u32 {
+        // SAFETY: By the invariant the disk, and with it its queue, is alive; the limits are
+        // replaced whole under `limits_lock`, so a torn read is at worst stale.
+        unsafe { ptr::read_volatile(&raw const (*(*self.disk).queue).limits.logical_block_size) }
     }
 
     /// Runs a passthrough I/O command on the disk's queue (C: `nvme_submit_user_cmd`),
@@ -218,6 +268,124 @@ impl Drop for DiskRef {
     }
 }
 
+impl DiskRef {
+    fn queue(&self) -> *mut bindings::request_queue {
+        // SAFETY: The reference (type invariant) keeps the gendisk, and with it its
+        // queue, alive.
+        unsafe { (*self.disk).queue }
+    }
+
+    /// Applies a namespace's new LBA format, limits and capacity to its disk in place
+    /// (C: `nvme_update_ns_info_block`): under the queue's limits lock and with the queue
+    /// frozen, so that no request straddles the change.
+    ///
+    /// The freeze waits for the disk's requests in flight; the caller holds no lock that
+    /// their completion (a timeout, a reset) needs.
+    ///
+    /// # Errors
+    ///
+    /// What the block layer says of the new limits (nothing changed then).
+    pub(crate) fn update(&self, lim: &Limits, lba_shift: u32, block_io: bool) -> Result {
+        let q = self.queue();
+        let ns = self.view().ns();
+        // SAFETY: The queue is alive (see `queue`). `limits_lock` is taken as
+        // `queue_limits_start_update` takes it, before the freeze as C orders them, and
+        // `queue_limits_commit_update` releases it on every path. The freeze taken here
+        // is undone below on every path, in a NOIO scope as `blk_mq_freeze_queue` has
+        // it, so that reclaim never writes to the frozen queue.
+        let ret = unsafe {
+            bindings::mutex_lock(&raw mut (*q).limits_lock);
+            let mut ql = (*q).limits;
+            lim.apply(&mut ql);
+            let noio = noio_save();
+            bindings::blk_mq_freeze_queue_nomemsave(q);
+            let ret = bindings::queue_limits_commit_update(q, &mut ql);
+            if ret == 0 {
+                // Frozen: no request is in flight, and none starts until the unfreeze
+                // below, which orders these stores before it.
+                ns.lba_shift.store(lba_shift, Relaxed);
+                ns.block_io.store(block_io, Relaxed);
+                bindings::set_capacity_and_notify(self.disk, lim.capacity_sectors);
+            }
+            bindings::blk_mq_unfreeze_queue_nomemrestore(q);
+            noio_restore(noio);
+            ret
+        };
+        kernel::error::to_result(ret)
+    }
+}
+
+/// `memalloc_noio_save()`, missing from bindings: the current task's allocations do no
+/// I/O until [`noio_restore`]. Returns the flag bits it set.
+fn noio_save() -> u32 {
+    // SAFETY: `get_current` is the running task; only the task itself changes these
+    // flags (C does the same non-atomic update).
+    unsafe {
+        let t = bindings::get_current();
+        let set = !(*t).flags & bindings::PF_MEMALLOC_NOIO;
+        (*t).flags |= set;
+        set
+    }
+}
+
+/// `memalloc_noio_restore()`: clears the bits [`noio_save`] set.
+fn noio_restore(set: u32) {
+    // SAFETY: As in `noio_save`.
+    unsafe { (*bindings::get_current()).flags &= !set };
+}
+
+/// Disks whose queues are frozen: none of their requests is in flight and none can start
+/// (C: `nvme_start_freeze` + `nvme_wait_freeze`), until this drops.
+///
+/// # Invariants
+///
+/// This task froze the queue of every disk in `disks` once (undone on drop).
+pub(crate) struct Frozen {
+    disks: KVec<DiskRef>,
+}
+
+impl Frozen {
+    /// Freezes the queues of `disks`, waiting at most `timeout` for their requests.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` when requests are still in flight after `timeout` (nothing stays frozen).
+    pub(crate) fn new(disks: KVec<DiskRef>, timeout: kernel::time::Delta) -> Result<Self> {
+        for d in disks.iter() {
+            // SAFETY: The queue is alive (see `DiskRef::queue`).
+            unsafe { bindings::blk_freeze_queue_start(d.queue()) };
+        }
+        // INVARIANT: each queue was frozen once above; dropping `f` undoes it.
+        let f = Self { disks };
+        let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
+        for d in f.disks.iter() {
+            let left = timeout.as_millis() - start.elapsed().as_millis();
+            let jiffies = kernel::time::msecs_to_jiffies(left.clamp(1, i64::from(u32::MAX)) as u32);
+            // SAFETY: As above.
+            if unsafe { bindings::blk_mq_freeze_queue_wait_timeout(d.queue(), jiffies as _) } == 0 {
+                return Err(EBUSY);
+            }
+        }
+        Ok(f)
+    }
+}
+
+impl Frozen {
+    /// The frozen disks.
+    pub(crate) fn disks(&self) -> impl Iterator<Item = DiskView<'_>> {
+        self.disks.iter().map(DiskRef::view)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for d in self.disks.iter() {
+            // SAFETY: By the invariant this task froze the queue once.
+            unsafe { bindings::blk_mq_unfreeze_queue_nomemrestore(d.queue()) };
+        }
+    }
+}
+
 /// A namespace's gendisk, added to the system.
 ///
 /// # Invariants
@@ -248,31 +416,7 @@ impl Disk {
         write!(name, "nvme{}n{}", ns.instance, ns.disk_id).map_err(|_| EINVAL)?;
         // SAFETY: All-zero queue limits mean "use the defaults".
         let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
-        let block = 1u32 << lim.lba_shift;
-        ql.logical_block_size = block;
-        ql.physical_block_size = block;
-        ql.io_min = lim.io_min.max(block);
-        ql.io_opt = lim.io_opt;
-        if lim.max_discard_sectors != 0 {
-            ql.max_hw_discard_sectors = lim.max_discard_sectors;
-            ql.max_discard_segments = DSM_MAX_RANGES as u16;
-            ql.discard_granularity = lim.discard_granularity.max(block);
-        }
-        ql.max_write_zeroes_sectors = lim.max_write_zeroes_sectors;
-        if lim.wzeroes_unmap {
-            ql.max_hw_wzeroes_unmap_sectors = lim.max_write_zeroes_sectors;
-        }
-        ql.max_hw_sectors = lim.max_hw_sectors;
-        ql.max_segments = MAX_SEGMENTS;
-        ql.virt_boundary_mask = (lim.page_size - 1) as _;
-        // PRP entries must be dword aligned.
-        ql.dma_alignment = 3;
-        if lim.write_cache {
-            ql.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
-        }
-        if lim.poll {
-            ql.features |= BLK_FEAT_POLL;
-        }
+        lim.apply(&mut ql);
         let ns = KBox::into_raw(ns);
         let key = kernel::static_lock_class!();
         // SAFETY: The tag set is allocated; `ql` is initialised; `ns` lives as long as the
@@ -316,14 +460,12 @@ impl Disk {
 
     /// The capacity in 512-byte sectors (C: `get_capacity`).
     pub(crate) fn capacity_sectors(&self) -> u64 {
-        // SAFETY: By the invariant the disk is alive; `part0` is its whole-disk device.
-        unsafe { ptr::read_volatile(&raw const (*(*self.disk).part0).bd_nr_sectors) }
+        self.view().capacity_sectors()
     }
 
-    /// Sets a new capacity and tells userspace (C: `set_capacity_and_notify`).
-    pub(crate) fn set_capacity_and_notify(&self, sectors: u64) {
-        // SAFETY: By the invariant the disk is added.
-        unsafe { bindings::set_capacity_and_notify(self.disk, sectors) };
+    /// The logical block size the queue advertises.
+    pub(crate) fn block_size(&self) -> u32 {
+        self.view().block_size()
     }
 
     /// Fails all future I/O on the disk (C: `blk_mark_disk_dead`).

@@ -99,6 +99,11 @@ pub(super) unsafe fn prep_rq(
     pdu.slba = 0;
 
     let op = flags & REQ_OP_MASK;
+    // A disk of capacity 0 (format the block layer cannot address) gets no block I/O but
+    // flushes; refuse anything else before its LBA arithmetic.
+    if !is_passthru(flags) && op != bindings::req_op_REQ_OP_FLUSH && !ns.block_io() {
+        return Err(sts::IOERR);
+    }
     let mut cmd = match op {
         bindings::req_op_REQ_OP_DRV_IN | bindings::req_op_REQ_OP_DRV_OUT => {
             let mut cmd = pdu.passthru;
@@ -110,9 +115,10 @@ pub(super) unsafe fn prep_rq(
             cmd
         }
         bindings::req_op_REQ_OP_READ | bindings::req_op_REQ_OP_WRITE => {
-            let slba = sector >> (ns.lba_shift - kernel::block::SECTOR_SHIFT);
-            let nlb = bytes >> ns.lba_shift;
-            if nlb == 0 || bytes & ((1 << ns.lba_shift) - 1) != 0 {
+            let shift = ns.lba_shift();
+            let slba = sector >> (shift - kernel::block::SECTOR_SHIFT);
+            let nlb = bytes >> shift;
+            if nlb == 0 || bytes & ((1 << shift) - 1) != 0 {
                 return Err(sts::IOERR);
             }
             let opc = if op == bindings::req_op_REQ_OP_WRITE {
@@ -132,8 +138,9 @@ pub(super) unsafe fn prep_rq(
             unsafe { setup_discard(ctx, ns, rq, pdu) }?
         }
         bindings::req_op_REQ_OP_WRITE_ZEROES if ns.write_zeroes => {
-            let slba = sector >> (ns.lba_shift - kernel::block::SECTOR_SHIFT);
-            let nlb = bytes >> ns.lba_shift;
+            let shift = ns.lba_shift();
+            let slba = sector >> (shift - kernel::block::SECTOR_SHIFT);
+            let nlb = bytes >> shift;
             if nlb == 0 || nlb > 1 << 16 {
                 return Err(sts::IOERR);
             }
@@ -227,7 +234,7 @@ pub(super) unsafe fn setup_discard(
         bio = next;
         Some((sector, size))
     });
-    match build_dsm_ranges(extents, ns.lba_shift, ranges) {
+    match build_dsm_ranges(extents, ns.lba_shift(), ranges) {
         Ok(n) => {
             pdu.slba = ranges[0].slba;
             Ok(Command::dsm_deallocate(ns.nsid, pdu.prp_list_dma, n))

@@ -17,7 +17,7 @@ QEMU_ENV = {
 # The module's KUnit suites: each must report in the run.
 KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
                 "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_dbbuf", "rust_nvme_identify",
-                "rust_nvme_ioctl", "rust_nvme_aen"]
+                "rust_nvme_ioctl", "rust_nvme_aen", "rust_nvme_effects"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
@@ -130,6 +130,28 @@ RUNS = [
         "allow_nvme_err": [r"pci_nvme_err_invalid_identify_cns .*cns=0xfe",
                            r"pci_nvme_err_req_status .* status 0x4002 opc 0x6"],
         "timeout": 600,
+    },
+    {
+        # Two controllers of one subsystem (QEMU wants one serial), namespace 1 shared
+        # by both: namespace 2 (detached) is attached to controller 0 through controller
+        # 1, so controller 0 learns of it only from its Namespace Attribute Changed event.
+        "name": "ns-events",
+        "tests": ["test_nsattach_02.sh"],
+        "cpus": 2,
+        "qemu": ["-device", "nvme-subsys,id=subsys1,nqn=rnvme-events"],
+        "devices": [{"serial": "rnvme0", "nvme": "subsys=subsys1", "ns": [
+                        {"size": "64M"}, {"size": "64M", "opts": "detached=on"}]},
+                    {"serial": "rnvme0", "nvme": "subsys=subsys1", "ns": []}],
+        "timeout": 300,
+    },
+    {
+        # Format NVM through nvme-cli: the disk keeps its name and gets the new LBA size;
+        # a format with metadata leaves a disk of capacity 0, as nvme.ko without integrity.
+        "name": "format",
+        "tests": ["test_format_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "size": "64M"}],
+        "timeout": 300,
     },
     {
         # The rest of the data path: discard (drive with discard=unmap), write zeroes,
