@@ -9,10 +9,13 @@
 //! Everything from userspace is copied in with bounds checks (`UserSlice`: a bad
 //! pointer is `EFAULT`) and validated before anything reaches the controller: reserved
 //! `flags` must be zero, the namespace ID must match the namespace, metadata buffers are
-//! refused (no namespace with metadata is exposed), data is bounded by the transfer
-//! limit. I/O commands run as blk-mq passthrough requests on the namespace's queue; admin
-//! commands on the admin queue with a DMA bounce buffer. Both share the timeouts and
-//! reset handling of the driver's own commands.
+//! refused (no integrity support), and so is I/O to a namespace formatted with metadata;
+//! data is bounded by the transfer limit. I/O commands run as blk-mq passthrough
+//! requests on the namespace's queue; admin commands on the admin queue with a DMA
+//! bounce buffer. Both share the timeouts and reset handling of the driver's own
+//! commands, and both get what their Commands Supported and Effects call for
+//! (`crate::effects`): I/O frozen around Format NVM and Sanitize, a rescan after
+//! namespace changes.
 
 use core::iter;
 

@@ -144,14 +144,7 @@ impl Ctrl {
         let (old_bs, old_cap) = (d.view().block_size(), d.view().capacity_sectors());
         match d.update(&f.lim, f.ns.lba_shift(), f.ns.block_io()) {
             Ok(()) => match f.no_block_io {
-                Some(why) => dev_warn!(
-                    self.dev(),
-                    "nvme{}n{}: namespace {}: {}; capacity 0, passthrough only\n",
-                    self.instance,
-                    id,
-                    nsid,
-                    why
-                ),
+                Some(why) => self.warn_passthrough_only(id, nsid, why),
                 None if old_bs != 1 << f.lim.lba_shift || old_cap == 0 => dev_info!(
                     self.dev(),
                     "nvme{}n{}: namespace {} now {} blocks of {} bytes\n",
@@ -185,6 +178,18 @@ impl Ctrl {
                 }
             }
         }
+    }
+
+    /// Says why disk `id` (namespace `nsid`) has capacity 0.
+    fn warn_passthrough_only(&self, id: u32, nsid: u32, why: &str) {
+        dev_warn!(
+            self.dev(),
+            "nvme{}n{}: namespace {}: {}; capacity 0, passthrough only\n",
+            self.instance,
+            id,
+            nsid,
+            why
+        );
     }
 
     /// The lowest disk number from 1 that no disk uses (C: `ida_alloc_min(.., 1, ..)` on
@@ -339,14 +344,7 @@ impl Ctrl {
                 f.nsze,
                 1u32 << lba_shift
             ),
-            Some(why) => dev_warn!(
-                self.dev(),
-                "nvme{}n{}: namespace {}: {}; capacity 0, passthrough only\n",
-                self.instance,
-                id,
-                nsid,
-                why
-            ),
+            Some(why) => self.warn_passthrough_only(id, nsid, why),
         }
         Ok(disk)
     }

@@ -195,6 +195,7 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     lines = []
     buf = b""
     timed_out = False
+    exited = None
     try:
         while True:
             now = time.time()
@@ -236,6 +237,8 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                     splats.append((len(lines), line))
                 lines.append(line)
     finally:
+        # QEMU ending by itself before init ran is a configuration error, not a hang.
+        exited = p.poll()
         if p.poll() is None:
             # Give poweroff a moment before pulling the plug.
             try:
@@ -244,6 +247,8 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                 p.kill()
                 p.wait()
     if not saw_init:
+        if exited not in (None, 0):
+            raise QemuFailed(exited)
         return None, False
     if timed_out:
         print(f"vm: TIMEOUT after {args.timeout}s", flush=True)
@@ -312,7 +317,14 @@ def main():
         log = open(args.log, "w") if args.log else open(os.devnull, "w")
         with log:
             for attempt in (1, 2):
-                status, saw_init = boot(args, extra, initrd, kd, workdir, log)
+                try:
+                    status, saw_init = boot(args, extra, initrd, kd, workdir, log)
+                except QemuFailed as e:
+                    msg = f"vm: QEMU exited with status {e.args[0]} before the guest booted " \
+                        "(see its error above)"
+                    print(msg, flush=True)
+                    log.write(msg + "\n")
+                    return 125
                 if saw_init:
                     return status
                 msg = f"vm: no output from init within {args.boot_timeout}s (boot failure)"
@@ -321,6 +333,10 @@ def main():
                 print(msg, flush=True)
                 log.write(msg + "\n")
         return 125
+
+
+class QemuFailed(Exception):
+    """QEMU exited by itself (with its status) before the guest's init ran."""
 
 
 if __name__ == "__main__":

@@ -114,3 +114,14 @@ bg_fio_runs() { cat /tmp/bg-runs 2>/dev/null; }
 # lack options such as blkdiscard -z.
 BLKDISCARD=/usr/bin/blkdiscard
 FSTRIM=/usr/bin/fstrim
+
+# Records uevents that carry the variable $1 in /tmp/uevents as "DEVPATH ACTION $1=value",
+# through the kernel's uevent helper (no udev in the guest); uevent_helper_remove undoes it.
+uevent_helper_install() {
+	rm -f /tmp/uevents
+	printf '#!/bin/sh\n[ -n "$%s" ] && echo "$DEVPATH $ACTION %s=$%s" >> /tmp/uevents\nexit 0\n' \
+		"$1" "$1" "$1" > /tmp/uevent-helper
+	chmod +x /tmp/uevent-helper
+	echo /tmp/uevent-helper > /sys/kernel/uevent_helper
+}
+uevent_helper_remove() { echo > /sys/kernel/uevent_helper; }

@@ -70,6 +70,9 @@ check "verified I/O at 512-byte blocks" rn_fio --name=v512 --rw=randwrite --bsra
 # formatting back through it restores it.
 check "nvme format --lbaf=1 (512 + 8 bytes metadata)" nvme format /dev/nvme0n1 --lbaf=1 --force
 expect_eq "the disk stays, with capacity 0" 0 "$(cat /sys/block/nvme0n1/size 2>/dev/null)"
+# (No RESIZE=1 uevent: the block layer sends none for a change to or from 0.)
+check "the block layer saw the capacity change" \
+	sh -c "dmesg | grep -q 'nvme0n1: detected capacity change from $size to 0'"
 check "the driver said why" \
 	sh -c "dmesg | grep -q 'nvme0n1: namespace 1: LBA format with per-block metadata; capacity 0'"
 check "a read returns nothing" sh -c "[ \$(dd if=/dev/nvme0n1 bs=512 count=1 2>/dev/null | wc -c) -eq 0 ]"

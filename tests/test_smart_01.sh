@@ -5,17 +5,10 @@
 # re-armed, so a second warning is reported too.
 . /guest/tests/lib.sh
 
-cat > /tmp/uevent-helper <<'H'
-#!/bin/sh
-[ -n "$NVME_AEN" ] && echo "$DEVPATH $ACTION NVME_AEN=$NVME_AEN" >> /tmp/uevents
-exit 0
-H
-chmod +x /tmp/uevent-helper
-rm -f /tmp/uevents
 check "insmod" rn_load
 check "/dev/nvme0n1 appears" wait_disk nvme0n1
 check "controller state is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
-check "a uevent helper can be installed" sh -c "echo /tmp/uevent-helper > /sys/kernel/uevent_helper"
+check "a uevent helper can be installed" uevent_helper_install NVME_AEN
 dmesg -c >/dev/null
 
 echo "rn-host: qom-set /machine/peripheral/nvme0 smart_critical_warning 1"
@@ -37,6 +30,6 @@ check "naming the reliability bit" sh -c "dmesg | grep -q 'NVM subsystem reliabi
 echo "rn-host: qom-set /machine/peripheral/nvme0 smart_critical_warning 0"
 check "verified I/O after the events" rn_fio --name=after --rw=randwrite --bs=4k \
 	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
-echo > /sys/kernel/uevent_helper
+uevent_helper_remove
 check "rmmod" rn_unload
 finish
