@@ -107,10 +107,8 @@ use crate::{
         CC,
         CSTS, //
     },
-    sysfs::{
-        CtrlDevice,
-        SubsysDevice, //
-    },
+    subsys::Membership,
+    sysfs::CtrlDevice,
 };
 
 /// Size of the log pages read into an Identify-sized buffer.
@@ -215,14 +213,18 @@ pub(crate) fn csts_problem(csts: CSTS) -> Option<&'static str> {
     }
 }
 
-/// Instance numbers (`nvme<N>`) in use, one bit each.
+/// Instance numbers (`nvme<N>`) in use by controllers, one bit each.
 static INSTANCES: Atomic<u64> = Atomic::new(0);
+/// Instance numbers that name a subsystem (`nvme-subsys<N>`), which outlives the
+/// controller it was named after; not given to a new controller while held (C keeps the
+/// instance with the subsystem).
+static HELD: Atomic<u64> = Atomic::new(0);
 
-/// Takes the lowest free instance number.
+/// Takes the lowest instance number neither a controller nor a subsystem uses.
 fn instance_get() -> Result<u32> {
     loop {
         let used = INSTANCES.load(Relaxed);
-        let n = (!used).trailing_zeros();
+        let n = (!(used | HELD.load(Relaxed))).trailing_zeros();
         if n >= MAX_INSTANCES {
             return Err(ENOSPC);
         }
@@ -232,14 +234,29 @@ fn instance_get() -> Result<u32> {
     }
 }
 
-/// Returns an instance number taken by [`instance_get`].
-fn instance_put(n: u32) {
+/// Marks instance `n` as naming a subsystem (`crate::subsys`).
+pub(crate) fn instance_hold(n: u32) {
+    update_bits(&HELD, |b| b | 1 << n);
+}
+
+/// Ends [`instance_hold`].
+pub(crate) fn instance_release(n: u32) {
+    update_bits(&HELD, |b| b & !(1 << n));
+}
+
+/// Replaces the bits of `a` with `f` of them, atomically.
+fn update_bits(a: &Atomic<u64>, f: impl Fn(u64) -> u64) {
     loop {
-        let used = INSTANCES.load(Relaxed);
-        if INSTANCES.cmpxchg(used, used & !(1 << n), Relaxed).is_ok() {
+        let old = a.load(Relaxed);
+        if a.cmpxchg(old, f(old), Relaxed).is_ok() {
             return;
         }
     }
+}
+
+/// Returns an instance number taken by [`instance_get`].
+fn instance_put(n: u32) {
+    update_bits(&INSTANCES, |b| b & !(1 << n));
 }
 
 /// The data of one interrupt vector: the queues whose CQs interrupt on it.
@@ -353,7 +370,7 @@ pub(crate) struct Ctrl {
     class_dev: Mutex<Option<CtrlDevice>>,
     /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify.
     #[pin]
-    subsys: Mutex<Option<SubsysDevice>>,
+    subsys: Mutex<Option<Membership>>,
     /// What Identify Controller said about the controller (for sysfs); apart from
     /// `inner` so that reading an attribute never waits for a reset.
     #[pin]
@@ -517,27 +534,30 @@ impl Ctrl {
         Ok(())
     }
 
-    /// Creates `nvme-subsys<N>` once the controller has identified itself; without it
-    /// nvme-cli lists nothing, but the disks still work, so a failure is only logged.
-    fn add_subsystem(&self) {
+    /// Puts the controller into its subsystem (`nvme-subsys<N>`, shared with the other
+    /// controllers of its NQN) once it has identified itself (C: `nvme_init_subsystem`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Membership::join`]: the subsystem refuses the controller (as C, which then
+    /// fails it), or sysfs fails.
+    fn add_subsystem(&self) -> Result {
         let mut subsys = self.subsys.lock();
-        if subsys.is_some() {
-            return;
-        }
         let class_dev = self.class_dev.lock();
-        let Some(cd) = class_dev.as_ref() else {
-            return;
+        let (None, Some(cd), Some(ident)) = (subsys.as_ref(), class_dev.as_ref(), self.identity())
+        else {
+            return Ok(());
         };
-        match SubsysDevice::new(self, cd) {
-            Ok(d) => *subsys = Some(d),
-            Err(e) => dev_warn!(
+        let m = Membership::join(self, cd, &ident).inspect_err(|e| {
+            dev_err!(
                 self.dev(),
-                "nvme{}: cannot create nvme-subsys{} ({:?})\n",
-                self.instance,
+                "nvme{}: cannot join its subsystem ({:?})\n",
                 self.instance,
                 e
-            ),
-        }
+            )
+        })?;
+        *subsys = Some(m);
+        Ok(())
     }
 
     /// Whether the controller implements at least NVMe `mjr`.`mnr`.

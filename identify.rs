@@ -127,6 +127,7 @@ pub(crate) mod id_ctrl {
     pub(crate) const FR: usize = 64;
     pub(crate) const MDTS: usize = 77;
     pub(crate) const CNTLID: usize = 78;
+    pub(crate) const CMIC: usize = 76;
     pub(crate) const OACS: usize = 256;
     pub(crate) const NN: usize = 516;
     pub(crate) const ONCS: usize = 520;
@@ -156,6 +157,8 @@ pub(crate) struct Identity {
     pub(crate) fr: [u8; 8],
     /// Controller ID.
     pub(crate) cntlid: u16,
+    /// Controller Multi-Path I/O and Namespace Sharing Capabilities.
+    pub(crate) cmic: u8,
     /// NVM Subsystem NQN, NUL padded (C: `nvme_init_subnqn`).
     pub(crate) subnqn: [u8; NQN_SIZE],
 }
@@ -164,6 +167,11 @@ pub(crate) struct Identity {
 const FAKE_NQN_PREFIX: &[u8] = b"nqn.2014.08.org.nvmexpress:";
 
 impl Identity {
+    /// The subsystem NQN as text, for messages.
+    pub(crate) fn nqn_str(&self) -> &str {
+        core::str::from_utf8(Self::until_nul(&self.subnqn)).unwrap_or("(not UTF-8)")
+    }
+
     /// The subsystem NQN: SUBNQN when the controller reports one, else the C driver's
     /// made-up "nqn.2014.08.org.nvmexpress:<vid><ssvid><serial><model>".
     pub(crate) fn subsys_nqn(

@@ -5,15 +5,17 @@
 //! * class `nvme`: one device `nvme<N>` per controller, a child of the PCI function, with
 //!   the C driver's attribute names and formats; namespace disks are its children, so
 //!   `/sys/block/nvme<N>n<M>/device` is the controller and lies under the PCI device;
-//! * class `nvme-subsystem`: one device `nvme-subsys<N>` per controller (the C layout
-//!   without multipath), holding the subsystem's attributes and a link to `nvme<N>`;
+//! * class `nvme-subsystem`: one device `nvme-subsys<N>` per NVM subsystem (the C layout
+//!   without multipath), holding the subsystem's attributes and a link `nvme<N>` to each
+//!   of its controllers (`crate::subsys` decides who shares one);
 //! * namespace attributes (`nsid`, `wwid`, `uuid`, `nguid`, `eui`) on each disk.
 //!
 //! C counterpart: `drivers/nvme/host/sysfs.c`. The class names are the C core's, so the
 //! two drivers are alternatives: module load fails while `nvme_core` holds them.
 //!
-//! Controller and subsystem attributes reach the controller through their device's
-//! driver data; namespace attributes reach the namespace through the disk. Each device
+//! Controller attributes reach the controller through their device's driver data,
+//! subsystem attributes the subsystem's identity the same way; namespace attributes reach
+//! the namespace through the disk. Each device
 //! is unregistered before what its callbacks read is freed, and unregistering waits for
 //! every running `show`/`store`, so the pointers are valid whenever a callback runs.
 
@@ -27,7 +29,8 @@ use kernel::{
     bindings,
     ffi::c_char,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 use crate::{
@@ -77,6 +80,7 @@ impl ClassRegistration {
             );
             return Err(EBUSY);
         }
+        crate::subsys::init();
         for (i, class) in [&NVME_CLASS, &SUBSYS_CLASS].into_iter().enumerate() {
             // SAFETY: `class` is a valid, static class description.
             let ret = unsafe { bindings::class_register(&class.0) };
@@ -173,11 +177,11 @@ impl Write for PageWriter {
 ///
 /// # Safety
 ///
-/// `dev` is a device created by [`CtrlDevice::new`] or [`SubsysDevice::new`], from inside
-/// one of its attribute callbacks.
+/// `dev` is a device created by [`CtrlDevice::new`], from inside one of its attribute
+/// callbacks.
 unsafe fn ctrl_of<'a>(dev: *mut bindings::device) -> &'a Ctrl {
-    // SAFETY: Both constructors store a pointer to the controller as driver data, and the
-    // controller outlives the devices (see the module documentation).
+    // SAFETY: The constructor stores a pointer to the controller as driver data, and the
+    // controller outlives the device (see the module documentation).
     unsafe { &*(*dev).driver_data.cast::<Ctrl>() }
 }
 
@@ -186,6 +190,7 @@ unsafe fn ctrl_of<'a>(dev: *mut bindings::device) -> &'a Ctrl {
 enum Show {
     None,
     Ctrl(fn(&Ctrl, &mut PageWriter) -> core::fmt::Result),
+    Subsys(fn(&Identity, &mut PageWriter) -> core::fmt::Result),
     Ns(fn(&NsInfo, &mut PageWriter) -> core::fmt::Result),
 }
 
@@ -216,9 +221,11 @@ unsafe extern "C" fn attr_show(
         len: 0,
     };
     let r = match a.show {
-        // SAFETY: Controller attributes are only in the groups of controller and
-        // subsystem devices.
+        // SAFETY: Controller attributes are only in the group of controller devices.
         Show::Ctrl(f) => f(unsafe { ctrl_of(dev) }, &mut w),
+        // SAFETY: Subsystem attributes are only in the group of subsystem devices, whose
+        // driver data is the `Identity` that `SubsysDevice` keeps alive.
+        Show::Subsys(f) => f(unsafe { &*(*dev).driver_data.cast::<Identity>() }, &mut w),
         // SAFETY: Namespace attributes are only in the group of our disks.
         Show::Ns(f) => f(unsafe { crate::mq::ns_of_disk_dev(dev) }, &mut w),
         Show::None => Err(core::fmt::Error),
@@ -273,6 +280,13 @@ const fn attr(name: &'static CStr, mode: u16, show: Show, store: Option<StoreFn>
 
 const fn ctrl_ro(name: &'static CStr, f: fn(&Ctrl, &mut PageWriter) -> core::fmt::Result) -> Attr {
     attr(name, MODE_RO, Show::Ctrl(f), None)
+}
+
+const fn subsys_ro(
+    name: &'static CStr,
+    f: fn(&Identity, &mut PageWriter) -> core::fmt::Result,
+) -> Attr {
+    attr(name, MODE_RO, Show::Subsys(f), None)
 }
 
 const fn ns_ro(name: &'static CStr, f: fn(&NsInfo, &mut PageWriter) -> core::fmt::Result) -> Attr {
@@ -342,16 +356,13 @@ static NUMA_NODE: Attr = ctrl_ro(c"numa_node", |c, w| {
 static QUEUE_COUNT: Attr = ctrl_ro(c"queue_count", |c, w| writeln!(w, "{}", c.queue_count()));
 static SQSIZE: Attr = ctrl_ro(c"sqsize", |c, w| writeln!(w, "{}", c.sqsize()));
 
-// Subsystem attributes (C: `nvme_subsys_attrs`).
-static SUBSYS_NQN: Attr = ctrl_ro(c"subsysnqn", |c, w| {
-    ident_field(c, w, |id, w| w.field(&id.subnqn))
-});
-static SUBSYS_MODEL: Attr = ctrl_ro(c"model", |c, w| ident_field(c, w, |id, w| w.field(&id.mn)));
-static SUBSYS_SERIAL: Attr = ctrl_ro(c"serial", |c, w| ident_field(c, w, |id, w| w.field(&id.sn)));
-static SUBSYS_FIRMWARE_REV: Attr = ctrl_ro(c"firmware_rev", |c, w| {
-    ident_field(c, w, |id, w| w.field(&id.fr))
-});
-static SUBSYSTYPE: Attr = ctrl_ro(c"subsystype", |_, w| writeln!(w, "nvm"));
+// Subsystem attributes (C: `nvme_subsys_attrs`): the identity of the controller that
+// created the subsystem.
+static SUBSYS_NQN: Attr = subsys_ro(c"subsysnqn", |id, w| w.field(&id.subnqn));
+static SUBSYS_MODEL: Attr = subsys_ro(c"model", |id, w| w.field(&id.mn));
+static SUBSYS_SERIAL: Attr = subsys_ro(c"serial", |id, w| w.field(&id.sn));
+static SUBSYS_FIRMWARE_REV: Attr = subsys_ro(c"firmware_rev", |id, w| w.field(&id.fr));
+static SUBSYSTYPE: Attr = subsys_ro(c"subsystype", |_, w| writeln!(w, "nvm"));
 
 // Namespace attributes (C: `nvme_ns_attrs`).
 static NSID: Attr = ns_ro(c"nsid", |ns, w| writeln!(w, "{}", ns.nsid));
@@ -518,17 +529,17 @@ static SUBSYS_GROUPS: Groups = Groups([&SUBSYS_GROUP.0, ptr::null()]);
 /// The attribute groups of a namespace disk.
 pub(crate) static NS_GROUPS: Groups = Groups([&NS_GROUP.0, ptr::null()]);
 
-/// Creates a device of `class` with `ctrl` as driver data.
+/// Creates a device of `class` with `data` as driver data.
 ///
 /// # Safety
 ///
 /// `class` is registered, `parent` is null or a live device, and the result is
-/// unregistered before `ctrl` is freed.
+/// unregistered before `data` is freed.
 unsafe fn create(
     class: &'static Class,
     parent: *mut bindings::device,
     devt: bindings::dev_t,
-    ctrl: &Ctrl,
+    data: *const c_void,
     groups: &'static Groups,
     fmt: &'static CStr,
     n: u32,
@@ -540,7 +551,7 @@ unsafe fn create(
             &class.0,
             parent,
             devt,
-            ptr::from_ref(ctrl).cast_mut().cast::<c_void>(),
+            data.cast_mut(),
             groups.as_ptr(),
             fmt.as_ptr().cast(),
             n,
@@ -576,7 +587,7 @@ impl CtrlDevice {
                 &NVME_CLASS,
                 &raw mut (*raw_pdev(pdev)).dev,
                 devt,
-                ctrl,
+                ptr::from_ref(ctrl).cast(),
                 &CTRL_GROUPS,
                 c"nvme%u",
                 ctrl.instance,
@@ -621,15 +632,16 @@ impl Drop for CtrlDevice {
     }
 }
 
-/// The subsystem device `nvme-subsys<N>` of one controller, linking to `nvme<N>`.
+/// A subsystem device `nvme-subsys<N>`, showing `ident`, with links `nvme<M>` to the
+/// controllers that [`Self::link`] added.
 ///
 /// # Invariants
 ///
-/// `dev` was returned by `device_create_with_groups`; it has a link named `link` to the
-/// controller device until drop, which removes both.
+/// `dev` was returned by `device_create_with_groups` with a pointer to `*ident` as
+/// driver data; it is unregistered on drop, before `ident` can go.
 pub(crate) struct SubsysDevice {
     dev: *mut bindings::device,
-    link: [u8; 16],
+    ident: Arc<Identity>,
 }
 
 // SAFETY: As for `CtrlDevice`.
@@ -637,53 +649,70 @@ unsafe impl Send for SubsysDevice {}
 // SAFETY: As above.
 unsafe impl Sync for SubsysDevice {}
 
+/// The name of the link to controller `instance`: "nvme" and at most two digits
+/// (`MAX_INSTANCES`), NUL terminated.
+fn link_name(instance: u32) -> crate::mq::NameBuf {
+    let mut w = crate::mq::NameBuf::default();
+    let _ = write!(w, "nvme{}", instance);
+    w
+}
+
 impl SubsysDevice {
-    /// Creates `/sys/class/nvme-subsystem/nvme-subsys<instance>` with a link to `ctrl_dev`.
-    ///
-    /// The caller must drop the result before `ctrl_dev` and `ctrl` go away.
-    pub(crate) fn new(ctrl: &Ctrl, ctrl_dev: &CtrlDevice) -> Result<Self> {
+    /// Creates `/sys/class/nvme-subsystem/nvme-subsys<instance>` showing `ident`.
+    pub(crate) fn new(ident: Arc<Identity>, instance: u32) -> Result<Self> {
         // SAFETY: The class is registered; no parent (a virtual device, as in C); the
-        // caller drops the device before `ctrl`.
+        // device is unregistered (drop) before `ident`, which it holds, goes.
         let dev = unsafe {
             create(
                 &SUBSYS_CLASS,
                 ptr::null_mut(),
                 0,
-                ctrl,
+                ptr::from_ref::<Identity>(&ident).cast(),
                 &SUBSYS_GROUPS,
                 c"nvme-subsys%u",
-                ctrl.instance,
+                instance,
             )
         }?;
-        let mut link = [0u8; 16];
-        let mut w = crate::mq::NameBuf::default();
-        // "nvme" and at most two digits (`MAX_INSTANCES`) fit in the name buffer.
-        let _ = write!(w, "nvme{}", ctrl.instance);
-        link[..w.bytes().len()].copy_from_slice(w.bytes());
-        // SAFETY: Both devices are registered; `link` is NUL terminated.
+        // INVARIANT: created above with `ident` as driver data.
+        Ok(Self { dev, ident })
+    }
+
+    /// The identity the device shows.
+    pub(crate) fn ident(&self) -> &Identity {
+        &self.ident
+    }
+
+    /// Adds the link `nvme<instance>` to `ctrl_dev`, which the caller removes with
+    /// [`Self::unlink`] before `ctrl_dev` goes.
+    pub(crate) fn link(&self, ctrl_dev: &CtrlDevice, instance: u32) -> Result {
+        let name = link_name(instance);
+        // SAFETY: Both devices are registered (type invariants); the name is NUL
+        // terminated.
         let ret = unsafe {
             bindings::sysfs_create_link(
-                &raw mut (*dev).kobj,
+                &raw mut (*self.dev).kobj,
                 &raw mut (*ctrl_dev.dev).kobj,
-                link.as_ptr().cast(),
+                name.bytes().as_ptr().cast(),
             )
         };
-        if ret != 0 {
-            // SAFETY: Created above and not yet visible to the rest of the driver.
-            unsafe { bindings::device_unregister(dev) };
-            return Err(Error::from_errno(ret));
-        }
-        // INVARIANT: created and linked above.
-        Ok(Self { dev, link })
+        kernel::error::to_result(ret)
+    }
+
+    /// Removes the link [`Self::link`] added.
+    pub(crate) fn unlink(&self, instance: u32) {
+        let name = link_name(instance);
+        // SAFETY: The device is registered; removing a missing link only warns, and the
+        // caller only removes links it added.
+        unsafe {
+            bindings::sysfs_remove_link(&raw mut (*self.dev).kobj, name.bytes().as_ptr().cast())
+        };
     }
 }
 
 impl Drop for SubsysDevice {
     fn drop(&mut self) {
-        // SAFETY: By the invariant the device and its link exist.
-        unsafe {
-            bindings::sysfs_remove_link(&raw mut (*self.dev).kobj, self.link.as_ptr().cast());
-            bindings::device_unregister(self.dev);
-        }
+        // SAFETY: By the invariant the device is registered; unregistering waits for
+        // running attribute callbacks, so none reads `ident` after this.
+        unsafe { bindings::device_unregister(self.dev) };
     }
 }

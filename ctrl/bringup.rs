@@ -188,6 +188,7 @@ impl Ctrl {
             mn,
             fr: buf.bytes::<8>(id_ctrl::FR)?,
             cntlid: id.cntlid,
+            cmic: buf.u8_at(id_ctrl::CMIC)?,
             subnqn: Identity::subsys_nqn(
                 &buf.bytes(id_ctrl::SUBNQN)?,
                 vid,
@@ -196,7 +197,7 @@ impl Ctrl {
                 &mn,
             ),
         });
-        self.add_subsystem();
+        self.add_subsystem()?;
         self.aen_configure(
             &admin,
             buf.le_at::<4>(id_ctrl::OAES)? as u32,
