@@ -469,10 +469,11 @@ impl Ctrl {
     fn bound_dev(&self) -> &device::Device<device::Bound> {
         // SAFETY: Only the reset, scan and event work, admin passthrough holding `gate`,
         // and `remove` call this. `remove` runs from the driver's unbind callback (the
-        // device is bound); after moving to `Deleting` (no new reset or scan) it closes
-        // `gate` (waiting for its holder), flushes the reset work, and cancels the scan
-        // and event work once more after the admin queue and its interrupts are gone
-        // (nothing can queue them then); so the device is bound whenever this runs.
+        // device is bound); after moving to `Deleting` (no new reset; a scan queued
+        // later returns before this, as it runs only while live) it closes `gate`
+        // (waiting for its holder), flushes the reset work, and cancels the scan and
+        // event work once more after the admin queue and its interrupts are gone
+        // (nothing can queue event work then); so the device is bound whenever this runs.
         unsafe { self.dev().as_bound() }
     }
 
