@@ -101,13 +101,16 @@ RUNS = [
         "timeout": 600,
     },
     {
-        # Bad input: parameters, the C core loaded, a controller with no namespace,
-        # malformed requests.
+        # Bad input: parameters, the C core loaded, a controller with no namespace, a
+        # namespace the block layer cannot address, malformed requests.
         "name": "bad-input",
         "tests": ["test_badinput_01.sh"],
         "cpus": 2,
+        # nvme1's second namespace has 8 bytes of metadata per block: a disk of
+        # capacity 0, as nvme.ko gives it without integrity support.
         "devices": [{"serial": "rnvme0", "ns": []},
-                    {"serial": "rnvme1", "size": "64M"}],
+                    {"serial": "rnvme1", "ns": [{"size": "64M"},
+                                                {"size": "16M", "opts": "ms=8"}]}],
         "env": {"RN_DISK": "nvme1n1"},
         "timeout": 300,
     },

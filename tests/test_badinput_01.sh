@@ -1,8 +1,11 @@
 #!/bin/sh
 # Bad input stays outside: out-of-range module parameters fail insmod with a message;
 # the C nvme core holding class 'nvme' makes insmod fail clearly; a controller with no
-# namespace binds without a disk; malformed and out-of-range requests are refused.
-# Expects two controllers: nvme0 without namespaces, nvme1 with one (RN_DISK).
+# namespace binds without a disk; a namespace with per-block metadata gets a disk of
+# capacity 0 (no integrity support, as nvme.ko) that refuses I/O passthrough; malformed
+# and out-of-range requests are refused.
+# Expects two controllers: nvme0 without namespaces, nvme1 with RN_DISK and a second
+# namespace with metadata (nvme1n2).
 . /guest/tests/lib.sh
 
 for p in io_queue_depth=1 io_queue_depth=5000 io_timeout=0 admin_timeout=0; do
@@ -24,6 +27,13 @@ check "both controllers bound" wait_for 10 rn_all_bound
 check "/dev/$RN_DISK appears" wait_disk $RN_DISK
 check "the controller without namespaces is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
 check "and has no disk" sh -c "! ls /sys/block | grep -q '^nvme0n'"
+check "the namespace with metadata has a disk" wait_disk nvme1n2 10
+expect_eq "of capacity 0" 0 "$(cat /sys/block/nvme1n2/size)"
+check "the driver said why" \
+	sh -c "dmesg | grep -q 'nvme1n2: namespace 2: LBA format with per-block metadata; capacity 0'"
+check "Identify through it works" nvme id-ns /dev/nvme1n2
+check "I/O passthrough to it is refused" \
+	sh -c "! nvme read /dev/nvme1n2 -s 0 -c 0 -z 512 -d /tmp/md.out 2>/dev/null"
 bytes=$(( $(cat /sys/block/$RN_DISK/size) * 512 ))
 check "a read past the end returns nothing" sh -c "[ \$(dd if=/dev/$RN_DISK bs=4k skip=$((bytes / 4096)) count=1 iflag=direct 2>/dev/null | wc -c) -eq 0 ]"
 check "a write past the end is refused" sh -c "! dd if=/dev/zero of=/dev/$RN_DISK bs=4k seek=$((bytes / 4096)) count=1 oflag=direct 2>/dev/null"
