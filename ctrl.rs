@@ -21,11 +21,13 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        new_condvar,
         new_mutex,
         new_spinlock,
         new_spinlock_irq,
         Arc,
         ArcBorrow,
+        CondVar,
         Mutex,
         SpinLock,
         SpinLockIrq, //
@@ -49,7 +51,10 @@ mod bringup;
 mod ns;
 mod timeout;
 
-use admin::AdminQueue;
+use admin::{
+    AdminQueue,
+    GateState, //
+};
 use ns::ScanOutcome;
 pub(crate) use timeout::TimeoutAction;
 
@@ -348,10 +353,13 @@ pub(crate) struct Ctrl {
     /// A Namespace Attribute Changed notice came: the scan reads (and so clears) the
     /// Changed Namespace List log.
     ns_changed: Atomic<bool>,
-    /// Held by admin passthrough while it uses the device; `false` once removal began,
-    /// which takes it and so waits for passthrough in progress.
+    /// Admin passthrough in progress (it uses the device); closed once removal began,
+    /// which waits for the users to leave.
     #[pin]
-    gate: Mutex<bool>,
+    gate: Mutex<GateState>,
+    /// Signalled when the last passthrough command leaves `gate`.
+    #[pin]
+    gate_idle: CondVar,
     /// Largest data transfer in bytes (passthrough limit).
     max_transfer: Atomic<u32>,
     /// Controller memory page size, set by bring-up.
@@ -442,7 +450,11 @@ impl Ctrl {
                 aen_work <- new_work!("rust_nvme::aen_work"),
                 aen <- new_spinlock_irq!(aen::AenQueue::default()),
                 ns_changed: Atomic::new(false),
-                gate <- new_mutex!(true),
+                gate <- new_mutex!(GateState {
+                    open: true,
+                    users: 0
+                }),
+                gate_idle <- new_condvar!(),
                 max_transfer: Atomic::new(0),
                 page_size: Atomic::new(kernel::page::PAGE_SIZE),
                 inner <- new_mutex!(Inner::default()),
@@ -467,11 +479,11 @@ impl Ctrl {
 
     /// The device, bound.
     fn bound_dev(&self) -> &device::Device<device::Bound> {
-        // SAFETY: Only the reset, scan and event work, admin passthrough holding `gate`,
+        // SAFETY: Only the reset, scan and event work, admin passthrough inside `gate`,
         // and `remove` call this. `remove` runs from the driver's unbind callback (the
         // device is bound); after moving to `Deleting` (no new reset; a scan queued
         // later returns before this, as it runs only while live) it closes `gate`
-        // (waiting for its holder), flushes the reset work, and cancels the scan and
+        // (waiting for its users), flushes the reset work, and cancels the scan and
         // event work once more after the admin queue and its interrupts are gone
         // (nothing can queue event work then); so the device is bound whenever this runs.
         unsafe { self.dev().as_bound() }
@@ -925,7 +937,7 @@ impl Ctrl {
         self.change_state(State::Deleting);
         // No new opens of /dev/nvme<N>; admin passthrough in progress finishes first.
         crate::chardev::unpublish(self.instance);
-        *self.gate.lock() = false;
+        self.close_gate();
         self.flush_reset_work();
         // Neither requeues itself once the state is no longer live.
         self.cancel_event_work();

@@ -238,6 +238,11 @@ impl QueuePair {
         self.live.store(live, Relaxed);
     }
 
+    /// Whether the queue exists on an enabled controller (see [`Self::set_live`]).
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.load(Relaxed)
+    }
+
     /// Writes `value` to the doorbell at `offset`; nothing if the queue is not live or
     /// the device is gone, or if the shadow doorbell says the controller does not need
     /// it.

@@ -1,63 +1,152 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The admin queue: synchronous admin commands (one at a time, completed by vector 0 or by
-//! polling, always bounded by a timeout) and admin passthrough for the ioctls.
+//! The admin queue: synchronous admin commands (several at a time, each in a slot of its
+//! own, completed by vector 0 or by polling, always bounded by a timeout) and admin
+//! passthrough for the ioctls.
+//!
+//! Commands do not wait for each other: a long passthrough command (a Format NVM of a
+//! large namespace, with the caller's timeout) leaves the driver's own commands (aborts
+//! from the timeout handler, event re-arming, scans) free to run beside it.
 //!
 //! C counterparts: `__nvme_submit_sync_cmd` over `nvme_mq_admin_ops`, `nvme_user_cmd`
 //! with a NULL namespace.
 
 use super::*;
 
-/// The admin queue: one command at a time, completed by vector 0 or by polling.
+/// Synchronous admin commands outstanding at most: the SQ holds depth - 1 entries, of
+/// which the Asynchronous Event Requests may take [`aen::MAX_AERS`].
+const SLOTS: usize = (ADMIN_QUEUE_DEPTH as usize - 1) - aen::MAX_AERS as usize;
+
+/// A command identifier's slot (the cid is the slot's index).
+#[derive(Clone, Copy)]
+enum Slot {
+    Free,
+    /// A command is out; its waiter polls.
+    Waiting,
+    /// Its completion arrived, for the waiter to take.
+    Done(Completion),
+    /// Its waiter gave up (timeout, reset); freed when the completion comes after all,
+    /// so that a late completion never reaches a newer command with the same cid.
+    Abandoned,
+}
+
+/// The admin queue of one bring-up.
+///
+/// # Invariants
+///
+/// At most [`SLOTS`] commands from [`Ctrl::admin_submit`] are out at once, one per slot.
 #[pin_data]
 pub(crate) struct AdminQueue {
     /// The admin submission and completion queues.
     pub(super) qp: Arc<QueuePair>,
-    /// Held for a whole command; holds the next command identifier.
+    /// What became of each command identifier.
     #[pin]
-    serial: Mutex<u16>,
-    /// The completion of the command in flight, once it arrives.
-    #[pin]
-    done: SpinLockIrq<Option<Completion>>,
-    /// `EXPECT_VALID | cid` of the command in flight, 0 when none.
-    expect: Atomic<u32>,
+    slots: SpinLockIrq<[Slot; SLOTS]>,
+    /// Removal began: passthrough commands stop waiting (their ioctls return `EINTR`)
+    /// so that removal, which waits for them, is not held up by a long one.
+    users_cancelled: Atomic<bool>,
     /// The controller, told about Asynchronous Event Request completions. A reference
     /// cycle broken when the controller drops its admin queue (every disable).
     ctrl: Arc<Ctrl>,
 }
-
-const EXPECT_VALID: u32 = 1 << 16;
 
 impl AdminQueue {
     pub(super) fn new(qp: Arc<QueuePair>, ctrl: Arc<Ctrl>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 qp,
-                serial <- new_mutex!(0),
-                done <- new_spinlock_irq!(None),
-                expect: Atomic::new(0),
+                slots <- new_spinlock_irq!([Slot::Free; SLOTS]),
+                users_cancelled: Atomic::new(false),
                 ctrl,
             }),
             GFP_KERNEL,
         )
     }
 
-    /// Consumes admin completions; records the one a waiter expects.
+    /// Consumes admin completions; records each for its waiter.
     pub(super) fn reap(&self) -> bool {
         self.qp.process_cq(|cqe| {
             if aen::is_aer_cid(cqe.cid) {
                 self.ctrl.aer_completed(cqe);
-            } else if self.expect.load(Relaxed) == EXPECT_VALID | u32::from(cqe.cid) {
-                *self.done.lock() = Some(*cqe);
+                return;
+            }
+            let mut slots = self.slots.lock();
+            if let Some(s) = slots.get_mut(usize::from(cqe.cid)) {
+                *s = match *s {
+                    Slot::Waiting => Slot::Done(*cqe),
+                    Slot::Abandoned => Slot::Free,
+                    // A completion nobody sent: the controller's error, ignored.
+                    other => other,
+                };
             }
         }) > 0
     }
+
+    /// Makes passthrough commands waiting on this queue give up (removal).
+    pub(super) fn cancel_users(&self) {
+        self.users_cancelled.store(true, Relaxed);
+    }
+
+    /// Takes a free slot: its index is the command identifier.
+    fn alloc(&self) -> Option<u16> {
+        let mut slots = self.slots.lock();
+        let i = slots.iter().position(|s| matches!(s, Slot::Free))?;
+        slots[i] = Slot::Waiting;
+        Some(i as u16)
+    }
+
+    /// The completion of `cid`, once it arrived (the slot is free again then).
+    fn take(&self, cid: u16) -> Option<Completion> {
+        let mut slots = self.slots.lock();
+        let s = slots.get_mut(usize::from(cid))?;
+        match *s {
+            Slot::Done(c) => {
+                *s = Slot::Free;
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
+    /// The waiter of `cid` gives up; a completion that arrived meanwhile is returned.
+    fn abandon(&self, cid: u16) -> Option<Completion> {
+        let mut slots = self.slots.lock();
+        let s = slots.get_mut(usize::from(cid))?;
+        match *s {
+            Slot::Done(c) => {
+                *s = Slot::Free;
+                Some(c)
+            }
+            _ => {
+                *s = Slot::Abandoned;
+                None
+            }
+        }
+    }
+}
+
+/// Who uses the device for admin passthrough (C: the admin queue's usage counter).
+pub(crate) struct GateState {
+    /// New users are let in (until removal begins).
+    pub(super) open: bool,
+    /// Passthrough commands in progress.
+    pub(super) users: u32,
 }
 
 /// Admin passthrough's hold on the controller: the device stays bound while it lives.
+/// Several may exist at once; removal waits for the last.
 pub(crate) struct PassthruGate<'a> {
     ctrl: &'a Ctrl,
-    _guard: kernel::sync::MutexGuard<'a, bool>,
+}
+
+impl Drop for PassthruGate<'_> {
+    fn drop(&mut self) {
+        let mut g = self.ctrl.gate.lock();
+        g.users -= 1;
+        if g.users == 0 {
+            self.ctrl.gate_idle.notify_all();
+        }
+    }
 }
 
 impl PassthruGate<'_> {
@@ -130,25 +219,21 @@ impl PassthruGate<'_> {
         self.submit(cmd, timeout_ms)
     }
 
-    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0, or more than the admin
-    /// timeout: the admin timeout).
+    /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0: the admin timeout).
     ///
     /// # Errors
     ///
     /// `ENODEV` without a working controller; `EINTR` when the command timed out (the
-    /// controller is reset, as C does after an admin timeout).
+    /// controller is reset, as C does after an admin timeout) or a reset cancelled it.
     pub(crate) fn submit(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
         let c = self.ctrl;
         let admin = c.admin.lock().clone().ok_or(ENODEV)?;
-        // The admin queue runs one command at a time, so a passthrough command holds up
-        // the driver's own (aborts in the timeout handler among them): it gets at most
-        // the admin timeout, a shorter one when asked.
-        let max_ms = c.params.admin_timeout.saturating_mul(1000);
+        // As C: the caller's timeout, or the admin timeout.
         let timeout_ms = match timeout_ms {
-            0 => max_ms,
-            t => t.min(max_ms),
+            0 => c.params.admin_timeout.saturating_mul(1000),
+            t => t,
         };
-        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms) {
+        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, true) {
             Ok(cqe) => Ok(PassthruDone {
                 status: cqe.status,
                 result: cqe.result,
@@ -157,6 +242,8 @@ impl PassthruGate<'_> {
                 let _ = c.schedule_reset();
                 Err(EINTR)
             }
+            // Disabled under it by a reset, which drops what the queues held.
+            Err(e) if e == ENODEV && !admin.qp.is_live() && c.state() != State::Dead => Err(EINTR),
             Err(e) => Err(e),
         }
     }
@@ -193,14 +280,25 @@ impl Ctrl {
     ///
     /// `ENODEV` once removal has begun.
     pub(crate) fn passthru_gate(&self) -> Result<PassthruGate<'_>> {
-        let g = self.gate.lock();
-        if !*g {
+        let mut g = self.gate.lock();
+        if !g.open {
             return Err(ENODEV);
         }
-        Ok(PassthruGate {
-            ctrl: self,
-            _guard: g,
-        })
+        g.users += 1;
+        Ok(PassthruGate { ctrl: self })
+    }
+
+    /// Lets no new admin passthrough in and waits for those in progress, which the
+    /// controller's admin queue is told to stop waiting for (removal).
+    pub(super) fn close_gate(&self) {
+        if let Some(a) = self.admin.lock().clone() {
+            a.cancel_users();
+        }
+        let mut g = self.gate.lock();
+        g.open = false;
+        while g.users > 0 {
+            self.gate_idle.wait(&mut g);
+        }
     }
 
     /// Submits an admin command and waits for it, bounded by `timeout_ms`; returns its
@@ -208,46 +306,76 @@ impl Ctrl {
     ///
     /// # Errors
     ///
-    /// `ETIMEDOUT` if no completion arrives in time, `ENODEV` if the controller is gone,
-    /// fatal or not ready (both logged).
+    /// `ETIMEDOUT` if no slot frees up or no completion arrives in time; `ENODEV` if the
+    /// controller is gone, fatal or not ready, or was disabled (a reset) meanwhile (both
+    /// logged); `EINTR` for a `user` (passthrough) command once removal began.
     pub(super) fn admin_submit(
         &self,
         admin: &AdminQueue,
         name: &str,
         mut cmd: Command,
         timeout_ms: u32,
+        user: bool,
     ) -> Result<Completion> {
-        let mut next = admin.serial.lock();
-        let cid = *next;
-        *next = next.wrapping_add(1) % ADMIN_QUEUE_DEPTH;
-        *admin.done.lock() = None;
-        admin.expect.store(EXPECT_VALID | u32::from(cid), Relaxed);
+        let timeout = Delta::from_millis(i64::from(timeout_ms));
+        let interval = Delta::from_micros(POLL_INTERVAL_US);
+        // All slots busy is rare (the driver sends few commands at once); wait for one.
+        let Ok(Some(cid)) =
+            read_poll_timeout(|| Ok(admin.alloc()), Option::is_some, interval, timeout)
+        else {
+            dev_err!(
+                self.dev(),
+                "nvme{}: admin command {}: no free command slot\n",
+                self.instance,
+                name
+            );
+            return Err(ETIMEDOUT);
+        };
         cmd.set_cid(cid);
-        admin.qp.submit(&cmd, true)?;
+        if let Err(e) = admin.qp.submit(&cmd, true) {
+            admin.abandon(cid);
+            return Err(e);
+        }
         // The vector-0 handler normally records the completion; reaping here as well
         // covers a lost interrupt and the time before the handler is registered.
         let r = read_poll_timeout(
             || {
                 admin.reap();
-                if let Some(c) = admin.done.lock().take() {
+                if let Some(c) = admin.take(cid) {
                     return Ok(Some(c));
                 }
-                // A controller that is gone, fatal or not ready never answers: give up
-                // at once.
+                // A controller that is gone, fatal, not ready or disabled since (its
+                // queues dropped the command) never answers: give up at once.
+                if !admin.qp.is_live() {
+                    return Err(ENODEV);
+                }
+                if user && admin.users_cancelled.load(Relaxed) {
+                    return Err(EINTR);
+                }
                 match self.csts().map(csts_problem) {
                     Ok(None) => Ok(None),
                     _ => Err(ENODEV),
                 }
             },
             |c| c.is_some(),
-            Delta::from_micros(POLL_INTERVAL_US),
-            Delta::from_millis(i64::from(timeout_ms)),
+            interval,
+            timeout,
         );
-        admin.expect.store(0, Relaxed);
+        let r = match r {
+            Ok(Some(c)) => return Ok(c),
+            // The completion may have come with the last look.
+            Err(e) => admin.abandon(cid).ok_or(e),
+            Ok(None) => admin.abandon(cid).ok_or(ETIMEDOUT),
+        };
         match r {
-            Ok(Some(c)) => Ok(c),
+            Ok(c) => Ok(c),
+            Err(e) if e == EINTR => Err(e),
             Err(e) if e == ENODEV => {
-                let why = self.csts().ok().and_then(csts_problem).unwrap_or("gone");
+                let why = match self.csts().ok().and_then(csts_problem) {
+                    Some(why) => why,
+                    None if !admin.qp.is_live() => "disabled (reset)",
+                    None => "gone",
+                };
                 dev_err!(
                     self.dev(),
                     "nvme{}: admin command {} (cid {}): controller {}\n",
@@ -258,13 +386,14 @@ impl Ctrl {
                 );
                 Err(ENODEV)
             }
-            _ => {
+            Err(_) => {
                 dev_err!(
                     self.dev(),
-                    "nvme{}: admin command {} (cid {}) timed out\n",
+                    "nvme{}: admin command {} (cid {}) timed out after {} ms\n",
                     self.instance,
                     name,
-                    cid
+                    cid,
+                    timeout_ms
                 );
                 Err(ETIMEDOUT)
             }
@@ -284,7 +413,7 @@ impl Ctrl {
         cmd: Command,
     ) -> Result<Completion> {
         let timeout_ms = self.params.admin_timeout.saturating_mul(1000);
-        let cqe = self.admin_submit(admin, name, cmd, timeout_ms)?;
+        let cqe = self.admin_submit(admin, name, cmd, timeout_ms, false)?;
         if let Some(s) = Status::from_cqe(cqe.status) {
             dev_err!(
                 self.dev(),

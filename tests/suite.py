@@ -157,6 +157,20 @@ RUNS = [
         "timeout": 300,
     },
     {
+        # A Format NVM that takes seconds, with admin_timeout=1: the caller's timeout,
+        # admin commands beside it, unbind during it. Namespace 2 is a null-co backend
+        # whose every request takes 2 s (reads return zeroes, writes are dropped), so
+        # that its format (one Write Zeroes inside QEMU) does; namespace 1 holds data.
+        "name": "format-slow",
+        "tests": ["test_format_02.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "ns": [
+            {"size": "64M"},
+            {"size": "64M", "drive": "driver=null-co,size=67108864,latency-ns=2000000000,"
+                                     "read-zeroes=on"}]}],
+        "timeout": 300,
+    },
+    {
         # The rest of the data path: discard (drive with discard=unmap), write zeroes,
         # write cache on and off, SGLs forced and disabled.
         "name": "datapath",

@@ -1,0 +1,55 @@
+#!/bin/sh
+# A long admin passthrough command: Format NVM of a namespace whose backend takes 2 s
+# per request (nvme0n2), with admin_timeout=1. The caller's timeout is honoured
+# (the format, Format NVM through nvme admin-passthru --timeout, completes with no reset;
+# Debian's nvme format passes no timeout), and admin commands run beside it: nvme id-ctrl
+# finishes while the format is still going. Then removal during such a format: the
+# ioctl is interrupted (EINTR) instead of holding up unbind for its timeout.
+. /guest/tests/lib.sh
+
+check "insmod admin_timeout=1" rn_load admin_timeout=1
+check "/dev/nvme0n1 appears" wait_disk nvme0n1
+check "/dev/nvme0n2 (the slow one) appears" wait_disk nvme0n2
+check "controller state is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
+addr=$(cat /sys/class/nvme/nvme0/address)
+dmesg -c >/dev/null
+
+start=$(date +%s)
+nvme admin-passthru /dev/nvme0 --opcode=0x80 --namespace-id=2 --timeout=120000 >/tmp/fmt.out 2>&1 &
+fpid=$!
+sleep 1.5
+check "the format is still running past admin_timeout" kill -0 $fpid
+# (I/O to every namespace waits meanwhile: Format NVM runs with all queues frozen.)
+check "nvme id-ctrl runs beside it" sh -c "nvme id-ctrl /dev/nvme0 >/dev/null"
+check "and was done while the format still ran" kill -0 $fpid
+wait $fpid
+rc=$?
+elapsed=$(( $(date +%s) - start ))
+sed 's/^/# /' /tmp/fmt.out
+check "the format succeeds after ${elapsed}s (timeout_ms honoured past admin_timeout)" [ $rc -eq 0 ]
+check "it took longer than admin_timeout" [ $elapsed -ge 2 ]
+check "no reset happened" sh -c "! dmesg | grep -q 'resetting controller'"
+check "verified I/O afterwards" rn_fio --name=after --rw=randwrite --bs=4k \
+	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
+
+nvme admin-passthru /dev/nvme0 --opcode=0x80 --namespace-id=2 --timeout=120000 >/tmp/fmt2.out 2>&1 &
+fpid=$!
+sleep 1
+check "a second format is running" kill -0 $fpid
+t0=$(date +%s)
+check "unbind during the format" sh -c "echo $addr > /sys/bus/pci/drivers/rust_nvme/unbind"
+t=$(( $(date +%s) - t0 ))
+# Unbind stops waiting for the command at once (EINTR); shutting the controller down
+# then waits for QEMU to drain the format's writes, not for the 120 s timeout.
+check "unbind took ${t}s, not the format's timeout" [ $t -lt 30 ]
+wait $fpid
+rc=$?
+sed 's/^/# /' /tmp/fmt2.out
+check "the interrupted format's ioctl failed with EINTR" \
+	sh -c "[ $rc -ne 0 ] && grep -q 'Interrupted system call' /tmp/fmt2.out"
+check "bind again" sh -c "echo $addr > /sys/bus/pci/drivers/rust_nvme/bind"
+check "/dev/nvme0n1 is back" wait_disk nvme0n1 30
+check "verified I/O after rebinding" rn_fio --name=rebound --rw=randwrite --bs=4k \
+	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
+check "rmmod" rn_unload
+finish
