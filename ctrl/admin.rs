@@ -90,26 +90,17 @@ impl AdminQueue {
     /// Takes a free slot: its index is the command identifier.
     fn alloc(&self) -> Option<u16> {
         let mut slots = self.slots.lock();
-        let i = slots.iter().position(|s| matches!(s, Slot::Free))?;
-        slots[i] = Slot::Waiting;
+        let (i, s) = slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| matches!(s, Slot::Free))?;
+        *s = Slot::Waiting;
         Some(i as u16)
     }
 
-    /// The completion of `cid`, once it arrived (the slot is free again then).
-    fn take(&self, cid: u16) -> Option<Completion> {
-        let mut slots = self.slots.lock();
-        let s = slots.get_mut(usize::from(cid))?;
-        match *s {
-            Slot::Done(c) => {
-                *s = Slot::Free;
-                Some(c)
-            }
-            _ => None,
-        }
-    }
-
-    /// The waiter of `cid` gives up; a completion that arrived meanwhile is returned.
-    fn abandon(&self, cid: u16) -> Option<Completion> {
+    /// The completion of `cid`, once it arrived (the slot is free again then); else, if
+    /// the waiter `gives_up`, the slot is abandoned.
+    fn take(&self, cid: u16, gives_up: bool) -> Option<Completion> {
         let mut slots = self.slots.lock();
         let s = slots.get_mut(usize::from(cid))?;
         match *s {
@@ -118,7 +109,9 @@ impl AdminQueue {
                 Some(c)
             }
             _ => {
-                *s = Slot::Abandoned;
+                if gives_up {
+                    *s = Slot::Abandoned;
+                }
                 None
             }
         }
@@ -333,7 +326,10 @@ impl Ctrl {
         };
         cmd.set_cid(cid);
         if let Err(e) = admin.qp.submit(&cmd, true) {
-            admin.abandon(cid);
+            // Never sent: no completion will come for it.
+            if let Some(s) = admin.slots.lock().get_mut(usize::from(cid)) {
+                *s = Slot::Free;
+            }
             return Err(e);
         }
         // The vector-0 handler normally records the completion; reaping here as well
@@ -341,7 +337,7 @@ impl Ctrl {
         let r = read_poll_timeout(
             || {
                 admin.reap();
-                if let Some(c) = admin.take(cid) {
+                if let Some(c) = admin.take(cid, false) {
                     return Ok(Some(c));
                 }
                 // A controller that is gone, fatal, not ready or disabled since (its
@@ -364,8 +360,8 @@ impl Ctrl {
         let r = match r {
             Ok(Some(c)) => return Ok(c),
             // The completion may have come with the last look.
-            Err(e) => admin.abandon(cid).ok_or(e),
-            Ok(None) => admin.abandon(cid).ok_or(ETIMEDOUT),
+            Err(e) => admin.take(cid, true).ok_or(e),
+            Ok(None) => admin.take(cid, true).ok_or(ETIMEDOUT),
         };
         match r {
             Ok(c) => Ok(c),
