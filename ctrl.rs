@@ -55,8 +55,11 @@ use admin::{
     AdminQueue,
     GateState, //
 };
-use ns::ScanOutcome;
-pub(crate) use timeout::TimeoutAction;
+pub(crate) use admin::DmaHold;
+pub(crate) use timeout::{
+    TimedOut,
+    TimeoutAction, //
+};
 
 use crate::{
     cmd::{
@@ -111,6 +114,10 @@ use crate::{
         Shst,
         CC,
         CSTS, //
+    },
+    abstractions::pci::{
+        ChannelState,
+        ErsResult, //
     },
     subsys::Membership,
     sysfs::CtrlDevice,
@@ -302,6 +309,8 @@ pub(crate) struct Params {
     pub(crate) poll_queues: u32,
     /// Use Doorbell Buffer Config when the controller supports it.
     pub(crate) shadow_doorbell: bool,
+    /// Most retries of an I/O request (C: nvme_core's `max_retries`).
+    pub(crate) max_retries: u8,
 }
 
 /// What bring-up builds and teardown releases.
@@ -312,21 +321,33 @@ pub(crate) struct Params {
 #[derive(Default)]
 struct Inner {
     cap: Option<Cap>,
-    vectors: Option<Vectors>,
     id: Option<IdCtrl>,
     /// Disks go before the tag set they use.
     disks: KVec<Disk>,
     /// Disk numbers of disks taken out of `disks` but not yet deleted (still named).
     retired_ids: KVec<u32>,
-    tagset: Option<TagSet>,
-    /// The I/O queues exist on the controller and it is enabled.
-    queues_live: bool,
+    tagset: Option<Arc<TagSet>>,
     /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
     dbbuf: Option<Arc<DbBuf>>,
     /// Largest transfer, in 512-byte sectors.
     max_hw_sectors: u32,
     /// NVM command set limits (Identify CNS 06h).
     nvm: NvmCtrlLimits,
+}
+
+/// What disabling the controller touches (C: what `nvme_dev_disable` touches under
+/// `shutdown_lock`), apart from [`Inner`] so that the timeout handler can disable the
+/// controller while the reset work, a scan or removal holds `inner` and waits for the
+/// very request that timed out.
+#[derive(Default)]
+struct Hw {
+    cap: Option<Cap>,
+    /// The interrupt vectors and their handlers (handlers go with every disable).
+    vectors: Option<Vectors>,
+    /// The tag set (shared with [`Inner`]), for quiescing and cancelling.
+    tagset: Option<Arc<TagSet>>,
+    /// The I/O queues exist on the controller and it is enabled.
+    queues_live: bool,
 }
 
 /// One NVMe controller.
@@ -364,15 +385,19 @@ pub(crate) struct Ctrl {
     max_transfer: Atomic<u32>,
     /// Controller memory page size, set by bring-up.
     page_size: Atomic<usize>,
+    /// Lock order: first (before `hw`, `admin`, `class_dev`, `subsys`).
     #[pin]
     inner: Mutex<Inner>,
     /// The admin queue while the controller is enabled; apart from `inner` so that
     /// timeout handlers reach it while a reset holds `inner`.
     #[pin]
     admin: SpinLock<Option<Arc<AdminQueue>>>,
-    /// Serialises the timeout handler with the reset path's disabling of the queues.
+    /// What a disable touches (C: `shutdown_lock`). Serialises the timeout handler, PCI
+    /// error recovery and the reset path's disabling of the queues.
+    ///
+    /// Lock order: `inner` -> `hw` -> `admin`; never taken in interrupt context.
     #[pin]
-    recovery: Mutex<()>,
+    hw: Mutex<Hw>,
     /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them.
     #[pin]
     class_dev: Mutex<Option<CtrlDevice>>,
@@ -459,7 +484,7 @@ impl Ctrl {
                 page_size: Atomic::new(kernel::page::PAGE_SIZE),
                 inner <- new_mutex!(Inner::default()),
                 admin <- new_spinlock!(None),
-                recovery <- new_mutex!(()),
+                hw <- new_mutex!(Hw::default()),
                 class_dev <- new_mutex!(None),
                 subsys <- new_mutex!(None),
                 ident <- new_spinlock!(None),
@@ -785,26 +810,26 @@ impl Ctrl {
         let mut inner = self.inner.lock();
         if self.state() == State::Resetting {
             dev_info!(self.dev(), "nvme{}: resetting controller\n", self.instance);
-            self.disable_io(&mut inner, false);
+            self.disable_io(false);
         }
         if !self.change_state(State::Connecting) {
             // Removal began; it finishes the teardown.
             return;
         }
-        let first = inner.tagset.is_none();
         match self.bring_up(&mut inner) {
             Ok(()) => {
                 if self.change_state(State::Live) {
-                    if let Some(ts) = inner.tagset.as_ref() {
-                        ts.unquiesce();
-                    }
-                    // C: `nvme_start_ctrl` (events, then a scan for what changed while
-                    // the controller was down).
+                    self.unquiesce_io();
+                    // C: `nvme_start_ctrl` (events, then a scan: the first one, or one
+                    // for what changed while the controller was down). The scan runs
+                    // without `inner`, so that a namespace read that never completes
+                    // cannot hold up a reset.
                     self.aen_start();
                     self.caps_changed.store(false, Relaxed);
-                    if !first {
-                        self.queue_scan();
-                    }
+                    self.queue_scan();
+                } else if self.state() == State::Dead {
+                    // The timeout handler gave up on the controller meanwhile.
+                    self.kill(&mut inner);
                 }
             }
             Err(e) => {
@@ -820,13 +845,24 @@ impl Ctrl {
         }
     }
 
+    /// Resumes dispatching on the I/O queues (requeued requests go out again).
+    fn unquiesce_io(&self) {
+        if let Some(ts) = self.hw.lock().tagset.as_ref() {
+            ts.unquiesce();
+        }
+    }
+
     /// Stops the controller's I/O path (C: `nvme_dev_disable`): quiesces the queues,
     /// deletes the I/O queues and shuts down (`shutdown`) or just disables the
     /// controller, frees the interrupt handlers, reaps what already completed, and
     /// cancels the rest (requeued while the controller is alive, failed once dead).
-    fn disable_io(&self, inner: &mut Inner, shutdown: bool) {
-        let _guard = self.recovery.lock();
-        if let Some(ts) = inner.tagset.as_ref() {
+    ///
+    /// Needs only `hw`, never `inner`: the timeout handler calls it while others hold
+    /// `inner` waiting for I/O. Idempotent.
+    fn disable_io(&self, shutdown: bool) {
+        let mut hw = self.hw.lock();
+        let hw = &mut *hw;
+        if let Some(ts) = hw.tagset.as_ref() {
             ts.quiesce();
         }
         let alive = self
@@ -835,40 +871,56 @@ impl Ctrl {
         let admin = self.admin.lock().clone();
         // No I/O doorbell from here on: the queues are about to stop existing, and
         // writing the doorbell of a deleted queue is a protocol error.
-        if let Some(ts) = inner.tagset.as_ref() {
+        if let Some(ts) = hw.tagset.as_ref() {
             for qp in ts.queues() {
                 qp.set_live(false);
             }
         }
         // No interrupt may complete requests once cancelling starts; admin commands
         // below complete by polling.
-        if let Some(v) = inner.vectors.as_mut() {
+        if let Some(v) = hw.vectors.as_mut() {
             v.free_handlers();
         }
-        if alive && inner.queues_live {
-            if let (true, Some(admin), Some(ts)) = (shutdown, admin.as_ref(), inner.tagset.as_ref())
-            {
+        if alive && hw.queues_live && shutdown {
+            if let (Some(admin), Some(ts)) = (admin.as_ref(), hw.tagset.as_ref()) {
+                // A controller that does not answer one deletion will not answer the
+                // next: go on to the shutdown rather than wait out every queue.
                 for qp in ts.queues().iter().take(ts.nr_hw_queues() as usize).rev() {
-                    let _ = self.admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qp.qid));
-                    let _ = self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qp.qid));
+                    if self
+                        .admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qp.qid))
+                        .and_then(|_| {
+                            self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qp.qid))
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
-                let _ = self.shutdown();
             }
         }
+        if alive {
+            if shutdown {
+                let _ = self.shutdown();
+            }
+            // Disabling deletes every queue on the controller and stops its DMA. A
+            // controller that does not acknowledge it loses bus mastering, so that it
+            // cannot write into buffers freed from here on.
+            if let Some(cap) = hw.cap {
+                if self.disable(cap).is_err() {
+                    crate::abstractions::pci::clear_master(&self.pdev);
+                }
+            }
+        }
+        // Only now, with the controller disabled, do admin waiters give up (and free
+        // what the controller could still have written).
         if let Some(a) = admin.as_ref() {
             a.qp.set_live(false);
         }
-        if alive {
-            // Disabling deletes every queue on the controller and stops its DMA.
-            if let Some(cap) = inner.cap {
-                let _ = self.disable(cap);
-            }
-        }
-        inner.queues_live = false;
+        hw.queues_live = false;
         *self.admin.lock() = None;
         // The controller dropped its Asynchronous Event Requests with its queues.
         self.aen_disarm();
-        if let Some(ts) = inner.tagset.as_ref() {
+        if let Some(ts) = hw.tagset.as_ref() {
             let mut reaped = 0;
             for qp in ts.queues() {
                 reaped += qp.process_cq(|cqe| {
@@ -890,6 +942,17 @@ impl Ctrl {
         }
     }
 
+    /// Fails the controller's I/O for good without `inner` (the timeout handler while
+    /// connecting or deleting, PCI error recovery giving up, system shutdown): requests
+    /// in flight and to come fail, the queues run again so that nothing waits forever.
+    fn fail_io(&self, shutdown: bool) {
+        if let Some(ts) = self.hw.lock().tagset.as_ref() {
+            ts.set_dead();
+        }
+        self.disable_io(shutdown);
+        self.unquiesce_io();
+    }
+
     /// Marks the controller dead: I/O in flight and to come fails, disks are marked dead
     /// (they stay until unbind), the queues run again so nothing waits forever.
     fn kill(&self, inner: &mut Inner) {
@@ -899,10 +962,7 @@ impl Ctrl {
         for d in inner.disks.iter() {
             d.mark_dead();
         }
-        self.disable_io(inner, false);
-        if let Some(ts) = inner.tagset.as_ref() {
-            ts.unquiesce();
-        }
+        self.fail_io(false);
     }
 
     /// Releases everything bring-up built (after the I/O path was disabled).
@@ -910,7 +970,9 @@ impl Ctrl {
         // Disks before the tag set they use; handlers (freed in `disable_io`) before both.
         inner.disks.clear();
         inner.tagset = None;
-        inner.vectors = None;
+        let mut hw = self.hw.lock();
+        hw.tagset = None;
+        hw.vectors = None;
         *self.admin.lock() = None;
     }
 
@@ -929,10 +991,111 @@ impl Ctrl {
         })
     }
 
+    /// Waits for a reset in progress, then moves a live controller to `Resetting`
+    /// (C: `nvme_wait_reset`). Returns whether it did.
+    fn wait_and_begin_reset(&self) -> bool {
+        self.flush_reset_work();
+        self.change_state(State::Resetting)
+    }
+
+    /// System shutdown, reboot or kexec with the driver bound (C: `nvme_shutdown`): the
+    /// controller is told (CC.SHN), so that it flushes its volatile write cache and
+    /// records a clean shutdown. Nothing of this controller runs afterwards.
+    pub(crate) fn shutdown_for_poweroff(&self) {
+        self.wait_and_begin_reset();
+        dev_info!(self.dev(), "nvme{}: shutting down\n", self.instance);
+        self.fail_io(true);
+    }
+
+    /// System sleep (C: `nvme_simple_suspend`): the controller is shut down (CC.SHN) with
+    /// its queues; I/O waits, quiesced, for [`Self::pm_resume`].
+    pub(crate) fn pm_suspend(&self) -> Result {
+        if !self.wait_and_begin_reset() {
+            // Dead or being removed: nothing to keep.
+            return Ok(());
+        }
+        dev_info!(self.dev(), "nvme{}: suspending\n", self.instance);
+        self.disable_io(true);
+        Ok(())
+    }
+
+    /// Wake-up (C: `nvme_simple_resume`): brings the controller back up like a reset,
+    /// and waits for it, so that I/O resumes without waiting for a timeout.
+    pub(crate) fn pm_resume(&self) -> Result {
+        if self.state() == State::Resetting {
+            dev_info!(self.dev(), "nvme{}: resuming\n", self.instance);
+            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        }
+        Ok(())
+    }
+
+    /// A function reset is coming (C: `nvme_reset_prepare`): the controller is disabled
+    /// first, so that it does not fetch from or write to memory across the reset.
+    pub(crate) fn reset_prepare(&self) {
+        if self.wait_and_begin_reset() {
+            dev_info!(self.dev(), "nvme{}: function reset: disabling\n", self.instance);
+            self.disable_io(false);
+        }
+    }
+
+    /// The function reset is done (C: `nvme_reset_done`): the controller comes back up.
+    pub(crate) fn reset_done(&self) {
+        if self.state() == State::Resetting {
+            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.flush_reset_work();
+        }
+    }
+
+    /// An error on the link (C: `nvme_error_detected`). Frozen: the controller is
+    /// disabled and a slot reset asked for; for good: nothing can be saved.
+    pub(crate) fn error_detected(&self, state: ChannelState) -> ErsResult {
+        match state {
+            ChannelState::Normal => ErsResult::CanRecover,
+            ChannelState::Frozen => {
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: frozen state error detected, reset controller\n",
+                    self.instance
+                );
+                if !self.wait_and_begin_reset() {
+                    self.fail_io(true);
+                    return ErsResult::Disconnect;
+                }
+                self.disable_io(false);
+                ErsResult::NeedReset
+            }
+            ChannelState::PermFailure => {
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: failure state error detected, request disconnect\n",
+                    self.instance
+                );
+                ErsResult::Disconnect
+            }
+        }
+    }
+
+    /// The slot was reset (C: `nvme_slot_reset`): config space back, the controller is
+    /// brought up again.
+    pub(crate) fn slot_reset(&self) -> ErsResult {
+        dev_info!(self.dev(), "nvme{}: restart after slot reset\n", self.instance);
+        crate::abstractions::pci::restore_state(&self.pdev);
+        if self.state() == State::Resetting {
+            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        }
+        ErsResult::Recovered
+    }
+
+    /// Error recovery is over (C: `nvme_error_resume`).
+    pub(crate) fn error_resume(&self) {
+        self.flush_reset_work();
+    }
+
     /// Removes the controller (C: `nvme_remove`): with the controller working, removes
     /// the disks (their I/O drains), then deletes the queues and shuts it down; with the
     /// device gone or the controller dead, fails outstanding I/O first so removal never
-    /// waits for a device that cannot answer.
+    /// waits for a device that cannot answer. A request that never completes while the
+    /// disks drain times out and fails (the timeout handler disables the controller).
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
         // No new opens of /dev/nvme<N>; admin passthrough in progress finishes first.
@@ -943,15 +1106,14 @@ impl Ctrl {
         self.cancel_event_work();
         let mut inner = self.inner.lock();
         let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
-        let working =
-            !gone && inner.queues_live && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
+        let working = !gone
+            && self.hw.lock().queues_live
+            && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
         if working {
             // A reset interrupted by removal may have left the queues quiesced.
-            if let Some(ts) = inner.tagset.as_ref() {
-                ts.unquiesce();
-            }
+            self.unquiesce_io();
             inner.disks.clear();
-            self.disable_io(&mut inner, true);
+            self.disable_io(true);
         } else {
             if gone {
                 dev_warn!(

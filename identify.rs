@@ -9,7 +9,8 @@ use kernel::{
     device,
     dma::Coherent,
     io::io_read,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 use crate::cmd::IDENTIFY_DATA_SIZE;
@@ -18,12 +19,17 @@ use crate::cmd::IDENTIFY_DATA_SIZE;
 pub(crate) struct IdBuf(Coherent<[u8]>);
 
 impl IdBuf {
-    pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
-        Ok(Self(Coherent::<u8>::zeroed_slice(
-            dev,
-            IDENTIFY_DATA_SIZE,
+    /// A zeroed buffer, shared: an admin command's slot keeps a reference while the
+    /// controller may write it (`crate::ctrl`'s `DmaHold`).
+    pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self(Coherent::<u8>::zeroed_slice(
+                dev,
+                IDENTIFY_DATA_SIZE,
+                GFP_KERNEL,
+            )?),
             GFP_KERNEL,
-        )?))
+        )?)
     }
 
     pub(crate) fn dma(&self) -> u64 {

@@ -50,7 +50,10 @@ use crate::{
         FeatureId,
         IoOpcode, //
     },
-    ctrl::Ctrl,
+    ctrl::{
+        Ctrl,
+        DmaHold, //
+    },
     effects,
     mq::{
         DiskView,
@@ -342,6 +345,14 @@ fn coherent_copy<T: Copy + AsBytes + FromBytes>(
     Ok(b.into())
 }
 
+/// The bounce buffers of an admin passthrough command: its data and its PRP list. The
+/// command's admin slot holds them until the controller is done (`DmaHold`).
+struct PassthruBufs {
+    data: Option<Coherent<[u8]>>,
+    /// Only kept alive.
+    _list: Option<Coherent<[u64]>>,
+}
+
 /// Runs an admin passthrough command with a bounce buffer for its data.
 fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<PassthruDone> {
     let gate = ctrl.passthru_gate()?;
@@ -357,7 +368,7 @@ fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<Pas
         }
         (_, false) => Some(Coherent::<u8>::zeroed_slice(dev, len, GFP_KERNEL)?),
     };
-    let mut list_dma_holder = None;
+    let mut list_dma = None;
     if let Some(d) = &data {
         let page = gate.page_size();
         let mut list = KVec::new();
@@ -371,23 +382,30 @@ fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<Pas
         cmd.prp1 = prps.prp1;
         cmd.prp2 = prps.prp2;
         if prps.list_len > 0 {
-            let l = coherent_copy(dev, &list[..prps.list_len])?;
+            let l = coherent_copy(dev, list.get(..prps.list_len).ok_or(EINVAL)?)?;
             cmd.prp2 = l.dma_address();
-            list_dma_holder = Some(l);
+            list_dma = Some(l);
         }
     }
+    let bufs = Arc::new(
+        PassthruBufs {
+            data,
+            _list: list_dma,
+        },
+        GFP_KERNEL,
+    )?;
+    let hold: DmaHold = bufs.clone();
     // Commands that must not overlap I/O (Format NVM, Sanitize) run with every disk's
     // queue frozen (C: `nvme_passthru_start`); namespace changes are rescanned after.
     let fx = gate.effects(p.opcode);
     let done = if fx & effects::CSE_MASK != 0 {
-        gate.submit_exclusive(*cmd, p.timeout_ms)
+        gate.submit_exclusive(*cmd, p.timeout_ms, Some(hold))
     } else {
-        gate.admin(*cmd, p.timeout_ms)
+        gate.admin(*cmd, p.timeout_ms, Some(hold))
     };
-    drop(list_dma_holder);
     ctrl.passthru_end(fx);
     let done = done?;
-    if let (Some(d), false) = (&data, is_write(p.opcode)) {
+    if let (Some(d), false) = (&bufs.data, is_write(p.opcode)) {
         user().writer().write_dma(d, 0, len)?;
     }
     Ok(done)

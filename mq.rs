@@ -47,6 +47,7 @@ use crate::{
     },
     ctrl::{
         Ctrl,
+        TimedOut,
         TimeoutAction, //
     },
     effects::Effects,
@@ -79,8 +80,6 @@ use map::{
     unmap_data, //
 };
 
-/// Most retries of a command failing with a retryable status (C: `nvme_max_retries`).
-const MAX_RETRIES: u8 = 5;
 
 /// The `struct device` of a PCI function.
 fn raw_dev(pdev: &pci::Device) -> *mut bindings::device {
@@ -116,6 +115,10 @@ const RQF_DONTPREP: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_DONTP
 const REQ_NOUNMAP: u32 = 1 << bindings::req_flag_bits___REQ_NOUNMAP;
 /// `REQ_FUA`.
 const REQ_FUA: u32 = 1 << bindings::req_flag_bits___REQ_FUA;
+/// `REQ_FAILFAST_MASK`: the submitter wants no retries (C: `blk_noretry_request`).
+const REQ_FAILFAST_MASK: u32 = (1 << bindings::req_flag_bits___REQ_FAILFAST_DEV)
+    | (1 << bindings::req_flag_bits___REQ_FAILFAST_TRANSPORT)
+    | (1 << bindings::req_flag_bits___REQ_FAILFAST_DRIVER);
 
 /// Per-request driver data (the PDU blk-mq allocates after each `struct request`).
 ///
@@ -221,6 +224,9 @@ pub(crate) struct IoContext {
     ctrl: Arc<Ctrl>,
     /// Set when the controller is dead: requests fail fast and are not retried.
     dead: Atomic<bool>,
+    /// Most retries of a request (C: nvme_core's `max_retries`), whether it failed with
+    /// a retryable status or was cancelled by a reset.
+    max_retries: u8,
     queues: KVec<Arc<QueuePair>>,
     pool: DmaPool,
     page_size: usize,
@@ -247,8 +253,10 @@ impl IoContext {
         sgls: u32,
         sgl_threshold: u32,
         nr_poll: u32,
+        max_retries: u8,
     ) -> Result<Self> {
         Ok(Self {
+            max_retries,
             nr_poll: Atomic::new(nr_poll),
             irq_mapped: Atomic::new(false),
             sgls,
@@ -438,10 +446,16 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
         unsafe { bindings::blk_mq_end_request(rq, sts) };
         return;
     }
+    // SAFETY: As above.
+    let failfast = unsafe { (*rq).cmd_flags } & REQ_FAILFAST_MASK != 0;
+    // C: `nvme_decide_disposition`: no retry once dead, for REQ_FAILFAST requests, or
+    // after `max_retries`.
+    let may_retry = !dead && !failfast && p.retries < ctx.max_retries;
     let sts = match Status::from_cqe(p.status) {
         None => sts::OK,
         // Cancelled by a controller reset: resubmitted once the controller is back.
-        Some(s) if s == Status::HOST_ABORTED && !dead => {
+        Some(s) if s == Status::HOST_ABORTED && may_retry => {
+            p.retries += 1;
             // SAFETY: `rq` is complete and unmapped; requeueing hands it back to blk-mq,
             // which dispatches it once the queues are unquiesced.
             unsafe { bindings::blk_mq_requeue_request(rq, true) };
@@ -450,7 +464,7 @@ unsafe fn complete_rq(rq: *mut bindings::request) {
         Some(s) => {
             // SAFETY: The queue's `queuedata` is the namespace's `NsInfo`.
             let ns = unsafe { &*(*(*rq).q).queuedata.cast::<NsInfo>() };
-            let retry = !dead && s.is_retryable() && p.retries < MAX_RETRIES;
+            let retry = may_retry && s.is_retryable();
             dev_err!(
                 ctx.pdev.as_ref(),
                 "nvme{}n{}: {} (opcode {:#04x}) at LBA {}: {}{}\n",
@@ -511,6 +525,35 @@ fn block_status(s: &Status) -> u8 {
         (sct::GENERIC, 0x81) => sts::NOSPC,
         (sct::MEDIA, _) => sts::MEDIUM,
         _ => sts::IOERR,
+    }
+}
+
+/// A request in the hands of the timeout handler.
+///
+/// # Invariants
+///
+/// `rq` is a request of a [`TagSet`] whose timeout handler is running (blk-mq keeps it
+/// allocated meanwhile) on `qp`'s hardware queue.
+struct TimedOutRq<'a> {
+    rq: *mut bindings::request,
+    qp: &'a QueuePair,
+}
+
+impl TimedOut for TimedOutRq<'_> {
+    fn poll_done(&self) -> bool {
+        // A completion may be sitting in the CQ with its interrupt lost: reap it.
+        self.qp.process_cq(|cqe| {
+            complete_cqe(&self.qp.tags, cqe);
+        });
+        // SAFETY: `rq` is live (type invariant); `state` is read as blk-mq does.
+        unsafe { (*self.rq).state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT }
+    }
+
+    fn mark_aborted(&self) -> bool {
+        // SAFETY: `rq` is live (type invariant); its PDU is the driver's, and only the
+        // timeout handler touches `aborted` while the request is in flight.
+        let p = unsafe { &mut *pdu(self.rq) };
+        core::mem::replace(&mut p.aborted, true)
     }
 }
 
@@ -637,22 +680,10 @@ impl Ops {
                 &*(*(*rq).mq_hctx).driver_data.cast::<QueuePair>(),
             )
         };
-        // SAFETY: `rq` stays valid while its timeout handler runs; the PDU is ours.
-        let (tag, first) = unsafe {
-            let p = &mut *pdu(rq);
-            let first = !p.aborted;
-            p.aborted = true;
-            ((*rq).tag as u16, first)
-        };
-        let poll = || {
-            // A completion may be sitting in the CQ with its interrupt lost: reap it.
-            qp.process_cq(|cqe| {
-                complete_cqe(&qp.tags, cqe);
-            });
-            // SAFETY: As above.
-            unsafe { (*rq).state == bindings::mq_rq_state_MQ_RQ_COMPLETE }
-        };
-        match ctx.ctrl.io_timeout(qp, tag, first, &poll) {
+        // SAFETY: `rq` stays valid while its timeout handler runs.
+        let tag = unsafe { (*rq).tag } as u16;
+        let timed_out = TimedOutRq { rq, qp };
+        match ctx.ctrl.io_timeout(qp, tag, &timed_out) {
             TimeoutAction::Done => bindings::blk_eh_timer_return_BLK_EH_DONE,
             TimeoutAction::ResetTimer => bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER,
         }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI glue: device matching, probe and unbind.
+//! PCI glue: device matching, probe and unbind, and the rest of the PCI driver's life
+//! cycle (C: `nvme_driver`): shutdown, error recovery, function reset, system sleep.
 //!
 //! Probe only maps BAR0 and queues the controller's reset work, which brings the
 //! controller up in the background (`crate::ctrl`); unbind waits for that work and tears
-//! the controller down.
+//! the controller down. Every other callback hands over to the controller.
 
 use kernel::{
     device::Core,
@@ -17,7 +18,15 @@ use kernel::{
     sync::Arc, //
 };
 
-use crate::{ctrl::Ctrl, regs};
+use crate::{
+    abstractions::pci::{
+        self as lifecycle,
+        ChannelState,
+        ErsResult, //
+    },
+    ctrl::Ctrl,
+    regs, //
+};
 
 /// Per-device driver data.
 pub(crate) struct NvmeData {
@@ -75,5 +84,44 @@ impl pci::Driver for NvmeDriver {
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         this.ctrl.remove();
+    }
+}
+
+#[vtable]
+impl lifecycle::Driver for NvmeDriver {
+    fn shutdown(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) {
+        this.ctrl.shutdown_for_poweroff();
+    }
+
+    fn error_detected(
+        _pdev: &pci::Device<Core<'_>>,
+        this: Pin<&NvmeData>,
+        state: ChannelState,
+    ) -> ErsResult {
+        this.ctrl.error_detected(state)
+    }
+
+    fn slot_reset(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) -> ErsResult {
+        this.ctrl.slot_reset()
+    }
+
+    fn error_resume(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) {
+        this.ctrl.error_resume();
+    }
+
+    fn reset_prepare(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) {
+        this.ctrl.reset_prepare();
+    }
+
+    fn reset_done(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) {
+        this.ctrl.reset_done();
+    }
+
+    fn suspend(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) -> Result {
+        this.ctrl.pm_suspend()
+    }
+
+    fn resume(_pdev: &pci::Device<Core<'_>>, this: Pin<&NvmeData>) -> Result {
+        this.ctrl.pm_resume()
     }
 }

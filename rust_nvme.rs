@@ -8,6 +8,7 @@
 
 use kernel::prelude::*;
 
+mod abstractions;
 mod chardev;
 mod cmd;
 mod ctrl;
@@ -30,7 +31,7 @@ mod sysfs;
 struct RustNvme {
     /// Declared first so that it is dropped first: devices unbind before the class goes.
     #[pin]
-    driver: kernel::driver::Registration<kernel::pci::Adapter<pci::NvmeDriver>>,
+    driver: kernel::driver::Registration<abstractions::pci::Adapter<pci::NvmeDriver>>,
     chrdev: chardev::Region,
     class: sysfs::ClassRegistration,
 }
@@ -82,6 +83,10 @@ module! {
             default: true,
             description: "use the controller's shadow doorbell buffer (Doorbell Buffer Config) when offered",
         },
+        max_retries: u32 {
+            default: 5,
+            description: "max number of retries a command may have",
+        },
         sgl_threshold: u32 {
             default: 32768,
             description: "Use SGLs when average request segment size is larger or equal to this size. Use 0 to disable SGLs.",
@@ -106,6 +111,13 @@ pub(crate) fn params() -> Result<ctrl::Params> {
         sgl_threshold: module_parameters::sgl_threshold.value(),
         poll_queues: module_parameters::poll_queues.value(),
         shadow_doorbell: module_parameters::shadow_doorbell.value(),
+        max_retries: match u8::try_from(module_parameters::max_retries.value()) {
+            Ok(n) => n,
+            Err(_) => {
+                pr_err!("max_retries={} is out of range [0, 255]\n", module_parameters::max_retries.value());
+                return Err(EINVAL);
+            }
+        },
     };
     if p.io_queue_depth < 2 || p.io_queue_depth > ctrl::MAX_IO_QUEUE_DEPTH {
         pr_err!(

@@ -17,17 +17,33 @@ use super::*;
 /// which the Asynchronous Event Requests may take [`aen::MAX_AERS`].
 const SLOTS: usize = (ADMIN_QUEUE_DEPTH as usize - 1) - aen::MAX_AERS as usize;
 
+/// Memory the controller reads or writes for an admin command (data buffers, PRP
+/// lists).
+pub(crate) trait DmaMemory: Send + Sync {}
+
+impl<T: Send + Sync + ?Sized> DmaMemory for T {}
+
+/// A reference to an admin command's DMA memory, held by the command's slot from
+/// submission until its completion arrives or the controller is disabled: the admin
+/// queue, and with it every slot, is dropped only after CC.EN is clear (or bus mastering
+/// is off), so a waiter that gives up (timeout, reset, removal) never frees memory the
+/// controller may still write.
+pub(crate) type DmaHold = Arc<dyn DmaMemory>;
+
 /// A command identifier's slot (the cid is the slot's index).
-#[derive(Clone, Copy)]
 enum Slot {
     Free,
-    /// A command is out; its waiter polls.
-    Waiting,
+    /// A command is out; its waiter polls. `_hold` is dropped with the slot's state.
+    Waiting { _hold: Option<DmaHold> },
     /// Its completion arrived, for the waiter to take.
     Done(Completion),
     /// Its waiter gave up (timeout, reset); freed when the completion comes after all,
-    /// so that a late completion never reaches a newer command with the same cid.
-    Abandoned,
+    /// so that a late completion never reaches a newer command with the same cid, nor
+    /// memory that was freed.
+    Abandoned { _hold: Option<DmaHold> },
+    /// An Abort of I/O command `cid` on queue `qid` that nobody waits for (C:
+    /// `abort_endio`): its completion is logged and frees the slot.
+    Abort { qid: u16, cid: u16 },
 }
 
 /// The admin queue of one bring-up.
@@ -55,7 +71,7 @@ impl AdminQueue {
         Arc::pin_init(
             pin_init!(Self {
                 qp,
-                slots <- new_spinlock_irq!([Slot::Free; SLOTS]),
+                slots <- new_spinlock_irq!([const { Slot::Free }; SLOTS]),
                 users_cancelled: Atomic::new(false),
                 ctrl,
             }),
@@ -72,9 +88,28 @@ impl AdminQueue {
             }
             let mut slots = self.slots.lock();
             if let Some(s) = slots.get_mut(usize::from(cqe.cid)) {
-                *s = match *s {
-                    Slot::Waiting => Slot::Done(*cqe),
-                    Slot::Abandoned => Slot::Free,
+                *s = match core::mem::replace(s, Slot::Free) {
+                    // The controller is done with the command's memory.
+                    Slot::Waiting { .. } => Slot::Done(*cqe),
+                    Slot::Abandoned { .. } => Slot::Free,
+                    Slot::Abort { qid, cid } => {
+                        // Dword 0 bit 0 set: the command was not aborted.
+                        let what = if cqe.result & 1 == 0 {
+                            "aborted"
+                        } else {
+                            "not aborted"
+                        };
+                        dev_warn!(
+                            self.ctrl.dev(),
+                            "nvme{}: Abort of tag {} QID {}: status {:#x}, {}\n",
+                            self.ctrl.instance,
+                            cid,
+                            qid,
+                            cqe.status >> 1,
+                            what
+                        );
+                        Slot::Free
+                    }
                     // A completion nobody sent: the controller's error, ignored.
                     other => other,
                 };
@@ -82,19 +117,48 @@ impl AdminQueue {
         }) > 0
     }
 
+    /// Sends an Abort of I/O command `cid` on queue `qid` without waiting for it (C:
+    /// `nvme_timeout` with `blk_execute_rq_nowait`); its completion is logged.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` when no slot is free, `ENODEV` when the queue no longer takes commands.
+    pub(super) fn submit_abort(&self, qid: u16, cid: u16) -> Result {
+        let slot = {
+            let mut slots = self.slots.lock();
+            let (i, s) = slots
+                .iter_mut()
+                .enumerate()
+                .find(|(_, s)| matches!(s, Slot::Free))
+                .ok_or(EBUSY)?;
+            *s = Slot::Abort { qid, cid };
+            i as u16
+        };
+        let mut cmd = Command::abort(qid, cid);
+        cmd.set_cid(slot);
+        self.qp.submit(&cmd, true).inspect_err(|_| {
+            if let Some(s) = self.slots.lock().get_mut(usize::from(slot)) {
+                *s = Slot::Free;
+            }
+        })
+    }
+
     /// Makes passthrough commands waiting on this queue give up (removal).
     pub(super) fn cancel_users(&self) {
         self.users_cancelled.store(true, Relaxed);
     }
 
-    /// Takes a free slot: its index is the command identifier.
-    fn alloc(&self) -> Option<u16> {
+    /// Takes a free slot for a command using `hold`: its index is the command
+    /// identifier.
+    fn alloc(&self, hold: &Option<DmaHold>) -> Option<u16> {
         let mut slots = self.slots.lock();
         let (i, s) = slots
             .iter_mut()
             .enumerate()
             .find(|(_, s)| matches!(s, Slot::Free))?;
-        *s = Slot::Waiting;
+        *s = Slot::Waiting {
+            _hold: hold.clone(),
+        };
         Some(i as u16)
     }
 
@@ -103,15 +167,15 @@ impl AdminQueue {
     fn take(&self, cid: u16, gives_up: bool) -> Option<Completion> {
         let mut slots = self.slots.lock();
         let s = slots.get_mut(usize::from(cid))?;
-        match *s {
-            Slot::Done(c) => {
-                *s = Slot::Free;
-                Some(c)
+        match core::mem::replace(s, Slot::Free) {
+            Slot::Done(c) => Some(c),
+            // The slot keeps the memory until the completion comes, or the queue goes.
+            Slot::Waiting { _hold: hold } if gives_up => {
+                *s = Slot::Abandoned { _hold: hold };
+                None
             }
-            _ => {
-                if gives_up {
-                    *s = Slot::Abandoned;
-                }
+            other => {
+                *s = other;
                 None
             }
         }
@@ -196,10 +260,15 @@ impl PassthruGate<'_> {
     /// with execution restrictions: Format NVM, Sanitize), with every disk's queue frozen
     /// around it; before I/O resumes each disk's namespace learns its LBA format (see
     /// [`Ctrl::refresh_formats`]).
-    pub(crate) fn submit_exclusive(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+    pub(crate) fn submit_exclusive(
+        &self,
+        cmd: Command,
+        timeout_ms: u32,
+        hold: Option<DmaHold>,
+    ) -> Result<PassthruDone> {
         let buf = IdBuf::new(self.dev())?;
         let frozen = self.freeze_io()?;
-        let done = self.submit(cmd, timeout_ms);
+        let done = self.submit(cmd, timeout_ms, hold);
         self.ctrl.refresh_formats(&frozen, &buf);
         drop(frozen);
         done
@@ -207,9 +276,14 @@ impl PassthruGate<'_> {
 
     /// Runs `cmd` on the admin queue (see [`Self::submit`]), waiting for a reset in
     /// progress first (C queues it until the reset is done).
-    pub(crate) fn admin(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+    pub(crate) fn admin(
+        &self,
+        cmd: Command,
+        timeout_ms: u32,
+        hold: Option<DmaHold>,
+    ) -> Result<PassthruDone> {
         self.ctrl.wait_for_reset();
-        self.submit(cmd, timeout_ms)
+        self.submit(cmd, timeout_ms, hold)
     }
 
     /// Runs `cmd` on the admin queue, bounded by `timeout_ms` (0: the admin timeout).
@@ -218,7 +292,12 @@ impl PassthruGate<'_> {
     ///
     /// `ENODEV` without a working controller; `EINTR` when the command timed out (the
     /// controller is reset, as C does after an admin timeout) or a reset cancelled it.
-    pub(crate) fn submit(&self, cmd: Command, timeout_ms: u32) -> Result<PassthruDone> {
+    pub(crate) fn submit(
+        &self,
+        cmd: Command,
+        timeout_ms: u32,
+        hold: Option<DmaHold>,
+    ) -> Result<PassthruDone> {
         let c = self.ctrl;
         let admin = c.admin.lock().clone().ok_or(ENODEV)?;
         // As C: the caller's timeout, or the admin timeout.
@@ -226,7 +305,7 @@ impl PassthruGate<'_> {
             0 => c.params.admin_timeout.saturating_mul(1000),
             t => t,
         };
-        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, true) {
+        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, true, hold) {
             Ok(cqe) => Ok(PassthruDone {
                 status: cqe.status,
                 result: cqe.result,
@@ -309,12 +388,13 @@ impl Ctrl {
         mut cmd: Command,
         timeout_ms: u32,
         user: bool,
+        hold: Option<DmaHold>,
     ) -> Result<Completion> {
         let timeout = Delta::from_millis(i64::from(timeout_ms));
         let interval = Delta::from_micros(POLL_INTERVAL_US);
         // All slots busy is rare (the driver sends few commands at once); wait for one.
         let Ok(Some(cid)) =
-            read_poll_timeout(|| Ok(admin.alloc()), Option::is_some, interval, timeout)
+            read_poll_timeout(|| Ok(admin.alloc(&hold)), Option::is_some, interval, timeout)
         else {
             dev_err!(
                 self.dev(),
@@ -407,9 +487,23 @@ impl Ctrl {
         admin: &AdminQueue,
         name: &str,
         cmd: Command,
+        hold: Option<DmaHold>,
     ) -> Result<Completion> {
         let timeout_ms = self.params.admin_timeout.saturating_mul(1000);
-        let cqe = self.admin_submit(admin, name, cmd, timeout_ms, false)?;
+        let cqe = self
+            .admin_submit(admin, name, cmd, timeout_ms, false, hold)
+            .inspect_err(|e| {
+                // As C after an admin timeout: a controller that stopped answering is
+                // reset (when live; bring-up and teardown give up on their own).
+                if *e == ETIMEDOUT && self.schedule_reset().is_ok() {
+                    dev_warn!(
+                        self.dev(),
+                        "nvme{}: admin command {} timed out; resetting controller\n",
+                        self.instance,
+                        name
+                    );
+                }
+            })?;
         if let Some(s) = Status::from_cqe(cqe.status) {
             dev_err!(
                 self.dev(),
@@ -429,6 +523,19 @@ impl Ctrl {
         op: AdminOpcode,
         cmd: Command,
     ) -> Result<Completion> {
-        self.admin_cmd(admin, op.name(), cmd)
+        self.admin_cmd(admin, op.name(), cmd, None)
+    }
+
+    /// [`Self::admin`] for a command that transfers data through `buf`, which its slot
+    /// holds until the controller is done with it (see [`DmaHold`]).
+    pub(super) fn admin_data(
+        &self,
+        admin: &AdminQueue,
+        op: AdminOpcode,
+        cmd: Command,
+        buf: &Arc<IdBuf>,
+    ) -> Result<Completion> {
+        let hold: DmaHold = buf.clone();
+        self.admin_cmd(admin, op.name(), cmd, Some(hold))
     }
 }

@@ -332,7 +332,8 @@ impl Ctrl {
             let buf = IdBuf::new(self.bound_dev()).ok()?;
             let cmd =
                 Command::get_log_page(LogPage::Smart, NSID_ALL, buf.dma(), SMART_LOG_SIZE, false);
-            self.admin(&admin, AdminOpcode::GetLogPage, cmd).ok()?;
+            self.admin_data(&admin, AdminOpcode::GetLogPage, cmd, &buf)
+                .ok()?;
             buf.u8_at(0).ok()
         });
         let Some(bits) = warning else {

@@ -79,8 +79,18 @@ impl Ctrl {
     /// Everything from a disabled controller to disks (C: `nvme_reset_work`).
     pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
         let dev = self.bound_dev();
+        // As C's `nvme_pci_enable`: whatever turned memory decoding or bus mastering off
+        // (a guest poking config space, an error), the reset turns them on again.
+        if crate::abstractions::pci::reenable(&self.pdev) {
+            dev_warn!(
+                dev,
+                "nvme{}: memory decoding or bus mastering was off; re-enabled\n",
+                self.instance
+            );
+        }
         let cap = self.read_cap()?;
         inner.cap = Some(cap);
+        self.hw.lock().cap = Some(cap);
         let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
         dev_info!(
             dev,
@@ -125,10 +135,13 @@ impl Ctrl {
             0 => kernel::cpu::nr_cpu_ids(),
             n => n.min(kernel::cpu::nr_cpu_ids()),
         };
-        if inner.vectors.is_none() {
-            inner.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
-        }
-        let nvec = inner.vectors.as_ref().map_or(1, |v| v.count());
+        let (nvec, msix) = {
+            let mut hw = self.hw.lock();
+            if hw.vectors.is_none() {
+                hw.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
+            }
+            hw.vectors.as_ref().map_or((1, false), |v| (v.count(), v.is_msix()))
+        };
 
         // Admin queue (C: `nvme_pci_configure_admin_queue`).
         let aq = QueuePair::new(
@@ -155,17 +168,18 @@ impl Ctrl {
         let admin = AdminQueue::new(aq, self.arc())?;
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
-            if let Some(v) = inner.vectors.as_mut() {
+            if let Some(v) = self.hw.lock().vectors.as_mut() {
                 v.request(0, admin_only_handler(&admin)?)?;
             }
         }
 
         // Identify Controller.
         let buf = IdBuf::new(dev)?;
-        self.admin(
+        self.admin_data(
             &admin,
             AdminOpcode::Identify,
             Command::identify(Cns::Controller, 0, buf.dma()),
+            &buf,
         )?;
         let id = IdCtrl {
             sn: buf.string(id_ctrl::SN)?,
@@ -305,7 +319,7 @@ impl Ctrl {
             qp.set_live(true);
         }
         self.setup_dbbuf(inner, &admin, &live, stride, page_size);
-        if let Some(v) = inner.vectors.as_mut() {
+        if let Some(v) = self.hw.lock().vectors.as_mut() {
             for qp in live.iter().filter(|q| !q.polled) {
                 let admin_here = if qp.vector == 0 {
                     Some(admin.clone())
@@ -327,7 +341,7 @@ impl Ctrl {
                 v.request(0, admin_only_handler(&admin)?)?;
             }
         }
-        inner.queues_live = true;
+        self.hw.lock().queues_live = true;
         let nr_io = live.len();
         self.queue_count.store(nr_io as u32 + 1, Relaxed);
         self.sqsize.store(
@@ -357,8 +371,7 @@ impl Ctrl {
         }
         // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
         // CPUs to queues by the vectors' (managed) affinity, as C does.
-        let irq_mapped =
-            inner.vectors.as_ref().is_some_and(|v| v.is_msix()) && nvec > 1 && nr_irq == nvec - 1;
+        let irq_mapped = msix && nvec > 1 && nr_irq == nvec - 1;
         if let Some(ts) = inner.tagset.as_ref() {
             if ts.split() != (nr_irq, nr_poll) {
                 dev_info!(
@@ -404,21 +417,28 @@ impl Ctrl {
             id.sgls,
             self.params.sgl_threshold,
             nr_poll,
+            self.params.max_retries,
         )?;
         ctx.set_irq_mapped(irq_mapped);
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
-        inner.tagset = Some(TagSet::new(
-            ctx,
-            u32::from(depth) - 1,
-            timeout,
-            self.params.poll_queues > 0,
-        )?);
+        let ts = Arc::new(
+            TagSet::new(
+                ctx,
+                u32::from(depth) - 1,
+                timeout,
+                self.params.poll_queues > 0,
+            )?,
+            GFP_KERNEL,
+        )?;
+        self.hw.lock().tagset = Some(ts.clone());
+        inner.tagset = Some(ts);
 
         // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
-        inner.nvm = match self.admin(
+        inner.nvm = match self.admin_data(
             &admin,
             AdminOpcode::Identify,
             Command::identify_ctrl_nvm(buf.dma()),
+            &buf,
         ) {
             Ok(_) => NvmCtrlLimits {
                 wzsl: buf.u8_at(id_ctrl_nvm::WZSL)?,
@@ -426,8 +446,7 @@ impl Ctrl {
             },
             Err(_) => NvmCtrlLimits::default(),
         };
-        // The first scan finds no disk to remove or update.
-        self.scan_namespaces(inner, &admin, &mut ScanOutcome::default())
+        Ok(())
     }
 
     /// Commands Supported and Effects: the log page when LPA says there is one, plus what
@@ -446,7 +465,10 @@ impl Ctrl {
                 IDENTIFY_LOG_SIZE,
                 false,
             );
-            if self.admin(admin, AdminOpcode::GetLogPage, cmd).is_ok() {
+            if self
+                .admin_data(admin, AdminOpcode::GetLogPage, cmd, &buf)
+                .is_ok()
+            {
                 log = Some(buf);
             }
         }

@@ -12,9 +12,12 @@
 
 use kernel::{
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
     },
     workqueue, //
 };
@@ -74,6 +77,9 @@ pub(super) struct ScanOutcome {
     pub(super) removed: KVec<Disk>,
     /// Disks whose namespace changed (capacity, LBA format), to update in place.
     updates: KVec<(DiskRef, Found)>,
+    /// New namespaces, their disk numbers reserved (in `retired_ids`), to add: adding a
+    /// disk reads its partition table, I/O that may need a reset, which takes `inner`.
+    added: KVec<(Arc<TagSet>, Found)>,
 }
 
 impl Ctrl {
@@ -112,6 +118,22 @@ impl Ctrl {
         // while holding `inner`, which a reset (that such I/O may need) takes.
         for (d, f) in core::mem::take(&mut out.updates) {
             self.update_disk(d, f, &mut out.removed);
+        }
+        for (ts, f) in core::mem::take(&mut out.added) {
+            let id = f.ns.disk_id;
+            let disk = self.add_disk(&ts, f);
+            let mut inner = self.inner.lock();
+            inner.retired_ids.retain(|x| *x != id);
+            if let Ok(disk) = disk {
+                // The controller died while the disk was being added: as `kill` leaves
+                // every other disk.
+                if ts.is_dead() {
+                    disk.mark_dead();
+                }
+                if inner.disks.push(disk, GFP_KERNEL).is_err() {
+                    dev_err!(self.dev(), "nvme{}n{}: out of memory\n", self.instance, id);
+                }
+            }
         }
         // Its number is free once a disk is gone.
         let mut gone = KVec::new();
@@ -226,7 +248,10 @@ impl Ctrl {
             IDENTIFY_LOG_SIZE,
             false,
         );
-        if self.admin(admin, AdminOpcode::GetLogPage, cmd).is_err() {
+        if self
+            .admin_data(admin, AdminOpcode::GetLogPage, cmd, &buf)
+            .is_err()
+        {
             dev_warn!(
                 self.dev(),
                 "nvme{}: reading the changed namespace log failed\n",
@@ -250,10 +275,11 @@ impl Ctrl {
             return Err(EINVAL);
         };
         let list = IdBuf::new(self.bound_dev())?;
-        self.admin(
+        self.admin_data(
             admin,
             AdminOpcode::Identify,
             Command::identify(Cns::ActiveNsList, 0, list.dma()),
+            &list,
         )?;
         let mut nsids = KVec::new();
         for i in 0..IDENTIFY_DATA_SIZE / 4 {
@@ -282,7 +308,22 @@ impl Ctrl {
             Self::retire_disk(inner, i, &mut out.removed)?;
         }
         for nsid in nsids {
-            let found = self.identify_ns(inner, admin, nsid)?;
+            // As C: a namespace that cannot be identified is skipped, not the scan (but
+            // a controller that stopped answering ends it).
+            let found = match self.identify_ns(inner, admin, nsid) {
+                Ok(f) => f,
+                Err(e) if e == ETIMEDOUT || e == ENODEV => return Err(e),
+                Err(e) => {
+                    dev_warn!(
+                        dev,
+                        "nvme{}: namespace {} skipped: Identify failed ({:?})\n",
+                        self.instance,
+                        nsid,
+                        e
+                    );
+                    continue;
+                }
+            };
             let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
             match (found, pos) {
                 (None, None) => {}
@@ -303,8 +344,8 @@ impl Ctrl {
                         return Ok(());
                     };
                     f.ns.disk_id = Self::free_disk_id(inner);
-                    let disk = self.add_disk(tagset, f)?;
-                    inner.disks.push(disk, GFP_KERNEL)?;
+                    inner.retired_ids.push(f.ns.disk_id, GFP_KERNEL)?;
+                    out.added.push((tagset.clone(), f), GFP_KERNEL)?;
                 }
             }
         }
@@ -382,15 +423,16 @@ impl Ctrl {
     /// old blocks, which would have it move more data than the buffer holds (C resumes
     /// I/O before its rescan and leaves that window open). A namespace whose format
     /// cannot be read gets no block I/O until the rescan.
-    pub(super) fn refresh_formats(&self, frozen: &Frozen, buf: &IdBuf) {
+    pub(super) fn refresh_formats(&self, frozen: &Frozen, buf: &Arc<IdBuf>) {
         let admin = self.admin.lock().clone();
         for d in frozen.disks() {
             let ns = d.ns();
             let geo = admin.as_ref().and_then(|a| {
-                self.admin(
+                self.admin_data(
                     a,
                     AdminOpcode::Identify,
                     Command::identify(Cns::Namespace, ns.nsid, buf.dma()),
+                    buf,
                 )
                 .ok()?;
                 self.ns_geometry(buf, ns.nsid).ok().flatten()
@@ -413,10 +455,11 @@ impl Ctrl {
             return Err(EINVAL);
         };
         let buf = IdBuf::new(self.bound_dev())?;
-        self.admin(
+        self.admin_data(
             admin,
             AdminOpcode::Identify,
             Command::identify(Cns::Namespace, nsid, buf.dma()),
+            &buf,
         )?;
         let Some(geo) = self.ns_geometry(&buf, nsid)? else {
             return Ok(None);
@@ -454,10 +497,11 @@ impl Ctrl {
         };
         if self.vs_at_least(1, 3)
             && self
-                .admin(
+                .admin_data(
                     admin,
                     AdminOpcode::Identify,
                     Command::identify(Cns::NsDescList, nsid, buf.dma()),
+                    &buf,
                 )
                 .is_ok()
             && ids.merge_descs(&buf.to_vec()?).is_err()

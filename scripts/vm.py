@@ -12,6 +12,8 @@ A guest that prints nothing from init within --boot-timeout is treated as a boot
 
 Host commands: a guest line "rn-host: <HMP command>" runs that command on the QEMU monitor
 (e.g. "device_del nvme0"); its output is written back to the console log as "rn-host-out:".
+"rn-host-after: <seconds> <HMP command>" runs it that many seconds later (e.g. a
+"system_wakeup" for a guest that is about to suspend itself).
 
 Usage:
   scripts/vm.py [--cpus N] [--mem MB] [--timeout S] [--script FILE | --shell]
@@ -196,9 +198,14 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     buf = b""
     timed_out = False
     exited = None
+    later = []  # (due, HMP command)
     try:
         while True:
             now = time.time()
+            for due, c in [x for x in later if x[0] <= now]:
+                later.remove((due, c))
+                out = monitor.cmd(c)
+                log.write(f"rn-host-out: ({c}) {out.strip()}\n")
             if not saw_init and now - start > args.boot_timeout:
                 break
             if now - start > args.timeout:
@@ -225,6 +232,9 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                 m = re.search(r"rn-exit: (\d+)", line)
                 if m:
                     status = int(m.group(1))
+                m = re.search(r"rn-host-after: (\d+) (.*)$", line)
+                if m:
+                    later.append((time.time() + int(m.group(1)), m.group(2).strip()))
                 m = re.search(r"rn-host: (.*)$", line)
                 if m:
                     out = monitor.cmd(m.group(1).strip())

@@ -47,10 +47,12 @@ def parse_kunit(lines):
 
 def count_between(lines, regex, start, end):
     """Console lines matching regex between the guest's start and end markers (host-side
-    evidence such as QEMU trace events); None if the markers are missing."""
+    evidence such as QEMU trace events); None if the markers are missing. With end None,
+    up to the end of the log (what happens after the guest's last word: its power-off)."""
     try:
         i = next(k for k, l in enumerate(lines) if start in l)
-        j = next(k for k, l in enumerate(lines) if end in l and k > i)
+        j = len(lines) if end is None else next(
+            k for k, l in enumerate(lines) if end in l and k > i)
     except StopIteration:
         return None
     r = re.compile(regex)
@@ -130,7 +132,12 @@ def main():
                 results.append((passed, desc))
                 print(f"{'ok' if passed else 'not ok'} - {desc}", flush=True)
             for what, regex, mark, lo, hi in run.get("host_checks", []):
-                n = count_between(lines, regex, f"rn-mark: {mark}-start", f"rn-mark: {mark}-end")
+                if mark == "exit":
+                    # From the guest's exit report to the end: its power-off.
+                    n = count_between(lines, regex, "rn-exit:", None)
+                else:
+                    n = count_between(lines, regex, f"rn-mark: {mark}-start",
+                                      f"rn-mark: {mark}-end")
                 good = n is not None and n >= lo and (hi is None or n <= hi)
                 results.append((good, f"{name}: {what} ({n} seen)"))
                 print(f"{'ok' if good else 'not ok'} - {name}: {what} ({n} seen)", flush=True)

@@ -76,16 +76,17 @@ RUNS = [
     {
         # Faults: injected read errors (blkdebug) and a lost completion (fail_io_timeout).
         "name": "faults",
-        "tests": ["test_errors_01.sh", "test_timeout_01.sh", "test_gone_01.sh"],
+        "tests": ["test_errors_01.sh", "test_timeout_01.sh", "test_timeout_02.sh",
+                  "test_busmaster_01.sh", "test_gone_01.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [{"size": "256M", "blkdebug": BLKDEBUG}]}],
         "env": {"RN_BAD_LBA": "4096", "RN_FLAKY_LBA": "2048"},
         # The injected read errors, and the DMA failures (and resulting fatal status)
-        # once test_gone_01 turns bus mastering off.
+        # once test_busmaster_01 and test_gone_01 turn bus mastering off.
         "allow_nvme_err": [r"pci_nvme_err_aio .* status 0x281",
                            r"pci_nvme_err_req_status .* status 0x281 opc 0x2",
                            r"pci_nvme_err_addr_(read|write)", r"pci_nvme_err_cfs"],
-        "timeout": 600,
+        "timeout": 900,
     },
     {
         # Surprise removal under load: the controller sits behind a PCIe root port with
@@ -98,6 +99,24 @@ RUNS = [
         "devices": [{"serial": "rnvme0", "size": "256M", "bus": "rp0"}],
         # pciehp's own lockdep report on removal, seen with the C driver as well.
         "allow_reports": [PCIEHP_LOCKDEP],
+        "timeout": 600,
+    },
+    {
+        # The PCI driver's life cycle under verified I/O: FLR through sysfs, suspend to
+        # RAM (S3 enabled, woken through the monitor), AER on the root port, and the
+        # power-off with the driver bound. Nothing here may make the device read or
+        # write a stale address: no QEMU protocol error is allowed.
+        "name": "lifecycle",
+        "tests": ["test_lifecycle_01.sh"],
+        "cpus": 2,
+        "qemu": ["-global", "ICH9-LPC.disable_s3=0",
+                 "-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+                 "-trace", "pci_nvme_mmio_shutdown_set"],
+        "devices": [{"serial": "rnvme0", "size": "256M", "bus": "rp0"}],
+        "host_checks": [
+            ("power-off with the driver bound sets CC.SHN (.shutdown)",
+             r"pci_nvme_mmio_shutdown_set", "exit", 1, None),
+        ],
         "timeout": 600,
     },
     {

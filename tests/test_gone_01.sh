@@ -1,7 +1,7 @@
 #!/bin/sh
-# The controller stops answering under load: the guest clears Memory Space and Bus
-# Master Enable in its PCI command register, so every MMIO read returns all ones and no
-# DMA happens, exactly what the driver sees when a device vanishes. Requests time out,
+# The controller stops answering under load: the guest keeps clearing Memory Space and
+# Bus Master Enable in its PCI command register, so every MMIO read returns all ones and
+# no DMA happens, exactly what the driver sees when a device vanishes. Requests time out,
 # the driver notices CSTS = ~0, its reset fails, the controller is marked dead; pending
 # and new I/O fail fast, and unbind and rmmod still work.
 . /guest/tests/lib.sh
@@ -18,16 +18,22 @@ pid=$!
 sleep 2
 check "fio is running" kill -0 $pid
 dmesg -c >/dev/null
-# PCI_COMMAND (offset 4) = 0: no memory decoding, no bus mastering.
-printf '\000\000' | dd of=/sys/bus/pci/devices/$fn/config bs=1 seek=4 count=2 conv=notrunc 2>/dev/null
-check "the controller is declared dead" wait_for 90 grep -qx dead $ctl/state
+# PCI_COMMAND (offset 4) = 0: no memory decoding, no bus mastering. Kept at 0: each
+# reset turns both on again (as nvme.ko's does), so a device that is really gone is one
+# whose command register never stays on.
+( while [ ! -f /tmp/gone.stop ]; do
+	printf '\000\000' | dd of=/sys/bus/pci/devices/$fn/config bs=1 seek=4 count=2 conv=notrunc 2>/dev/null
+done ) &
+hammer=$!
+check "the controller is declared dead" wait_for 120 grep -qx dead $ctl/state
+touch /tmp/gone.stop; wait $hammer
 check "fio ends with errors instead of hanging" wait_for 30 sh -c "! kill -0 $pid"
 wait $pid
 rc=$?
 check "fio reported I/O errors (exit $rc)" [ $rc -ne 0 ]
 diag "$(dmesg | grep rust_nvme | head -12)"
 check "the driver saw the controller stop answering" sh -c "dmesg | grep -qE 'timeout, controller (gone|not ready)'"
-check "its reset failed: controller not responding" sh -c "dmesg | grep -q 'controller not responding'"
+check "its reset failed: the controller is dead" sh -c "dmesg | grep -q 'bring-up failed'"
 check "outstanding requests were failed" sh -c "dmesg | grep -q 'cancelled and failed' || dmesg | grep -q 'cancelled and requeued'"
 start=$(date +%s)
 # A dead disk has capacity 0 (blk_mark_disk_dead), as with the C driver: reads end at
