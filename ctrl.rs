@@ -1050,7 +1050,14 @@ impl Ctrl {
     /// disabled and a slot reset asked for; for good: nothing can be saved.
     pub(crate) fn error_detected(&self, state: ChannelState) -> ErsResult {
         match state {
-            ChannelState::Normal => ErsResult::CanRecover,
+            ChannelState::Normal => {
+                dev_info!(
+                    self.dev(),
+                    "nvme{}: non-fatal PCIe error detected; no reset needed\n",
+                    self.instance
+                );
+                ErsResult::CanRecover
+            }
             ChannelState::Frozen => {
                 dev_warn!(
                     self.dev(),

@@ -549,11 +549,15 @@ impl TimedOut for TimedOutRq<'_> {
         unsafe { (*self.rq).state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT }
     }
 
-    fn mark_aborted(&self) -> bool {
+    fn aborted(&self) -> bool {
         // SAFETY: `rq` is live (type invariant); its PDU is the driver's, and only the
         // timeout handler touches `aborted` while the request is in flight.
-        let p = unsafe { &mut *pdu(self.rq) };
-        core::mem::replace(&mut p.aborted, true)
+        unsafe { (*pdu(self.rq)).aborted }
+    }
+
+    fn set_aborted(&self) {
+        // SAFETY: As in `aborted`.
+        unsafe { (*pdu(self.rq)).aborted = true };
     }
 }
 

@@ -265,8 +265,17 @@ impl QueuePair {
     }
 
     /// Copies `cmd` into the next SQ slot; rings SQyTDBL when `ring` is set.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` when the queue does not exist on the controller (any more): nothing is
+    /// written, so that the caller fails the command instead of leaving it in a ring no
+    /// doorbell will announce (C: `queue_rq` checks `NVMEQ_ENABLED`).
     pub(crate) fn submit(&self, cmd: &Command, ring: bool) -> Result {
         let mut sq = self.sq_state.lock();
+        if !self.live.load(Relaxed) {
+            return Err(ENODEV);
+        }
         io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
         // INVARIANT: `Ring::next` stays below the depth.
         sq.tail = sq.ring.next(sq.tail);

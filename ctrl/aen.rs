@@ -163,9 +163,11 @@ impl Ctrl {
         }
     }
 
-    /// Arms every request slot (the controller is live again).
+    /// Arms every free request slot (the controller is live again). The slots were
+    /// freed when the controller was disabled ([`Self::aen_disarm`]); not here, where
+    /// event work that ran since the controller went live may have armed some already
+    /// (freeing them again would send duplicate command identifiers).
     pub(super) fn aen_start(&self) {
-        self.aen.lock().armed = 0;
         self.aen_arm();
     }
 

@@ -32,96 +32,139 @@ pub(crate) trait TimedOut {
     /// Reaps the request's CQ (a missed interrupt); returns whether the request is no
     /// longer in flight (C: `blk_mq_rq_state(req) != MQ_RQ_IN_FLIGHT`).
     fn poll_done(&self) -> bool;
-    /// Records that an Abort was sent; returns whether one had been sent before.
-    fn mark_aborted(&self) -> bool;
+    /// Whether an Abort of this attempt was sent already.
+    fn aborted(&self) -> bool;
+    /// Records that an Abort was sent (until the request is dispatched again).
+    fn set_aborted(&self);
+}
+
+/// The timeout handler's next step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Keep waiting: error recovery, a reset or an Abort will end the request.
+    Wait,
+    /// The request is complete after all (its interrupt was lost).
+    Completed,
+    /// Nothing will reset the controller: disable it and fail its I/O.
+    Fail,
+    /// Send an Abort and wait once more.
+    Abort,
+    /// Disable the controller now and reset it.
+    Reset,
+}
+
+/// The escalation of C's `nvme_timeout` as a pure function of what the handler sees:
+/// the controller `state`, whether PCI error recovery has the channel `offline`, whether
+/// CSTS shows a `problem` (fatal, not ready, gone), whether the request is `done` (found
+/// in its CQ) and whether this attempt was `aborted` already.
+pub(crate) fn timeout_step(
+    state: State,
+    offline: bool,
+    problem: bool,
+    done: bool,
+    aborted: bool,
+) -> Step {
+    if offline {
+        return Step::Wait;
+    }
+    // Only a working controller's CQ says anything.
+    if !problem && done {
+        return Step::Completed;
+    }
+    match state {
+        State::Connecting | State::Deleting | State::Dead => Step::Fail,
+        State::Resetting | State::New => Step::Wait,
+        State::Live if problem || aborted => Step::Reset,
+        State::Live => Step::Abort,
+    }
 }
 
 impl Ctrl {
     /// The blk-mq timeout handler's decision for I/O command `cid` on `qp`
     /// (C: `nvme_timeout`).
     pub(crate) fn io_timeout(&self, qp: &QueuePair, cid: u16, rq: &dyn TimedOut) -> TimeoutAction {
-        if crate::abstractions::pci::channel_offline(&self.pdev) {
-            return TimeoutAction::ResetTimer;
-        }
+        let offline = crate::abstractions::pci::channel_offline(&self.pdev);
         let why = match self.csts() {
             Ok(c) => csts_problem(c),
             Err(_) => Some("gone"),
         };
-        // Only a live, enabled controller can have a usable CQ to poll.
-        if why.is_none() && rq.poll_done() {
-            dev_warn!(
-                self.dev(),
-                "nvme{}: I/O tag {} QID {} timeout, completion polled\n",
-                self.instance,
-                cid,
-                qp.qid
-            );
-            return TimeoutAction::Done;
-        }
-        match self.state() {
-            State::Connecting | State::Deleting | State::Dead => {
+        let done = !offline && why.is_none() && rq.poll_done();
+        let (qid, instance) = (qp.qid, self.instance);
+        match timeout_step(self.state(), offline, why.is_some(), done, rq.aborted()) {
+            Step::Wait => TimeoutAction::ResetTimer,
+            Step::Completed => {
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: I/O tag {} QID {} timeout, completion polled\n",
+                    instance,
+                    cid,
+                    qid
+                );
+                TimeoutAction::Done
+            }
+            Step::Fail => {
                 dev_warn!(
                     self.dev(),
                     "nvme{}: I/O tag {} QID {} timeout, disable controller\n",
-                    self.instance,
+                    instance,
                     cid,
-                    qp.qid
+                    qid
                 );
-                // Nothing will reset the controller: fail its I/O (the bring-up in
-                // progress fails too and marks it dead; removal goes on).
+                // The bring-up in progress fails too and marks the controller dead;
+                // removal goes on with the controller disabled.
                 if self.state() == State::Connecting {
                     self.change_state(State::Dead);
                 }
                 let shutdown = self.state() != State::Dead;
                 self.fail_io(shutdown);
-                return TimeoutAction::Done;
+                TimeoutAction::Done
             }
-            State::Resetting | State::New => return TimeoutAction::ResetTimer,
-            State::Live => {}
+            Step::Reset => {
+                match why {
+                    Some(why) => dev_err!(
+                        self.dev(),
+                        "nvme{}: I/O tag {} QID {} timeout, controller {}; resetting\n",
+                        instance,
+                        cid,
+                        qid,
+                        why
+                    ),
+                    None => dev_err!(
+                        self.dev(),
+                        "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n",
+                        instance,
+                        cid,
+                        qid
+                    ),
+                }
+                self.reset_from_timeout()
+            }
+            Step::Abort => {
+                dev_warn!(
+                    self.dev(),
+                    "nvme{}: I/O tag {} QID {} timeout, aborting\n",
+                    instance,
+                    cid,
+                    qid
+                );
+                rq.set_aborted();
+                let sent = match self.admin.lock().clone() {
+                    Some(a) => a.submit_abort(qid, cid),
+                    None => Err(ENODEV),
+                };
+                if sent.is_err() {
+                    // No admin slot or queue: the next timeout resets (C: `abort_limit`).
+                    dev_warn!(
+                        self.dev(),
+                        "nvme{}: abort of tag {} QID {} not sent\n",
+                        instance,
+                        cid,
+                        qid
+                    );
+                }
+                TimeoutAction::ResetTimer
+            }
         }
-        if let Some(why) = why {
-            dev_err!(
-                self.dev(),
-                "nvme{}: I/O tag {} QID {} timeout, controller {}; resetting\n",
-                self.instance,
-                cid,
-                qp.qid,
-                why
-            );
-            return self.reset_from_timeout();
-        }
-        if rq.mark_aborted() {
-            dev_err!(
-                self.dev(),
-                "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n",
-                self.instance,
-                cid,
-                qp.qid
-            );
-            return self.reset_from_timeout();
-        }
-        dev_warn!(
-            self.dev(),
-            "nvme{}: I/O tag {} QID {} timeout, aborting\n",
-            self.instance,
-            cid,
-            qp.qid
-        );
-        let sent = match self.admin.lock().clone() {
-            Some(a) => a.submit_abort(qp.qid, cid),
-            None => Err(ENODEV),
-        };
-        if sent.is_err() {
-            // No admin slot or queue: the next timeout resets (C: `abort_limit`).
-            dev_warn!(
-                self.dev(),
-                "nvme{}: abort of tag {} QID {} not sent\n",
-                self.instance,
-                cid,
-                qp.qid
-            );
-        }
-        TimeoutAction::ResetTimer
     }
 
     /// Resets from the timeout handler (C: `nvme_timeout`'s `disable:`): disables the
@@ -139,5 +182,31 @@ impl Ctrl {
         self.disable_io(false);
         let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
         TimeoutAction::Done
+    }
+}
+
+#[kunit_tests(rust_nvme_timeout)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_ladder() {
+        use State::*;
+        // Live: abort first, reset on the second timeout, at once on a bad CSTS.
+        assert_eq!(timeout_step(Live, false, false, false, false), Step::Abort);
+        assert_eq!(timeout_step(Live, false, false, false, true), Step::Reset);
+        assert_eq!(timeout_step(Live, false, true, false, false), Step::Reset);
+        // A lost interrupt: completed, in any state.
+        assert_eq!(timeout_step(Live, false, false, true, true), Step::Completed);
+        assert_eq!(timeout_step(Deleting, false, false, true, false), Step::Completed);
+        // A CQ of a broken controller is not trusted.
+        assert_eq!(timeout_step(Live, false, true, true, false), Step::Reset);
+        // Nothing will reset the controller: fail, never wait forever.
+        assert_eq!(timeout_step(Deleting, false, false, false, false), Step::Fail);
+        assert_eq!(timeout_step(Connecting, false, false, false, false), Step::Fail);
+        assert_eq!(timeout_step(Dead, false, true, false, false), Step::Fail);
+        // A reset or error recovery in progress ends the request.
+        assert_eq!(timeout_step(Resetting, false, false, false, false), Step::Wait);
+        assert_eq!(timeout_step(Live, true, true, false, true), Step::Wait);
     }
 }

@@ -110,6 +110,11 @@ bg_fio_stop() {
 # Passes the loop completed.
 bg_fio_runs() { cat /tmp/bg-runs 2>/dev/null; }
 
+# bg_fio_check WHAT: stops the loop; one result, naming the passes that ran.
+bg_fio_check() {
+	if bg_fio_stop; then ok "$1 (passes: $(bg_fio_runs))"; else not_ok "$1"; fi
+}
+
 # util-linux tools by path: busybox sh prefers its own applets of the same name, which
 # lack options such as blkdiscard -z.
 BLKDISCARD=/usr/bin/blkdiscard

@@ -6,8 +6,8 @@
 #    address: its protocol-error events stay silent for this run);
 #  - suspend to RAM and resume (woken by the host): I/O resumes without waiting for a
 #    timeout;
-#  - an uncorrectable error injected on the root port: error_detected disables,
-#    slot_reset brings the controller back;
+#  - an uncorrectable non-fatal error reported by the controller (AER): the driver is
+#    asked and needs no reset;
 #  - the driver stays bound for the guest's power-off: .shutdown sets CC.SHN (the host
 #    checks QEMU's pci_nvme_mmio_shutdown_set after the guest's exit report).
 . /guest/tests/lib.sh
@@ -26,6 +26,7 @@ intact() {
 }
 fio_bg() { bg_fio_start --rw=randrw --bs=4k --filename=/dev/$disk --iodepth=16 --size=32M --runtime=3 --time_based; }
 
+
 # Function level reset, three times under I/O.
 dmesg -c >/dev/null
 fio_bg
@@ -38,7 +39,7 @@ done
 n=$(dmesg | grep -c 'function reset: disabling')
 expect_eq "reset_prepare disabled the controller before each reset" 3 "$n"
 check "no request timed out across the resets" sh -c "! dmesg | grep -qE 'QID [0-9]+ timeout'"
-check "verified fio passed through the resets (runs: $(bg_fio_runs))" bg_fio_stop
+bg_fio_check "verified fio passed through the resets"
 check "data written before is intact" intact
 
 # Suspend to RAM, woken by the host after 5 s.
@@ -53,23 +54,26 @@ if grep -qw mem /sys/power/state; then
 	took=$(( $(date +%s) - start ))
 	check "the driver shut the controller down and brought it back" sh -c "dmesg | grep -q 'nvme0: suspending' && dmesg | grep -q 'nvme0: resuming'"
 	check "I/O resumed without waiting for a timeout (${took}s)" sh -c "! dmesg | grep -qE 'QID [0-9]+ timeout'"
-	check "verified fio passed through suspend (runs: $(bg_fio_runs))" bg_fio_stop
+	bg_fio_check "verified fio passed through suspend"
 	check "data intact after resume" intact
 else
 	not_ok "suspend to RAM is available (/sys/power/state: $(cat /sys/power/state))"
 fi
 
-# An uncorrectable (fatal) error on the root port in front of the controller.
+# An uncorrectable non-fatal error (poisoned TLP) reported by the controller: the AER
+# core asks the driver (error_detected, channel still working), which needs no reset,
+# and resumes. (QEMU 7.2 delivers no fatal error injected this way, so the frozen path,
+# error_detected + slot_reset, cannot be shown here.)
 dmesg -c >/dev/null
 fio_bg
 sleep 2
-echo "rn-host: pcie_aer_inject_error rp0 DLP"
-check "AER: error_detected disabled the controller" wait_for 30 sh -c "dmesg | grep -q 'frozen state error detected'"
-check "AER: slot_reset brought it back" wait_for 30 sh -c "dmesg | grep -q 'restart after slot reset'"
-check "AER: the controller is live again" wait_for 30 grep -qx live $ctl/state
-check "verified fio passed through error recovery (runs: $(bg_fio_runs))" bg_fio_stop
+echo "rn-host: pcie_aer_inject_error nvme0 POISON_TLP"
+check "AER: the error reached the driver" wait_for 30 sh -c "dmesg | grep -q 'non-fatal PCIe error detected'"
+check "AER: the PCI core recovered the device" wait_for 30 sh -c "dmesg | grep -q 'AER: device recovery successful'"
+expect_eq "AER: the controller stayed live" live "$(cat $ctl/state)"
+bg_fio_check "verified fio passed through error recovery"
 check "data intact after error recovery" intact
 
 # Left bound for the power-off (the host checks CC.SHN).
-check "still bound for the power-off" sh -c "rn_bound | grep -q $fn"
+check "still bound for the power-off" [ -e /sys/bus/pci/drivers/rust_nvme/$fn ]
 finish

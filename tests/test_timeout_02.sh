@@ -13,7 +13,7 @@ disk=nvme0n1
 fi=/sys/kernel/debug/fail_io_timeout
 arm() {	# arm TIMES: drop that many completions of the disk (-1: all)
 	echo 1 > /sys/block/$disk/io-timeout-fail
-	echo 100 > $fi/probability; echo 0 > $fi/interval; echo "$1" > $fi/times; echo 0 > $fi/verbose
+	echo 100 > $fi/probability; echo 0 > $fi/interval; echo "$1" > $fi/times; echo 1 > $fi/verbose
 }
 disarm() { echo 0 > /sys/block/$disk/io-timeout-fail 2>/dev/null; echo 0 > $fi/probability; }
 # read_bg LBA: one 4 KiB direct read in the background; its exit status lands in /tmp/rd.rc
@@ -47,7 +47,7 @@ disarm
 check "bind again" sh -c "echo $fn > /sys/bus/pci/drivers/rust_nvme/bind"
 check "/dev/$disk is back" wait_disk $disk
 wait_for 10 dd if=/dev/$disk of=/dev/null bs=4k count=1 iflag=direct
-check "verified I/O after rebinding" rn_fio --name=rebind --rw=randwrite --bs=4k --filename=/dev/$disk --iodepth=8 --size=4M --verify=crc32c --verify_fatal=1
+check "verified I/O after rebinding" rn_fio --name=rebind --rw=randwrite --bs=4k --filename=/dev/$disk --offset=64M --iodepth=8 --size=4M --verify=crc32c --verify_fatal=1
 
 # 2. Every attempt times out: EIO after max_retries resets, not forever.
 echo 1000 > /sys/block/$disk/queue/io_timeout
@@ -63,7 +63,7 @@ check "it was cancelled by a reset and requeued first" sh -c "dmesg | grep 'canc
 n=$(dmesg | grep -c 'timeout after abort; resetting controller')
 check "the controller was reset once per retry (5 + 1, saw $n)" [ "$n" -ge 5 -a "$n" -le 7 ]
 check "the controller is live again" wait_for 30 grep -qx live /sys/class/nvme/nvme0/state
-check "verified I/O afterwards" rn_fio --name=after --rw=randwrite --bs=4k --filename=/dev/$disk --iodepth=8 --size=4M --verify=crc32c --verify_fatal=1
+check "verified I/O afterwards" rn_fio --name=after --rw=randwrite --bs=4k --filename=/dev/$disk --offset=64M --iodepth=8 --size=4M --verify=crc32c --verify_fatal=1
 check "rmmod" rn_unload
 
 # 3. No retries: the first reset fails the request.
