@@ -51,17 +51,21 @@ mod bringup;
 mod ns;
 mod timeout;
 
+pub(crate) use admin::DmaHold;
 use admin::{
     AdminQueue,
     GateState, //
 };
-pub(crate) use admin::DmaHold;
 pub(crate) use timeout::{
     TimedOut,
     TimeoutAction, //
 };
 
 use crate::{
+    abstractions::pci::{
+        ChannelState,
+        ErsResult, //
+    },
     cmd::{
         AdminOpcode,
         Cns,
@@ -114,10 +118,6 @@ use crate::{
         Shst,
         CC,
         CSTS, //
-    },
-    abstractions::pci::{
-        ChannelState,
-        ErsResult, //
     },
     subsys::Membership,
     sysfs::CtrlDevice,
@@ -1033,7 +1033,11 @@ impl Ctrl {
     /// first, so that it does not fetch from or write to memory across the reset.
     pub(crate) fn reset_prepare(&self) {
         if self.wait_and_begin_reset() {
-            dev_info!(self.dev(), "nvme{}: function reset: disabling\n", self.instance);
+            dev_info!(
+                self.dev(),
+                "nvme{}: function reset: disabling\n",
+                self.instance
+            );
             self.disable_io(false);
         }
     }
@@ -1085,7 +1089,11 @@ impl Ctrl {
     /// The slot was reset (C: `nvme_slot_reset`): config space back, the controller is
     /// brought up again.
     pub(crate) fn slot_reset(&self) -> ErsResult {
-        dev_info!(self.dev(), "nvme{}: restart after slot reset\n", self.instance);
+        dev_info!(
+            self.dev(),
+            "nvme{}: restart after slot reset\n",
+            self.instance
+        );
         crate::abstractions::pci::restore_state(&self.pdev);
         if self.state() == State::Resetting {
             let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());

@@ -7,10 +7,7 @@
 //! instead. [`Vectors`] owns the allocated vectors *and* every handler registered on them,
 //! so handlers are always freed before the vectors.
 
-use core::{
-    ffi::c_void,
-    ptr, //
-};
+use core::ffi::c_void;
 
 use kernel::{
     bindings, pci,
@@ -66,11 +63,7 @@ unsafe impl Send for Vectors {}
 // SAFETY: As above; `&Vectors` gives no access to the cookies.
 unsafe impl Sync for Vectors {}
 
-/// The `struct pci_dev` behind a PCI device.
-pub(crate) fn raw_pdev(pdev: &pci::Device) -> *mut bindings::pci_dev {
-    // `pci::Device` is `repr(transparent)` over `struct pci_dev`.
-    ptr::from_ref(pdev).cast::<bindings::pci_dev>().cast_mut()
-}
+pub(crate) use crate::abstractions::pci::raw_pdev;
 
 unsafe extern "C" fn trampoline<T: Handler>(
     _irq: i32,

@@ -80,7 +80,6 @@ use map::{
     unmap_data, //
 };
 
-
 /// The `struct device` of a PCI function.
 fn raw_dev(pdev: &pci::Device) -> *mut bindings::device {
     // SAFETY: `raw_pdev` points to a live `struct pci_dev`; this only computes the address

@@ -114,7 +114,10 @@ pub(crate) fn params() -> Result<ctrl::Params> {
         max_retries: match u8::try_from(module_parameters::max_retries.value()) {
             Ok(n) => n,
             Err(_) => {
-                pr_err!("max_retries={} is out of range [0, 255]\n", module_parameters::max_retries.value());
+                pr_err!(
+                    "max_retries={} is out of range [0, 255]\n",
+                    module_parameters::max_retries.value()
+                );
                 return Err(EINVAL);
             }
         },

@@ -287,7 +287,9 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn suspend_callback(dev: *mut bindings::device) -> c_int {
         // SAFETY: This table is only installed in a `pci_driver`, so `dev` is a PCI
         // function's; bound and locked per the caller's guarantees.
-        from_result(|| unsafe { Self::with(Self::to_pci_dev(dev), |p, d| T::suspend(p, d)) }.map(|()| 0))
+        from_result(|| {
+            unsafe { Self::with(Self::to_pci_dev(dev), |p, d| T::suspend(p, d)) }.map(|()| 0)
+        })
     }
 
     /// # Safety
@@ -295,8 +297,18 @@ impl<T: Driver> Adapter<T> {
     /// As [`Self::suspend_callback`].
     unsafe extern "C" fn resume_callback(dev: *mut bindings::device) -> c_int {
         // SAFETY: As above.
-        from_result(|| unsafe { Self::with(Self::to_pci_dev(dev), |p, d| T::resume(p, d)) }.map(|()| 0))
+        from_result(|| {
+            unsafe { Self::with(Self::to_pci_dev(dev), |p, d| T::resume(p, d)) }.map(|()| 0)
+        })
     }
+}
+
+/// The `struct pci_dev` behind a PCI device.
+pub(crate) fn raw_pdev(pdev: &pci::Device) -> *mut bindings::pci_dev {
+    // `pci::Device` is `repr(transparent)` over `struct pci_dev`.
+    core::ptr::from_ref(pdev)
+        .cast::<bindings::pci_dev>()
+        .cast_mut()
 }
 
 /// PCI command register: memory space decode and bus mastering (C: `PCI_COMMAND_MEMORY`,
@@ -311,17 +323,22 @@ const PCI_COMMAND_MEMORY_MASTER: u16 =
 /// Returns whether either bit had to be set again. A function whose config space reads
 /// all ones (gone) is left alone.
 pub(crate) fn reenable(pdev: &pci::Device) -> bool {
-    let raw = crate::irq::raw_pdev(pdev);
+    let raw = raw_pdev(pdev);
     let mut cmd: u16 = 0;
     // SAFETY: `raw` is a live PCI function (the caller's reference); config reads and
     // writes are serialised by the PCI core.
-    let ret = unsafe { bindings::pci_read_config_word(raw, bindings::PCI_COMMAND as i32, &mut cmd) };
+    let ret =
+        unsafe { bindings::pci_read_config_word(raw, bindings::PCI_COMMAND as i32, &mut cmd) };
     if ret != 0 || cmd == u16::MAX || cmd & PCI_COMMAND_MEMORY_MASTER == PCI_COMMAND_MEMORY_MASTER {
         return false;
     }
     // SAFETY: As above.
     unsafe {
-        bindings::pci_write_config_word(raw, bindings::PCI_COMMAND as i32, cmd | PCI_COMMAND_MEMORY_MASTER);
+        bindings::pci_write_config_word(
+            raw,
+            bindings::PCI_COMMAND as i32,
+            cmd | PCI_COMMAND_MEMORY_MASTER,
+        );
         // Keeps the PCI core's record (`is_busmaster`) in step.
         bindings::pci_set_master(raw);
     }
@@ -332,20 +349,20 @@ pub(crate) fn reenable(pdev: &pci::Device) -> bool {
 /// acknowledge its disable, so that it cannot write memory the driver frees next.
 pub(crate) fn clear_master(pdev: &pci::Device) {
     // SAFETY: `raw_pdev` gives a live PCI function (the caller's reference).
-    unsafe { bindings::pci_clear_master(crate::irq::raw_pdev(pdev)) };
+    unsafe { bindings::pci_clear_master(raw_pdev(pdev)) };
 }
 
 /// Restores the config space saved by the PCI core (C: `pci_restore_state`), after a
 /// slot reset.
 pub(crate) fn restore_state(pdev: &pci::Device) {
     // SAFETY: As in `clear_master`.
-    unsafe { bindings::pci_restore_state(crate::irq::raw_pdev(pdev)) };
+    unsafe { bindings::pci_restore_state(raw_pdev(pdev)) };
 }
 
 /// Whether PCI error recovery has taken the function's channel offline (C:
 /// `pci_channel_offline`): its MMIO reads are not to be trusted until recovery ends.
 pub(crate) fn channel_offline(pdev: &pci::Device) -> bool {
-    let raw = crate::irq::raw_pdev(pdev);
+    let raw = raw_pdev(pdev);
     // SAFETY: `raw` is a live PCI function (the caller's reference); `error_state` is a
     // plain field that error recovery updates, read here as C's inline helper does.
     let state = unsafe { core::ptr::read_volatile(&raw const (*raw).error_state) };

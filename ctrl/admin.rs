@@ -34,16 +34,23 @@ pub(crate) type DmaHold = Arc<dyn DmaMemory>;
 enum Slot {
     Free,
     /// A command is out; its waiter polls. `_hold` is dropped with the slot's state.
-    Waiting { _hold: Option<DmaHold> },
+    Waiting {
+        _hold: Option<DmaHold>,
+    },
     /// Its completion arrived, for the waiter to take.
     Done(Completion),
     /// Its waiter gave up (timeout, reset); freed when the completion comes after all,
     /// so that a late completion never reaches a newer command with the same cid, nor
     /// memory that was freed.
-    Abandoned { _hold: Option<DmaHold> },
+    Abandoned {
+        _hold: Option<DmaHold>,
+    },
     /// An Abort of I/O command `cid` on queue `qid` that nobody waits for (C:
     /// `abort_endio`): its completion is logged and frees the slot.
-    Abort { qid: u16, cid: u16 },
+    Abort {
+        qid: u16,
+        cid: u16,
+    },
 }
 
 /// The admin queue of one bring-up.
@@ -393,9 +400,12 @@ impl Ctrl {
         let timeout = Delta::from_millis(i64::from(timeout_ms));
         let interval = Delta::from_micros(POLL_INTERVAL_US);
         // All slots busy is rare (the driver sends few commands at once); wait for one.
-        let Ok(Some(cid)) =
-            read_poll_timeout(|| Ok(admin.alloc(&hold)), Option::is_some, interval, timeout)
-        else {
+        let Ok(Some(cid)) = read_poll_timeout(
+            || Ok(admin.alloc(&hold)),
+            Option::is_some,
+            interval,
+            timeout,
+        ) else {
             dev_err!(
                 self.dev(),
                 "nvme{}: admin command {}: no free command slot\n",

@@ -140,7 +140,9 @@ impl Ctrl {
             if hw.vectors.is_none() {
                 hw.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
             }
-            hw.vectors.as_ref().map_or((1, false), |v| (v.count(), v.is_msix()))
+            hw.vectors
+                .as_ref()
+                .map_or((1, false), |v| (v.count(), v.is_msix()))
         };
 
         // Admin queue (C: `nvme_pci_configure_admin_queue`).

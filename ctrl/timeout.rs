@@ -197,16 +197,31 @@ mod tests {
         assert_eq!(timeout_step(Live, false, false, false, true), Step::Reset);
         assert_eq!(timeout_step(Live, false, true, false, false), Step::Reset);
         // A lost interrupt: completed, in any state.
-        assert_eq!(timeout_step(Live, false, false, true, true), Step::Completed);
-        assert_eq!(timeout_step(Deleting, false, false, true, false), Step::Completed);
+        assert_eq!(
+            timeout_step(Live, false, false, true, true),
+            Step::Completed
+        );
+        assert_eq!(
+            timeout_step(Deleting, false, false, true, false),
+            Step::Completed
+        );
         // A CQ of a broken controller is not trusted.
         assert_eq!(timeout_step(Live, false, true, true, false), Step::Reset);
         // Nothing will reset the controller: fail, never wait forever.
-        assert_eq!(timeout_step(Deleting, false, false, false, false), Step::Fail);
-        assert_eq!(timeout_step(Connecting, false, false, false, false), Step::Fail);
+        assert_eq!(
+            timeout_step(Deleting, false, false, false, false),
+            Step::Fail
+        );
+        assert_eq!(
+            timeout_step(Connecting, false, false, false, false),
+            Step::Fail
+        );
         assert_eq!(timeout_step(Dead, false, true, false, false), Step::Fail);
         // A reset or error recovery in progress ends the request.
-        assert_eq!(timeout_step(Resetting, false, false, false, false), Step::Wait);
+        assert_eq!(
+            timeout_step(Resetting, false, false, false, false),
+            Step::Wait
+        );
         assert_eq!(timeout_step(Live, true, true, false, true), Step::Wait);
     }
 }
