@@ -581,6 +581,12 @@ impl Ctrl {
     /// fails it), or sysfs fails.
     fn add_subsystem(&self) -> Result {
         let mut subsys = self.subsys.lock();
+        // Joined by the first bring-up. Every later one (a reset) returns here without
+        // `class_dev`, which a namespace scan holds while its disk reads the partition
+        // table: that read may be waiting for this very reset.
+        if subsys.is_some() {
+            return Ok(());
+        }
         let class_dev = self.class_dev.lock();
         let (None, Some(cd), Some(ident)) = (subsys.as_ref(), class_dev.as_ref(), self.identity())
         else {
