@@ -875,10 +875,17 @@ impl Ctrl {
             .csts()
             .map_or(false, |c| c.into_raw() != regs::REG_DEAD);
         let admin = self.admin.lock().clone();
+        // The queues that exist on the controller (after a reset granted fewer, not the
+        // first ones of the tag set), newest first, for the deletions below.
+        let mut created: KVec<u16> = KVec::new();
         // No I/O doorbell from here on: the queues are about to stop existing, and
         // writing the doorbell of a deleted queue is a protocol error.
         if let Some(ts) = hw.tagset.as_ref() {
-            for qp in ts.queues() {
+            for qp in ts.queues().iter().rev() {
+                if qp.is_live() && created.push(qp.qid, GFP_KERNEL).is_err() {
+                    // Without the list, the controller's disable deletes them all.
+                    created.clear();
+                }
                 qp.set_live(false);
             }
         }
@@ -888,14 +895,14 @@ impl Ctrl {
             v.free_handlers();
         }
         if alive && hw.queues_live && shutdown {
-            if let (Some(admin), Some(ts)) = (admin.as_ref(), hw.tagset.as_ref()) {
+            if let Some(admin) = admin.as_ref() {
                 // A controller that does not answer one deletion will not answer the
                 // next: go on to the shutdown rather than wait out every queue.
-                for qp in ts.queues().iter().take(ts.nr_hw_queues() as usize).rev() {
+                for qid in created.iter().copied() {
                     if self
-                        .admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qp.qid))
+                        .admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qid))
                         .and_then(|_| {
-                            self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qp.qid))
+                            self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qid))
                         })
                         .is_err()
                     {
@@ -923,7 +930,10 @@ impl Ctrl {
             a.qp.set_live(false);
         }
         hw.queues_live = false;
-        *self.admin.lock() = None;
+        // Dropped outside the spinlock: the last reference frees DMA memory that its
+        // slots may still hold.
+        let old = self.admin.lock().take();
+        drop(old);
         // The controller dropped its Asynchronous Event Requests with its queues.
         self.aen_disarm();
         if let Some(ts) = hw.tagset.as_ref() {
@@ -979,7 +989,8 @@ impl Ctrl {
         let mut hw = self.hw.lock();
         hw.tagset = None;
         hw.vectors = None;
-        *self.admin.lock() = None;
+        let old = self.admin.lock().take();
+        drop(old);
     }
 
     /// Normal shutdown: CC.SHN, then wait for CSTS.SHST complete (C: `nvme_disable_ctrl`).

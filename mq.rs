@@ -778,11 +778,6 @@ impl TagSet {
         &self.ctx.queues
     }
 
-    /// Number of hardware queues in use.
-    pub(crate) fn nr_hw_queues(&self) -> u32 {
-        self.set.nr_hw_queues
-    }
-
     /// Maps CPUs to interrupt-driven queues by their vectors' affinity (or not).
     pub(crate) fn set_irq_mapped(&self, on: bool) {
         self.ctx.set_irq_mapped(on);

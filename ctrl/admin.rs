@@ -45,12 +45,26 @@ enum Slot {
     Abandoned {
         _hold: Option<DmaHold>,
     },
+    /// Free, but still holding the memory of an abandoned command whose completion came
+    /// in interrupt context, where DMA memory cannot be freed (`dma_free_coherent` wants
+    /// interrupts on): released by the next user of the slot, outside the slot lock, or
+    /// with the queue.
+    Stale {
+        _hold: Option<DmaHold>,
+    },
     /// An Abort of I/O command `cid` on queue `qid` that nobody waits for (C:
     /// `abort_endio`): its completion is logged and frees the slot.
     Abort {
         qid: u16,
         cid: u16,
     },
+}
+
+impl Slot {
+    /// Whether a new command may take the slot.
+    fn is_free(&self) -> bool {
+        matches!(self, Slot::Free | Slot::Stale { .. })
+    }
 }
 
 /// The admin queue of one bring-up.
@@ -98,7 +112,7 @@ impl AdminQueue {
                 *s = match core::mem::replace(s, Slot::Free) {
                     // The controller is done with the command's memory.
                     Slot::Waiting { .. } => Slot::Done(*cqe),
-                    Slot::Abandoned { .. } => Slot::Free,
+                    Slot::Abandoned { _hold } => Slot::Stale { _hold },
                     Slot::Abort { qid, cid } => {
                         // Dword 0 bit 0 set: the command was not aborted.
                         let what = if cqe.result & 1 == 0 {
@@ -131,16 +145,19 @@ impl AdminQueue {
     ///
     /// `EBUSY` when no slot is free, `ENODEV` when the queue no longer takes commands.
     pub(super) fn submit_abort(&self, qid: u16, cid: u16) -> Result {
+        let stale;
         let slot = {
             let mut slots = self.slots.lock();
             let (i, s) = slots
                 .iter_mut()
                 .enumerate()
-                .find(|(_, s)| matches!(s, Slot::Free))
+                .find(|(_, s)| s.is_free())
                 .ok_or(EBUSY)?;
-            *s = Slot::Abort { qid, cid };
+            stale = core::mem::replace(s, Slot::Abort { qid, cid });
             i as u16
         };
+        // Outside the lock (interrupts on): may free an abandoned command's memory.
+        drop(stale);
         let mut cmd = Command::abort(qid, cid);
         cmd.set_cid(slot);
         self.qp.submit(&cmd, true).inspect_err(|_| {
@@ -158,15 +175,21 @@ impl AdminQueue {
     /// Takes a free slot for a command using `hold`: its index is the command
     /// identifier.
     fn alloc(&self, hold: &Option<DmaHold>) -> Option<u16> {
-        let mut slots = self.slots.lock();
-        let (i, s) = slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| matches!(s, Slot::Free))?;
-        *s = Slot::Waiting {
-            _hold: hold.clone(),
+        let stale;
+        let cid = {
+            let mut slots = self.slots.lock();
+            let (i, s) = slots.iter_mut().enumerate().find(|(_, s)| s.is_free())?;
+            stale = core::mem::replace(
+                s,
+                Slot::Waiting {
+                    _hold: hold.clone(),
+                },
+            );
+            i as u16
         };
-        Some(i as u16)
+        // Outside the lock (interrupts on): may free an abandoned command's memory.
+        drop(stale);
+        Some(cid)
     }
 
     /// The completion of `cid`, once it arrived (the slot is free again then); else, if

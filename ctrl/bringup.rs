@@ -367,7 +367,25 @@ impl Ctrl {
         if nr_poll > 0 {
             dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
         }
+        // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
+        // page can describe.
+        let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
+        if id.mdts != 0 {
+            let mdts_bytes = 1usize
+                .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())
+                .unwrap_or(usize::MAX);
+            max_bytes = max_bytes.min(mdts_bytes);
+        }
+        if max_bytes < page_size {
+            dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
+            return Err(EINVAL);
+        }
+        self.max_transfer
+            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
+        self.page_size.store(page_size, Relaxed);
+        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
         if nr_io == 0 {
+            // Admin passthrough still needs the transfer limit above.
             dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
             return Ok(());
         }
@@ -390,23 +408,6 @@ impl Ctrl {
                 ts.update_split(nr_irq, nr_poll);
             }
         }
-        // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
-        // page can describe.
-        let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
-        if id.mdts != 0 {
-            let mdts_bytes = 1usize
-                .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())
-                .unwrap_or(usize::MAX);
-            max_bytes = max_bytes.min(mdts_bytes);
-        }
-        if max_bytes < page_size {
-            dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
-            return Err(EINVAL);
-        }
-        self.max_transfer
-            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
-        self.page_size.store(page_size, Relaxed);
-        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
         if !first {
             return Ok(());
         }

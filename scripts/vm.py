@@ -204,10 +204,22 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     timed_out = False
     exited = None
     later = []  # (due, HMP command)
-    powered_down = False
+    powered_down = None  # when the kernel said "reboot: Power down"
+    exit_seen = None
     try:
         while True:
             now = time.time()
+            # Powered down: what QEMU does from here is not the guest's doing (under
+            # TCG it may not exit by itself). Reported and not powered down within a
+            # minute: the power-off hangs (the driver's .shutdown, say).
+            if powered_down and now - powered_down > 5:
+                break
+            if status is not None and not powered_down and now - exit_seen > 60:
+                print("vm: the guest did not power off within 60 s of its exit report",
+                      flush=True)
+                log.write("vm: POWEROFF HANG\n")
+                timed_out = True
+                break
             for due, c in [x for x in later if x[0] <= now]:
                 later.remove((due, c))
                 out = monitor.cmd(c)
@@ -238,6 +250,7 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                 m = re.search(r"rn-exit: (\d+)", line)
                 if m:
                     status = int(m.group(1))
+                    exit_seen = time.time()
                 m = re.search(r"rn-host-after: (\d+) (.*)$", line)
                 if m:
                     later.append((time.time() + int(m.group(1)), m.group(2).strip()))
@@ -248,9 +261,9 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                         log.write("rn-host-out: " + l + "\n")
                 if NVME_ERR.search(line) and not any(re.search(a, line) for a in args.allow_nvme_err):
                     nvme_errs.append(line)
-                if POWER_DOWN in line:
-                    powered_down = True
-                if not powered_down and SPLAT.search(line) \
+                if POWER_DOWN in line and powered_down is None:
+                    powered_down = time.time()
+                if powered_down is None and SPLAT.search(line) \
                         and not any(b.search(line) for b in BENIGN) \
                         and not any(re.search(a, line) for a in args.allow):
                     splats.append((len(lines), line))

@@ -100,6 +100,8 @@ def main():
                    "--script", script, "--log", log, "--cpus", str(run.get("cpus", 4)),
                    "--mem", str(run.get("mem", 1024)),
                    "--timeout", str(run.get("timeout", 600))]
+            if run.get("append"):
+                cmd += ["--append", run["append"]]
             for a in run.get("allow", []):
                 cmd += ["--allow", a]
             for a in run.get("allow_nvme_err", []):
