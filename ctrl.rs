@@ -322,7 +322,7 @@ pub(crate) struct Params {
 struct Inner {
     cap: Option<Cap>,
     id: Option<IdCtrl>,
-    /// Disks go before the tag set they use.
+    /// Disks go before the tag set they use (fields drop in declaration order).
     disks: KVec<Disk>,
     /// Disk numbers of disks taken out of `disks` but not yet deleted (still named).
     retired_ids: KVec<u32>,
@@ -982,10 +982,15 @@ impl Ctrl {
     }
 
     /// Releases everything bring-up built (after the I/O path was disabled).
+    ///
+    /// All of `Inner` goes, not a list of its fields: the controller itself may outlive
+    /// the unbind (a namespace of a disk still open holds it, as C's `ns->ctrl`), but no
+    /// DMA memory (queues, shadow doorbells, identify data) may outlive the driver's
+    /// binding to the device.
     fn release(&self, inner: &mut Inner) {
-        // Disks before the tag set they use; handlers (freed in `disable_io`) before both.
-        inner.disks.clear();
-        inner.tagset = None;
+        // Field order drops the disks before the tag set they use; the handlers (freed in
+        // `disable_io`) went before both.
+        drop(core::mem::take(inner));
         let mut hw = self.hw.lock();
         hw.tagset = None;
         hw.vectors = None;

@@ -19,6 +19,19 @@ while [ $i -le 5 ]; do
 	check "disk back after bind #$i" wait_disk $disk
 	i=$((i + 1))
 done
+# Unbind with the disk held open: the namespace (and so the controller object) outlives
+# the binding, its DMA memory must not (the DMA-API debug check at unbind); reads on the
+# open descriptor return nothing (EIO, or the end of a disk of capacity 0); the next bind
+# gets the disk back.
+check "/dev/$disk opens" wait_for 10 sh -c "exec 3</dev/$disk"
+exec 3</dev/$disk
+check "unbind with /dev/$disk held open" sh -c "echo $fn > /sys/bus/pci/drivers/rust_nvme/unbind"
+check "disk gone with the descriptor still open" wait_for 10 [ ! -e /sys/block/$disk ]
+expect_eq "a read on the held descriptor returns no data" 0 \
+	"$(dd bs=4k count=1 iflag=direct <&3 2>/dev/null | wc -c)"
+exec 3<&-
+check "bind after the held disk was closed" sh -c "echo $fn > /sys/bus/pci/drivers/rust_nvme/bind"
+check "disk back after the held unbind" wait_disk $disk
 i=1
 while [ $i -le 3 ]; do
 	check "I/O before rmmod #$i" io_ok $((i * 4194304 + 67108864))
