@@ -66,6 +66,10 @@ impl pci::Driver for NvmeDriver {
         // PRPs and SGLs put no limit on a segment's length (C does the same).
         // SAFETY: As above.
         unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
+        // Bounced buffers keep their offset in the controller page, as PRPs need; the
+        // controller page is at most the host page (C: `NVME_CTRL_PAGE_SIZE - 1`).
+        // SAFETY: As above.
+        unsafe { lifecycle::dma_set_min_align_mask(pdev, (kernel::page::PAGE_SIZE - 1) as u32)? };
         let bar = pdev
             .iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?
             .into_devres()?;

@@ -368,3 +368,31 @@ pub(crate) fn channel_offline(pdev: &pci::Device) -> bool {
     let state = unsafe { core::ptr::read_volatile(&raw const (*raw).error_state) };
     state != bindings::pci_channel_io_normal
 }
+
+/// Makes bounce buffering (swiotlb) keep the low `mask` bits of every address it maps
+/// (C: `dma_set_min_align_mask`): a buffer that starts 512 bytes into a page is bounced to
+/// a slot that does too, so that each segment still begins and ends where PRPs need it.
+///
+/// # Errors
+///
+/// `EINVAL` when the device has no DMA parameters (PCI functions always do).
+///
+/// # Safety
+///
+/// No DMA allocation or mapping for the device may run concurrently (call it in probe
+/// before any), as for [`kernel::dma::Device::dma_set_max_seg_size`].
+pub(crate) unsafe fn dma_set_min_align_mask(pdev: &pci::Device<Core<'_>>, mask: u32) -> Result {
+    let raw = raw_pdev(pdev);
+    // SAFETY: `raw` is the live PCI function of `pdev`. `dma_parms`, when set, points at the
+    // `pci_dev`'s own `dma_parms` (set by `pci_setup_device`), which lives as long as
+    // `dev`; by the safety requirement nothing maps or allocates, so nothing reads the
+    // field while it changes (C's inline helper writes it the same way).
+    unsafe {
+        let parms = (*raw).dev.dma_parms;
+        if parms.is_null() {
+            return Err(EINVAL);
+        }
+        (*parms).min_align_mask = mask;
+    }
+    Ok(())
+}

@@ -66,7 +66,11 @@ def main():
     ap.add_argument("--verbose", action="store_true", help="stream guest consoles")
     args = ap.parse_args()
 
-    runs = [r for r in suite.RUNS if args.k in r["name"]]
+    # A run marked "manual" (with the reason) runs only when -k names it.
+    runs = [r for r in suite.RUNS if args.k in r["name"] and (args.k or not r.get("manual"))]
+    for r in suite.RUNS:
+        if r.get("manual") and r not in runs:
+            print(f"# run {r['name']} only with -k {r['name']}: {r['manual']}")
     if args.list:
         for r in runs:
             print(r["name"], " ".join(r["tests"]))
