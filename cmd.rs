@@ -132,14 +132,19 @@ pub(crate) enum AdminOpcode {
     /// Set Features.
     SetFeatures = 0x09,
     /// Get Features.
-    #[expect(dead_code)]
     GetFeatures = 0x0a,
     /// Asynchronous Event Request.
     AsyncEvent = 0x0c,
+    /// Firmware Image Download (only through passthrough).
+    FirmwareDownload = 0x11,
+    /// Namespace Attachment (only through passthrough).
+    NsAttach = 0x15,
     /// Doorbell Buffer Config.
     DbbufConfig = 0x7c,
     /// Format NVM (only through passthrough).
     FormatNvm = 0x80,
+    /// Security Send (only through passthrough).
+    SecuritySend = 0x81,
     /// Security Receive (only through passthrough).
     SecurityReceive = 0x82,
     /// Sanitize (only through passthrough).
@@ -158,10 +163,22 @@ pub(crate) enum IoOpcode {
     Read = 0x02,
     /// Write Uncorrectable (only through passthrough).
     WriteUncorrectable = 0x04,
+    /// Compare (only through passthrough).
+    Compare = 0x05,
     /// Write Zeroes.
     WriteZeroes = 0x08,
     /// Dataset Management.
     Dsm = 0x09,
+    /// Reservation Register (only through passthrough).
+    ReservationRegister = 0x0d,
+    /// Reservation Report (only through passthrough).
+    ReservationReport = 0x0e,
+    /// Reservation Acquire (only through passthrough).
+    ReservationAcquire = 0x11,
+    /// Reservation Release (only through passthrough).
+    ReservationRelease = 0x15,
+    /// Copy (only through passthrough).
+    Copy = 0x19,
 }
 
 impl AdminOpcode {
@@ -178,8 +195,11 @@ impl AdminOpcode {
             Self::SetFeatures => "Set Features",
             Self::GetFeatures => "Get Features",
             Self::AsyncEvent => "Asynchronous Event Request",
+            Self::FirmwareDownload => "Firmware Image Download",
+            Self::NsAttach => "Namespace Attachment",
             Self::DbbufConfig => "Doorbell Buffer Config",
             Self::FormatNvm => "Format NVM",
+            Self::SecuritySend => "Security Send",
             Self::SecurityReceive => "Security Receive",
             Self::Sanitize => "Sanitize",
         }
@@ -194,8 +214,14 @@ impl IoOpcode {
             Self::Write => "Write",
             Self::Read => "Read",
             Self::WriteUncorrectable => "Write Uncorrectable",
+            Self::Compare => "Compare",
             Self::WriteZeroes => "Write Zeroes",
             Self::Dsm => "Dataset Management",
+            Self::ReservationRegister => "Reservation Register",
+            Self::ReservationReport => "Reservation Report",
+            Self::ReservationAcquire => "Reservation Acquire",
+            Self::ReservationRelease => "Reservation Release",
+            Self::Copy => "Copy",
         }
     }
 }
@@ -220,10 +246,24 @@ pub(crate) enum Cns {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum FeatureId {
+    /// LBA Range Type (a data structure of 64-byte entries).
+    LbaRangeType = 0x03,
     /// Number of Queues.
     NumQueues = 0x07,
     /// Asynchronous Event Configuration.
     AsyncEventConfig = 0x0b,
+    /// Autonomous Power State Transition (a 256-byte data structure).
+    Apst = 0x0c,
+    /// Host Memory Buffer (Get Features returns a 4 KiB attributes structure).
+    HostMemBuf = 0x0d,
+    /// Timestamp (8 bytes).
+    Timestamp = 0x0e,
+    /// Keep Alive Timer.
+    KeepAlive = 0x0f,
+    /// Host Behavior Support (a 512-byte data structure).
+    HostBehavior = 0x16,
+    /// Host Identifier (8 bytes, 16 with EXHID).
+    HostId = 0x81,
 }
 
 /// Log Page Identifiers (NVMe Base Specification 2.0, Figure 202).

@@ -792,7 +792,7 @@ impl Ctrl {
     fn enable(&self, cap: Cap, page_shift: u32) -> Result {
         let mps = page_shift - regs::MPS_BASE_SHIFT;
         let cc = CC::zeroed()
-            .with_css(Bounded::<u32, 3>::new::<{ regs::CC_CSS_NVM }>())
+            .try_with_css(regs::cc_css(cap))?
             .with_ams(Bounded::<u32, 3>::new::<{ regs::CC_AMS_RR }>())
             .try_with_mps(mps)?
             .with_const_iosqes::<{ regs::SQES_LOG2 }>()

@@ -245,6 +245,14 @@ pub(crate) struct NsIds {
     pub(crate) csi: u8,
 }
 
+/// Command Set Identifiers (NVMe Base Specification 2.0, Figure 286).
+pub(crate) mod csi {
+    /// NVM Command Set.
+    pub(crate) const NVM: u8 = 0x0;
+    /// Zoned Namespace Command Set.
+    pub(crate) const ZONED: u8 = 0x2;
+}
+
 /// Namespace Identification Descriptor types (NVMe Base Specification 2.0, Figure 276).
 mod nidt {
     pub(super) const EUI64: u8 = 0x1;
@@ -256,14 +264,16 @@ mod nidt {
 const NID_HEADER: usize = 4;
 
 impl NsIds {
-    /// Takes the identifiers of a Namespace Identification Descriptor list (CNS 03h).
+    /// Takes the identifiers of a Namespace Identification Descriptor list (CNS 03h);
+    /// whether it reported the Command Set Identifier.
     ///
     /// # Errors
     ///
     /// `EINVAL` when a descriptor has the wrong length for its type or runs past the
     /// list (C: `nvme_process_ns_desc` rejects it the same way).
-    pub(crate) fn merge_descs(&mut self, list: &[u8]) -> Result {
+    pub(crate) fn merge_descs(&mut self, list: &[u8]) -> Result<bool> {
         let mut pos = 0;
+        let mut csi_seen = false;
         while pos + NID_HEADER <= list.len() {
             let (nidt, nidl) = (list[pos], usize::from(list[pos + 1]));
             if nidl == 0 {
@@ -276,14 +286,17 @@ impl NsIds {
                 nidt::EUI64 if nidl == 8 => self.eui64.copy_from_slice(data),
                 nidt::NGUID if nidl == 16 => self.nguid.copy_from_slice(data),
                 nidt::UUID if nidl == 16 => self.uuid.copy_from_slice(data),
-                nidt::CSI if nidl == 1 => self.csi = data[0],
+                nidt::CSI if nidl == 1 => {
+                    self.csi = data[0];
+                    csi_seen = true;
+                }
                 nidt::EUI64 | nidt::NGUID | nidt::UUID | nidt::CSI => return Err(EINVAL),
                 // Unknown types are skipped, as in C.
                 _ => {}
             }
             pos += NID_HEADER + nidl;
         }
-        Ok(())
+        Ok(csi_seen)
     }
 }
 
@@ -558,11 +571,13 @@ mod tests {
         list[16..32].copy_from_slice(&[0xaa; 16]);
         list[32..37].copy_from_slice(&[4, 1, 0, 0, 2]);
         let mut ids = NsIds::default();
-        ids.merge_descs(&list)?;
+        assert_eq!(ids.merge_descs(&list), Ok(true));
         assert_eq!(ids.eui64, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(ids.uuid, [0xaa; 16]);
         assert_eq!(ids.nguid, [0; 16]);
         assert_eq!(ids.csi, 2);
+        // Without a CSI descriptor the list says nothing of the command set.
+        assert_eq!(NsIds::default().merge_descs(&list[..32]), Ok(false));
         // A UUID descriptor of the wrong length is rejected.
         let mut bad = [0u8; 16];
         bad[..4].copy_from_slice(&[3, 8, 0, 0]);

@@ -10,7 +10,8 @@
 //! pointer is `EFAULT`) and validated before anything reaches the controller: reserved
 //! `flags` must be zero, the namespace ID must match the namespace, metadata buffers are
 //! refused (no integrity support), and so is I/O to a namespace formatted with metadata;
-//! data is bounded by the transfer limit. I/O commands run as blk-mq passthrough
+//! data is bounded by the transfer limit, and must cover the transfer the command asks
+//! for wherever its fields say how long that is (`crate::datalen`). I/O commands run as blk-mq passthrough
 //! requests on the namespace's queue; admin commands on the admin queue with a DMA
 //! bounce buffer. Both share the timeouts and reset handling of the driver's own
 //! commands, and both get what their Commands Supported and Effects call for
@@ -54,7 +55,7 @@ use crate::{
         Ctrl,
         DmaHold, //
     },
-    effects,
+    datalen, effects,
     mq::{
         DiskView,
         NsInfo,
@@ -110,7 +111,13 @@ const UNPRIVILEGED_CNS: [u8; 5] = [
 /// Set Features identifiers refused to everybody: the driver manages them (C:
 /// `nvme_admin_cmd_allowed`): Number of Queues, Autonomous Power State Transition, Host
 /// Memory Buffer, Keep Alive Timer (PCIe has no keep alive), Host Behavior Support.
-const DRIVER_OWNED_FEATURES: [u8; 5] = [FeatureId::NumQueues as u8, 0x0c, 0x0d, 0x0f, 0x16];
+const DRIVER_OWNED_FEATURES: [u8; 5] = [
+    FeatureId::NumQueues as u8,
+    FeatureId::Apst as u8,
+    FeatureId::HostMemBuf as u8,
+    FeatureId::KeepAlive as u8,
+    FeatureId::HostBehavior as u8,
+];
 
 /// A passthrough command as userspace passes it (`nvme_passthru_cmd[64]`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -188,8 +195,10 @@ pub(crate) fn user_io_command(b: &[u8; USER_IO_SIZE], nsid: u32) -> Result<(Comm
         return Err(EINVAL);
     }
     // Read, Write, Compare only (C: `nvme_submit_io`).
-    const COMPARE: u8 = 0x05;
-    if ![IoOpcode::Read as u8, IoOpcode::Write as u8, COMPARE].contains(&opcode) {
+    if ![IoOpcode::Read, IoOpcode::Write, IoOpcode::Compare]
+        .iter()
+        .any(|&o| o as u8 == opcode)
+    {
         return Err(EINVAL);
     }
     let (control, nblocks) = (le16(b, 2), le16(b, 4));
@@ -290,8 +299,12 @@ fn write_result(arg: usize, size: usize, result: u32) -> Result {
         .write_slice(&v[..len])
 }
 
-/// Checks common to both passthrough paths; the command to send.
-fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<Command> {
+/// Checks common to both passthrough paths; the command to send, and the bytes of the
+/// user buffer it moves: `data_len`, or the command's transfer where that is known and
+/// shorter (with SGLs, which user I/O commands get where the controller has them, the
+/// controller refuses a descriptor longer than the transfer; with PRPs it ignores the
+/// rest, so mapping only the transfer gives the same result on both).
+fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Command, u32)> {
     if p.flags != 0 {
         return Err(EINVAL);
     }
@@ -319,15 +332,27 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<Command
     if p.data_len > ctrl.max_transfer_bytes() {
         return Err(EINVAL);
     }
-    Ok(p.to_command())
+    // A buffer shorter than the transfer the command asks for: the controller would move
+    // the rest through data pointers nobody set up (beyond C, see `crate::datalen`).
+    let cmd = p.to_command();
+    let need = match ns {
+        Some(ns) => datalen::nvm(&cmd, ns.lba_shift()),
+        None => datalen::admin(&cmd),
+    };
+    let have = if p.addr != 0 { p.data_len } else { 0 };
+    if !datalen::covers(need, have) {
+        return Err(EINVAL);
+    }
+    let len = need.map_or(have, |n| u32::try_from(n).map_or(have, |n| n.min(have)));
+    Ok((cmd, len))
 }
 
 /// `NVME_IOCTL_ADMIN_CMD` / `ADMIN64_CMD` (C: `nvme_user_cmd(ctrl, NULL, ...)`).
 fn admin_cmd(ctrl: &Ctrl, arg: usize, size: usize) -> Result<isize> {
     let p = read_cmd(arg, size)?;
-    let mut cmd = validate(ctrl, None, &p)?;
+    let (mut cmd, len) = validate(ctrl, None, &p)?;
     allowed(access(&cmd, None, false, true))?;
-    let done = admin_passthru(ctrl, &mut cmd, &p)?;
+    let done = admin_passthru(ctrl, &mut cmd, &p, len as usize)?;
     write_result(arg, size, done.result)?;
     Ok(status_ret(done.status))
 }
@@ -353,11 +378,17 @@ struct PassthruBufs {
     _list: Option<Coherent<[u64]>>,
 }
 
-/// Runs an admin passthrough command with a bounce buffer for its data.
-fn admin_passthru(ctrl: &Ctrl, cmd: &mut Command, p: &PassthruCmd) -> Result<PassthruDone> {
+/// Runs an admin passthrough command with a bounce buffer for the `len` bytes of its data
+/// that it moves: the rest of the user's buffer stays untouched, as with C's direct
+/// mapping.
+fn admin_passthru(
+    ctrl: &Ctrl,
+    cmd: &mut Command,
+    p: &PassthruCmd,
+    len: usize,
+) -> Result<PassthruDone> {
     let gate = ctrl.passthru_gate()?;
     let dev = gate.dev();
-    let len = if p.addr != 0 { p.data_len as usize } else { 0 };
     let user = || UserSlice::new(UserPtr::from_addr(p.addr as usize), len);
     let data: Option<Coherent<[u8]>> = match (len, is_write(p.opcode)) {
         (0, _) => None,
@@ -421,10 +452,9 @@ fn io_cmd(
 ) -> Result<isize> {
     let ns = disk.ns();
     let p = read_cmd(arg, size)?;
-    let cmd = validate(&ns.ctrl, Some(ns), &p)?;
+    let (cmd, len) = validate(&ns.ctrl, Some(ns), &p)?;
     let e = ns.effects.io(cmd.opcode());
     allowed(access(&cmd, Some(e), partition, write))?;
-    let len = if p.addr != 0 { p.data_len } else { 0 };
     let done = disk.passthru(&cmd, p.addr, len, p.timeout_ms);
     ns.ctrl.passthru_end(e);
     let done = done?;

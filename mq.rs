@@ -16,7 +16,10 @@
 //! transfer touches more than two controller pages.
 
 use core::{
-    ffi::c_void,
+    ffi::{
+        c_int,
+        c_void, //
+    },
     fmt::Write,
     mem::size_of,
     ptr, //

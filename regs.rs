@@ -155,8 +155,24 @@ bitfield! {
 pub(crate) const NSSR_RESET: u32 = 0x4e56_4d65;
 /// CAP.CSS bit for the NVM command set.
 pub(crate) const CAP_CSS_NVM: u64 = 1 << 0;
+/// CAP.CSS bit: one or more I/O Command Sets are supported (each namespace reports its
+/// Command Set Identifier).
+pub(crate) const CAP_CSS_IOCS: u64 = 1 << 6;
 /// CC.CSS value selecting the NVM command set.
 pub(crate) const CC_CSS_NVM: u32 = 0;
+/// CC.CSS value selecting all supported I/O Command Sets.
+pub(crate) const CC_CSS_CSI: u32 = 0b110;
+
+/// The CC.CSS a controller is enabled with (C: `nvme_enable_ctrl`): all supported I/O
+/// Command Sets where CAP.CSS offers that, so that every namespace runs its own command
+/// set and reports it; else the NVM command set.
+pub(crate) fn cc_css(cap: Cap) -> u32 {
+    if cap.css().get() & CAP_CSS_IOCS != 0 {
+        CC_CSS_CSI
+    } else {
+        CC_CSS_NVM
+    }
+}
 /// CC.AMS value selecting round robin arbitration.
 pub(crate) const CC_AMS_RR: u32 = 0;
 /// log2 of the submission queue entry size (64 bytes).
@@ -297,6 +313,16 @@ mod tests {
         assert_eq!(cap.css().get() & CAP_CSS_NVM, CAP_CSS_NVM);
         assert_eq!(cap.mps_min_shift(), 12);
         assert_eq!(cap.mps_max_shift(), 16);
+    }
+
+    #[test]
+    fn css_selection() {
+        // QEMU 7.2: NVM, I/O Command Sets, Admin only (CAP.CSS 0xc1): all command sets.
+        assert_eq!(cc_css(Cap::from_raw(0xc1 << 37)), CC_CSS_CSI);
+        // NVM only.
+        assert_eq!(cc_css(Cap::from_raw(0x01 << 37)), CC_CSS_NVM);
+        let cc = CC::zeroed().with_const_css::<{ CC_CSS_CSI }>();
+        assert_eq!(cc.into_raw(), 0x60);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod abstractions;
 mod chardev;
 mod cmd;
 mod ctrl;
+mod datalen;
 mod dbbuf;
 mod effects;
 mod identify;

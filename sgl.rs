@@ -33,7 +33,8 @@ pub(crate) struct SglDesc {
 kernel::static_assert!(core::mem::size_of::<SglDesc>() == 16);
 
 impl SglDesc {
-    fn data(addr: u64, length: u32) -> Self {
+    /// A Data Block descriptor for `length` bytes at bus address `addr`.
+    pub(crate) fn data_block(addr: u64, length: u32) -> Self {
         Self {
             addr,
             length,
@@ -71,9 +72,9 @@ pub(crate) fn build(
             return Err(EINVAL);
         }
         if n == 0 {
-            first = Some(SglDesc::data(addr, len));
+            first = Some(SglDesc::data_block(addr, len));
         }
-        *list.get_mut(n).ok_or(EINVAL)? = SglDesc::data(addr, len);
+        *list.get_mut(n).ok_or(EINVAL)? = SglDesc::data_block(addr, len);
         n += 1;
     }
     match (n, first) {
@@ -91,21 +92,61 @@ pub(crate) fn build(
 /// SGLS bits 1:0: SGLs supported for the NVM command set (any value but 00b).
 const SGLS_SUPPORTED_MASK: u32 = 0x3;
 
-/// Whether a request of `bytes` in `nseg` segments goes out with an SGL rather than
-/// PRPs (C: `nvme_pci_use_sgls`): the controller supports SGLs, it is an I/O queue, the
-/// request has several segments, and their average size reaches `sgl_threshold` (0
-/// disables SGLs).
+/// Whether the controller's SGLS field says it takes SGLs for NVM commands (C:
+/// `nvme_ctrl_sgl_supported`).
+pub(crate) fn supported(sgls: u32) -> bool {
+    sgls & SGLS_SUPPORTED_MASK != 0
+}
+
+/// Whether a request whose DMA segments are `segments` goes out with an SGL rather than
+/// PRPs, by the rules of 7.3's `nvme_map_data` (`nvme_pci_use_sgls`,
+/// `nvme_pci_setup_data_simple`). Only on an I/O queue of a controller that supports SGLs;
+/// there an SGL is
+/// - forced where PRPs cannot describe the data: a gap inside a controller page between
+///   two segments (the queue has no virt boundary with SGLs), or a single segment that
+///   PRP1 and PRP2 cannot cover (one Data Block descriptor, no list);
+/// - forced for user commands (`user_cmd`), so that the controller checks the transfer
+///   length against the descriptor's;
+/// - chosen for several segments whose average size reaches `sgl_threshold` (0: never
+///   by size).
 pub(crate) fn use_sgl(
     sgls: u32,
     io_queue: bool,
-    nseg: u32,
-    bytes: u32,
+    user_cmd: bool,
+    segments: impl Iterator<Item = (u64, u32)>,
+    page_size: usize,
     sgl_threshold: u32,
 ) -> bool {
-    if sgls & SGLS_SUPPORTED_MASK == 0 || !io_queue || sgl_threshold == 0 || nseg < 2 {
+    if !supported(sgls) || !io_queue {
         return false;
     }
-    bytes.div_ceil(nseg) >= sgl_threshold
+    if user_cmd {
+        return true;
+    }
+    let page = page_size as u64;
+    let mask = page - 1;
+    let (mut nseg, mut bytes) = (0u64, 0u64);
+    let mut first = (0u64, 0u64);
+    let mut prev_end = None;
+    for (addr, len) in segments {
+        let len = u64::from(len);
+        if let Some(end) = prev_end {
+            if end & mask != 0 || addr & mask != 0 {
+                return true;
+            }
+        }
+        if nseg == 0 {
+            first = (addr, len);
+        }
+        prev_end = Some(addr.wrapping_add(len));
+        nseg += 1;
+        bytes = bytes.saturating_add(len);
+    }
+    match nseg {
+        0 => false,
+        1 => (first.0 & mask) + first.1 > 2 * page,
+        _ => sgl_threshold != 0 && bytes.div_ceil(nseg) >= u64::from(sgl_threshold),
+    }
 }
 
 #[kunit_tests(rust_nvme_sgl)]
@@ -168,16 +209,83 @@ mod tests {
 
     #[test]
     fn prp_or_sgl() {
-        // QEMU: SGLS 0x1, C's default threshold 32 KiB.
-        assert!(use_sgl(0x1, true, 2, 65536, 32768));
-        assert!(!use_sgl(0x1, true, 4, 65536, 32768));
-        // Threshold 0 disables SGLs; one segment or the admin queue never uses them.
-        assert!(!use_sgl(0x1, true, 2, 65536, 0));
-        assert!(!use_sgl(0x1, true, 1, 65536, 4096));
-        assert!(!use_sgl(0x1, false, 2, 65536, 4096));
-        // No SGL support.
-        assert!(!use_sgl(0x0, true, 2, 65536, 4096));
+        const P: usize = 4096;
+        let two = [(0x10000u64, 32768u32), (0x20000, 32768)];
+        let four = [
+            (0x10000u64, 16384u32),
+            (0x20000, 16384),
+            (0x30000, 16384),
+            (0x40000, 16384),
+        ];
+        // QEMU: SGLS 0x1, C's default threshold 32 KiB: the average segment decides.
+        assert!(use_sgl(0x1, true, false, two.into_iter(), P, 32768));
+        assert!(!use_sgl(0x1, true, false, four.into_iter(), P, 32768));
+        // Threshold 0: not by size.
+        assert!(!use_sgl(0x1, true, false, two.into_iter(), P, 0));
         // Average rounded up, as in C.
-        assert!(use_sgl(0x1, true, 3, 12289, 4097));
+        let three = [(0x1000u64, 4096u32), (0x3000, 4096), (0x5000, 4097)];
+        assert!(use_sgl(0x1, true, false, three.into_iter(), P, 4097));
+        // The admin queue, or no SGL support: never.
+        assert!(!use_sgl(0x1, false, true, two.into_iter(), P, 4096));
+        assert!(!use_sgl(0x0, true, true, two.into_iter(), P, 4096));
+    }
+
+    #[test]
+    fn forced_sgls() {
+        const P: usize = 4096;
+        // One segment: PRP1 + PRP2 cover up to two pages from its offset, beyond that
+        // one Data Block descriptor, whatever the threshold.
+        assert!(!use_sgl(
+            0x1,
+            true,
+            false,
+            [(0x1000u64, 8192u32)].into_iter(),
+            P,
+            0
+        ));
+        assert!(use_sgl(
+            0x1,
+            true,
+            false,
+            [(0x1200u64, 8192u32)].into_iter(),
+            P,
+            0
+        ));
+        assert!(use_sgl(
+            0x1,
+            true,
+            false,
+            [(0x1000u64, 65536u32)].into_iter(),
+            P,
+            0
+        ));
+        assert!(!use_sgl(
+            0x1,
+            true,
+            false,
+            [(0x1200u64, 512u32)].into_iter(),
+            P,
+            0
+        ));
+        // A gap inside a page between segments (a segment ending or starting off a page
+        // boundary): PRPs cannot describe it.
+        let gap_end = [(0x1000u64, 512u32), (0x5000, 512)];
+        let gap_start = [(0x1000u64, 4096u32), (0x5200, 512)];
+        assert!(use_sgl(0x1, true, false, gap_end.into_iter(), P, 0));
+        assert!(use_sgl(0x1, true, false, gap_start.into_iter(), P, 0));
+        // Offsets at the very start and end are fine for PRPs.
+        let edges = [(0x1200u64, 3584u32), (0x5000, 4096), (0x9000, 512)];
+        assert!(!use_sgl(0x1, true, false, edges.into_iter(), P, 0));
+        // User commands always use SGLs where the controller has them.
+        assert!(use_sgl(
+            0x1,
+            true,
+            true,
+            [(0x1000u64, 512u32)].into_iter(),
+            P,
+            0
+        ));
+        // Without SGL support the caller must not produce gaps (virt boundary): PRPs.
+        assert!(!use_sgl(0x0, true, false, gap_end.into_iter(), P, 4096));
     }
 }

@@ -39,6 +39,7 @@ use crate::{
         NSID_ALL, //
     },
     identify::{
+        csi,
         id_ns,
         IdBuf,
         NsFeatures,
@@ -57,6 +58,7 @@ use crate::{
         NsInfo,
         TagSet, //
     },
+    regs,
 };
 
 /// What Identify Namespace says about a namespace the driver can expose.
@@ -328,6 +330,18 @@ impl Ctrl {
             match (found, pos) {
                 (None, None) => {}
                 (None, Some(p)) => Self::retire_disk(inner, p, &mut out.removed)?,
+                // Another namespace under the same NSID (deleted and created again, of
+                // another command set perhaps): its disk goes, as in C
+                // (`nvme_validate_ns`); the next scan adds the new one.
+                (Some(f), Some(p)) if inner.disks[p].ns().ids != f.ns.ids => {
+                    dev_err!(
+                        self.dev(),
+                        "nvme{}: identifiers changed for nsid {}\n",
+                        self.instance,
+                        nsid
+                    );
+                    Self::retire_disk(inner, p, &mut out.removed)?;
+                }
                 (Some(f), Some(p)) => {
                     let d = &inner.disks[p];
                     let ns = d.ns();
@@ -440,7 +454,8 @@ impl Ctrl {
             match geo {
                 Some(g) => {
                     ns.lba_shift.store(g.lba_shift, Relaxed);
-                    ns.block_io.store(g.usage() == NsUse::Block, Relaxed);
+                    let block = g.usage() == NsUse::Block && ns.ids.csi == csi::NVM;
+                    ns.block_io.store(block, Relaxed);
                 }
                 None => ns.block_io.store(false, Relaxed),
             }
@@ -464,7 +479,7 @@ impl Ctrl {
         let Some(geo) = self.ns_geometry(&buf, nsid)? else {
             return Ok(None);
         };
-        let no_block_io = match geo.usage() {
+        let mut no_block_io = match geo.usage() {
             NsUse::Block => None,
             NsUse::PassthroughOnly(why) => Some(why),
             NsUse::Skip(why) => {
@@ -495,29 +510,81 @@ impl Ctrl {
             eui64: buf.bytes::<8>(id_ns::EUI64)?,
             ..NsIds::default()
         };
-        if self.vs_at_least(1, 3)
-            && self
-                .admin_data(
-                    admin,
-                    AdminOpcode::Identify,
-                    Command::identify(Cns::NsDescList, nsid, buf.dma()),
-                    &buf,
+        // With all I/O command sets enabled every namespace must say which it runs; a
+        // namespace whose list cannot be read is skipped, as in C
+        // (`nvme_identify_ns_descs`).
+        let multi_css = regs::cc_css(cap) == regs::CC_CSS_CSI;
+        if self.vs_at_least(1, 3) || multi_css {
+            self.admin_data(
+                admin,
+                AdminOpcode::Identify,
+                Command::identify(Cns::NsDescList, nsid, buf.dma()),
+                &buf,
+            )
+            .inspect_err(|e| {
+                dev_warn!(
+                    dev,
+                    "nvme{}: Identify Descriptors failed (nsid={}, {:?})\n",
+                    self.instance,
+                    nsid,
+                    e
                 )
-                .is_ok()
-            && ids.merge_descs(&buf.to_vec()?).is_err()
-        {
-            dev_warn!(
-                dev,
-                "nvme{}: namespace {}: malformed namespace identification descriptor\n",
-                self.instance,
-                nsid
-            );
+            })?;
+            let csi_seen = match ids.merge_descs(&buf.to_vec()?) {
+                Ok(seen) => seen,
+                Err(_) => {
+                    dev_warn!(
+                        dev,
+                        "nvme{}: namespace {}: malformed namespace identification descriptor\n",
+                        self.instance,
+                        nsid
+                    );
+                    false
+                }
+            };
+            if multi_css && !csi_seen {
+                dev_warn!(
+                    dev,
+                    "nvme{}: Command set not reported for nsid:{}\n",
+                    self.instance,
+                    nsid
+                );
+                return Err(EINVAL);
+            }
+        }
+        // Another command set (CC.CSS selects all that the controller supports, so a
+        // zoned namespace runs as one): not an ordinary disk. C gives it a hidden disk
+        // of capacity 0 with these messages (`nvme_update_ns_info_generic`); so does this
+        // driver, which has no zoned block device support.
+        let hidden = ids.csi != csi::NVM;
+        if hidden {
+            if ids.csi == csi::ZONED {
+                dev_info!(
+                    dev,
+                    "nvme{}: block device for nsid {} not supported without CONFIG_BLK_DEV_ZONED\n",
+                    self.instance,
+                    nsid
+                );
+            } else {
+                dev_info!(
+                    dev,
+                    "nvme{}: block device for nsid {} not supported (csi {})\n",
+                    self.instance,
+                    nsid,
+                    ids.csi
+                );
+            }
+            no_block_io = Some("I/O command set without block device support");
         }
         let max_hw_sectors = inner.max_hw_sectors;
         let poll = inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0);
         let lim = Limits {
             lba_shift: shift,
-            capacity_sectors: geo.capacity_sectors(),
+            capacity_sectors: if no_block_io.is_none() {
+                geo.capacity_sectors()
+            } else {
+                0
+            },
             max_hw_sectors,
             page_size: self.page_size.load(Relaxed),
             write_cache: id.vwc & VWC_PRESENT != 0,
@@ -538,6 +605,8 @@ impl Ctrl {
             },
             wzeroes_unmap: feat.deac(),
             poll,
+            sgl: crate::sgl::supported(id.sgls),
+            hidden,
         };
         let ident = self.identity();
         let ns = NsInfo {

@@ -31,6 +31,12 @@ pub(crate) struct Limits {
     pub(crate) wzeroes_unmap: bool,
     /// The tag set has polled queues: the disk supports polled I/O.
     pub(crate) poll: bool,
+    /// The controller takes SGLs on I/O queues: requests may have gaps inside a page.
+    pub(crate) sgl: bool,
+    /// No block interface at all (C: `GENHD_FL_HIDDEN`, for a namespace of a command set
+    /// the driver has no block device for): the disk is in sysfs, but has no block
+    /// device, partitions or uevent. Takes effect when the disk is added.
+    pub(crate) hidden: bool,
 }
 
 impl Limits {
@@ -57,7 +63,15 @@ impl Limits {
         };
         ql.max_hw_sectors = self.max_hw_sectors;
         ql.max_segments = MAX_SEGMENTS;
-        ql.virt_boundary_mask = (self.page_size - 1) as _;
+        // PRPs need every segment boundary inside a request on a controller page
+        // boundary; a request with gaps goes out as an SGL where the controller has them
+        // (C: `nvme_pci_get_virt_boundary`, `nvme_set_ctrl_limits`).
+        ql.virt_boundary_mask = if self.sgl {
+            0
+        } else {
+            (self.page_size - 1) as _
+        };
+        ql.max_segment_size = u32::MAX;
         // PRP entries must be dword aligned.
         ql.dma_alignment = 3;
         ql.features &= !(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA | BLK_FEAT_POLL);
@@ -440,6 +454,9 @@ impl Disk {
             }
             (*disk).fops = &BDEV_OPS.0;
             (*disk).private_data = ns.cast::<c_void>();
+            if lim.hidden {
+                (*disk).flags |= bindings::GENHD_FL_HIDDEN as c_int;
+            }
             bindings::set_capacity(disk, lim.capacity_sectors);
         }
         // SAFETY: `disk` is set up; `parent` is a live device that outlives the disk; the

@@ -299,8 +299,26 @@ pub(super) unsafe fn map_data(
     pdu.nents = n as u32;
     pdu.dir = dir;
 
-    if crate::sgl::use_sgl(ctx.sgls, true, mapped, bytes, ctx.sgl_threshold) {
-        // SAFETY: As above.
+    let segments = || SgIter {
+        cur: sg,
+        left: mapped,
+    };
+    // SAFETY: Per the function's safety requirements.
+    let user_cmd = is_passthru(unsafe { (*rq).cmd_flags });
+    if crate::sgl::use_sgl(
+        ctx.sgls,
+        true,
+        user_cmd,
+        segments(),
+        ctx.page_size,
+        ctx.sgl_threshold,
+    ) {
+        // One segment: one Data Block descriptor in the command, no list (C:
+        // `nvme_pci_setup_data_simple`).
+        if let (1, Some((addr, len))) = (mapped, segments().next()) {
+            cmd.set_sgl(SglDesc::data_block(addr, len).to_dptr());
+            return Ok(());
+        }
         if let Err(e) = alloc_list_page(ctx, pdu) {
             // SAFETY: As above.
             unsafe { unmap_data(ctx, rq) };
@@ -308,14 +326,7 @@ pub(super) unsafe fn map_data(
         }
         // SAFETY: The page was just taken for this request.
         let list = unsafe { list_page::<SglDesc>(ctx, pdu) };
-        return match crate::sgl::build(
-            SgIter {
-                cur: sg,
-                left: mapped,
-            },
-            list,
-            pdu.prp_list_dma,
-        ) {
+        return match crate::sgl::build(segments(), list, pdu.prp_list_dma) {
             Ok(d) => {
                 cmd.set_sgl(d.to_dptr());
                 Ok(())
@@ -328,12 +339,7 @@ pub(super) unsafe fn map_data(
         };
     }
 
-    let first = SgIter {
-        cur: sg,
-        left: mapped,
-    }
-    .next()
-    .map_or(0, |(a, _)| a);
+    let first = segments().next().map_or(0, |(a, _)| a);
     let mask = ctx.page_size as u64 - 1;
     let mut empty: [u64; 0] = [];
     let mut list: &mut [u64] = &mut empty;
@@ -347,15 +353,7 @@ pub(super) unsafe fn map_data(
         // SAFETY: The page was just taken for this request.
         list = unsafe { list_page::<u64>(ctx, pdu) };
     }
-    let prps = prp::build(
-        SgIter {
-            cur: sg,
-            left: mapped,
-        },
-        ctx.page_size,
-        list,
-        pdu.prp_list_dma,
-    );
+    let prps = prp::build(segments(), ctx.page_size, list, pdu.prp_list_dma);
     match prps {
         Ok(p) => {
             cmd.prp1 = p.prp1;

@@ -18,7 +18,7 @@ QEMU_ENV = {
 KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
                 "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_dbbuf", "rust_nvme_identify",
                 "rust_nvme_ioctl", "rust_nvme_aen", "rust_nvme_effects", "rust_nvme_subsys",
-                "rust_nvme_timeout"]
+                "rust_nvme_timeout", "rust_nvme_datalen"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
@@ -39,6 +39,17 @@ once = "on"
 # The one lockdep report allowed: pciehp's reset_lock vs pci_rescan_remove_lock.
 PCIEHP_LOCKDEP = "possible circular locking dependency,pciehp_unconfigure_device," \
     "pci_rescan_remove_lock,reset_lock"
+
+# A PRP transfer longer than its PRPs describe: more than PRP1's page to go, PRP2 = 0
+# (QEMU's trace: trans_len is what PRP1 covers, len the whole transfer).
+SHORT_PRP = r"pci_nvme_map_prp trans_len (\d+) len (?!\1 )\d+ prp1 0x[0-9a-f]+ prp2 0x0 "
+
+# QEMU's trace of an SGL whose DPTR descriptor is a Last Segment (a list of several
+# Data Block descriptors) rather than a single Data Block (type 0x0).
+SGL_LIST = r"pci_nvme_map_sgl .*type 0x3 "
+
+# A zoned namespace (ZNS command set) of 4 MiB zones.
+ZONED_NS = "zoned=true,zoned.zone_size=4M,zoned.zone_capacity=4M"
 
 # Namespace identifiers the tools run gives QEMU.
 TOOLS_UUID = "6a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
@@ -149,15 +160,25 @@ RUNS = [
         # Bad input: parameters, the C core loaded, a controller with no namespace, a
         # namespace the block layer cannot address, malformed requests.
         "name": "bad-input",
-        "tests": ["test_badinput_01.sh"],
+        "tests": ["test_badinput_01.sh", "test_shortbuf_01.sh", "test_csi_01.sh"],
         "cpus": 2,
+        "qemu": ["-trace", "pci_nvme_map_prp"],
         # nvme1's second namespace has 8 bytes of metadata per block: a disk of
-        # capacity 0, as nvme.ko gives it without integrity support.
+        # capacity 0, as nvme.ko gives it without integrity support; its third is zoned
+        # (CSI 2): a hidden disk of capacity 0, as nvme.ko gives it without zoned block
+        # device support. QEMU's PRP trace shows what the short-buffer probe sent.
         "devices": [{"serial": "rnvme0", "ns": []},
                     {"serial": "rnvme1", "ns": [{"size": "64M"},
-                                                {"size": "16M", "opts": "ms=8"}]}],
-        "env": {"RN_DISK": "nvme1n1"},
-        "timeout": 300,
+                                                {"size": "16M", "opts": "ms=8"},
+                                                {"size": "16M", "opts": ZONED_NS}]}],
+        "env": {"RN_DISK": "nvme1n1", "RN_ZNS": "nvme1n3"},
+        "host_checks": [
+            ("the short-buffer probe's commands reached the device with PRPs",
+             r"pci_nvme_map_prp trans_len", "shortbuf", 1, None),
+            ("and none moved more than its PRPs describe",
+             SHORT_PRP, "shortbuf", 0, 0),
+        ],
+        "timeout": 480,
     },
     {
         # The controller as tools see it: sysfs as nvme.ko lays it out, /dev/nvme0 and
@@ -217,7 +238,7 @@ RUNS = [
     },
     {
         # The rest of the data path: discard (drive with discard=unmap), write zeroes,
-        # write cache on and off, SGLs forced and disabled.
+        # write cache on and off, the PRP/SGL choice at sgl_threshold 4096 and 0.
         "name": "datapath",
         "tests": ["test_discard_01.sh", "test_wzeroes_01.sh", "test_wc_01.sh", "test_sgl_01.sh"],
         "cpus": 2,
@@ -234,8 +255,16 @@ RUNS = [
             ("no DSM for write zeroes", r"pci_nvme_dsm ", "wz", 0, 0),
             ("flushes reach the device with the write cache on", r"pci_nvme_flush_ns", "wc-on", 1, None),
             ("no flush is sent in write-through mode", r"pci_nvme_flush_ns", "wc-off", 0, 0),
-            ("sgl_threshold=4096 maps requests with SGLs", r"pci_nvme_map_sgl", "sgl-4096", 1, None),
-            ("sgl_threshold=0 never uses SGLs", r"pci_nvme_map_sgl", "sgl-0", 0, 0),
+            ("sgl_threshold=4096 maps multi-segment requests with SGLs", SGL_LIST, "sgl-4096", 1, None),
+            ("sgl_threshold=0 maps gapless multi-segment requests with PRPs", SGL_LIST, "sgl-0", 0, 0),
+            ("but a single segment beyond PRP2's reach as one SGL Data Block",
+             r"pci_nvme_map_sgl .*type 0x0 len \d{5,}\b", "sgl-0", 1, None),
+            ("a request with a gap inside a page goes out whole as an SGL (sgl_threshold=0)",
+             SGL_LIST, "sgl-gap-0", 1, None),
+            ("and with sgl_threshold=4096", SGL_LIST, "sgl-gap-4096", 1, None),
+            ("passthrough I/O always uses SGLs (sgl_threshold=0)", r"pci_nvme_map_sgl ",
+             "sgl-user-0", 2, None),
+            ("and with sgl_threshold=4096", r"pci_nvme_map_sgl ", "sgl-user-4096", 2, None),
         ],
         "timeout": 900,
     },

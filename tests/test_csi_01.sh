@@ -1,0 +1,60 @@
+#!/bin/sh
+# A namespace of another I/O command set (QEMU's zoned namespace, CSI 2) beside a
+# conventional one: the controller runs with all command sets enabled, the zoned
+# namespace gets a hidden disk of capacity 0 with nvme.ko's message (no zoned block
+# device support), while the conventional namespace keeps its data across a reset and
+# a rescan. nvme.ko, loaded after, does the same with the same controller.
+# Expects controller nvme1 with RN_DISK (namespace 1) and a zoned namespace 3 (RN_ZNS).
+. /guest/tests/lib.sh
+
+disk=${RN_DISK:-nvme1n1}
+zns=${RN_ZNS:-nvme1n3}
+ctrl=${disk%n*}
+
+# The zoned disk's sysfs view, as both drivers must show it.
+zoned_hidden() {
+	expect_eq "$1: $zns has capacity 0" 0 "$(cat /sys/block/$zns/size)"
+	expect_eq "$1: $zns is hidden (no block interface)" 1 "$(cat /sys/block/$zns/hidden)"
+	check "$1: $zns cannot be opened as a block device" \
+		sh -c "! dd if=/dev/$zns of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"
+}
+
+dmesg -c >/dev/null
+check "insmod" rn_load
+check "/dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=512 count=1 iflag=direct
+check "the zoned namespace has a disk" wait_for 10 [ -e /sys/block/$zns ]
+zoned_hidden rust_nvme
+expect_eq "rust_nvme: its csi attribute" 2 "$(cat /sys/block/$zns/csi)"
+check "rust_nvme: says why, with nvme.ko's words" \
+	sh -c "dmesg | grep -q 'block device for nsid 3 not supported without CONFIG_BLK_DEV_ZONED'"
+expect_eq "rust_nvme: the conventional namespace's csi" 0 "$(cat /sys/block/$disk/csi)"
+check "4 MiB of random data on $disk" dd if=/dev/urandom of=/tmp/csi.in bs=1M count=4
+check "written" dd if=/tmp/csi.in of=/dev/$disk bs=1M oflag=direct
+check "reset the controller" sh -c "echo 1 > /sys/class/nvme/$ctrl/reset_controller"
+check "rescan" sh -c "echo 1 > /sys/class/nvme/$ctrl/rescan_controller"
+check "live again" wait_for 20 grep -qx live /sys/class/nvme/$ctrl/state
+sleep 1
+zoned_hidden "after reset and rescan"
+check "$disk reads back its data" \
+	sh -c "dd if=/dev/$disk bs=1M count=4 iflag=direct 2>/dev/null | cmp - /tmp/csi.in"
+check "verified I/O on $disk" rn_fio --name=csi --rw=randwrite --bs=4k --filename=/dev/$disk --iodepth=8 --size=4M --offset=8M --verify=crc32c --verify_fatal=1
+bdf=$(basename "$(readlink -f /sys/class/nvme/$ctrl/device)")
+check "rmmod" rn_unload
+
+# nvme.ko on the same controller (found by its PCI address: nvme.ko probes
+# asynchronously, so its controller numbers may differ).
+dmesg -c >/dev/null
+check "load nvme.ko" c_load
+check "nvme.ko: a controller on $bdf" wait_for 10 sh -c "ls /sys/bus/pci/devices/$bdf/nvme | grep -q nvme"
+cctrl=$(ls /sys/bus/pci/devices/$bdf/nvme | head -1)
+disk=${cctrl}n${disk##*n}
+zns=${cctrl}n${zns##*n}
+check "nvme.ko: /dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=512 count=1 iflag=direct
+check "nvme.ko: the zoned namespace has a disk" wait_for 10 [ -e /sys/block/$zns ]
+zoned_hidden nvme.ko
+check "nvme.ko: the same message" \
+	sh -c "dmesg | grep -q 'block device for nsid 3 not supported without CONFIG_BLK_DEV_ZONED'"
+check "nvme.ko: $disk holds the same data" \
+	sh -c "dd if=/dev/$disk bs=1M count=4 iflag=direct 2>/dev/null | cmp - /tmp/csi.in"
+check "unload nvme.ko" c_unload
+finish
