@@ -34,7 +34,8 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, //
+        Arc,
+        SpinLock, //
     },
 };
 
@@ -241,8 +242,86 @@ pub(crate) struct IoContext {
     /// How many of the hardware queues (the last ones) are polled.
     nr_poll: Atomic<u32>,
     /// Interrupt-driven queue `i` uses MSI-X vector `i + 1` and every vector is in use:
-    /// map CPUs to queues by the vectors' affinity.
+    /// map CPUs to queues by the vectors' affinity, as looked up in `irq_map`.
     irq_mapped: Atomic<bool>,
+    /// The interrupt-driven queue of each CPU by its vector's affinity, looked up before
+    /// the tag set is (re)mapped: `pci_irq_get_affinity` takes the MSI descriptor mutex,
+    /// under which memory is allocated, so it must not be called with the queues frozen
+    /// (`blk_mq_update_nr_hw_queues` calls `map_queues` so) where reclaim could wait for
+    /// them. Lock order: innermost, never held while taking another lock.
+    irq_map: Pin<KBox<SpinLock<KVec<u32>>>>,
+    /// Set while the hardware queues are remapped ([`TagSet::update_split`]): a request
+    /// blk-mq still dispatches to a queue the controller no longer has gives up its bios
+    /// to `stranded` instead of failing.
+    remapping: Atomic<bool>,
+    /// Bios of such requests, resubmitted once the map is new. Lock order: innermost
+    /// (taken in `queue_rq` and by `update_split`, nothing is taken under it).
+    stranded: Pin<KBox<SpinLock<BioList>>>,
+}
+
+/// A CPU that no vector's affinity covers (`IoContext::irq_map`).
+const NO_QUEUE: u32 = u32::MAX;
+
+/// Bios taken from requests with `blk_steal_bios` (C: `struct bio_list`).
+///
+/// # Invariants
+///
+/// The list is empty or holds bios taken from requests of this driver's disks, owned by
+/// the list (no request holds them) until popped.
+struct BioList(bindings::bio_list);
+
+// SAFETY: The bios belong to the list, not to a CPU or task; they may be submitted from
+// any task.
+unsafe impl Send for BioList {}
+
+impl BioList {
+    fn empty() -> Self {
+        // INVARIANT: empty.
+        Self(bindings::bio_list {
+            head: ptr::null_mut(),
+            tail: ptr::null_mut(),
+        })
+    }
+
+    /// Takes `rq`'s bios onto the list. Bios that asked for polled completion no longer
+    /// do: they may come back on an interrupt-driven queue (as C's multipath failover).
+    ///
+    /// # Safety
+    ///
+    /// `rq` is a request of one of our disks that the driver owns and has not started.
+    unsafe fn steal(&mut self, rq: *mut bindings::request) {
+        // SAFETY: Per the function's safety requirements the request and its bio chain
+        // are ours; `blk_steal_bios` moves the chain to the list and leaves the request
+        // without bios.
+        unsafe {
+            let mut bio = (*rq).bio;
+            while !bio.is_null() {
+                (*bio).bi_opf &= !(1 << bindings::req_flag_bits___REQ_POLLED);
+                (*bio).__bindgen_anon_1.bi_cookie = bindings::BLK_QC_T_NONE as _;
+                bio = (*bio).bi_next;
+            }
+            bindings::blk_steal_bios(&mut self.0, rq);
+        }
+        // INVARIANT: the bios came from our request, which no longer holds them.
+    }
+
+    /// Submits every bio on the list again (`submit_bio_noacct`), in order. May sleep.
+    fn resubmit(mut self) -> u32 {
+        let mut n = 0u32;
+        while !self.0.head.is_null() {
+            let bio = self.0.head;
+            // SAFETY: By the type invariant `bio` is a bio of the list, owned by it:
+            // unlinked here and handed to the block layer, which completes it.
+            unsafe {
+                self.0.head = (*bio).bi_next;
+                (*bio).bi_next = ptr::null_mut();
+                bindings::submit_bio_noacct(bio);
+            }
+            n = n.saturating_add(1);
+        }
+        self.0.tail = ptr::null_mut();
+        n
+    }
 }
 
 impl IoContext {
@@ -258,6 +337,15 @@ impl IoContext {
         max_retries: u8,
     ) -> Result<Self> {
         Ok(Self {
+            remapping: Atomic::new(false),
+            irq_map: KBox::pin_init(
+                kernel::new_spinlock!(KVec::new(), "rust_nvme:irq_map"),
+                GFP_KERNEL,
+            )?,
+            stranded: KBox::pin_init(
+                kernel::new_spinlock!(BioList::empty(), "rust_nvme:stranded"),
+                GFP_KERNEL,
+            )?,
             max_retries,
             nr_poll: Atomic::new(nr_poll),
             irq_mapped: Atomic::new(false),
@@ -273,9 +361,49 @@ impl IoContext {
         })
     }
 
-    /// Maps CPUs to interrupt-driven queues by their vectors' affinity (or not).
-    pub(crate) fn set_irq_mapped(&self, on: bool) {
-        self.irq_mapped.store(on, Relaxed);
+    /// Maps CPUs to the `nr_irq` interrupt-driven queues by their vectors' affinity (or,
+    /// `on` false or the affinity unknown, spreads them). Call before the tag set maps
+    /// its queues, without them frozen.
+    pub(crate) fn set_irq_mapped(&self, on: bool, nr_irq: u32) {
+        let map = if on {
+            self.affinity_map(nr_irq)
+        } else {
+            KVec::new()
+        };
+        self.irq_mapped.store(!map.is_empty(), Relaxed);
+        *self.irq_map.lock() = map;
+    }
+
+    /// The queue of each CPU (C: `blk_mq_map_hw_queues`: queue `i` interrupts on vector
+    /// `i + 1`, vector 0 is the admin queue's); empty when a vector has no affinity or
+    /// on allocation failure. CPUs in no mask get `NO_QUEUE`.
+    fn affinity_map(&self, nr_irq: u32) -> KVec<u32> {
+        let cpus = kernel::cpu::nr_cpu_ids();
+        let mut map = KVec::new();
+        if map.resize(cpus as usize, NO_QUEUE, GFP_KERNEL).is_err() {
+            return KVec::new();
+        }
+        for q in 0..nr_irq {
+            let Ok(vector) = c_int::try_from(q.saturating_add(1)) else {
+                return KVec::new();
+            };
+            // SAFETY: The device is bound and its vectors are allocated (the bring-up
+            // that calls this allocated them); a vector beyond them returns null.
+            let mask = unsafe { bindings::pci_irq_get_affinity(raw_pdev(&self.pdev), vector) };
+            if mask.is_null() {
+                return KVec::new();
+            }
+            // SAFETY: The mask belongs to the allocated vector and lives until the vectors
+            // are freed, which the bring-up calling this does not do meanwhile.
+            let mask = unsafe { kernel::cpumask::Cpumask::from_raw(mask) };
+            for (cpu, slot) in map.iter_mut().enumerate() {
+                let cpu = kernel::cpu::CpuId::from_u32(cpu as u32);
+                if cpu.is_some_and(|c| mask.test(c)) {
+                    *slot = q;
+                }
+            }
+        }
+        map
     }
 
     fn dev(&self) -> *mut bindings::device {
@@ -585,6 +713,25 @@ impl Ops {
         if ctx.dead.load(Relaxed) {
             return sts::IOERR;
         }
+        // A queue the controller no longer has, while the map is being updated to the
+        // queues it now grants: C fails the request (`NVMEQ_ENABLED`); its bios go out
+        // again once the map is new (passthrough and flush requests, which have no
+        // bios to give, still fail).
+        if ctx.remapping.load(Relaxed) && !qp.is_live() {
+            // SAFETY: `rq` is a live request owned by the driver.
+            let has_bios = unsafe { !is_passthru((*rq).cmd_flags) && !(*rq).bio.is_null() };
+            if has_bios {
+                // SAFETY: Ours and not started: its bios go to the list; it is then
+                // started and ended without them (no bio completes), as C's multipath
+                // failover does.
+                unsafe {
+                    ctx.stranded.lock().steal(rq);
+                    bindings::blk_mq_start_request(rq);
+                    bindings::blk_mq_end_request(rq, sts::OK);
+                }
+                return sts::OK;
+            }
+        }
         // SAFETY: Our disks set `queuedata` to their `NsInfo`, which outlives the disk.
         let ns = unsafe { &*(*(*rq).q).queuedata.cast::<NsInfo>() };
         // SAFETY: `rq` is being dispatched to `ctx` for namespace `ns`.
@@ -637,9 +784,19 @@ impl Ops {
                 continue;
             }
             if ty == bindings::hctx_type_HCTX_TYPE_DEFAULT && ctx.irq_mapped.load(Relaxed) {
-                // Queue `i` interrupts on vector `i + 1` (vector 0 is the admin queue's).
-                // SAFETY: `map` belongs to the tag set being (re)mapped; the device is live.
-                unsafe { bindings::blk_mq_map_hw_queues(map, ctx.dev(), 1) };
+                // By the affinity looked up before (see `IoContext::irq_map`); blk-mq
+                // cleared `mq_map` (every CPU on the first queue) before calling us.
+                let cpu_queue = ctx.irq_map.lock();
+                // SAFETY: `mq_map` has `nr_cpu_ids` entries (blk-mq allocates it so), as
+                // many as `cpu_queue` at most.
+                let mq_map = unsafe {
+                    core::slice::from_raw_parts_mut(map.mq_map, kernel::cpu::nr_cpu_ids() as usize)
+                };
+                for (slot, q) in mq_map.iter_mut().zip(cpu_queue.iter()) {
+                    if *q < nr {
+                        *slot = offset + *q;
+                    }
+                }
             } else {
                 // SAFETY: As above.
                 unsafe { bindings::blk_mq_map_queues(map) };
@@ -781,9 +938,10 @@ impl TagSet {
         &self.ctx.queues
     }
 
-    /// Maps CPUs to interrupt-driven queues by their vectors' affinity (or not).
-    pub(crate) fn set_irq_mapped(&self, on: bool) {
-        self.ctx.set_irq_mapped(on);
+    /// Maps CPUs to the `nr_irq` interrupt-driven queues by their vectors' affinity (or
+    /// not) from the next remap on.
+    pub(crate) fn set_irq_mapped(&self, on: bool, nr_irq: u32) {
+        self.ctx.set_irq_mapped(on, nr_irq);
     }
 
     /// (interrupt-driven, polled) hardware queues.
@@ -792,10 +950,21 @@ impl TagSet {
         (self.set.nr_hw_queues - poll, poll)
     }
 
-    /// Changes the number of hardware queues of each kind.
-    pub(crate) fn update_split(&self, irq: u32, poll: u32) {
+    /// Changes the number of hardware queues of each kind to what the controller now
+    /// grants, resuming dispatch (the remap waits for every request: requeued ones must
+    /// run). Requests blk-mq still sends to a queue that is gone give up their bios,
+    /// which are submitted again on the new map; returns how many.
+    ///
+    /// May sleep; the caller holds no lock that I/O completion needs.
+    pub(crate) fn update_split(&self, irq: u32, poll: u32) -> u32 {
         self.ctx.nr_poll.store(poll, Relaxed);
+        self.ctx.remapping.store(true, Relaxed);
+        self.unquiesce();
         self.update_nr_hw_queues(irq + poll);
+        self.ctx.remapping.store(false, Relaxed);
+        // After the remap no request of the old map is left (blk-mq froze the queues).
+        let list = core::mem::replace(&mut *self.ctx.stranded.lock(), BioList::empty());
+        list.resubmit()
     }
 
     /// Stops dispatching to the driver (C: `nvme_quiesce_io_queues`); idempotent.

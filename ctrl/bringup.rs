@@ -261,16 +261,18 @@ impl Ctrl {
         }
         let depth = depth as u16;
 
-        // Queue pairs are allocated by the first bring-up; a reset re-creates them on the
-        // controller with the same split, as far as the controller grants now.
+        // Queue pairs are allocated by the first bring-up; a reset re-creates as many of
+        // them on the controller as it grants now: fewer after it took queues away, all
+        // of them again once it gives them back (never more: C can also grow beyond).
         let first = inner.tagset.is_none();
         let mut fresh = KVec::new();
         let existing: &[Arc<QueuePair>] = match inner.tagset.as_ref() {
             Some(ts) => {
-                let (irq, poll) = ts.split();
-                nr_irq = nr_irq.min(irq);
-                nr_poll = nr_poll.min(poll);
-                ts.queues()
+                let qs = ts.queues();
+                let polled = qs.iter().filter(|q| q.polled).count() as u32;
+                nr_irq = nr_irq.min((qs.len() as u32).saturating_sub(polled));
+                nr_poll = nr_poll.min(polled);
+                qs
             }
             None => {
                 for qid in 1..=(nr_irq + nr_poll) as u16 {
@@ -403,9 +405,16 @@ impl Ctrl {
                     ts.split().0,
                     ts.split().1
                 );
-                ts.unquiesce();
-                ts.set_irq_mapped(irq_mapped);
-                ts.update_split(nr_irq, nr_poll);
+                ts.set_irq_mapped(irq_mapped, nr_irq);
+                let n = ts.update_split(nr_irq, nr_poll);
+                if n > 0 {
+                    dev_info!(
+                        dev,
+                        "nvme{}: {} bio(s) of requests on removed queues submitted again\n",
+                        self.instance,
+                        n
+                    );
+                }
             }
         }
         if !first {
@@ -422,7 +431,7 @@ impl Ctrl {
             nr_poll,
             self.params.max_retries,
         )?;
-        ctx.set_irq_mapped(irq_mapped);
+        ctx.set_irq_mapped(irq_mapped, nr_irq);
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
         let ts = Arc::new(
             TagSet::new(

@@ -52,6 +52,13 @@ NVME_ERR = re.compile(r"pci_nvme_(err|ub)_")
 # off); nothing after this line is the driver's doing.
 POWER_DOWN = "reboot: Power down"
 
+# A guest that prints nothing for this long after init has its vCPUs' state written to
+# the log (the code each runs, and kernel text addresses on its stack), up to
+# STALL_DUMPS times: it tells a driver spinning with interrupts off from a host that
+# stopped running the guest.
+STALL_S = 60
+STALL_DUMPS = 3
+
 BENIGN = [
     re.compile(r"DMA-API: preallocated"),
     re.compile(r"DMA-API: debugging enabled by kernel config"),
@@ -117,6 +124,8 @@ class Monitor:
         self.path = path
 
     def cmd(self, line):
+        """Runs one command line, or several separated by newlines on one connection (so
+        that a `cpu N` selection holds for the next)."""
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(10)
         try:
@@ -126,17 +135,101 @@ class Monitor:
             deadline = time.time() + 5
             while time.time() < deadline:
                 try:
-                    chunk = s.recv(4096)
+                    chunk = s.recv(65536)
                 except socket.timeout:
                     break
                 if not chunk:
                     break
                 out += chunk
-                if out.count(b"(qemu)") >= 2:
+                if out.count(b"(qemu)") >= line.count("\n") + 2:
                     break
             return out.decode(errors="replace")
         finally:
             s.close()
+
+
+def demangle(name):
+    """The path of a Rust v0 symbol (`_RNvNtCs.._9rust_nvme4ctrl4scan` ->
+    `rust_nvme::ctrl::scan`), roughly; other names unchanged."""
+    if not name.startswith("_R"):
+        return name
+    parts, i = [], 2
+    while i < len(name):
+        if name[i].isdigit() and (i == 0 or not name[i - 1].isdigit()):
+            j = i
+            while j < len(name) and name[j].isdigit():
+                j += 1
+            n = int(name[i:j])
+            ident = name[j:j + n]
+            if n and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident):
+                parts.append(ident)
+                i = j + n
+                continue
+        i += 1
+    return "::".join(parts) or name
+
+
+class Symbols:
+    """Kernel text symbols (System.map) and those of modules whose text base the guest
+    reported ("rn-modtext: NAME ADDR" from tests/lib.sh)."""
+
+    def __init__(self, kd, modules):
+        self.kd, self.modules = kd, modules  # modules: name -> .ko path
+        self.syms = []  # (addr, name), sorted
+        try:
+            with open(os.path.join(kd, "System.map")) as f:
+                for l in f:
+                    a, t, n = l.split()[:3]
+                    if t in "tTwW":
+                        self.syms.append((int(a, 16), n))
+        except OSError:
+            pass
+        self.syms.sort()
+
+    def add_module(self, name, base):
+        ko = self.modules.get(name)
+        if not ko or not os.path.exists(ko):
+            return
+        out = subprocess.run(["nm", "--defined-only", ko], text=True,
+                             capture_output=True).stdout
+        for l in out.splitlines():
+            f = l.split()
+            if len(f) == 3 and f[1] in "tT":
+                self.syms.append((base + int(f[0], 16), f"{demangle(f[2])} [{name}]"))
+        self.syms.sort()
+
+    def lookup(self, addr):
+        import bisect
+        i = bisect.bisect_right(self.syms, (addr, "\uffff")) - 1
+        if i < 0 or addr >> 47 != 0x1ffff:
+            return None
+        a, n = self.syms[i]
+        off = addr - a
+        return f"{n}+{off:#x}" if off < 0x10000 else None
+
+
+def dump_vcpus(monitor, symbols, log):
+    """Writes each vCPU's RIP and the kernel text addresses found on its stack."""
+    regs = monitor.cmd("info registers -a")
+    cpus = re.findall(r"CPU#(\d+)(.*?)(?=CPU#\d+|\(qemu\)|$)", regs, re.S)
+    for n, body in cpus:
+        rip = re.search(r"RIP=([0-9a-f]+)", body)
+        rsp = re.search(r"RSP=([0-9a-f]+)", body)
+        fl = re.search(r"RFL=([0-9a-f]+)", body)
+        if not rip or not rsp:
+            continue
+        ip = int(rip.group(1), 16)
+        irqs = "on" if fl and int(fl.group(1), 16) & 0x200 else "off"
+        where = symbols.lookup(ip) or f"{ip:#x}"
+        stack = monitor.cmd(f"cpu {n}\nx/96gx {rsp.group(1)}")
+        seen = []
+        for w in re.findall(r"\b([0-9a-f]{16})\b", stack.split("x/96gx", 1)[-1]):
+            name = symbols.lookup(int(w, 16))
+            if name and name not in seen:
+                seen.append(name)
+        log.write(f"vm: STALL cpu {n}: irqs {irqs}, at {where}; on its stack: "
+                  f"{' < '.join(seen[:20])}\n")
+    log.flush()
 
 
 # The first line of a kernel report, and its end (the stack trace's last line).
@@ -204,6 +297,11 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     timed_out = False
     exited = None
     later = []  # (due, HMP command)
+    symbols = Symbols(kd, {"rust_nvme": args.module or os.path.join(TOP, "rust_nvme.ko"),
+                           "nvme": os.path.join(kd, "drivers/nvme/host/nvme.ko"),
+                           "nvme_core": os.path.join(kd, "drivers/nvme/host/nvme-core.ko")})
+    last_out = time.time()
+    dumps = 0
     powered_down = None  # when the kernel said "reboot: Power down"
     exit_seen = None
     try:
@@ -229,11 +327,20 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
             if now - start > args.timeout:
                 timed_out = True
                 break
+            if saw_init and status is None and dumps < STALL_DUMPS \
+                    and now - last_out > STALL_S * (dumps + 1):
+                dumps += 1
+                msg = f"vm: no console output for {int(now - last_out)} s; vCPU state:"
+                print(msg, flush=True)
+                log.write(msg + "\n")
+                dump_vcpus(monitor, symbols, log)
             r, _, _ = select.select([p.stdout], [], [], 1.0)
             if not r:
                 if p.poll() is not None:
                     break
                 continue
+            last_out = time.time()
+            dumps = 0
             chunk = os.read(p.stdout.fileno(), 65536)
             if not chunk:
                 break
@@ -251,6 +358,9 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                 if m:
                     status = int(m.group(1))
                     exit_seen = time.time()
+                m = re.search(r"rn-modtext: (\w+) (0x[0-9a-f]+)", line)
+                if m:
+                    symbols.add_module(m.group(1), int(m.group(2), 16))
                 m = re.search(r"rn-host-after: (\d+) (.*)$", line)
                 if m:
                     later.append((time.time() + int(m.group(1)), m.group(2).strip()))

@@ -32,7 +32,9 @@ wait_for() {
 	return 1
 }
 
-rn_load()   { insmod "$RN_KO" "$@"; }
+# The text base of a loaded module, for the VM runner's stall dumps (scripts/vm.py).
+modtext() { echo "rn-modtext: $1 $(cat /sys/module/$1/sections/.text 2>/dev/null)"; }
+rn_load()   { insmod "$RN_KO" "$@" && modtext rust_nvme; }
 # rmmod fails with EAGAIN while the kernel's own partition scan still holds a disk that
 # just appeared open (as with nvme.ko); give it a few seconds.
 rn_unload() { wait_for 10 rmmod rust_nvme || rmmod rust_nvme; }
@@ -49,7 +51,7 @@ nvme_functions() {
 }
 
 # Loads the C driver on purpose (it must never bind by itself).
-c_load()   { insmod $MODDIR/nvme-core.ko && insmod $MODDIR/nvme.ko; }
+c_load()   { insmod $MODDIR/nvme-core.ko && insmod $MODDIR/nvme.ko && modtext nvme_core && modtext nvme; }
 c_unload() { rmmod nvme && rmmod nvme_core; }
 
 finish() { exit $FAILED; }

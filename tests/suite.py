@@ -302,6 +302,20 @@ RUNS = [
         "timeout": 900,
     },
     {
+        # Fewer I/O queues after a reset, and more again, under verified fio: QEMU's
+        # SR-IOV flexible queue resources (4 I/O queues, 2 of them flexible) taken from
+        # the primary controller and given back with nvme virt-mgmt (needs a subsystem).
+        "name": "queues",
+        "tests": ["test_queues_01.sh"],
+        "cpus": 4,
+        "qemu": ["-device", "nvme-subsys,id=subsys3,nqn=rnvme-sriov"],
+        "devices": [{"serial": "rnvme0", "size": "256M",
+                     "nvme": "subsys=subsys3,max_ioqpairs=4,sriov_max_vfs=1,"
+                             "sriov_vq_flexible=2,sriov_vi_flexible=1"}],
+        "env": {"RN_FLEX_QUEUES": "2", "RN_PRIVATE_QUEUES": "2"},
+        "timeout": 600,
+    },
+    {
         # Fewer MSI-X vectors than CPUs (3 vectors, 4 CPUs: 2 I/O queues), a small
         # queue depth from the module parameter.
         "name": "io-fewvec",
