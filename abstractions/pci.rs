@@ -396,3 +396,13 @@ pub(crate) unsafe fn dma_set_min_align_mask(pdev: &pci::Device<Core<'_>>, mask: 
     }
     Ok(())
 }
+
+/// The largest DMA mapping the device should make for good performance, and at most the
+/// largest it can make at all (C: `dma_opt_mapping_size`): under forced bounce buffering
+/// (swiotlb) that is one bounce slot run, 256 KiB, and a larger segment could never be
+/// mapped.
+pub(crate) fn dma_opt_mapping_size(pdev: &pci::Device) -> usize {
+    // SAFETY: `raw_pdev` is the live PCI function of `pdev`; the function only reads the
+    // device's DMA ops and parameters.
+    unsafe { bindings::dma_opt_mapping_size(&raw mut (*raw_pdev(pdev)).dev) }
+}

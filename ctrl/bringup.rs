@@ -382,6 +382,13 @@ impl Ctrl {
             dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
             return Err(EINVAL);
         }
+        // And what the DMA layer can map in one go, as C limits `max_hw_sectors`: with
+        // swiotlb forcing every mapping through 256 KiB bounce slot runs, a larger
+        // segment would fail to map on every attempt and its request never end.
+        let dma_max = crate::abstractions::pci::dma_opt_mapping_size(&self.pdev);
+        if dma_max >= page_size {
+            max_bytes = max_bytes.min(dma_max);
+        }
         self.max_transfer
             .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
         self.page_size.store(page_size, Relaxed);

@@ -171,35 +171,44 @@ def demangle(name):
 
 class Symbols:
     """Kernel text symbols (System.map) and those of modules whose text base the guest
-    reported ("rn-modtext: NAME ADDR" from tests/lib.sh)."""
+    reported ("rn-modtext: NAME ADDR" from tests/lib.sh). Loaded only when a dump needs
+    them: the console reader must never stall, or QEMU's serial port drops output."""
 
     def __init__(self, kd, modules):
         self.kd, self.modules = kd, modules  # modules: name -> .ko path
-        self.syms = []  # (addr, name), sorted
+        self.bases = {}  # module name -> text base, the latest load
+        self.syms = None  # (addr, name), sorted, once loaded
+
+    def add_module(self, name, base):
+        self.bases[name] = base
+        self.syms = None
+
+    def load(self):
+        self.syms = []
         try:
-            with open(os.path.join(kd, "System.map")) as f:
+            with open(os.path.join(self.kd, "System.map")) as f:
                 for l in f:
                     a, t, n = l.split()[:3]
                     if t in "tTwW":
                         self.syms.append((int(a, 16), n))
         except OSError:
             pass
-        self.syms.sort()
-
-    def add_module(self, name, base):
-        ko = self.modules.get(name)
-        if not ko or not os.path.exists(ko):
-            return
-        out = subprocess.run(["nm", "--defined-only", ko], text=True,
-                             capture_output=True).stdout
-        for l in out.splitlines():
-            f = l.split()
-            if len(f) == 3 and f[1] in "tT":
-                self.syms.append((base + int(f[0], 16), f"{demangle(f[2])} [{name}]"))
+        for name, base in self.bases.items():
+            ko = self.modules.get(name)
+            if not ko or not os.path.exists(ko):
+                continue
+            out = subprocess.run(["nm", "--defined-only", ko], text=True,
+                                 capture_output=True).stdout
+            for l in out.splitlines():
+                f = l.split()
+                if len(f) == 3 and f[1] in "tT":
+                    self.syms.append((base + int(f[0], 16), f"{demangle(f[2])} [{name}]"))
         self.syms.sort()
 
     def lookup(self, addr):
         import bisect
+        if self.syms is None:
+            self.load()
         i = bisect.bisect_right(self.syms, (addr, "\uffff")) - 1
         if i < 0 or addr >> 47 != 0x1ffff:
             return None
@@ -221,9 +230,9 @@ def dump_vcpus(monitor, symbols, log):
         ip = int(rip.group(1), 16)
         irqs = "on" if fl and int(fl.group(1), 16) & 0x200 else "off"
         where = symbols.lookup(ip) or f"{ip:#x}"
-        stack = monitor.cmd(f"cpu {n}\nx/96gx {rsp.group(1)}")
+        stack = monitor.cmd(f"cpu {n}\nx/96gx 0x{rsp.group(1)}")
         seen = []
-        for w in re.findall(r"\b([0-9a-f]{16})\b", stack.split("x/96gx", 1)[-1]):
+        for w in re.findall(r"0x([0-9a-f]{16})\b", stack.split("x/96gx", 1)[-1]):
             name = symbols.lookup(int(w, 16))
             if name and name not in seen:
                 seen.append(name)

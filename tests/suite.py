@@ -146,13 +146,12 @@ RUNS = [
         "timeout": 600,
     },
     {
-        # All DMA bounced: buffers at a 512-byte page offset must stay PRP-describable.
+        # All DMA bounced: buffers at a 512-byte page offset must stay PRP-describable,
+        # and no transfer may be larger than a bounce slot run can hold.
         "name": "swiotlb",
         "tests": ["test_swiotlb_01.sh"],
         "cpus": 2,
         "append": "swiotlb=force,track_hiwater",
-        "manual": "the guest has stalled for minutes (no timer fires) in 3 of 6 boots, "
-                  "each with rust_nvme loaded, never yet with nvme.ko; cause not found",
         "devices": [{"serial": "rnvme0", "size": "128M"}],
         "timeout": 300,
     },

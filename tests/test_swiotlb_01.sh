@@ -1,8 +1,9 @@
 #!/bin/sh
 # Every DMA bounced (guest booted with swiotlb=force, as in confidential VMs): O_DIRECT
 # I/O from buffers that start 512 bytes into a page, with requests of several segments,
-# verified; then the same with nvme.ko in the same guest. track_hiwater makes swiotlb
-# count the slots it used, which shows the bouncing happened.
+# verified, and large requests (which must not exceed what a bounce slot run holds);
+# then the same with nvme.ko in the same guest. track_hiwater makes swiotlb count the
+# slots it used, which shows the bouncing happened.
 . /guest/tests/lib.sh
 
 disk=nvme0n1
@@ -21,7 +22,14 @@ check "swiotlb counts its slots" [ -r $hiwater ]
 
 check "insmod" rn_load
 check "/dev/$disk appears" wait_disk $disk
+# A bounce slot run holds 256 KiB: larger transfers could never be mapped (their
+# requests would be retried forever), so the transfer limit follows the DMA layer's.
+rn_max=$(cat /sys/block/$disk/queue/max_hw_sectors_kb)
+check "rust_nvme: transfers limited to what swiotlb can map ($rn_max KiB)" [ "$rn_max" -le 256 ]
 check "rust_nvme: odd-offset multi-segment writes, verified" odd_io 0
+check "rust_nvme: 1 MiB direct writes and reads from a contiguous buffer, verified" \
+	rn_fio --name=big --rw=write --bs=1M --filename=/dev/$disk --iodepth=4 --size=16M \
+		--offset=32M --verify=crc32c --verify_fatal=1
 used=$(cat $hiwater 2>/dev/null)
 diag "swiotlb slots in use at most: $used"
 check "the I/O went through bounce buffers" [ "${used:-0}" -gt 0 ]
@@ -29,6 +37,7 @@ check "rmmod" rn_unload
 
 check "nvme.ko: insmod" c_load
 check "nvme.ko: /dev/$disk appears" wait_disk $disk
+expect_eq "nvme.ko: the same transfer limit" "$rn_max" "$(cat /sys/block/$disk/queue/max_hw_sectors_kb)"
 check "nvme.ko: odd-offset multi-segment writes, verified" odd_io 67108864
 head -c 8388608 /dev/urandom > /tmp/pat
 check "nvme.ko: 8 MiB pattern written" \
