@@ -91,8 +91,13 @@ fn raw_dev(pdev: &pci::Device) -> *mut bindings::device {
     unsafe { &raw mut (*raw_pdev(pdev)).dev }
 }
 
-/// Scatterlist entries per request (the queue's `max_segments`).
-pub(crate) const MAX_SEGMENTS: u16 = 128;
+/// Most data segments of a request (the queue's `max_segments` at most): one SGL list
+/// page of 16-byte descriptors, as C's `NVME_MAX_SEGS`.
+pub(crate) const MAX_SEGMENTS: u16 = 256;
+/// Scatterlist entries inside each request's PDU; a request with more segments gets an
+/// array allocated for it (freed with its mapping). 32 entries cover 128 KiB of
+/// scattered pages and keep the PDU about 1 KiB (a full array would be 8 KiB per tag).
+pub(crate) const INLINE_SEGMENTS: usize = 32;
 
 /// `blk_status_t` values (`include/linux/blk_types.h`), missing from bindings.
 mod sts {
@@ -150,8 +155,12 @@ struct Pdu {
     prp_list: *mut u64,
     /// Bus address of `prp_list`.
     prp_list_dma: u64,
-    /// The request's data segments.
-    sg: [bindings::scatterlist; MAX_SEGMENTS as usize],
+    /// The request's data segments, when they fit.
+    sg: [bindings::scatterlist; INLINE_SEGMENTS],
+    /// The request's data segments when they do not (`KVec` raw parts with capacity
+    /// `sg_ext_cap`), or null.
+    sg_ext: *mut bindings::scatterlist,
+    sg_ext_cap: usize,
 }
 
 /// What a namespace's request queue carries (`queuedata`).

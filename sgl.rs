@@ -4,7 +4,7 @@
 //!
 //! A request with one segment is described by a Data Block descriptor in the command's
 //! DPTR; with more, DPTR holds a Last Segment descriptor pointing to a list of Data Block
-//! descriptors in DMA memory. The list is one page (256 descriptors), more than the
+//! descriptors in DMA memory. The list is one page (256 descriptors), as many as the
 //! queue's `max_segments` (`crate::mq::MAX_SEGMENTS`), so no Segment chaining is needed.
 
 use kernel::prelude::*;
@@ -89,6 +89,10 @@ pub(crate) fn build(
     }
 }
 
+/// The largest transfer with SGLs (C's `NVME_MAX_BYTES`, an arbitrary bound; MDTS and
+/// the DMA layer may set a lower one).
+pub(crate) const MAX_SGL_TRANSFER: usize = 8 << 20;
+
 /// SGLS bits 1:0: SGLs supported for the NVM command set (any value but 00b).
 const SGLS_SUPPORTED_MASK: u32 = 0x3;
 
@@ -103,8 +107,10 @@ pub(crate) fn supported(sgls: u32) -> bool {
 /// `nvme_pci_setup_data_simple`). Only on an I/O queue of a controller that supports SGLs;
 /// there an SGL is
 /// - forced where PRPs cannot describe the data: a gap inside a controller page between
-///   two segments (the queue has no virt boundary with SGLs), or a single segment that
-///   PRP1 and PRP2 cannot cover (one Data Block descriptor, no list);
+///   two segments (the queue has no virt boundary with SGLs), a single segment that
+///   PRP1 and PRP2 cannot cover (one Data Block descriptor, no list), or more pages than
+///   PRP1 and one PRP list page hold (C chains PRP lists there; the driver caps PRP-only
+///   transfers so that one page is enough, and with SGLs takes them as SGLs);
 /// - forced for user commands (`user_cmd`), so that the controller checks the transfer
 ///   length against the descriptor's;
 /// - chosen for several segments whose average size reaches `sgl_threshold` (0: never
@@ -142,9 +148,11 @@ pub(crate) fn use_sgl(
         nseg += 1;
         bytes = bytes.saturating_add(len);
     }
+    let touched = ((first.0 & mask) + bytes).div_ceil(page);
     match nseg {
         0 => false,
         1 => (first.0 & mask) + first.1 > 2 * page,
+        _ if touched > 1 + crate::prp::entries_per_list(page_size) as u64 => true,
         _ => sgl_threshold != 0 && bytes.div_ceil(nseg) >= u64::from(sgl_threshold),
     }
 }
@@ -287,5 +295,22 @@ mod tests {
         ));
         // Without SGL support the caller must not produce gaps (virt boundary): PRPs.
         assert!(!use_sgl(0x0, true, false, gap_end.into_iter(), P, 4096));
+        // More pages than PRP1 and one list page hold (512 + 1 of 4 KiB): an SGL, even
+        // below the threshold; one page fewer still fits.
+        let mut many = KVec::new();
+        for i in 0..257u64 {
+            assert!(many
+                .push((0x100_0000 + i * 0x10000, 8192u32), GFP_KERNEL)
+                .is_ok());
+        }
+        assert!(use_sgl(0x1, true, false, many.iter().copied(), P, 0));
+        assert!(!use_sgl(
+            0x1,
+            true,
+            false,
+            many.iter().copied().take(256),
+            P,
+            0
+        ));
     }
 }

@@ -370,8 +370,12 @@ impl Ctrl {
             dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
         }
         // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
-        // page can describe.
-        let mut max_bytes = prp::max_transfer_pages(page_size) * page_size;
+        // page can describe, or with SGLs (which take what PRPs cannot) C's bound.
+        let mut max_bytes = if crate::sgl::supported(id.sgls) {
+            crate::sgl::MAX_SGL_TRANSFER
+        } else {
+            prp::max_transfer_pages(page_size) * page_size
+        };
         if id.mdts != 0 {
             let mdts_bytes = 1usize
                 .checked_shl(u32::from(id.mdts) + cap.mps_min_shift())

@@ -62,7 +62,11 @@ impl Limits {
             0
         };
         ql.max_hw_sectors = self.max_hw_sectors;
-        ql.max_segments = MAX_SEGMENTS;
+        // As C (`nvme_max_drv_segments`): a segment per page of the largest transfer,
+        // plus one for an offset start, at most an SGL list page.
+        let pages =
+            self.max_hw_sectors / (self.page_size >> kernel::block::SECTOR_SHIFT).max(1) as u32;
+        ql.max_segments = pages.saturating_add(1).min(u32::from(MAX_SEGMENTS)) as u16;
         // PRPs need every segment boundary inside a request on a controller page
         // boundary; a request with gaps goes out as an SGL where the controller has them
         // (C: `nvme_pci_get_virt_boundary`, `nvme_set_ctrl_limits`).

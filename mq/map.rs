@@ -55,17 +55,34 @@ pub(super) unsafe fn unmap_data(ctx: &IoContext, rq: *mut bindings::request) {
         pdu.prp_list = ptr::null_mut();
     }
     if pdu.nents != 0 {
-        // SAFETY: `sg` holds `nents` entries mapped for `ctx`'s device in `dir`.
+        // SAFETY: `sg_table` holds `nents` entries mapped for `ctx`'s device in `dir`.
         unsafe {
-            bindings::dma_unmap_sg_attrs(
-                ctx.dev(),
-                pdu.sg.as_mut_ptr(),
-                pdu.nents as i32,
-                pdu.dir,
-                0,
-            )
+            bindings::dma_unmap_sg_attrs(ctx.dev(), sg_table(pdu), pdu.nents as i32, pdu.dir, 0)
         };
         pdu.nents = 0;
+    }
+    free_sg_ext(pdu);
+}
+
+/// The request's scatterlist: the allocated array, or the PDU's own.
+fn sg_table(pdu: &mut Pdu) -> *mut bindings::scatterlist {
+    if pdu.sg_ext.is_null() {
+        pdu.sg.as_mut_ptr()
+    } else {
+        pdu.sg_ext
+    }
+}
+
+/// Frees the request's allocated scatterlist array, if it has one (nothing is mapped
+/// through it any more).
+fn free_sg_ext(pdu: &mut Pdu) {
+    if !pdu.sg_ext.is_null() {
+        // SAFETY: `sg_ext` and `sg_ext_cap` are the raw parts of a `KVec` that `map_data`
+        // took apart for this request, with no initialised elements that need dropping
+        // (`scatterlist` is plain data).
+        drop(unsafe { KVec::from_raw_parts(pdu.sg_ext, 0, pdu.sg_ext_cap) });
+        pdu.sg_ext = ptr::null_mut();
+        pdu.sg_ext_cap = 0;
     }
 }
 
@@ -96,6 +113,8 @@ pub(super) unsafe fn prep_rq(
     pdu.status = 0;
     pdu.nents = 0;
     pdu.prp_list = ptr::null_mut();
+    pdu.sg_ext = ptr::null_mut();
+    pdu.sg_ext_cap = 0;
     pdu.slba = 0;
 
     let op = flags & REQ_OP_MASK;
@@ -271,17 +290,26 @@ pub(super) unsafe fn map_data(
     if nseg == 0 || nseg > MAX_SEGMENTS {
         return Err(sts::IOERR);
     }
-    let sg = pdu.sg.as_mut_ptr();
+    if usize::from(nseg) > INLINE_SEGMENTS {
+        // GFP_ATOMIC: `queue_rq` must not sleep; blk-mq retries on RESOURCE.
+        let table = KVec::<bindings::scatterlist>::with_capacity(usize::from(nseg), GFP_ATOMIC)
+            .map_err(|_| sts::RESOURCE)?;
+        let (p, _, cap) = table.into_raw_parts();
+        pdu.sg_ext = p;
+        pdu.sg_ext_cap = cap;
+    }
+    let sg = sg_table(pdu);
     let mut last = ptr::null_mut();
-    // SAFETY: `sg` has `MAX_SEGMENTS` entries, at least `nseg`, and `__blk_rq_map_sg` fills at most
-    // `nr_phys_segments` (= `nseg`) of them.
+    // SAFETY: `sg` has at least `nseg` entries (the PDU's `INLINE_SEGMENTS` or an array of
+    // `nseg`), and `__blk_rq_map_sg` fills at most `nr_phys_segments` (= `nseg`) of them.
     let n = unsafe {
-        // Initialise only the entries this request needs: clearing all MAX_SEGMENTS
-        // (4 KiB) for every small I/O costs more than the I/O itself under emulation.
+        // Initialise only the entries this request needs: clearing all of them for
+        // every small I/O costs more than the I/O itself under emulation.
         bindings::sg_init_table(sg, u32::from(nseg));
         bindings::__blk_rq_map_sg(rq, sg, &mut last)
     };
     if n <= 0 {
+        free_sg_ext(pdu);
         return Err(sts::IOERR);
     }
     let dir = if write {
@@ -294,6 +322,7 @@ pub(super) unsafe fn map_data(
         bindings::dma_map_sg_attrs(ctx.dev(), sg, n, dir, bindings::DMA_ATTR_NO_WARN as _)
     };
     if mapped == 0 {
+        free_sg_ext(pdu);
         return Err(sts::RESOURCE);
     }
     pdu.nents = n as u32;

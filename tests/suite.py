@@ -344,7 +344,10 @@ RUNS = [
         "tests": ["test_io_01.sh"],
         "cpus": 1,
         "devices": [{"serial": "rnvme0", "size": "1G", "lbads": 4096, "nvme": "mdts=0"}],
-        "env": {"RN_DISKS": "nvme0n1:2097152:4096", "RN_FIO_SIZE": "16M", "RN_EXPECT_MAX_KB": "2048",
+        # With SGLs and no MDTS, C's limits: 8 MiB transfers, 256 segments (one SGL list
+        # page); 8 MiB requests verified, and nvme.ko's limits compared.
+        "env": {"RN_DISKS": "nvme0n1:2097152:4096", "RN_FIO_SIZE": "16M", "RN_EXPECT_MAX_KB": "8192",
+                "RN_EXPECT_MAX_SEGS": "256", "RN_BIG_BS": "8M", "RN_COMPARE_C_LIMITS": "1",
                 "RN_EXPECT_QUEUES": "1 I/O queue(s) of depth 1024 (64 granted, 2 vector(s))"},
         "timeout": 900,
     },
