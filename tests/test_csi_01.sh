@@ -47,8 +47,19 @@ dmesg -c >/dev/null
 check "load nvme.ko" c_load
 check "nvme.ko: a controller on $bdf" wait_for 10 sh -c "ls /sys/bus/pci/devices/$bdf/nvme | grep -q nvme"
 cctrl=$(ls /sys/bus/pci/devices/$bdf/nvme | head -1)
-disk=${cctrl}n${disk##*n}
-zns=${cctrl}n${zns##*n}
+# nvme.ko scans namespaces in parallel, so its disk numbers need not follow the NSIDs:
+# find each disk by its nsid attribute.
+disk_of() {
+	for d in /sys/block/${cctrl}n*; do
+		[ "$(cat $d/nsid 2>/dev/null)" = "$1" ] && { basename $d; return 0; }
+	done
+	return 1
+}
+three_disks() { [ "$(ls -d /sys/block/${cctrl}n* 2>/dev/null | wc -l)" -ge 3 ]; }
+check "nvme.ko: a disk for each of the three namespaces" wait_for 10 three_disks
+disk=$(disk_of 1)
+zns=$(disk_of 3)
+diag "nvme.ko: namespace 1 is $disk, namespace 3 is $zns"
 check "nvme.ko: /dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=512 count=1 iflag=direct
 check "nvme.ko: the zoned namespace has a disk" wait_for 10 [ -e /sys/block/$zns ]
 zoned_hidden nvme.ko
