@@ -1103,6 +1103,18 @@ impl Ctrl {
                     "nvme{}: failure state error detected, request disconnect\n",
                     self.instance
                 );
+                // Recovery gave up (a slot reset that failed, say): no slot reset or
+                // resume follows, so nothing would ever end the I/O that the frozen
+                // channel left quiesced (C leaves it waiting). Fail it and declare the
+                // controller dead; unbind, or removing the function, still works.
+                self.fail_io(false);
+                if self.change_state(State::Dead) {
+                    dev_err!(
+                        self.dev(),
+                        "nvme{}: PCI error recovery failed; controller is dead\n",
+                        self.instance
+                    );
+                }
                 ErsResult::Disconnect
             }
         }

@@ -146,6 +146,15 @@ RUNS = [
         "timeout": 600,
     },
     {
+        # PCIe errors injected by QEMU on the root port in front of the controller.
+        "name": "aer",
+        "tests": ["test_aer_01.sh"],
+        "cpus": 2,
+        "qemu": ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+        "devices": [{"serial": "rnvme0", "size": "256M", "bus": "rp0"}],
+        "timeout": 600,
+    },
+    {
         # All DMA bounced: buffers at a 512-byte page offset must stay PRP-describable,
         # and no transfer may be larger than a bounce slot run can hold.
         "name": "swiotlb",
