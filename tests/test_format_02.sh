@@ -4,7 +4,9 @@
 # (the format, Format NVM through nvme admin-passthru --timeout, completes with no reset;
 # Debian's nvme format passes no timeout), and admin commands run beside it: nvme id-ctrl
 # finishes while the format is still going. Then removal during such a format: the
-# ioctl is interrupted (EINTR) instead of holding up unbind for its timeout.
+# ioctl is interrupted (EINTR) instead of holding up unbind for its timeout. Last,
+# 1 ms timeouts on such a format with a data buffer: the waiter gives up, the buffer
+# stays the command's.
 . /guest/tests/lib.sh
 
 check "insmod admin_timeout=1" rn_load admin_timeout=1
@@ -51,5 +53,34 @@ check "bind again" sh -c "echo $addr > /sys/bus/pci/drivers/rust_nvme/bind"
 check "/dev/nvme0n1 is back" wait_disk nvme0n1 30
 check "verified I/O after rebinding" rn_fio --name=rebound --rw=randwrite --bs=4k \
 	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
+
+# Admin commands whose waiter gives up while the controller still holds them: a 1 ms
+# timeout on a Format NVM that takes 2 s, with a 4 KiB data buffer attached (the
+# controller may write a command's buffer until it completes it or is disabled). The
+# ioctl ends at once (EINTR), the controller is reset as after any admin timeout, and
+# the buffer stays the command's until then: freed memory is zeroed (init_on_free=1)
+# and KFENCE watches, so a buffer freed early and written later would show.
+dd if=/dev/urandom of=/tmp/keep bs=1M count=4 2>/dev/null
+check "reference data on nvme0n1" dd if=/tmp/keep of=/dev/nvme0n1 bs=1M seek=32 oflag=direct status=none
+dmesg -c >/dev/null
+n=0
+for i in 1 2 3; do
+	t0=$(date +%s)
+	nvme admin-passthru /dev/nvme0 --opcode=0x80 --namespace-id=2 --timeout=1 \
+		--data-len=4096 --read >/tmp/fmt3.out 2>&1 && continue
+	grep -q 'Interrupted system call' /tmp/fmt3.out || continue
+	[ $(( $(date +%s) - t0 )) -lt 10 ] || continue
+	wait_for 30 grep -qx live /sys/class/nvme/nvme0/state || continue
+	n=$((n + 1))
+done
+expect_eq "three 1 ms Format timeouts ended the ioctl (EINTR) and the controller came back" 3 $n
+check "each timed out after 1 ms" \
+	sh -c "[ \$(dmesg | grep -c 'admin command passthrough .* timed out after 1 ms') -ge 3 ]"
+check "and reset the controller" sh -c "[ \$(dmesg | grep -c 'resetting controller') -ge 3 ]"
+check "reference data intact" \
+	sh -c "dd if=/dev/nvme0n1 bs=1M skip=32 count=4 iflag=direct status=none | cmp -s - /tmp/keep"
+check "verified I/O after the timeouts" rn_fio --name=late --rw=randwrite --bs=4k \
+	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
+
 check "rmmod" rn_unload
 finish
