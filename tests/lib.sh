@@ -105,7 +105,9 @@ bg_fio_stop() {
 	touch /tmp/bg-stop
 	wait $BG_FIO_PID
 	[ -f /tmp/bg-fail ] || return 0
-	sed 's/^/# /' /tmp/bg-fail | tail -20
+	# fio's error lines, then the end of its report.
+	grep -i -m 8 'err\|verify\|bad\|fail' /tmp/bg-fail | sed 's/^/# /'
+	sed 's/^/# /' /tmp/bg-fail | tail -8
 	return 1
 }
 

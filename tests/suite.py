@@ -146,12 +146,17 @@ RUNS = [
         "timeout": 600,
     },
     {
-        # PCIe errors injected by QEMU on the root port in front of the controller.
+        # PCIe errors injected by QEMU on the ports in front of two controllers: one
+        # behind a root port and a switch, one right below a root port.
         "name": "aer",
         "tests": ["test_aer_01.sh"],
         "cpus": 2,
-        "qemu": ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
-        "devices": [{"serial": "rnvme0", "size": "256M", "bus": "rp0"}],
+        "qemu": ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+                 "-device", "x3130-upstream,id=up0,bus=rp0",
+                 "-device", "xio3130-downstream,id=dp0,bus=up0,chassis=2,slot=0",
+                 "-device", "pcie-root-port,id=rp1,chassis=3,slot=2"],
+        "devices": [{"serial": "rnvme0", "size": "256M", "bus": "dp0"},
+                    {"serial": "rnvme1", "size": "64M", "bus": "rp1"}],
         "timeout": 600,
     },
     {
