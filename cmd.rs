@@ -335,7 +335,7 @@ pub(crate) fn build_dsm_ranges(
     out: &mut [DsmRange],
 ) -> Result<usize> {
     let mut n = 0;
-    let sectors_per_lba = lba_shift - SECTOR_SHIFT;
+    let sectors_per_lba = lba_shift.checked_sub(SECTOR_SHIFT).ok_or(EINVAL)?;
     for (sector, bytes) in extents {
         if bytes == 0
             || bytes & ((1 << lba_shift) - 1) != 0
@@ -417,7 +417,7 @@ impl Command {
     pub(crate) fn create_cq(qid: u16, depth: u16, dma: u64, vector: Option<u16>) -> Self {
         let mut c = Self::admin(AdminOpcode::CreateCq);
         c.prp1 = dma;
-        c.cdw10 = (u32::from(depth - 1) << 16) | u32::from(qid);
+        c.cdw10 = (u32::from(depth.saturating_sub(1)) << 16) | u32::from(qid);
         c.cdw11 = match vector {
             Some(v) => (u32::from(v) << CQ_IV_SHIFT) | CQ_IRQ_ENABLED | QUEUE_PHYS_CONTIG,
             None => QUEUE_PHYS_CONTIG,
@@ -437,7 +437,7 @@ impl Command {
     pub(crate) fn create_sq(qid: u16, depth: u16, dma: u64, cqid: u16) -> Self {
         let mut c = Self::admin(AdminOpcode::CreateSq);
         c.prp1 = dma;
-        c.cdw10 = (u32::from(depth - 1) << 16) | u32::from(qid);
+        c.cdw10 = (u32::from(depth.saturating_sub(1)) << 16) | u32::from(qid);
         // Priority class (QPRIO) is left at urgent/0: round robin ignores it.
         c.cdw11 = (u32::from(cqid) << SQ_CQID_SHIFT) | QUEUE_PHYS_CONTIG;
         c
@@ -470,7 +470,7 @@ impl Command {
         c.cdw10 = slba as u32;
         c.cdw11 = (slba >> 32) as u32;
         // NLB is 0's based and 16 bits wide; callers respect max_hw_sectors.
-        c.cdw12 = (nlb - 1) & 0xffff;
+        c.cdw12 = nlb.saturating_sub(1) & 0xffff;
         if fua {
             c.cdw12 |= RW_FUA;
         }
@@ -492,7 +492,7 @@ impl Command {
         let mut c = Self::new(IoOpcode::WriteZeroes as u8, nsid);
         c.cdw10 = slba as u32;
         c.cdw11 = (slba >> 32) as u32;
-        c.cdw12 = (nlb - 1) & 0xffff;
+        c.cdw12 = nlb.saturating_sub(1) & 0xffff;
         if deac {
             c.cdw12 |= WZ_DEAC;
         }
@@ -515,7 +515,7 @@ impl Command {
         let mut c = Self::admin(AdminOpcode::GetLogPage);
         c.nsid = nsid;
         c.prp1 = dma;
-        let numd = len / 4 - 1;
+        let numd = (len / 4).saturating_sub(1);
         c.cdw10 = lid as u32 | ((numd & 0xffff) << LOG_NUMDL_SHIFT) | if rae { LOG_RAE } else { 0 };
         c.cdw11 = numd >> 16;
         c

@@ -790,7 +790,7 @@ impl Ctrl {
 
     /// Programs CC and waits for CSTS.RDY (C: `nvme_enable_ctrl`).
     fn enable(&self, cap: Cap, page_shift: u32) -> Result {
-        let mps = page_shift - regs::MPS_BASE_SHIFT;
+        let mps = page_shift.checked_sub(regs::MPS_BASE_SHIFT).ok_or(EINVAL)?;
         let cc = CC::zeroed()
             .try_with_css(regs::cc_css(cap))?
             .with_ams(Bounded::<u32, 3>::new::<{ regs::CC_AMS_RR }>())

@@ -344,7 +344,7 @@ pub(crate) struct NvmCtrlLimits {
 impl NvmCtrlLimits {
     /// Largest discard in 512-byte sectors (C: `max_hw_discard_sectors`).
     pub(crate) fn max_discard_sectors(&self, lba_shift: u32) -> u32 {
-        let s = lba_shift - MIN_LBA_SHIFT;
+        let s = lba_shift.saturating_sub(MIN_LBA_SHIFT);
         match self.dmrsl {
             d if d != 0 && u64::from(d) << s <= u64::from(u32::MAX) => d << s,
             _ => u32::MAX,
@@ -357,7 +357,7 @@ impl NvmCtrlLimits {
         if self.wzsl == 0 {
             return max_hw_sectors;
         }
-        let shift = u32::from(self.wzsl) + mps_min_shift - MIN_LBA_SHIFT;
+        let shift = (u32::from(self.wzsl) + mps_min_shift).saturating_sub(MIN_LBA_SHIFT);
         1u32.checked_shl(shift).unwrap_or(u32::MAX)
     }
 }
@@ -473,8 +473,10 @@ impl NsGeometry {
             NsUse::PassthroughOnly("logical block smaller than 512 bytes")
         } else if self
             .nsze
-            .checked_shl(self.lba_shift - MIN_LBA_SHIFT)
-            .map_or(true, |s| s >> (self.lba_shift - MIN_LBA_SHIFT) != self.nsze)
+            .checked_shl(self.lba_shift.saturating_sub(MIN_LBA_SHIFT))
+            .map_or(true, |s| {
+                s >> self.lba_shift.saturating_sub(MIN_LBA_SHIFT) != self.nsze
+            })
         {
             NsUse::Skip("capacity overflows 64-bit sectors")
         } else if self.lba_shift > kernel::page::PAGE_SHIFT as u32 {
@@ -503,7 +505,7 @@ impl NsGeometry {
     /// Capacity in 512-byte sectors; 0 unless the namespace is usable as a block device.
     pub(crate) fn capacity_sectors(&self) -> u64 {
         match self.usage() {
-            NsUse::Block => self.nsze << (self.lba_shift - MIN_LBA_SHIFT),
+            NsUse::Block => self.nsze << self.lba_shift.saturating_sub(MIN_LBA_SHIFT),
             _ => 0,
         }
     }

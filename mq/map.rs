@@ -135,7 +135,7 @@ pub(super) unsafe fn prep_rq(
         }
         bindings::req_op_REQ_OP_READ | bindings::req_op_REQ_OP_WRITE => {
             let shift = ns.lba_shift();
-            let slba = sector >> (shift - kernel::block::SECTOR_SHIFT);
+            let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
             let nlb = bytes >> shift;
             if nlb == 0 || bytes & ((1 << shift) - 1) != 0 {
                 return Err(sts::IOERR);
@@ -158,7 +158,7 @@ pub(super) unsafe fn prep_rq(
         }
         bindings::req_op_REQ_OP_WRITE_ZEROES if ns.write_zeroes => {
             let shift = ns.lba_shift();
-            let slba = sector >> (shift - kernel::block::SECTOR_SHIFT);
+            let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
             let nlb = bytes >> shift;
             if nlb == 0 || nlb > 1 << 16 {
                 return Err(sts::IOERR);
