@@ -7,4 +7,5 @@
 //! `kernel::bindings` lives here; the blk-mq, IRQ, sysfs and character device layers
 //! still live beside the driver code and move here next.
 
+pub(crate) mod cred;
 pub(crate) mod pci;

@@ -21,7 +21,7 @@
 use core::iter;
 
 use kernel::{
-    bindings, device,
+    device,
     dma::{
         Coherent,
         CoherentBox, //
@@ -213,12 +213,6 @@ pub(crate) fn user_io_command(b: &[u8; USER_IO_SIZE], nsid: u32) -> Result<(Comm
     Ok((c, le64(b, 16), u32::from(nblocks) + 1))
 }
 
-/// Whether the caller has `CAP_SYS_ADMIN`.
-fn capable_sys_admin() -> bool {
-    // SAFETY: `capable` only reads the current task's credentials.
-    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
-}
-
 /// Whether an opcode transfers data to the controller (C: `nvme_is_write`).
 fn is_write(opcode: u8) -> bool {
     opcode & 1 != 0
@@ -265,7 +259,7 @@ pub(crate) fn access(c: &Command, effects: Option<u32>, partition: bool, write: 
 fn allowed(a: Access) -> Result {
     match a {
         Access::Granted => Ok(()),
-        Access::NeedsAdmin if capable_sys_admin() => Ok(()),
+        Access::NeedsAdmin if crate::abstractions::cred::capable_sys_admin() => Ok(()),
         _ => Err(EACCES),
     }
 }
