@@ -22,34 +22,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static int failed;
-
-static void result(int good, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("rn-tap: %s - ", good ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!good)
-		failed = 1;
-}
-
-static void expect(int fd, unsigned long cmd, void *arg, int want, const char *what)
-{
-	int r = ioctl(fd, cmd, arg);
-	int err = r < 0 ? errno : 0;
-
-	if (want)
-		result(r < 0 && err == want, "%s fails with %s (got %d, %s)", what,
-		       strerror(want), r, r < 0 ? strerror(err) : "no error");
-	else
-		result(r == 0, "%s succeeds (got %d, %s)", what, r,
-		       r < 0 ? strerror(err) : "status 0");
-}
+#include "tap.h"
 
 /* A Read of `nlb` 512-byte blocks at LBA 0 into `len` bytes at `buf`. */
 static struct nvme_passthru_cmd rd(unsigned int nsid, unsigned int nlb, void *buf, unsigned int len)
