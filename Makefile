@@ -46,7 +46,7 @@ bench: setup
 	@$(PY) scripts/bench.py
 
 rustfmt:
-	@. scripts/env.sh && rustfmt --edition 2021 --config-path "$$KSRC/.rustfmt.toml" *.rs ctrl/*.rs mq/*.rs abstractions/*.rs
+	@. scripts/env.sh && rustfmt --edition 2021 --config-path "$$KSRC/.rustfmt.toml" *.rs ctrl/*.rs mq/*.rs abstractions/*.rs abstractions/*/*.rs
 
 clean:
 	@kdir=$$($(KDIR_CMD) 2>/dev/null) && [ -n "$$kdir" ] && \

@@ -3,9 +3,21 @@
 //! Abstractions over C kernel objects that 7.3's `kernel` crate does not (yet) offer,
 //! shaped like `rust/kernel`: one file per C object, no NVMe knowledge inside.
 //!
-//! The aim (see README, "Layout") is that every `unsafe` block and every use of
-//! `kernel::bindings` lives here; the blk-mq, IRQ, sysfs and character device layers
-//! still live beside the driver code and move here next.
+//! Every `unsafe` block and every use of `kernel::bindings` of the driver lives here
+//! (see README, "Layout").
 
+pub(crate) mod bio;
+pub(crate) mod blk_mq;
 pub(crate) mod cred;
+pub(crate) mod gendisk;
 pub(crate) mod pci;
+
+/// The `struct device` behind a device.
+pub(crate) fn raw_device<Ctx: kernel::device::DeviceContext>(
+    dev: &kernel::device::Device<Ctx>,
+) -> *mut kernel::bindings::device {
+    // `Device` is `repr(transparent)` over `Opaque<struct device>`, itself transparent.
+    core::ptr::from_ref(dev)
+        .cast::<kernel::bindings::device>()
+        .cast_mut()
+}

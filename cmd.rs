@@ -321,6 +321,10 @@ pub(crate) struct DsmRange {
 }
 kernel::static_assert!(core::mem::size_of::<DsmRange>() == 16);
 
+// SAFETY: `DsmRange` is `repr(C)` with only integer fields and no padding (16 bytes
+// checked above), so any byte pattern is a valid value.
+unsafe impl transmute::FromBytes for DsmRange {}
+
 /// Builds one DSM range per `(sector, bytes)` extent of a discard request.
 ///
 /// Returns the number of ranges written to `out`.

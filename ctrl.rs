@@ -98,11 +98,11 @@ use crate::{
         Vectors, //
     },
     mq::{
-        self,
         Disk,
         DiskRef,
         Frozen,
         IoContext,
+        IoQueue,
         PassthruDone,
         TagSet, //
     },
@@ -274,7 +274,7 @@ fn instance_put(n: u32) {
 /// The data of one interrupt vector: the queues whose CQs interrupt on it.
 struct VectorHandler {
     admin: Option<Arc<AdminQueue>>,
-    io: Option<Arc<QueuePair>>,
+    io: Option<Arc<IoQueue>>,
 }
 
 impl Handler for VectorHandler {
@@ -283,10 +283,8 @@ impl Handler for VectorHandler {
         if let Some(a) = &self.admin {
             handled |= a.reap();
         }
-        if let Some(qp) = &self.io {
-            handled |= qp.process_cq(|cqe| {
-                mq::complete_cqe(&qp.tags, cqe);
-            }) > 0;
+        if let Some(q) = &self.io {
+            handled |= q.reap() > 0;
         }
         handled
     }
@@ -938,10 +936,8 @@ impl Ctrl {
         self.aen_disarm();
         if let Some(ts) = hw.tagset.as_ref() {
             let mut reaped = 0;
-            for qp in ts.queues() {
-                reaped += qp.process_cq(|cqe| {
-                    mq::complete_cqe(&qp.tags, cqe);
-                });
+            for q in ts.queues() {
+                reaped += q.reap();
             }
             let n = ts.cancel_all();
             if n > 0 || reaped > 0 {

@@ -41,7 +41,6 @@ use crate::{
         StatusField, //
     },
     dbbuf::Shadow,
-    mq::TagsSlot,
     regs,
 };
 
@@ -150,8 +149,6 @@ pub(crate) struct QueuePair {
     sq_db: usize,
     cq_db: usize,
     bar: Arc<Bar0>,
-    /// The blk-mq tags of the hardware queue this pair serves (I/O queues only).
-    pub(crate) tags: TagsSlot,
     /// The queue exists on the enabled controller: doorbells may be written. Cleared
     /// before the controller is disabled, since writing the doorbell of a queue that no
     /// longer exists is a protocol error.
@@ -190,7 +187,6 @@ impl QueuePair {
                 sq_db,
                 cq_db,
                 bar,
-                tags: TagsSlot::new(),
                 live: Atomic::new(false),
                 sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0, shadow: None }),
                 cq_state <- new_spinlock_irq!(CqState { cur: CqCursor::new(ring), shadow: None }),

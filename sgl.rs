@@ -32,6 +32,10 @@ pub(crate) struct SglDesc {
 }
 kernel::static_assert!(core::mem::size_of::<SglDesc>() == 16);
 
+// SAFETY: `SglDesc` is `repr(C)` with only integer fields and no padding (16 bytes checked
+// above), so any byte pattern is a valid value.
+unsafe impl kernel::transmute::FromBytes for SglDesc {}
+
 impl SglDesc {
     /// A Data Block descriptor for `length` bytes at bus address `addr`.
     pub(crate) fn data_block(addr: u64, length: u32) -> Self {

@@ -227,7 +227,12 @@ unsafe extern "C" fn attr_show(
         // driver data is the `Identity` that `SubsysDevice` keeps alive.
         Show::Subsys(f) => f(unsafe { &*(*dev).driver_data.cast::<Identity>() }, &mut w),
         // SAFETY: Namespace attributes are only in the group of our disks.
-        Show::Ns(f) => f(unsafe { crate::mq::ns_of_disk_dev(dev) }, &mut w),
+        Show::Ns(f) => {
+            match crate::mq::ns_of_disk_device(unsafe { kernel::device::Device::from_raw(dev) }) {
+                Some(ns) => f(ns, &mut w),
+                None => Err(core::fmt::Error),
+            }
+        }
         Show::None => Err(core::fmt::Error),
     };
     match r {
@@ -475,7 +480,10 @@ unsafe extern "C" fn ns_attr_visible(
     // `struct device`.
     let dev = unsafe { kernel::container_of!(kobj, bindings::device, kobj) };
     // SAFETY: As above; the disk is ours.
-    let ns = unsafe { crate::mq::ns_of_disk_dev(dev) };
+    let Some(ns) = crate::mq::ns_of_disk_device(unsafe { kernel::device::Device::from_raw(dev) })
+    else {
+        return 0;
+    };
     let ids: &NsIds = &ns.ids;
     let a = a.cast_const();
     let hidden = (a == &raw const UUID.attr.attr && ids.uuid == [0; 16] && ids.nguid == [0; 16])
@@ -597,9 +605,10 @@ impl CtrlDevice {
         Ok(Self { dev })
     }
 
-    /// The `struct device`, as parent of the namespace disks.
-    pub(crate) fn as_raw(&self) -> *mut bindings::device {
-        self.dev
+    /// The device, as parent of the namespace disks.
+    pub(crate) fn device(&self) -> &kernel::device::Device {
+        // SAFETY: By the invariant the device is registered until `self` drops.
+        unsafe { kernel::device::Device::from_raw(self.dev) }
     }
 
     /// Sends `KOBJ_CHANGE` with `NVME_AEN=<result>` (C: `nvme_aen_uevent`).

@@ -406,3 +406,28 @@ pub(crate) fn dma_opt_mapping_size(pdev: &pci::Device) -> usize {
     // device's DMA ops and parameters.
     unsafe { bindings::dma_opt_mapping_size(&raw mut (*raw_pdev(pdev)).dev) }
 }
+
+/// Calls `f` for each CPU in the affinity mask of interrupt vector `vector` (C:
+/// `pci_irq_get_affinity`); returns false when the vector has no mask.
+///
+/// TEMPORARY: to be replaced by an accessor on the allocated vectors (the mask lives as
+/// long as they do).
+pub(crate) fn irq_affinity_each(pdev: &pci::Device, vector: u32, mut f: impl FnMut(u32)) -> bool {
+    let Ok(vector) = core::ffi::c_int::try_from(vector) else {
+        return false;
+    };
+    // SAFETY: The device is live; a vector beyond the allocated ones returns null. The
+    // callers (bring-up) allocated the vectors and do not free them meanwhile.
+    let mask = unsafe { bindings::pci_irq_get_affinity(raw_pdev(pdev), vector) };
+    if mask.is_null() {
+        return false;
+    }
+    // SAFETY: The mask belongs to the allocated vector (see above).
+    let mask = unsafe { kernel::cpumask::Cpumask::from_raw(mask) };
+    for cpu in 0..kernel::cpu::nr_cpu_ids() {
+        if kernel::cpu::CpuId::from_u32(cpu).is_some_and(|c| mask.test(c)) {
+            f(cpu);
+        }
+    }
+    true
+}

@@ -26,7 +26,7 @@ impl Ctrl {
         &self,
         inner: &mut Inner,
         admin: &AdminQueue,
-        live: &[Arc<QueuePair>],
+        live: &[Arc<IoQueue>],
         stride: usize,
         page_size: usize,
     ) {
@@ -266,7 +266,7 @@ impl Ctrl {
         // of them again once it gives them back (never more: C can also grow beyond).
         let first = inner.tagset.is_none();
         let mut fresh = KVec::new();
-        let existing: &[Arc<QueuePair>] = match inner.tagset.as_ref() {
+        let existing: &[Arc<IoQueue>] = match inner.tagset.as_ref() {
             Some(ts) => {
                 let qs = ts.queues();
                 let polled = qs.iter().filter(|q| q.polled).count() as u32;
@@ -293,7 +293,15 @@ impl Ctrl {
                         io_queue_vector(qid, nvec)
                     };
                     fresh.push(
-                        QueuePair::new(dev, self.bar.clone(), stride, qid, depth, vector, polled)?,
+                        IoQueue::new(QueuePair::new(
+                            dev,
+                            self.bar.clone(),
+                            stride,
+                            qid,
+                            depth,
+                            vector,
+                            polled,
+                        )?)?,
                         GFP_KERNEL,
                     )?;
                 }
@@ -303,7 +311,7 @@ impl Ctrl {
         // Default (interrupt) queues first, then polled ones: the hardware queue order.
         let irq_qs = existing.iter().filter(|q| !q.polled).take(nr_irq as usize);
         let poll_qs = existing.iter().filter(|q| q.polled).take(nr_poll as usize);
-        let mut live: KVec<Arc<QueuePair>> = KVec::new();
+        let mut live: KVec<Arc<IoQueue>> = KVec::new();
         for qp in Iterator::chain(irq_qs, poll_qs) {
             live.push(qp.clone(), GFP_KERNEL)?;
         }
@@ -447,6 +455,7 @@ impl Ctrl {
         let ts = Arc::new(
             TagSet::new(
                 ctx,
+                self.bound_dev(),
                 u32::from(depth) - 1,
                 timeout,
                 self.params.poll_queues > 0,

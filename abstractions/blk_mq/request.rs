@@ -1,0 +1,901 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A blk-mq request with its typed driver data, the states in which the driver owns it,
+//! and the DMA mapping of its data.
+//!
+//! C header: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h)
+
+use core::{
+    cell::UnsafeCell,
+    ffi::c_void,
+    marker::PhantomData,
+    mem::size_of,
+    ptr, //
+};
+
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Release, //
+        },
+        rcu,
+    },
+    transmute::FromBytes,
+    types::Opaque,
+};
+
+use super::{
+    tag_set::TagSetInner,
+    BlkStatus,
+    Operations, //
+};
+use crate::abstractions::bio::BioList;
+
+/// Scatterlist entries kept inside each request's data; a request with more segments gets
+/// an array allocated while it is mapped. 32 entries cover 128 KiB of scattered pages.
+pub(super) const INLINE_SEGMENTS: usize = 32;
+
+/// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
+const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
+/// `RQF_DONTPREP`: the driver has prepared this request before (it is a requeue).
+const RQF_DONTPREP: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_DONTPREP;
+/// `REQ_NOUNMAP`: write zeroes must not deallocate.
+const REQ_NOUNMAP: u32 = 1 << bindings::req_flag_bits___REQ_NOUNMAP;
+/// `REQ_FUA`: forced unit access.
+const REQ_FUA: u32 = 1 << bindings::req_flag_bits___REQ_FUA;
+/// `REQ_FAILFAST_MASK`: the submitter wants no retries (C: `blk_noretry_request`).
+const REQ_FAILFAST_MASK: u32 = (1 << bindings::req_flag_bits___REQ_FAILFAST_DEV)
+    | (1 << bindings::req_flag_bits___REQ_FAILFAST_TRANSPORT)
+    | (1 << bindings::req_flag_bits___REQ_FAILFAST_DRIVER);
+
+/// What a request asks for (C: `enum req_op`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ReqOp {
+    /// `REQ_OP_READ`.
+    Read,
+    /// `REQ_OP_WRITE`.
+    Write,
+    /// `REQ_OP_FLUSH`.
+    Flush,
+    /// `REQ_OP_DISCARD`.
+    Discard,
+    /// `REQ_OP_WRITE_ZEROES`.
+    WriteZeroes,
+    /// `REQ_OP_DRV_IN`: a driver-private request reading data (passthrough).
+    DrvIn,
+    /// `REQ_OP_DRV_OUT`: a driver-private request writing data (passthrough).
+    DrvOut,
+    /// Any other operation, by number.
+    Other(u32),
+}
+
+impl ReqOp {
+    fn from_flags(cmd_flags: u32) -> Self {
+        match cmd_flags & REQ_OP_MASK {
+            bindings::req_op_REQ_OP_READ => Self::Read,
+            bindings::req_op_REQ_OP_WRITE => Self::Write,
+            bindings::req_op_REQ_OP_FLUSH => Self::Flush,
+            bindings::req_op_REQ_OP_DISCARD => Self::Discard,
+            bindings::req_op_REQ_OP_WRITE_ZEROES => Self::WriteZeroes,
+            bindings::req_op_REQ_OP_DRV_IN => Self::DrvIn,
+            bindings::req_op_REQ_OP_DRV_OUT => Self::DrvOut,
+            op => Self::Other(op),
+        }
+    }
+
+    /// A driver-private request (`REQ_OP_DRV_IN`/`OUT`, C: `blk_rq_is_passthrough`).
+    pub(crate) fn is_drv(self) -> bool {
+        matches!(self, Self::DrvIn | Self::DrvOut)
+    }
+
+    /// The raw operation number.
+    pub(crate) fn raw(self) -> u32 {
+        match self {
+            Self::Read => bindings::req_op_REQ_OP_READ,
+            Self::Write => bindings::req_op_REQ_OP_WRITE,
+            Self::Flush => bindings::req_op_REQ_OP_FLUSH,
+            Self::Discard => bindings::req_op_REQ_OP_DISCARD,
+            Self::WriteZeroes => bindings::req_op_REQ_OP_WRITE_ZEROES,
+            Self::DrvIn => bindings::req_op_REQ_OP_DRV_IN,
+            Self::DrvOut => bindings::req_op_REQ_OP_DRV_OUT,
+            Self::Other(op) => op,
+        }
+    }
+}
+
+/// The direction of a request's data transfer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DataDir {
+    /// Memory to device (a write).
+    ToDevice,
+    /// Device to memory (a read).
+    FromDevice,
+}
+
+impl DataDir {
+    fn raw(self) -> bindings::dma_data_direction {
+        match self {
+            Self::ToDevice => bindings::dma_data_direction::DMA_TO_DEVICE,
+            Self::FromDevice => bindings::dma_data_direction::DMA_FROM_DEVICE,
+        }
+    }
+}
+
+/// The DMA mapping of one request's data: its scatterlist and a list page from the tag
+/// set's pool.
+///
+/// # Invariants
+///
+/// - `nents != 0` iff `sg_table()` holds `nents` entries mapped for the tag set's device in
+///   direction `dir`, of which `mapped` DMA segments resulted.
+/// - `sg_ext` is null, or the buffer of a `KVec<scatterlist>` of capacity `sg_ext_cap`.
+/// - `page` is null, or a buffer of the tag set's pool at bus address `page_dma`, used by
+///   this request only.
+pub(super) struct DataMap {
+    nents: u32,
+    mapped: u32,
+    dir: bindings::dma_data_direction,
+    sg: [bindings::scatterlist; INLINE_SEGMENTS],
+    sg_ext: *mut bindings::scatterlist,
+    sg_ext_cap: usize,
+    page: *mut c_void,
+    page_dma: u64,
+}
+
+impl DataMap {
+    fn new() -> Self {
+        // INVARIANT: nothing mapped, no array, no page.
+        Self {
+            nents: 0,
+            mapped: 0,
+            dir: bindings::dma_data_direction::DMA_NONE,
+            // SAFETY: A scatterlist is plain data; all-zero is its state before
+            // `sg_init_table`, which `map_sg` calls before each use.
+            sg: unsafe { core::mem::zeroed() },
+            sg_ext: ptr::null_mut(),
+            sg_ext_cap: 0,
+            page: ptr::null_mut(),
+            page_dma: 0,
+        }
+    }
+
+    fn sg_table(&mut self) -> *mut bindings::scatterlist {
+        if self.sg_ext.is_null() {
+            self.sg.as_mut_ptr()
+        } else {
+            self.sg_ext
+        }
+    }
+
+    fn free_sg_ext(&mut self) {
+        if !self.sg_ext.is_null() {
+            // SAFETY: By the invariant `sg_ext`/`sg_ext_cap` are the buffer of a `KVec`
+            // whose elements (plain data) need no drop; nothing is mapped through it.
+            drop(unsafe { KVec::from_raw_parts(self.sg_ext, 0, self.sg_ext_cap) });
+            // INVARIANT: no array.
+            self.sg_ext = ptr::null_mut();
+            self.sg_ext_cap = 0;
+        }
+    }
+
+    /// Releases the list page and the DMA mapping (C: `nvme_unmap_data`).
+    fn unmap(&mut self, set: &TagSetInner<impl Operations>) {
+        if !self.page.is_null() {
+            set.pool_free(self.page, self.page_dma);
+            // INVARIANT: no page.
+            self.page = ptr::null_mut();
+        }
+        if self.nents != 0 {
+            // SAFETY: By the invariant `sg_table()` holds `nents` entries mapped for the
+            // tag set's device (which it keeps alive) in `dir`.
+            unsafe {
+                bindings::dma_unmap_sg_attrs(
+                    set.raw_dev(),
+                    self.sg_table(),
+                    self.nents as i32,
+                    self.dir,
+                    0,
+                )
+            };
+            // INVARIANT: nothing mapped.
+            self.nents = 0;
+            self.mapped = 0;
+        }
+        self.free_sg_ext();
+    }
+}
+
+/// What the tag set keeps after each `struct request` (its `cmd_size`).
+///
+/// # Invariants
+///
+/// `in_flight` is true from [`Dispatch::start`] until one context claims the completion
+/// ([`Request::claim`]); only the claimer, or the dispatcher before the start, touches
+/// `map` (and mutates `pdu` through a unique reference).
+#[repr(C)]
+pub(super) struct RequestData<T: Operations> {
+    in_flight: Atomic<bool>,
+    map: UnsafeCell<DataMap>,
+    pdu: UnsafeCell<T::Pdu>,
+}
+
+impl<T: Operations> RequestData<T> {
+    /// Initialises the data of a request the block layer has just allocated.
+    ///
+    /// # Safety
+    ///
+    /// `p` points to `size_of::<RequestData<T>>()` writable bytes, suitably aligned, that
+    /// hold no live value.
+    pub(super) unsafe fn init(p: *mut Self) {
+        // SAFETY: Per the function's safety requirements.
+        unsafe {
+            p.write(Self {
+                in_flight: Atomic::new(false),
+                map: UnsafeCell::new(DataMap::new()),
+                pdu: UnsafeCell::new(T::Pdu::default()),
+            })
+        };
+    }
+
+    /// Drops the data of a request the block layer is about to free.
+    ///
+    /// # Safety
+    ///
+    /// `p` was initialised by [`Self::init`], is not used again, and no mapping is live.
+    pub(super) unsafe fn exit(p: *mut Self) {
+        // SAFETY: Per the function's safety requirements the value is live and unused
+        // from here on; dropping it frees an array left behind, if any.
+        unsafe {
+            (*(*p).map.get()).free_sg_ext();
+            ptr::drop_in_place(p);
+        }
+    }
+}
+
+/// Reads a field of the request a `&Request<T>` names.
+macro_rules! field {
+    ($rq:expr, $f:ident) => {
+        // SAFETY: By the type invariant of `Request` the request is valid and owned by the
+        // driver, so blk-mq does not change the fields read here meanwhile.
+        unsafe { (*$rq.as_raw()).$f }
+    };
+}
+
+/// A blk-mq request of a [`super::TagSet<T>`], as the driver sees it while it owns it.
+///
+/// Only the ownership handles ([`Dispatch`], [`Claimed`], [`Completing`], [`TimedOut`])
+/// hand out references to it, so its fields are stable while one is held.
+///
+/// # Invariants
+///
+/// The wrapped `struct request` belongs to a tag set created by `TagSet<T>`: its driver
+/// data is an initialised `RequestData<T>` and its queue's tag set's `driver_data` a
+/// `TagSetInner<T>`; the driver owns it (blk-mq does not reuse it) while referenced.
+#[repr(transparent)]
+pub(crate) struct Request<T: Operations>(Opaque<bindings::request>, PhantomData<T>);
+
+impl<T: Operations> Request<T> {
+    /// # Safety
+    ///
+    /// `rq` satisfies the type invariants for `'a`.
+    pub(super) unsafe fn from_raw<'a>(rq: *mut bindings::request) -> &'a Self {
+        // SAFETY: `Request<T>` is `repr(transparent)` over the request; per the function's
+        // safety requirements it is valid for `'a`.
+        unsafe { &*rq.cast::<Self>() }
+    }
+
+    pub(super) fn as_raw(&self) -> *mut bindings::request {
+        self.0.get()
+    }
+
+    fn data(&self) -> &RequestData<T> {
+        // SAFETY: C's `blk_mq_rq_to_pdu`: the driver data follows the request, and by the
+        // type invariant it is an initialised `RequestData<T>` (only reached through `&`,
+        // its mutable parts are in cells).
+        unsafe { &*self.as_raw().add(1).cast::<RequestData<T>>() }
+    }
+
+    pub(super) fn tag_set(&self) -> &TagSetInner<T> {
+        // SAFETY: By the type invariant the queue is live and its tag set's `driver_data`
+        // is the `TagSetInner<T>`, which outlives all requests.
+        unsafe {
+            &*(*(*(*self.as_raw()).q).tag_set)
+                .driver_data
+                .cast::<TagSetInner<T>>()
+        }
+    }
+
+    /// The tag set's data.
+    pub(crate) fn tag_set_data(&self) -> &T::TagSetData {
+        &self.tag_set().data
+    }
+
+    /// The data of the request queue the request was issued on (C: `q->queuedata`).
+    pub(crate) fn queue_data(&self) -> &T::QueueData {
+        // SAFETY: `GenDisk<T>` sets every queue's `queuedata` to its `T::QueueData`, owned
+        // by the gendisk, which the queue (and so the request) does not outlive.
+        unsafe { &*(*(*self.as_raw()).q).queuedata.cast::<T::QueueData>() }
+    }
+
+    /// The operation.
+    pub(crate) fn op(&self) -> ReqOp {
+        ReqOp::from_flags(field!(self, cmd_flags))
+    }
+
+    /// `REQ_FUA` is set.
+    pub(crate) fn is_fua(&self) -> bool {
+        field!(self, cmd_flags) & REQ_FUA != 0
+    }
+
+    /// `REQ_NOUNMAP` is set.
+    pub(crate) fn is_nounmap(&self) -> bool {
+        field!(self, cmd_flags) & REQ_NOUNMAP != 0
+    }
+
+    /// The submitter wants no retries (C: `blk_noretry_request`).
+    pub(crate) fn is_failfast(&self) -> bool {
+        field!(self, cmd_flags) & REQ_FAILFAST_MASK != 0
+    }
+
+    /// The first sector (C: `blk_rq_pos`).
+    pub(crate) fn sector(&self) -> u64 {
+        field!(self, __sector)
+    }
+
+    /// The data length in bytes (C: `blk_rq_bytes`).
+    pub(crate) fn bytes(&self) -> u32 {
+        field!(self, __data_len)
+    }
+
+    /// The tag, unique among the requests in flight on its hardware queue.
+    pub(crate) fn tag(&self) -> u16 {
+        // A driver-owned request has a tag in `0..queue_depth`, and depths fit in 16 bits
+        // (`TagSetParams::depth`).
+        field!(self, tag) as u16
+    }
+
+    /// Physical data segments (C: `blk_rq_nr_phys_segments`).
+    pub(crate) fn nr_phys_segments(&self) -> u16 {
+        field!(self, nr_phys_segments)
+    }
+
+    /// The request carries bios (it is not a flush or an empty driver request).
+    pub(crate) fn has_bios(&self) -> bool {
+        !field!(self, bio).is_null()
+    }
+
+    /// The (first sector, bytes) of each of the request's bios (a discard's ranges).
+    pub(crate) fn bio_extents(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        let mut bio = field!(self, bio);
+        core::iter::from_fn(move || {
+            if bio.is_null() {
+                return None;
+            }
+            // SAFETY: `bio` is in the request's chain, which is stable while the driver
+            // owns the request (type invariant).
+            let (sector, size, next) = unsafe {
+                (
+                    (*bio).bi_iter.bi_sector,
+                    (*bio).bi_iter.bi_size,
+                    (*bio).bi_next,
+                )
+            };
+            bio = next;
+            Some((sector, size))
+        })
+    }
+
+    /// blk-mq's state is "in flight" (started, not yet completed).
+    pub(crate) fn is_in_flight(&self) -> bool {
+        // SAFETY: The request is valid (type invariant); `state` changes concurrently
+        // with its completion, so it is read once, as C's `READ_ONCE`.
+        let state = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).state) };
+        state == bindings::mq_rq_state_MQ_RQ_IN_FLIGHT
+    }
+
+    /// Takes the completion of a started request: true for exactly one caller per start.
+    fn claim(&self) -> bool {
+        // INVARIANT: only the caller that flips the flag owns the completion. Acquire pairs
+        // with the release in `start`: the dispatcher's writes are visible.
+        self.data().in_flight.xchg(false, Acquire)
+    }
+
+    fn pdu(&self) -> &T::Pdu {
+        // SAFETY: Mutable references to the PDU exist only in `Dispatch` (before the start)
+        // and for a request just allocated or ended by its submitter, never while a
+        // handle that calls this is alive (type invariant of `RequestData`).
+        unsafe { &*self.data().pdu.get() }
+    }
+
+    /// # Safety
+    ///
+    /// The caller owns the mapping: it dispatches the request before its start, or has
+    /// claimed its completion.
+    unsafe fn map(&self) -> &mut DataMap {
+        // SAFETY: Per the function's safety requirements nobody else uses the mapping.
+        unsafe { &mut *self.data().map.get() }
+    }
+
+    /// Whether fault injection wants this completion dropped (C:
+    /// `blk_should_fake_timeout`).
+    #[cfg(CONFIG_FAIL_IO_TIMEOUT)]
+    fn should_fake_timeout(&self) -> bool {
+        extern "C" {
+            // Declared over `void *`: `struct request_queue` is not FFI-safe as bindgen
+            // sees it.
+            fn __blk_should_fake_timeout(q: *mut c_void) -> bool;
+        }
+        // SAFETY: The request's queue is live (type invariant); `queue_flags` is a plain
+        // bit field.
+        unsafe {
+            let q = (*self.as_raw()).q;
+            (*q).queue_flags & (1 << bindings::QUEUE_FLAG_FAIL_IO) != 0
+                && __blk_should_fake_timeout(q.cast())
+        }
+    }
+
+    /// Without `CONFIG_FAIL_IO_TIMEOUT` nothing is ever dropped.
+    #[cfg(not(CONFIG_FAIL_IO_TIMEOUT))]
+    fn should_fake_timeout(&self) -> bool {
+        false
+    }
+}
+
+/// Iterator over the DMA segments (bus address, length) of a mapped request.
+pub(crate) struct SgIter<'a> {
+    cur: *mut bindings::scatterlist,
+    left: u32,
+    _p: PhantomData<&'a DataMap>,
+}
+
+impl Iterator for SgIter<'_> {
+    type Item = (u64, u32);
+
+    fn next(&mut self) -> Option<(u64, u32)> {
+        if self.left == 0 || self.cur.is_null() {
+            return None;
+        }
+        // SAFETY: `cur` is one of the `left` remaining DMA segments of a scatterlist
+        // mapped by `dma_map_sg`, which stays mapped for `'a`.
+        let item = unsafe {
+            (
+                bindings::sg_dma_address(self.cur),
+                bindings::sg_dma_len(self.cur),
+            )
+        };
+        self.left -= 1;
+        // SAFETY: As above; `sg_next` returns null after the end marker.
+        self.cur = unsafe { bindings::sg_next(self.cur) };
+        Some(item)
+    }
+}
+
+/// The parts of a mapped request that describe its data to the device.
+pub(crate) struct MapParts<'a, E> {
+    /// The DMA segments.
+    pub(crate) segments: SgIter<'a>,
+    /// The list page as entries of `E` (empty without a page).
+    pub(crate) list: &'a mut [E],
+    /// Bus address of the list page.
+    pub(crate) list_dma: u64,
+}
+
+/// A request being dispatched (`queue_rq`), not yet started: the driver's data is the
+/// caller's to change, and so is the data mapping.
+///
+/// # Invariants
+///
+/// `rq` is being dispatched by blk-mq and has not been started.
+pub(crate) struct Dispatch<'a, T: Operations> {
+    rq: &'a Request<T>,
+}
+
+impl<'a, T: Operations> Dispatch<'a, T> {
+    /// # Safety
+    ///
+    /// `rq` is a request of a `TagSet<T>` handed to `queue_rq`, not started.
+    pub(super) unsafe fn new(rq: *mut bindings::request) -> Self {
+        // INVARIANT: Per the function's safety requirements.
+        // SAFETY: Per the function's safety requirements blk-mq handed the request to the
+        // driver.
+        Self {
+            rq: unsafe { Request::from_raw(rq) },
+        }
+    }
+
+    /// The request.
+    pub(crate) fn rq(&self) -> &'a Request<T> {
+        self.rq
+    }
+
+    /// The driver's data of the request.
+    pub(crate) fn pdu(&mut self) -> &mut T::Pdu {
+        // SAFETY: By the type invariant the request is not started: nothing else refers to
+        // its PDU (see `RequestData`), and `&mut self` makes this reference unique.
+        unsafe { &mut *self.rq.data().pdu.get() }
+    }
+
+    /// Whether this is the request's first dispatch since it was allocated (not a
+    /// requeue); marks it prepared (C: `RQF_DONTPREP`).
+    pub(crate) fn first_dispatch(&mut self) -> bool {
+        let rq = self.rq.as_raw();
+        // SAFETY: The request is the driver's while it dispatches it (type invariant);
+        // `rq_flags` is the driver's to set then.
+        unsafe {
+            if (*rq).rq_flags & RQF_DONTPREP != 0 {
+                return false;
+            }
+            (*rq).rq_flags |= RQF_DONTPREP;
+        }
+        true
+    }
+
+    fn map(&mut self) -> &mut DataMap {
+        // SAFETY: Not started (type invariant): the dispatcher owns the mapping.
+        unsafe { self.rq.map() }
+    }
+
+    /// Maps the request's data for DMA in direction `dir`; returns the number of DMA
+    /// segments. Released by [`Self::unmap`], [`Completing::end`] or
+    /// [`Completing::requeue`].
+    ///
+    /// # Errors
+    ///
+    /// `IOERR` for a request without data segments or with more than the queue allows,
+    /// `RESOURCE` when memory or the DMA mapping is short (blk-mq retries).
+    pub(crate) fn map_sg(&mut self, dir: DataDir, max_segments: u16) -> Result<u32, BlkStatus> {
+        let nseg = self.rq.nr_phys_segments();
+        if nseg == 0 || nseg > max_segments || self.map().nents != 0 {
+            return Err(BlkStatus::IOERR);
+        }
+        let rq = self.rq.as_raw();
+        let dev = self.rq.tag_set().raw_dev();
+        let map = self.map();
+        if usize::from(nseg) > INLINE_SEGMENTS {
+            // GFP_ATOMIC: `queue_rq` must not sleep; blk-mq retries on RESOURCE.
+            let table = KVec::<bindings::scatterlist>::with_capacity(usize::from(nseg), GFP_ATOMIC)
+                .map_err(|_| BlkStatus::RESOURCE)?;
+            let (p, _, cap) = table.into_raw_parts();
+            // INVARIANT: the raw parts of a `KVec`.
+            map.sg_ext = p;
+            map.sg_ext_cap = cap;
+        }
+        let sg = map.sg_table();
+        let mut last = ptr::null_mut();
+        // SAFETY: `sg` has at least `nseg` entries (the inline ones or an array of `nseg`),
+        // and `__blk_rq_map_sg` fills at most `nr_phys_segments` (= `nseg`) of them from
+        // the request, which the driver owns.
+        let n = unsafe {
+            // Initialise only the entries this request needs: clearing all of them for
+            // every small I/O costs more than the I/O itself under emulation.
+            bindings::sg_init_table(sg, u32::from(nseg));
+            bindings::__blk_rq_map_sg(rq, sg, &mut last)
+        };
+        if n <= 0 {
+            map.free_sg_ext();
+            return Err(BlkStatus::IOERR);
+        }
+        // SAFETY: `sg` holds `n` entries describing the request's pages; the device is
+        // kept alive by the tag set.
+        let mapped = unsafe {
+            bindings::dma_map_sg_attrs(dev, sg, n, dir.raw(), bindings::DMA_ATTR_NO_WARN as _)
+        };
+        if mapped == 0 {
+            map.free_sg_ext();
+            return Err(BlkStatus::RESOURCE);
+        }
+        // INVARIANT: `n` entries mapped in `dir`, `mapped` segments.
+        map.nents = n as u32;
+        map.mapped = mapped;
+        map.dir = dir.raw();
+        Ok(mapped)
+    }
+
+    /// The DMA segments of the mapping (none before [`Self::map_sg`]).
+    pub(crate) fn segments(&mut self) -> SgIter<'_> {
+        let map = self.map();
+        SgIter {
+            cur: map.sg_table(),
+            left: map.mapped,
+            _p: PhantomData,
+        }
+    }
+
+    /// Takes a list page from the tag set's pool, released with the mapping.
+    ///
+    /// # Errors
+    ///
+    /// `RESOURCE` when the pool is empty (blk-mq retries), `IOERR` when the request has
+    /// one already or the tag set has no pool.
+    pub(crate) fn alloc_list_page(&mut self) -> Result<(), BlkStatus> {
+        let set = self.rq.tag_set();
+        if !self.map().page.is_null() {
+            return Err(BlkStatus::IOERR);
+        }
+        let (p, dma) = set.pool_alloc_atomic()?;
+        // INVARIANT: a pool buffer for this request only.
+        let map = self.map();
+        map.page = p;
+        map.page_dma = dma;
+        Ok(())
+    }
+
+    /// The segments and the list page as entries of `E`, to fill in.
+    pub(crate) fn parts<E: FromBytes>(&mut self) -> MapParts<'_, E> {
+        let page_size = self.rq.tag_set().page_size;
+        let map = self.map();
+        let n = if map.page.is_null() || size_of::<E>() == 0 {
+            0
+        } else {
+            page_size / size_of::<E>()
+        };
+        let list = if n == 0 {
+            &mut [][..]
+        } else {
+            // SAFETY: By the `DataMap` invariant the page is this request's only; pool
+            // buffers are `page_size` bytes, page aligned (aligned for any entry type), and
+            // `E: FromBytes` is valid for whatever bytes they hold. The slice borrows the
+            // mapping, so it cannot outlive the page.
+            unsafe { core::slice::from_raw_parts_mut(map.page.cast::<E>(), n) }
+        };
+        MapParts {
+            segments: SgIter {
+                cur: map.sg_table(),
+                left: map.mapped,
+                _p: PhantomData,
+            },
+            list,
+            list_dma: map.page_dma,
+        }
+    }
+
+    /// Releases the mapping and the list page, if any.
+    pub(crate) fn unmap(&mut self) {
+        let set = self.rq.tag_set();
+        self.map().unmap(set);
+    }
+
+    /// Moves the request's bios to `list` and ends it without them (C: multipath
+    /// failover's `blk_steal_bios`); bios that asked for polled completion no longer do.
+    pub(crate) fn steal_bios(mut self, list: &mut BioList) {
+        self.unmap();
+        // SAFETY: The request is the driver's and not started (type invariant): its bios
+        // move to the list, then it is started and ended without them (no bio completes).
+        unsafe {
+            list.steal(self.rq.as_raw());
+            bindings::blk_mq_start_request(self.rq.as_raw());
+            bindings::blk_mq_end_request(self.rq.as_raw(), BlkStatus::OK.raw());
+        }
+    }
+
+    /// Starts the request (C: `blk_mq_start_request`); from here the device may complete
+    /// it at any time.
+    pub(crate) fn start(self) -> Started<'a, T> {
+        // Release: the dispatcher's writes to the PDU and mapping happen before a claim.
+        self.rq.data().in_flight.store(true, Release);
+        // SAFETY: The request is being dispatched and not started (type invariant).
+        unsafe { bindings::blk_mq_start_request(self.rq.as_raw()) };
+        Started { rq: self.rq }
+    }
+}
+
+/// A request the driver started: the device owns it now.
+pub(crate) struct Started<'a, T: Operations> {
+    rq: &'a Request<T>,
+}
+
+impl<T: Operations> Started<'_, T> {
+    /// The request never reached the device (its submission failed): releases its
+    /// mapping; `queue_rq` then returns an error and blk-mq ends it.
+    pub(crate) fn fail(self) {
+        if self.rq.claim() {
+            let set = self.rq.tag_set();
+            // SAFETY: Claimed above: this context owns the mapping.
+            unsafe { self.rq.map() }.unmap(set);
+        }
+    }
+}
+
+/// The tags of one hardware queue, for finding a request by tag from an interrupt
+/// handler (C: `blk_mq_tag_to_rq` on `hctx->tags`). Set when blk-mq initialises the
+/// hardware context; cleared before the tags are freed.
+///
+/// # Invariants
+///
+/// Holds null or the `struct blk_mq_tags` of a hardware queue of a live `TagSet<T>`;
+/// it is cleared, followed by an RCU grace period, before those tags are freed.
+pub(crate) struct HwTags<T: Operations> {
+    tags: Atomic<usize>,
+    _p: PhantomData<T>,
+}
+
+/// What a tag names, from the interrupt handler's side.
+pub(crate) enum Lookup<'a, T: Operations> {
+    /// No request in flight has this tag (a spurious or duplicate completion).
+    NotFound,
+    /// Fault injection dropped the completion: the request will time out.
+    Dropped,
+    /// The caller now owns the request's completion.
+    Claimed(Claimed<'a, T>),
+}
+
+impl<T: Operations> HwTags<T> {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        Self {
+            tags: Atomic::new(0),
+            _p: PhantomData,
+        }
+    }
+
+    pub(super) fn set(&self, tags: *mut bindings::blk_mq_tags) {
+        self.tags.store(tags as usize, Release);
+    }
+
+    pub(super) fn clear(&self) {
+        self.tags.store(0, Release);
+    }
+
+    /// Claims the completion of the request in flight with `tag`, under `_rcu` (which
+    /// keeps the tags from being freed meanwhile).
+    pub(crate) fn claim<'a>(&'a self, tag: u16, _rcu: &'a rcu::Guard) -> Lookup<'a, T> {
+        let tags = self.tags.load(Acquire) as *mut bindings::blk_mq_tags;
+        if tags.is_null() {
+            return Lookup::NotFound;
+        }
+        // SAFETY: By the invariant `tags` are live tags of a `TagSet<T>` and stay so under
+        // the RCU read lock held for `'a`; `rqs` has `nr_tags` entries.
+        let rq = unsafe {
+            if u32::from(tag) >= (*tags).nr_tags {
+                return Lookup::NotFound;
+            }
+            ptr::read_volatile((*tags).rqs.add(usize::from(tag)))
+        };
+        if rq.is_null() {
+            return Lookup::NotFound;
+        }
+        // SAFETY: A request of the tag set (the tags' requests are its static requests,
+        // allocated until the tags are freed). It may not be the driver's right now: only
+        // its state is read before the claim proves ownership.
+        let rq = unsafe { Request::<T>::from_raw(rq) };
+        if !rq.is_in_flight() {
+            return Lookup::NotFound;
+        }
+        if rq.should_fake_timeout() {
+            return Lookup::Dropped;
+        }
+        if !rq.claim() {
+            return Lookup::NotFound;
+        }
+        Lookup::Claimed(Claimed { rq })
+    }
+}
+
+/// A started request whose completion the holder owns (exactly one per start).
+pub(crate) struct Claimed<'a, T: Operations> {
+    rq: &'a Request<T>,
+}
+
+impl<'a, T: Operations> Claimed<'a, T> {
+    pub(super) fn new(rq: &'a Request<T>) -> Option<Self> {
+        rq.claim().then_some(Self { rq })
+    }
+
+    /// The driver's data of the request.
+    pub(crate) fn pdu(&self) -> &T::Pdu {
+        self.rq.pdu()
+    }
+
+    /// Completes the request: `Operations::complete` runs on the submitting CPU or here
+    /// (C: `blk_mq_complete_request_remote`, then the local completion).
+    pub(crate) fn complete(self) {
+        let rq = self.rq.as_raw();
+        // SAFETY: The request is started and its completion claimed by this context.
+        if !unsafe { bindings::blk_mq_complete_request_remote(rq) } {
+            T::complete(Completing { rq: self.rq });
+        }
+    }
+}
+
+/// A request in the `complete` callback: the callee ends or requeues it.
+///
+/// # Invariants
+///
+/// `rq` is started and its completion was claimed, by a [`Claimed`] handed over here.
+pub(crate) struct Completing<'a, T: Operations> {
+    rq: &'a Request<T>,
+}
+
+impl<'a, T: Operations> Completing<'a, T> {
+    /// # Safety
+    ///
+    /// `rq` is a request of a `TagSet<T>` whose completion was claimed and handed to
+    /// blk-mq (`blk_mq_complete_request_remote`), which now calls `complete` for it.
+    pub(super) unsafe fn from_raw(rq: *mut bindings::request) -> Self {
+        // INVARIANT: Per the function's safety requirements.
+        Self {
+            // SAFETY: Per the function's safety requirements.
+            rq: unsafe { Request::from_raw(rq) },
+        }
+    }
+
+    /// The request.
+    pub(crate) fn rq(&self) -> &'a Request<T> {
+        self.rq
+    }
+
+    /// The driver's data of the request.
+    pub(crate) fn pdu(&self) -> &T::Pdu {
+        self.rq.pdu()
+    }
+
+    fn unmap(&self) {
+        let set = self.rq.tag_set();
+        // SAFETY: The completion was claimed (type invariant): this context owns the
+        // mapping.
+        unsafe { self.rq.map() }.unmap(set);
+    }
+
+    /// Releases the data mapping and ends the request with `status` (C:
+    /// `blk_mq_end_request`).
+    pub(crate) fn end(self, status: BlkStatus) {
+        self.unmap();
+        // SAFETY: The driver owns the request and ends it exactly once (consumes `self`).
+        unsafe { bindings::blk_mq_end_request(self.rq.as_raw(), status.raw()) };
+    }
+
+    /// Releases the data mapping and gives the request back to blk-mq to dispatch again
+    /// (C: `blk_mq_requeue_request(rq, true)`: the requeue list is kicked).
+    pub(crate) fn requeue(self) {
+        self.unmap();
+        // SAFETY: As in `end`.
+        unsafe { bindings::blk_mq_requeue_request(self.rq.as_raw(), true) };
+    }
+}
+
+/// A request whose timer expired (the `timeout` callback); blk-mq holds a reference on it
+/// meanwhile. It may complete concurrently.
+pub(crate) struct TimedOut<'a, T: Operations> {
+    rq: &'a Request<T>,
+}
+
+impl<'a, T: Operations> TimedOut<'a, T> {
+    /// # Safety
+    ///
+    /// `rq` is a request of a `TagSet<T>` handed to the `timeout` callback.
+    pub(super) unsafe fn from_raw(rq: *mut bindings::request) -> Self {
+        Self {
+            // SAFETY: Per the function's safety requirements; blk-mq keeps the request
+            // allocated and its fields stable while the handler runs.
+            rq: unsafe { Request::from_raw(rq) },
+        }
+    }
+
+    /// The request.
+    pub(crate) fn rq(&self) -> &'a Request<T> {
+        self.rq
+    }
+
+    /// The driver's data of the request.
+    pub(crate) fn pdu(&self) -> &'a T::Pdu {
+        self.rq.pdu()
+    }
+}
+
+/// The driver's data of `rq`, for driver-private requests a submitter owns.
+///
+/// # Safety
+///
+/// `rq` is a request of a `TagSet<T>` that the caller owns and that is not dispatched
+/// (just allocated, or ended): nothing else refers to its data.
+pub(in crate::abstractions) unsafe fn pdu_of<T: Operations>(
+    rq: *mut bindings::request,
+) -> *mut T::Pdu {
+    // SAFETY: Per the function's safety requirements the request satisfies `Request<T>`'s
+    // invariants while the caller holds it.
+    unsafe { Request::<T>::from_raw(rq) }.data().pdu.get()
+}

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Disks on a blk-mq tag set: the gendisk, its queue limits and their update, queue
+//! freezing, the block device operations, and driver-private requests on its queue.
+//!
+//! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
+
+use core::{
+    ffi::{
+        c_int,
+        c_void, //
+    },
+    marker::PhantomData,
+    ptr, //
+};
+
+use kernel::{
+    bindings,
+    device::Device,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
+};
+
+use crate::abstractions::{
+    blk_mq::{
+        request::pdu_of,
+        BlkStatus,
+        Operations,
+        TagSet, //
+    },
+    raw_device,
+};
+
+/// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from bindings.
+const BLK_FEAT_WRITE_CACHE: u32 = 1 << 0;
+const BLK_FEAT_FUA: u32 = 1 << 1;
+const BLK_FEAT_POLL: u32 = 1 << 9;
+
+/// `BLK_OPEN_WRITE`: the block device was opened for writing.
+const BLK_OPEN_WRITE: bindings::blk_mode_t = 1 << 1;
+
+/// The limits a driver sets on a disk's queue (C: `struct queue_limits`); the others keep
+/// their current value (user settings, block layer defaults).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct QueueLimits {
+    /// `logical_block_size` and `physical_block_size`, bytes.
+    pub(crate) block_size: u32,
+    /// `io_min`, bytes.
+    pub(crate) io_min: u32,
+    /// `io_opt`, bytes (0: not reported).
+    pub(crate) io_opt: u32,
+    /// `max_hw_discard_sectors` (0: no discard).
+    pub(crate) max_discard_sectors: u32,
+    /// `max_discard_segments` (with discard).
+    pub(crate) max_discard_segments: u16,
+    /// `discard_granularity`, bytes (with discard).
+    pub(crate) discard_granularity: u32,
+    /// `max_write_zeroes_sectors` (0: none).
+    pub(crate) max_write_zeroes_sectors: u32,
+    /// `max_hw_wzeroes_unmap_sectors`.
+    pub(crate) max_wzeroes_unmap_sectors: u32,
+    /// `max_hw_sectors`.
+    pub(crate) max_hw_sectors: u32,
+    /// `max_segments`.
+    pub(crate) max_segments: u16,
+    /// `virt_boundary_mask` (0: none).
+    pub(crate) virt_boundary_mask: usize,
+    /// `max_segment_size`, bytes.
+    pub(crate) max_segment_size: u32,
+    /// `dma_alignment` (a mask).
+    pub(crate) dma_alignment: u32,
+    /// `BLK_FEAT_WRITE_CACHE` + `BLK_FEAT_FUA`.
+    pub(crate) write_cache: bool,
+    /// `BLK_FEAT_POLL`.
+    pub(crate) poll: bool,
+}
+
+impl QueueLimits {
+    fn apply(&self, ql: &mut bindings::queue_limits) {
+        ql.logical_block_size = self.block_size;
+        ql.physical_block_size = self.block_size;
+        ql.io_min = self.io_min;
+        ql.io_opt = self.io_opt;
+        ql.max_hw_discard_sectors = self.max_discard_sectors;
+        if self.max_discard_sectors != 0 {
+            ql.max_discard_segments = self.max_discard_segments;
+            ql.discard_granularity = self.discard_granularity;
+        }
+        ql.max_write_zeroes_sectors = self.max_write_zeroes_sectors;
+        ql.max_hw_wzeroes_unmap_sectors = self.max_wzeroes_unmap_sectors;
+        ql.max_hw_sectors = self.max_hw_sectors;
+        ql.max_segments = self.max_segments;
+        ql.virt_boundary_mask = self.virt_boundary_mask as _;
+        ql.max_segment_size = self.max_segment_size;
+        ql.dma_alignment = self.dma_alignment;
+        ql.features &= !(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA | BLK_FEAT_POLL);
+        if self.write_cache {
+            ql.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+        }
+        if self.poll {
+            ql.features |= BLK_FEAT_POLL;
+        }
+    }
+}
+
+/// What a disk's block device does beyond blk-mq (C: `struct block_device_operations`).
+pub(crate) trait DiskOperations: Operations {
+    /// An ioctl on an open block device of the disk (C: `ioctl`); `write` when it was
+    /// opened for writing, `partition` when it is a partition.
+    fn ioctl(
+        disk: DiskView<'_, Self>,
+        cmd: u32,
+        arg: usize,
+        write: bool,
+        partition: bool,
+    ) -> Result<i32>;
+}
+
+/// The `block_device_operations` trampolines of a [`GenDisk<T>`].
+struct BdevVTable<T: DiskOperations>(PhantomData<T>);
+
+impl<T: DiskOperations> BdevVTable<T> {
+    /// # Safety
+    ///
+    /// `bdev` is an open block device of a `GenDisk<T>` (the open keeps the gendisk alive).
+    unsafe extern "C" fn ioctl(
+        bdev: *mut bindings::block_device,
+        mode: bindings::blk_mode_t,
+        cmd: u32,
+        arg: usize,
+    ) -> c_int {
+        // SAFETY: Per the function's safety requirements. The partition number in
+        // `__bd_flags` is set when the block device is created and never changes.
+        let (disk, partition) = unsafe {
+            (
+                DiskView::<T>::from_raw((*bdev).bd_disk),
+                ptr::read_volatile(&raw const (*bdev).__bd_flags.counter) as u32
+                    & bindings::BD_PARTNO
+                    != 0,
+            )
+        };
+        match T::ioctl(disk, cmd, arg, mode & BLK_OPEN_WRITE != 0, partition) {
+            Ok(v) => v,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `disk` is a `GenDisk<T>`'s gendisk whose last reference is gone.
+    unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
+        // SAFETY: `GenDisk::new` set `private_data` to a leaked `KBox<T::QueueData>`; the
+        // block layer calls this once, after the queue's last use.
+        drop(unsafe { KBox::from_raw((*disk).private_data.cast::<T::QueueData>()) });
+    }
+
+    const VTABLE: bindings::block_device_operations = bindings::block_device_operations {
+        // An open disk pins the module.
+        owner: &raw const bindings::__this_module as *mut _,
+        ioctl: Some(Self::ioctl),
+        free_disk: Some(Self::free_disk),
+        // SAFETY: All-zero is a valid table (every other callback optional).
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const fn build() -> &'static bindings::block_device_operations {
+        &Self::VTABLE
+    }
+}
+
+/// A disk, borrowed for `'a`, during which something (an open block device, a
+/// [`DiskRef`]) keeps its gendisk alive.
+///
+/// # Invariants
+///
+/// `disk` is a gendisk created by [`GenDisk<T>::new`], alive for `'a`.
+pub(crate) struct DiskView<'a, T: Operations> {
+    disk: *mut bindings::gendisk,
+    _p: PhantomData<(&'a (), T)>,
+}
+
+impl<T: Operations> Clone for DiskView<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Operations> Copy for DiskView<'_, T> {}
+
+impl<'a, T: Operations> DiskView<'a, T> {
+    /// # Safety
+    ///
+    /// `disk` is a `GenDisk<T>`'s gendisk and stays alive for `'a`.
+    unsafe fn from_raw(disk: *mut bindings::gendisk) -> Self {
+        // INVARIANT: Per the function's safety requirements.
+        Self {
+            disk,
+            _p: PhantomData,
+        }
+    }
+
+    /// The disk's data (C: `disk->private_data`, also the queue's `queuedata`).
+    pub(crate) fn data(&self) -> &'a T::QueueData {
+        // SAFETY: By the invariant the gendisk is alive, and with it the data `free_disk`
+        // frees.
+        unsafe { &*(*self.disk).private_data.cast::<T::QueueData>() }
+    }
+
+    /// The capacity in 512-byte sectors (C: `get_capacity`).
+    pub(crate) fn capacity_sectors(&self) -> u64 {
+        // SAFETY: By the invariant the disk is alive; `part0` is its whole-disk device.
+        unsafe { ptr::read_volatile(&raw const (*(*self.disk).part0).bd_nr_sectors) }
+    }
+
+    /// The logical block size the queue advertises.
+    pub(crate) fn block_size(&self) -> u32 {
+        // SAFETY: By the invariant the disk, and with it its queue, is alive; the limits
+        // are replaced whole under `limits_lock`, so a torn read is at worst stale.
+        unsafe { ptr::read_volatile(&raw const (*(*self.disk).queue).limits.logical_block_size) }
+    }
+
+    /// Runs a driver-private request on the disk's queue and waits for it (C:
+    /// `blk_mq_alloc_request` + `blk_rq_map_user` + `blk_execute_rq`): `setup` prepares
+    /// the driver's data, `len` bytes of user memory at `ubuf` carry the data (bounds
+    /// checked: a bad pointer is `EFAULT`), `timeout_ms` 0 keeps the queue's timeout, and
+    /// `done` reads the outcome from the driver's data. User data is copied back (when
+    /// bounced) and unpinned after `done`.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` and others from allocating the request once the disk is being deleted,
+    /// `EFAULT`/`EINVAL` from mapping the user buffer, what `done` returns, and errors
+    /// from copying back.
+    pub(crate) fn execute_drv<R>(
+        &self,
+        write: bool,
+        ubuf: u64,
+        len: u32,
+        timeout_ms: u32,
+        setup: impl FnOnce(&mut T::Pdu),
+        done: impl FnOnce(&T::Pdu, BlkStatus) -> Result<R>,
+    ) -> Result<R> {
+        let op = if write {
+            bindings::req_op_REQ_OP_DRV_OUT
+        } else {
+            bindings::req_op_REQ_OP_DRV_IN
+        };
+        // SAFETY: By the invariant the disk and its queue are alive. A request holds a
+        // reference on the queue's usage counter until freed, so deleting the disk waits
+        // for it: the disk's data and the tag set stay until `blk_mq_free_request`. The
+        // request is ours from allocation to free: its driver data is ours to change
+        // before `blk_execute_rq` and after it returns.
+        unsafe {
+            let q = (*self.disk).queue;
+            let rq = kernel::error::from_err_ptr(bindings::blk_mq_alloc_request(q, op, 0))?;
+            setup(&mut *pdu_of::<T>(rq));
+            if timeout_ms > 0 {
+                (*rq).timeout = kernel::time::msecs_to_jiffies(timeout_ms) as u32;
+            }
+            if ubuf != 0 && len != 0 {
+                let ret = bindings::blk_rq_map_user(
+                    q,
+                    rq,
+                    ptr::null_mut(),
+                    ubuf as usize as *mut c_void,
+                    len as _,
+                    bindings::GFP_KERNEL,
+                );
+                if ret != 0 {
+                    bindings::blk_mq_free_request(rq);
+                    return Err(Error::from_errno(ret));
+                }
+            }
+            let bio = (*rq).bio;
+            let sts = BlkStatus::from_raw(bindings::blk_execute_rq(rq, false));
+            let r = done(&*pdu_of::<T>(rq), sts);
+            // Copies bounced data back to the user and releases the pages.
+            let unmapped = if bio.is_null() {
+                0
+            } else {
+                bindings::blk_rq_unmap_user(bio)
+            };
+            bindings::blk_mq_free_request(rq);
+            let r = r?;
+            kernel::error::to_result(unmapped)?;
+            Ok(r)
+        }
+    }
+}
+
+/// A counted reference to a disk: keeps the gendisk and its data alive (C: `get_device`
+/// on its device), though not its queue usable (a deleted disk refuses requests).
+///
+/// # Invariants
+///
+/// Holds a reference on the device of `disk`, a `GenDisk<T>`'s gendisk.
+pub(crate) struct DiskRef<T: Operations> {
+    disk: *mut bindings::gendisk,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The reference may be dropped from any task; the gendisk is internally locked.
+unsafe impl<T: Operations> Send for DiskRef<T> {}
+// SAFETY: As above.
+unsafe impl<T: Operations> Sync for DiskRef<T> {}
+
+impl<T: Operations> DiskRef<T> {
+    /// The disk, for as long as this reference lives.
+    pub(crate) fn view(&self) -> DiskView<'_, T> {
+        // SAFETY: The reference (type invariant) keeps the gendisk alive for `'_`.
+        unsafe { DiskView::from_raw(self.disk) }
+    }
+
+    fn queue(&self) -> *mut bindings::request_queue {
+        // SAFETY: The reference (type invariant) keeps the gendisk, and with it its
+        // queue, alive.
+        unsafe { (*self.disk).queue }
+    }
+
+    /// Applies new limits and capacity to the disk in place (C:
+    /// `queue_limits_start_update` ... `queue_limits_commit_update`, with the queue
+    /// frozen, as `nvme_update_ns_info_block` does): `frozen` runs while no request is in
+    /// flight, before the new capacity is announced, if the limits were accepted.
+    ///
+    /// The freeze waits for the disk's requests in flight; the caller holds no lock that
+    /// their completion needs.
+    ///
+    /// # Errors
+    ///
+    /// What the block layer says of the new limits (nothing changed then).
+    pub(crate) fn update_limits(
+        &self,
+        lim: &QueueLimits,
+        capacity_sectors: u64,
+        frozen: impl FnOnce(&T::QueueData),
+    ) -> Result {
+        let q = self.queue();
+        let data = self.view().data();
+        // SAFETY: The queue is alive (see `queue`). `limits_lock` is taken as
+        // `queue_limits_start_update` takes it, before the freeze as C orders them, and
+        // `queue_limits_commit_update` releases it on every path. The freeze taken here
+        // is undone below on every path, in a NOIO scope as `blk_mq_freeze_queue` has
+        // it, so that reclaim never writes to the frozen queue.
+        let ret = unsafe {
+            bindings::mutex_lock(&raw mut (*q).limits_lock);
+            let mut ql = (*q).limits;
+            lim.apply(&mut ql);
+            let noio = noio_save();
+            bindings::blk_mq_freeze_queue_nomemsave(q);
+            let ret = bindings::queue_limits_commit_update(q, &mut ql);
+            if ret == 0 {
+                // Frozen: no request is in flight, and none starts until the unfreeze
+                // below, which orders what `frozen` stores before it.
+                frozen(data);
+                bindings::set_capacity_and_notify(self.disk, capacity_sectors);
+            }
+            bindings::blk_mq_unfreeze_queue_nomemrestore(q);
+            noio_restore(noio);
+            ret
+        };
+        kernel::error::to_result(ret)
+    }
+}
+
+impl<T: Operations> Drop for DiskRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant we hold a reference on the disk's device.
+        unsafe { bindings::put_device(&raw mut (*(*self.disk).part0).bd_device) };
+    }
+}
+
+/// `memalloc_noio_save()`, missing from bindings: the current task's allocations do no
+/// I/O until [`noio_restore`]. Returns the flag bits it set.
+fn noio_save() -> u32 {
+    // SAFETY: `get_current` is the running task; only the task itself changes these
+    // flags (C does the same non-atomic update).
+    unsafe {
+        let t = bindings::get_current();
+        let set = !(*t).flags & bindings::PF_MEMALLOC_NOIO;
+        (*t).flags |= set;
+        set
+    }
+}
+
+/// `memalloc_noio_restore()`: clears the bits [`noio_save`] set.
+fn noio_restore(set: u32) {
+    // SAFETY: As in `noio_save`: the running task's own flags.
+    unsafe { (*bindings::get_current()).flags &= !set };
+}
+
+/// Disks whose queues are frozen: none of their requests is in flight and none can start
+/// (C: `blk_freeze_queue_start` + `blk_mq_freeze_queue_wait_timeout`), until this drops.
+///
+/// # Invariants
+///
+/// This task froze the queue of every disk in `disks` once (undone on drop).
+pub(crate) struct Frozen<T: Operations> {
+    disks: KVec<DiskRef<T>>,
+}
+
+impl<T: Operations> Frozen<T> {
+    /// Freezes the queues of `disks`, waiting at most `timeout` for their requests.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` when requests are still in flight after `timeout` (nothing stays frozen).
+    pub(crate) fn new(disks: KVec<DiskRef<T>>, timeout: kernel::time::Delta) -> Result<Self> {
+        for d in disks.iter() {
+            // SAFETY: The queue is alive (see `DiskRef::queue`).
+            unsafe { bindings::blk_freeze_queue_start(d.queue()) };
+        }
+        // INVARIANT: each queue was frozen once above; dropping `f` undoes it.
+        let f = Self { disks };
+        let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
+        for d in f.disks.iter() {
+            let left = timeout
+                .as_millis()
+                .saturating_sub(start.elapsed().as_millis());
+            let jiffies = kernel::time::msecs_to_jiffies(left.clamp(1, i64::from(u32::MAX)) as u32);
+            // SAFETY: As above.
+            if unsafe { bindings::blk_mq_freeze_queue_wait_timeout(d.queue(), jiffies as _) } == 0 {
+                return Err(EBUSY);
+            }
+        }
+        Ok(f)
+    }
+
+    /// The frozen disks.
+    pub(crate) fn disks(&self) -> impl Iterator<Item = DiskView<'_, T>> {
+        self.disks.iter().map(DiskRef::view)
+    }
+}
+
+impl<T: Operations> Drop for Frozen<T> {
+    fn drop(&mut self) {
+        for d in self.disks.iter() {
+            // SAFETY: By the invariant this task froze the queue once.
+            unsafe { bindings::blk_mq_unfreeze_queue_nomemrestore(d.queue()) };
+        }
+    }
+}
+
+/// The device type of every gendisk (C: `disk_type`, which is not exported), as seen on
+/// the first disk this module allocated; 0 before.
+static DISK_TYPE: Atomic<usize> = Atomic::new(0);
+
+/// The device of a gendisk (C: `disk_to_dev`).
+///
+/// # Safety
+///
+/// `disk` is a live gendisk.
+unsafe fn disk_to_dev(disk: *mut bindings::gendisk) -> *mut bindings::device {
+    // SAFETY: Per the function's safety requirements; `part0` lives as long as the disk.
+    unsafe { &raw mut (*(*disk).part0).bd_device }
+}
+
+/// How to add a disk ([`GenDisk::new`]).
+pub(crate) struct DiskParams<'a> {
+    /// The disk's name (`/dev/<name>`), at most 31 bytes.
+    pub(crate) name: &'a [u8],
+    /// Queue limits.
+    pub(crate) limits: QueueLimits,
+    /// Capacity in 512-byte sectors.
+    pub(crate) capacity_sectors: u64,
+    /// No block interface (C: `GENHD_FL_HIDDEN`): in sysfs, but no block device,
+    /// partitions or uevent.
+    pub(crate) hidden: bool,
+}
+
+/// A gendisk on a [`TagSet<T>`], added to the system, owning a `T::QueueData`.
+///
+/// # Invariants
+///
+/// `disk` was allocated on `tagset` and added with `device_add_disk`; its `queuedata`
+/// and `private_data` point to its `T::QueueData`, owned by the gendisk (freed by
+/// `free_disk`); its `fops` are `BdevVTable<T>`'s.
+pub(crate) struct GenDisk<T: DiskOperations> {
+    disk: *mut bindings::gendisk,
+    /// The disk's queue uses the tag set until the disk is deleted.
+    _tagset: Arc<TagSet<T>>,
+}
+
+// SAFETY: The gendisk is reference counted and internally locked.
+unsafe impl<T: DiskOperations> Send for GenDisk<T> {}
+// SAFETY: As above.
+unsafe impl<T: DiskOperations> Sync for GenDisk<T> {}
+
+impl<T: DiskOperations> GenDisk<T> {
+    /// Creates and adds a disk on `tagset` under `parent` with the attribute groups
+    /// `groups` (C: `blk_mq_alloc_disk` + `device_add_disk`).
+    pub(crate) fn new(
+        tagset: Arc<TagSet<T>>,
+        data: T::QueueData,
+        p: &DiskParams<'_>,
+        parent: &Device,
+        groups: &'static crate::sysfs::Groups,
+    ) -> Result<Self> {
+        if p.name.len() >= bindings::DISK_NAME_LEN as usize {
+            return Err(EINVAL);
+        }
+        let data = KBox::into_raw(KBox::new(data, GFP_KERNEL)?);
+        // SAFETY: All-zero queue limits mean "use the defaults".
+        let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
+        p.limits.apply(&mut ql);
+        let key = kernel::static_lock_class!();
+        // SAFETY: The tag set is allocated; `ql` is initialised; `data` lives as long as
+        // the disk; the lock class key is static.
+        let disk = unsafe {
+            bindings::__blk_mq_alloc_disk(
+                tagset.raw(),
+                &mut ql,
+                data.cast::<c_void>(),
+                key.as_ptr(),
+            )
+        };
+        let disk = match kernel::error::from_err_ptr(disk) {
+            Ok(d) => d,
+            Err(e) => {
+                // SAFETY: Leaked above and not handed to anyone.
+                drop(unsafe { KBox::from_raw(data) });
+                return Err(e);
+            }
+        };
+        // SAFETY: `disk` was just allocated and is not visible to anyone else yet; the
+        // name fits (checked above) and the rest of `disk_name` is zero.
+        unsafe {
+            for (d, s) in (*disk).disk_name.iter_mut().zip(p.name) {
+                *d = *s as _;
+            }
+            (*disk).fops = BdevVTable::<T>::build();
+            (*disk).private_data = data.cast::<c_void>();
+            if p.hidden {
+                (*disk).flags |= bindings::GENHD_FL_HIDDEN as c_int;
+            }
+            bindings::set_capacity(disk, p.capacity_sectors);
+            DISK_TYPE.store((*disk_to_dev(disk)).type_ as usize, Relaxed);
+        }
+        // SAFETY: `disk` is set up; `parent` is a live device, which the block layer
+        // references while the disk is added; the attribute groups are static.
+        let ret = unsafe { bindings::device_add_disk(raw_device(parent), disk, groups.as_ptr()) };
+        if ret != 0 {
+            // SAFETY: `disk` was never added, so `free_disk` will not run: this drops our
+            // reference and then frees the data.
+            unsafe {
+                bindings::put_disk(disk);
+                drop(KBox::from_raw(data));
+            }
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: allocated on `tagset` and added; the gendisk owns `data` from here.
+        Ok(Self {
+            disk,
+            _tagset: tagset,
+        })
+    }
+
+    /// Fails all future I/O on the disk (C: `blk_mark_disk_dead`).
+    pub(crate) fn mark_dead(&self) {
+        // SAFETY: By the invariant the disk is added.
+        unsafe { bindings::blk_mark_disk_dead(self.disk) };
+    }
+
+    /// The disk, borrowed.
+    pub(crate) fn view(&self) -> DiskView<'_, T> {
+        // SAFETY: By the invariant the disk is added and alive until `self` drops.
+        unsafe { DiskView::from_raw(self.disk) }
+    }
+
+    /// A counted reference to the disk.
+    pub(crate) fn get(&self) -> DiskRef<T> {
+        // SAFETY: By the invariant the disk is alive; this takes a reference on its
+        // device.
+        unsafe { bindings::get_device(&raw mut (*(*self.disk).part0).bd_device) };
+        // INVARIANT: taken above.
+        DiskRef {
+            disk: self.disk,
+            _p: PhantomData,
+        }
+    }
+
+    /// The data of a disk of this type, from its device (C: `dev_to_disk`), as sysfs
+    /// attribute callbacks of the disk get it; `None` for any other device.
+    pub(crate) fn data_of_device(dev: &Device) -> Option<&T::QueueData> {
+        let dev = raw_device(dev);
+        // SAFETY: `dev` is a live device for the borrow. A disk's device is the
+        // `bd_device` of its whole-disk block device, and the disk type (`disk_type`, not
+        // exported: learnt from our first disk) tells it from other devices; a disk of this type has `BdevVTable<T>`'s fops, and its data
+        // lives as long as the device (freed with the gendisk).
+        unsafe {
+            let disk_type = DISK_TYPE.load(Relaxed) as *const bindings::device_type;
+            if disk_type.is_null() || !ptr::eq((*dev).type_, disk_type) {
+                return None;
+            }
+            let bdev = kernel::container_of!(dev, bindings::block_device, bd_device);
+            let disk = (*bdev).bd_disk;
+            if disk.is_null() || !ptr::eq((*disk).fops, BdevVTable::<T>::build()) {
+                return None;
+            }
+            Some(&*(*disk).private_data.cast::<T::QueueData>())
+        }
+    }
+}
+
+impl<T: DiskOperations> Drop for GenDisk<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant the disk was added; `del_gendisk` waits for I/O to
+        // drain; the data goes with the last reference to the gendisk.
+        unsafe {
+            bindings::del_gendisk(self.disk);
+            bindings::put_disk(self.disk);
+        }
+    }
+}
