@@ -659,9 +659,9 @@ fn block_status(s: &Status) -> u8 {
     match (s.sct, s.sc) {
         _ if s.is_not_supported() => sts::NOTSUPP,
         // LBA Out of Range.
-        (sct::GENERIC, 0x80) => sts::TARGET,
+        (sct::GENERIC, crate::cmd::sc::generic::LBA_OUT_OF_RANGE) => sts::TARGET,
         // Capacity Exceeded.
-        (sct::GENERIC, 0x81) => sts::NOSPC,
+        (sct::GENERIC, crate::cmd::sc::generic::CAPACITY_EXCEEDED) => sts::NOSPC,
         (sct::MEDIA, _) => sts::MEDIUM,
         _ => sts::IOERR,
     }
