@@ -560,6 +560,93 @@ pub(crate) mod sct {
     pub(crate) const PATH: u16 = 0x3;
 }
 
+/// Status Codes, one module per Status Code Type (NVMe Base Specification 2.0,
+/// §4.6.1.2; NVM Command Set Specification 1.0, §3.3.3; C: `NVME_SC_*`). Only the codes
+/// the driver names or acts on.
+pub(crate) mod sc {
+    /// Generic Command Status values ([`super::sct::GENERIC`]; Base Figure 94, NVM
+    /// Figure 24).
+    pub(crate) mod generic {
+        /// Successful Completion.
+        pub(crate) const SUCCESSFUL_COMPLETION: u16 = 0x00;
+        /// Invalid Command Opcode.
+        pub(crate) const INVALID_COMMAND_OPCODE: u16 = 0x01;
+        /// Invalid Field in Command.
+        pub(crate) const INVALID_FIELD: u16 = 0x02;
+        /// Command ID Conflict.
+        pub(crate) const COMMAND_ID_CONFLICT: u16 = 0x03;
+        /// Data Transfer Error.
+        pub(crate) const DATA_TRANSFER_ERROR: u16 = 0x04;
+        /// Commands Aborted due to Power Loss Notification.
+        pub(crate) const ABORTED_POWER_LOSS: u16 = 0x05;
+        /// Internal Error.
+        pub(crate) const INTERNAL_ERROR: u16 = 0x06;
+        /// Command Abort Requested.
+        pub(crate) const ABORT_REQUESTED: u16 = 0x07;
+        /// Command Aborted due to SQ Deletion.
+        pub(crate) const ABORTED_SQ_DELETION: u16 = 0x08;
+        /// Invalid Namespace or Format.
+        pub(crate) const INVALID_NAMESPACE_OR_FORMAT: u16 = 0x0b;
+        /// Invalid SGL Segment Descriptor.
+        pub(crate) const INVALID_SGL_SEGMENT_DESCRIPTOR: u16 = 0x0d;
+        /// Data SGL Length Invalid.
+        pub(crate) const DATA_SGL_LENGTH_INVALID: u16 = 0x0f;
+        /// PRP Offset Invalid.
+        pub(crate) const PRP_OFFSET_INVALID: u16 = 0x13;
+        /// LBA Out of Range (NVM command set).
+        pub(crate) const LBA_OUT_OF_RANGE: u16 = 0x80;
+        /// Capacity Exceeded (NVM command set).
+        pub(crate) const CAPACITY_EXCEEDED: u16 = 0x81;
+        /// Namespace Not Ready (NVM command set).
+        pub(crate) const NAMESPACE_NOT_READY: u16 = 0x82;
+    }
+
+    /// Command Specific Status values ([`super::sct::COMMAND_SPECIFIC`]; Base Figure
+    /// 95, NVM Figure 25).
+    pub(crate) mod command_specific {
+        /// Completion Queue Invalid.
+        pub(crate) const COMPLETION_QUEUE_INVALID: u16 = 0x00;
+        /// Invalid Queue Identifier.
+        pub(crate) const INVALID_QUEUE_IDENTIFIER: u16 = 0x01;
+        /// Invalid Queue Size.
+        pub(crate) const INVALID_QUEUE_SIZE: u16 = 0x02;
+        /// Abort Command Limit Exceeded.
+        pub(crate) const ABORT_COMMAND_LIMIT_EXCEEDED: u16 = 0x03;
+        /// Asynchronous Event Request Limit Exceeded.
+        pub(crate) const AER_LIMIT_EXCEEDED: u16 = 0x05;
+        /// Invalid Interrupt Vector.
+        pub(crate) const INVALID_INTERRUPT_VECTOR: u16 = 0x08;
+        /// Invalid Queue Deletion.
+        pub(crate) const INVALID_QUEUE_DELETION: u16 = 0x0c;
+        /// Feature Identifier Not Saveable.
+        pub(crate) const FEATURE_NOT_SAVEABLE: u16 = 0x0d;
+        /// Conflicting Attributes (NVM command set).
+        pub(crate) const CONFLICTING_ATTRIBUTES: u16 = 0x80;
+    }
+
+    /// Media and Data Integrity Errors values ([`super::sct::MEDIA`]; Base Figure 96,
+    /// NVM Figure 26).
+    pub(crate) mod media {
+        /// Write Fault.
+        pub(crate) const WRITE_FAULT: u16 = 0x80;
+        /// Unrecovered Read Error.
+        pub(crate) const UNRECOVERED_READ_ERROR: u16 = 0x81;
+        /// End-to-end Guard Check Error.
+        pub(crate) const GUARD_CHECK_ERROR: u16 = 0x82;
+        /// Access Denied.
+        pub(crate) const ACCESS_DENIED: u16 = 0x86;
+        /// Deallocated or Unwritten Logical Block.
+        pub(crate) const DEALLOCATED_OR_UNWRITTEN: u16 = 0x87;
+    }
+
+    /// Path Related Status values ([`super::sct::PATH`]; Base Figure 97).
+    pub(crate) mod path {
+        /// Host Aborted Command (a host-side status: what a reset completes cancelled
+        /// commands with).
+        pub(crate) const HOST_ABORTED_COMMAND: u16 = 0x71;
+    }
+}
+
 /// A decoded, non-zero completion status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Status {
@@ -576,7 +663,7 @@ impl Status {
     pub(crate) fn from_cqe(status: u16) -> Option<Self> {
         let f = StatusField::from_raw(status);
         let (sct, sc) = (f.sct().get(), f.sc().get());
-        if sct == 0 && sc == 0 {
+        if sct == sct::GENERIC && sc == sc::generic::SUCCESSFUL_COMPLETION {
             return None;
         }
         Some(Self {
@@ -590,7 +677,7 @@ impl Status {
     /// with (C: `NVME_SC_HOST_ABORTED_CMD`).
     pub(crate) const HOST_ABORTED: Self = Self {
         sct: sct::PATH,
-        sc: 0x71,
+        sc: sc::path::HOST_ABORTED_COMMAND,
         dnr: false,
     };
 
@@ -601,36 +688,46 @@ impl Status {
 
     /// A human-readable name of the status code, as the spec calls it.
     pub(crate) fn name(&self) -> &'static str {
+        use sc::{
+            command_specific as cs,
+            generic as g,
+            media as m,
+            path as p, //
+        };
         match (self.sct, self.sc) {
-            (sct::GENERIC, 0x01) => "Invalid Command Opcode",
-            (sct::GENERIC, 0x02) => "Invalid Field in Command",
-            (sct::GENERIC, 0x03) => "Command ID Conflict",
-            (sct::GENERIC, 0x04) => "Data Transfer Error",
-            (sct::GENERIC, 0x05) => "Commands Aborted due to Power Loss Notification",
-            (sct::GENERIC, 0x06) => "Internal Error",
-            (sct::GENERIC, 0x07) => "Command Abort Requested",
-            (sct::GENERIC, 0x08) => "Command Aborted due to SQ Deletion",
-            (sct::GENERIC, 0x0b) => "Invalid Namespace or Format",
-            (sct::GENERIC, 0x0d) => "Invalid SGL Segment Descriptor",
-            (sct::GENERIC, 0x0f) => "Data SGL Length Invalid",
-            (sct::GENERIC, 0x13) => "PRP Offset Invalid",
-            (sct::GENERIC, 0x80) => "LBA Out of Range",
-            (sct::GENERIC, 0x81) => "Capacity Exceeded",
-            (sct::GENERIC, 0x82) => "Namespace Not Ready",
-            (sct::COMMAND_SPECIFIC, 0x00) => "Completion Queue Invalid",
-            (sct::COMMAND_SPECIFIC, 0x01) => "Invalid Queue Identifier",
-            (sct::COMMAND_SPECIFIC, 0x02) => "Invalid Queue Size",
-            (sct::COMMAND_SPECIFIC, 0x03) => "Abort Command Limit Exceeded",
-            (sct::COMMAND_SPECIFIC, 0x08) => "Invalid Interrupt Vector",
-            (sct::COMMAND_SPECIFIC, 0x0c) => "Invalid Queue Deletion",
-            (sct::COMMAND_SPECIFIC, 0x0d) => "Feature Identifier Not Saveable",
-            (sct::COMMAND_SPECIFIC, 0x80) => "Conflicting Attributes",
-            (sct::MEDIA, 0x80) => "Write Fault",
-            (sct::MEDIA, 0x81) => "Unrecovered Read Error",
-            (sct::MEDIA, 0x82) => "End-to-end Guard Check Error",
-            (sct::MEDIA, 0x86) => "Access Denied",
-            (sct::MEDIA, 0x87) => "Deallocated or Unwritten Logical Block",
-            (sct::PATH, 0x71) => "Host Aborted Command",
+            (sct::GENERIC, g::INVALID_COMMAND_OPCODE) => "Invalid Command Opcode",
+            (sct::GENERIC, g::INVALID_FIELD) => "Invalid Field in Command",
+            (sct::GENERIC, g::COMMAND_ID_CONFLICT) => "Command ID Conflict",
+            (sct::GENERIC, g::DATA_TRANSFER_ERROR) => "Data Transfer Error",
+            (sct::GENERIC, g::ABORTED_POWER_LOSS) => {
+                "Commands Aborted due to Power Loss Notification"
+            }
+            (sct::GENERIC, g::INTERNAL_ERROR) => "Internal Error",
+            (sct::GENERIC, g::ABORT_REQUESTED) => "Command Abort Requested",
+            (sct::GENERIC, g::ABORTED_SQ_DELETION) => "Command Aborted due to SQ Deletion",
+            (sct::GENERIC, g::INVALID_NAMESPACE_OR_FORMAT) => "Invalid Namespace or Format",
+            (sct::GENERIC, g::INVALID_SGL_SEGMENT_DESCRIPTOR) => "Invalid SGL Segment Descriptor",
+            (sct::GENERIC, g::DATA_SGL_LENGTH_INVALID) => "Data SGL Length Invalid",
+            (sct::GENERIC, g::PRP_OFFSET_INVALID) => "PRP Offset Invalid",
+            (sct::GENERIC, g::LBA_OUT_OF_RANGE) => "LBA Out of Range",
+            (sct::GENERIC, g::CAPACITY_EXCEEDED) => "Capacity Exceeded",
+            (sct::GENERIC, g::NAMESPACE_NOT_READY) => "Namespace Not Ready",
+            (sct::COMMAND_SPECIFIC, cs::COMPLETION_QUEUE_INVALID) => "Completion Queue Invalid",
+            (sct::COMMAND_SPECIFIC, cs::INVALID_QUEUE_IDENTIFIER) => "Invalid Queue Identifier",
+            (sct::COMMAND_SPECIFIC, cs::INVALID_QUEUE_SIZE) => "Invalid Queue Size",
+            (sct::COMMAND_SPECIFIC, cs::ABORT_COMMAND_LIMIT_EXCEEDED) => {
+                "Abort Command Limit Exceeded"
+            }
+            (sct::COMMAND_SPECIFIC, cs::INVALID_INTERRUPT_VECTOR) => "Invalid Interrupt Vector",
+            (sct::COMMAND_SPECIFIC, cs::INVALID_QUEUE_DELETION) => "Invalid Queue Deletion",
+            (sct::COMMAND_SPECIFIC, cs::FEATURE_NOT_SAVEABLE) => "Feature Identifier Not Saveable",
+            (sct::COMMAND_SPECIFIC, cs::CONFLICTING_ATTRIBUTES) => "Conflicting Attributes",
+            (sct::MEDIA, m::WRITE_FAULT) => "Write Fault",
+            (sct::MEDIA, m::UNRECOVERED_READ_ERROR) => "Unrecovered Read Error",
+            (sct::MEDIA, m::GUARD_CHECK_ERROR) => "End-to-end Guard Check Error",
+            (sct::MEDIA, m::ACCESS_DENIED) => "Access Denied",
+            (sct::MEDIA, m::DEALLOCATED_OR_UNWRITTEN) => "Deallocated or Unwritten Logical Block",
+            (sct::PATH, p::HOST_ABORTED_COMMAND) => "Host Aborted Command",
             (sct::PATH, _) => "Path Error",
             _ => "Unknown Status",
         }
@@ -638,7 +735,11 @@ impl Status {
 
     /// Whether the block layer should see "not supported" rather than an I/O error.
     pub(crate) fn is_not_supported(&self) -> bool {
-        self.sct == sct::GENERIC && matches!(self.sc, 0x01 | 0x02)
+        self.sct == sct::GENERIC
+            && matches!(
+                self.sc,
+                sc::generic::INVALID_COMMAND_OPCODE | sc::generic::INVALID_FIELD
+            )
     }
 
     /// Whether the command may be retried (DNR clear and not a permanent condition).
@@ -717,6 +818,53 @@ mod tests {
             Some(Status::HOST_ABORTED)
         );
         assert!(Status::HOST_ABORTED.is_retryable());
+    }
+
+    #[test]
+    fn status_names() -> Result {
+        use kernel::str::CString;
+        let text = |sct, sc, dnr| CString::try_from_fmt(fmt!("{}", Status { sct, sc, dnr }));
+        // What the driver's error messages show, byte for byte.
+        assert_eq!(
+            text(sct::GENERIC, sc::generic::LBA_OUT_OF_RANGE, true)?.to_bytes(),
+            b"LBA Out of Range (SCT 0x0 SC 0x80 DNR)"
+        );
+        assert_eq!(
+            text(sct::GENERIC, sc::generic::INVALID_FIELD, false)?.to_bytes(),
+            b"Invalid Field in Command (SCT 0x0 SC 0x02)"
+        );
+        assert_eq!(
+            text(sct::PATH, sc::path::HOST_ABORTED_COMMAND, false)?.to_bytes(),
+            b"Host Aborted Command (SCT 0x3 SC 0x71)"
+        );
+        assert_eq!(
+            text(
+                sct::COMMAND_SPECIFIC,
+                sc::command_specific::INVALID_QUEUE_SIZE,
+                true
+            )?
+            .to_bytes(),
+            b"Invalid Queue Size (SCT 0x1 SC 0x02 DNR)"
+        );
+        assert_eq!(
+            text(sct::PATH, 0x60, false)?.to_bytes(),
+            b"Path Error (SCT 0x3 SC 0x60)"
+        );
+        assert_eq!(
+            text(7, 0xff, false)?.to_bytes(),
+            b"Unknown Status (SCT 0x7 SC 0xff)"
+        );
+        // Codes the driver has no name for, in a known type.
+        assert_eq!(
+            Status {
+                sct: sct::COMMAND_SPECIFIC,
+                sc: sc::command_specific::AER_LIMIT_EXCEEDED,
+                dnr: false
+            }
+            .name(),
+            "Unknown Status"
+        );
+        Ok(())
     }
 
     #[test]

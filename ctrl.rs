@@ -86,10 +86,11 @@ use crate::{
         Effects, //
     },
     identify::{
-        id_ctrl,
-        id_ctrl_nvm,
+        EffectsLog,
         IdBuf,
         IdCtrl,
+        IdentifyCtrl,
+        IdentifyCtrlNvm,
         Identity,
         NvmCtrlLimits, //
     },

@@ -1,21 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Identify data: the buffer Identify commands return into, and what the driver reads
-//! from Identify Controller (CNS 01h), the NVM command set's Identify Controller (CNS
-//! 06h) and Identify Namespace (CNS 00h) (NVMe Base Specification 2.0, §5.17.2; NVM
-//! Command Set Specification 1.0, §4.1.5).
+//! Identify data: the buffer Identify commands return into, the layouts of Identify
+//! Controller (CNS 01h), the NVM command set's Identify Controller (CNS 06h) and Identify
+//! Namespace (CNS 00h) (NVMe Base Specification 2.0, §5.17.2; NVM Command Set
+//! Specification 1.0, §4.1.5), and what the driver makes of them.
+//!
+//! The layouts are `#[repr(C)]` with the spec's mnemonics as field names and reserved
+//! ranges as byte arrays; each is copied out of the DMA buffer in one read. Multi-byte
+//! fields are little-endian, as the CPU is (`crate::cmd` checks that at build time).
+
+use core::mem::offset_of;
 
 use kernel::{
     device,
     dma::Coherent,
-    io::io_read,
+    io::{
+        io_project,
+        io_read,
+        Io, //
+    },
     prelude::*,
-    sync::Arc, //
+    sync::Arc,
+    transmute, //
 };
 
 use crate::cmd::IDENTIFY_DATA_SIZE;
 
-/// A 4 KiB buffer for Identify data, read field by field after the command completes.
+/// A 4 KiB buffer for Identify data (and log pages of that size), copied out whole into
+/// a layout after the command completes.
 pub(crate) struct IdBuf(Coherent<[u8]>);
 
 impl IdBuf {
@@ -36,52 +48,28 @@ impl IdBuf {
         self.0.dma_address()
     }
 
+    /// The byte at `off` (a field of a log page the driver has no layout for).
     pub(crate) fn u8_at(&self, off: usize) -> Result<u8> {
         Ok(io_read!(self.0, [try: off]))
     }
 
-    /// A little-endian integer of `N` bytes at `off`.
-    pub(crate) fn le_at<const N: usize>(&self, off: usize) -> Result<u64> {
-        let mut v = 0u64;
-        for i in (0..N).rev() {
-            v = (v << 8) | u64::from(self.u8_at(off + i)?);
-        }
-        Ok(v)
-    }
-
-    /// `N` raw bytes at `off`.
-    pub(crate) fn bytes<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
-        let mut b = [0u8; N];
-        for (i, v) in b.iter_mut().enumerate() {
-            *v = self.u8_at(off + i)?;
-        }
-        Ok(b)
-    }
-
-    /// A copy of the whole buffer, for parsing variable-length data.
-    pub(crate) fn to_vec(&self) -> Result<KVec<u8>> {
-        let mut v = KVec::with_capacity(IDENTIFY_DATA_SIZE, GFP_KERNEL)?;
-        for i in 0..IDENTIFY_DATA_SIZE {
-            v.push(self.u8_at(i)?, GFP_KERNEL)?;
-        }
-        Ok(v)
-    }
-
-    /// An ASCII field with its space padding removed.
-    pub(crate) fn string<const N: usize>(&self, off: usize) -> Result<IdString<N>> {
-        let mut s = IdString {
-            buf: [0; N],
-            len: 0,
-        };
-        for i in 0..N {
-            s.buf[i] = self.u8_at(off + i)?;
-        }
-        s.len = s
-            .buf
-            .iter()
-            .rposition(|&c| c != b' ' && c != 0)
-            .map_or(0, |p| p + 1);
-        Ok(s)
+    /// A copy of the start of the buffer as the layout `T`, in one read: `T` is one of
+    /// the Identify layouts below, or an array of dwords for a list (`[u32; N]`).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` when the copy cannot be allocated; `ERANGE` when `T` is larger than the
+    /// buffer (not for the 4 KiB layouts).
+    pub(crate) fn read<T>(&self) -> Result<KBox<T>>
+    where
+        T: transmute::AsBytes + transmute::FromBytes + Zeroable,
+    {
+        // On the heap: the layouts are 4 KiB, too large for the stack.
+        let mut t = KBox::init(pin_init::init_zeroed::<T>(), GFP_KERNEL)?;
+        let dst = t.as_bytes_mut();
+        // The projection has exactly `dst.len()` bytes, so the copy's length check holds.
+        io_project!(self.0, [try: ..dst.len()]).copy_to_slice(dst);
+        Ok(t)
     }
 }
 
@@ -93,11 +81,522 @@ pub(crate) struct IdString<const N: usize> {
 }
 
 impl<const N: usize> IdString<N> {
+    /// The field `buf` without its trailing spaces and NULs.
+    pub(crate) fn new(buf: &[u8; N]) -> Self {
+        Self {
+            buf: *buf,
+            len: buf
+                .iter()
+                .rposition(|&c| c != b' ' && c != 0)
+                .map_or(0, |p| p + 1),
+        }
+    }
+
     /// The text without padding; non-ASCII bytes are shown as '?'.
     pub(crate) fn as_str(&self) -> &str {
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
     }
 }
+
+/// Length of an NVMe Qualified Name field (SUBNQN).
+pub(crate) const NQN_SIZE: usize = 256;
+
+/// A Power State Descriptor (NVMe Base Specification 2.0, Figure 276; C: `struct
+/// nvme_id_power_state`).
+#[repr(C)]
+#[derive(FromBytes, IntoBytes, Zeroable)]
+pub(crate) struct PowerState {
+    /// Maximum Power.
+    pub(crate) mp: u16,
+    rsvd2: u8,
+    /// Max Power Scale (bit 0), Non-Operational State (bit 1).
+    pub(crate) flags: u8,
+    /// Entry Latency, microseconds.
+    pub(crate) enlat: u32,
+    /// Exit Latency, microseconds.
+    pub(crate) exlat: u32,
+    /// Relative Read Throughput.
+    pub(crate) rrt: u8,
+    /// Relative Read Latency.
+    pub(crate) rrl: u8,
+    /// Relative Write Throughput.
+    pub(crate) rwt: u8,
+    /// Relative Write Latency.
+    pub(crate) rwl: u8,
+    /// Idle Power.
+    pub(crate) idlp: u16,
+    /// Idle Power Scale (bits 7:6).
+    pub(crate) ips: u8,
+    rsvd19: u8,
+    /// Active Power.
+    pub(crate) actp: u16,
+    /// Active Power Workload (bits 2:0) and Active Power Scale (bits 7:6).
+    pub(crate) apw_aps: u8,
+    rsvd23: [u8; 9],
+}
+kernel::static_assert!(size_of::<PowerState>() == 32);
+
+/// Identify Controller (CNS 01h; NVMe Base Specification 2.0, Figure 275; C: `struct
+/// nvme_id_ctrl`).
+#[repr(C)]
+#[derive(FromBytes, IntoBytes, Zeroable)]
+pub(crate) struct IdentifyCtrl {
+    /// PCI Vendor ID.
+    pub(crate) vid: u16,
+    /// PCI Subsystem Vendor ID.
+    pub(crate) ssvid: u16,
+    /// Serial Number (ASCII, space padded).
+    pub(crate) sn: [u8; 20],
+    /// Model Number (ASCII, space padded).
+    pub(crate) mn: [u8; 40],
+    /// Firmware Revision (ASCII, space padded).
+    pub(crate) fr: [u8; 8],
+    /// Recommended Arbitration Burst.
+    pub(crate) rab: u8,
+    /// IEEE OUI Identifier.
+    pub(crate) ieee: [u8; 3],
+    /// Controller Multi-Path I/O and Namespace Sharing Capabilities.
+    pub(crate) cmic: u8,
+    /// Maximum Data Transfer Size, log2 in units of CAP.MPSMIN pages; 0 is unlimited.
+    pub(crate) mdts: u8,
+    /// Controller ID.
+    pub(crate) cntlid: u16,
+    /// Version.
+    pub(crate) ver: u32,
+    /// RTD3 Resume Latency, microseconds.
+    pub(crate) rtd3r: u32,
+    /// RTD3 Entry Latency, microseconds.
+    pub(crate) rtd3e: u32,
+    /// Optional Asynchronous Events Supported.
+    pub(crate) oaes: u32,
+    /// Controller Attributes.
+    pub(crate) ctratt: u32,
+    rsvd100: [u8; 11],
+    /// Controller Type.
+    pub(crate) cntrltype: u8,
+    /// FRU Globally Unique Identifier.
+    pub(crate) fguid: [u8; 16],
+    /// Command Retry Delay Time 1, 100 ms units.
+    pub(crate) crdt1: u16,
+    /// Command Retry Delay Time 2, 100 ms units.
+    pub(crate) crdt2: u16,
+    /// Command Retry Delay Time 3, 100 ms units.
+    pub(crate) crdt3: u16,
+    rsvd134: [u8; 122],
+    /// Optional Admin Command Support.
+    pub(crate) oacs: u16,
+    /// Abort Command Limit (0's based).
+    pub(crate) acl: u8,
+    /// Asynchronous Event Request Limit (0's based).
+    pub(crate) aerl: u8,
+    /// Firmware Updates.
+    pub(crate) frmw: u8,
+    /// Log Page Attributes.
+    pub(crate) lpa: u8,
+    /// Error Log Page Entries (0's based).
+    pub(crate) elpe: u8,
+    /// Number of Power States Support (0's based).
+    pub(crate) npss: u8,
+    /// Admin Vendor Specific Command Configuration.
+    pub(crate) avscc: u8,
+    /// Autonomous Power State Transition Attributes.
+    pub(crate) apsta: u8,
+    /// Warning Composite Temperature Threshold, kelvin.
+    pub(crate) wctemp: u16,
+    /// Critical Composite Temperature Threshold, kelvin.
+    pub(crate) cctemp: u16,
+    /// Maximum Time for Firmware Activation, 100 ms units.
+    pub(crate) mtfa: u16,
+    /// Host Memory Buffer Preferred Size, 4 KiB units.
+    pub(crate) hmpre: u32,
+    /// Host Memory Buffer Minimum Size, 4 KiB units.
+    pub(crate) hmmin: u32,
+    /// Total NVM Capacity, bytes (128-bit).
+    pub(crate) tnvmcap: [u8; 16],
+    /// Unallocated NVM Capacity, bytes (128-bit).
+    pub(crate) unvmcap: [u8; 16],
+    /// Replay Protected Memory Block Support.
+    pub(crate) rpmbs: u32,
+    /// Extended Device Self-test Time, minutes.
+    pub(crate) edstt: u16,
+    /// Device Self-test Options.
+    pub(crate) dsto: u8,
+    /// Firmware Update Granularity, 4 KiB units.
+    pub(crate) fwug: u8,
+    /// Keep Alive Support, 100 ms units.
+    pub(crate) kas: u16,
+    /// Host Controlled Thermal Management Attributes.
+    pub(crate) hctma: u16,
+    /// Minimum Thermal Management Temperature, kelvin.
+    pub(crate) mntmt: u16,
+    /// Maximum Thermal Management Temperature, kelvin.
+    pub(crate) mxtmt: u16,
+    /// Sanitize Capabilities.
+    pub(crate) sanicap: u32,
+    /// Host Memory Buffer Minimum Descriptor Entry Size, 4 KiB units.
+    pub(crate) hmminds: u32,
+    /// Host Memory Maximum Descriptors Entries.
+    pub(crate) hmmaxd: u16,
+    /// NVM Set Identifier Maximum.
+    pub(crate) nsetidmax: u16,
+    /// Endurance Group Identifier Maximum.
+    pub(crate) endgidmax: u16,
+    /// ANA Transition Time, seconds.
+    pub(crate) anatt: u8,
+    /// Asymmetric Namespace Access Capabilities.
+    pub(crate) anacap: u8,
+    /// ANA Group Identifier Maximum.
+    pub(crate) anagrpmax: u32,
+    /// Number of ANA Group Identifiers.
+    pub(crate) nanagrpid: u32,
+    /// Persistent Event Log Size, 64 KiB units.
+    pub(crate) pels: u32,
+    rsvd356: [u8; 156],
+    /// Submission Queue Entry Size: maximum (7:4) and required (3:0), log2 bytes.
+    pub(crate) sqes: u8,
+    /// Completion Queue Entry Size: maximum (7:4) and required (3:0), log2 bytes.
+    pub(crate) cqes: u8,
+    /// Maximum Outstanding Commands (fabrics).
+    pub(crate) maxcmd: u16,
+    /// Number of Namespaces.
+    pub(crate) nn: u32,
+    /// Optional NVM Command Support.
+    pub(crate) oncs: u16,
+    /// Fused Operation Support.
+    pub(crate) fuses: u16,
+    /// Format NVM Attributes.
+    pub(crate) fna: u8,
+    /// Volatile Write Cache: bit 0 is "present".
+    pub(crate) vwc: u8,
+    /// Atomic Write Unit Normal (0's based, logical blocks).
+    pub(crate) awun: u16,
+    /// Atomic Write Unit Power Fail (0's based, logical blocks).
+    pub(crate) awupf: u16,
+    /// NVM (I/O Command Set) Vendor Specific Command Configuration.
+    pub(crate) nvscc: u8,
+    /// Namespace Write Protection Capabilities.
+    pub(crate) nwpc: u8,
+    /// Atomic Compare & Write Unit (0's based, logical blocks).
+    pub(crate) acwu: u16,
+    /// Optional Copy Formats Supported.
+    pub(crate) ocfs: u16,
+    /// SGL Support.
+    pub(crate) sgls: u32,
+    /// Maximum Number of Allowed Namespaces.
+    pub(crate) mnan: u32,
+    rsvd544: [u8; 224],
+    /// NVM Subsystem NVMe Qualified Name, NUL padded.
+    pub(crate) subnqn: [u8; NQN_SIZE],
+    rsvd1024: [u8; 768],
+    /// I/O Queue Command Capsule Supported Size (fabrics).
+    pub(crate) ioccsz: u32,
+    /// I/O Queue Response Capsule Supported Size (fabrics).
+    pub(crate) iorcsz: u32,
+    /// In Capsule Data Offset (fabrics).
+    pub(crate) icdoff: u16,
+    /// Fabrics Controller Attributes.
+    pub(crate) fcatt: u8,
+    /// Maximum SGL Data Block Descriptors.
+    pub(crate) msdbd: u8,
+    /// Optional Fabric Commands Support.
+    pub(crate) ofcs: u16,
+    /// Discovery Controller Type.
+    pub(crate) dctype: u8,
+    rsvd1807: [u8; 241],
+    /// Power State Descriptors 0 to 31.
+    pub(crate) psd: [PowerState; 32],
+    /// Vendor Specific.
+    pub(crate) vs: [u8; 1024],
+}
+kernel::static_assert!(size_of::<IdentifyCtrl>() == IDENTIFY_DATA_SIZE);
+// Offsets of Figure 275.
+kernel::static_assert!(offset_of!(IdentifyCtrl, sn) == 4);
+kernel::static_assert!(offset_of!(IdentifyCtrl, fr) == 64);
+kernel::static_assert!(offset_of!(IdentifyCtrl, cmic) == 76);
+kernel::static_assert!(offset_of!(IdentifyCtrl, mdts) == 77);
+kernel::static_assert!(offset_of!(IdentifyCtrl, cntlid) == 78);
+kernel::static_assert!(offset_of!(IdentifyCtrl, ver) == 80);
+kernel::static_assert!(offset_of!(IdentifyCtrl, oaes) == 92);
+kernel::static_assert!(offset_of!(IdentifyCtrl, cntrltype) == 111);
+kernel::static_assert!(offset_of!(IdentifyCtrl, crdt1) == 128);
+kernel::static_assert!(offset_of!(IdentifyCtrl, oacs) == 256);
+kernel::static_assert!(offset_of!(IdentifyCtrl, lpa) == 261);
+kernel::static_assert!(offset_of!(IdentifyCtrl, wctemp) == 266);
+kernel::static_assert!(offset_of!(IdentifyCtrl, tnvmcap) == 280);
+kernel::static_assert!(offset_of!(IdentifyCtrl, sanicap) == 328);
+kernel::static_assert!(offset_of!(IdentifyCtrl, nanagrpid) == 348);
+kernel::static_assert!(offset_of!(IdentifyCtrl, sqes) == 512);
+kernel::static_assert!(offset_of!(IdentifyCtrl, nn) == 516);
+kernel::static_assert!(offset_of!(IdentifyCtrl, oncs) == 520);
+kernel::static_assert!(offset_of!(IdentifyCtrl, vwc) == 525);
+kernel::static_assert!(offset_of!(IdentifyCtrl, acwu) == 532);
+kernel::static_assert!(offset_of!(IdentifyCtrl, sgls) == 536);
+kernel::static_assert!(offset_of!(IdentifyCtrl, subnqn) == 768);
+kernel::static_assert!(offset_of!(IdentifyCtrl, ioccsz) == 1792);
+kernel::static_assert!(offset_of!(IdentifyCtrl, dctype) == 1806);
+kernel::static_assert!(offset_of!(IdentifyCtrl, psd) == 2048);
+kernel::static_assert!(offset_of!(IdentifyCtrl, vs) == 3072);
+
+// SAFETY: `IdentifyCtrl` is `repr(C)` with only integers and arrays of them (and of
+// `PowerState`, likewise), laid out without padding (`IntoBytes` derived above checks
+// that), so every byte is initialised and any byte pattern is a valid value.
+unsafe impl transmute::AsBytes for IdentifyCtrl {}
+// SAFETY: As above: any byte pattern is a valid `IdentifyCtrl`.
+unsafe impl transmute::FromBytes for IdentifyCtrl {}
+
+impl IdentifyCtrl {
+    /// What the driver keeps of it.
+    pub(crate) fn to_id_ctrl(&self) -> IdCtrl {
+        IdCtrl {
+            sn: IdString::new(&self.sn),
+            mn: IdString::new(&self.mn),
+            fr: IdString::new(&self.fr),
+            mdts: self.mdts,
+            oacs: self.oacs,
+            nn: self.nn,
+            oncs: self.oncs,
+            vwc: self.vwc,
+            sgls: self.sgls,
+        }
+    }
+
+    /// How the controller names itself, with the subsystem NQN it goes by.
+    pub(crate) fn to_identity(&self) -> Identity {
+        Identity {
+            vid: self.vid,
+            sn: self.sn,
+            mn: self.mn,
+            fr: self.fr,
+            cntlid: self.cntlid,
+            cmic: self.cmic,
+            subnqn: Identity::subsys_nqn(&self.subnqn, self.vid, self.ssvid, &self.sn, &self.mn),
+        }
+    }
+}
+
+/// I/O Command Set specific Identify Controller for the NVM command set (CNS 06h, CSI 0;
+/// NVM Command Set Specification 1.0, Figure 93; C: `struct nvme_id_ctrl_nvm`).
+#[repr(C)]
+#[derive(FromBytes, IntoBytes, Zeroable)]
+pub(crate) struct IdentifyCtrlNvm {
+    /// Verify Size Limit, log2 in CAP.MPSMIN pages; 0: not reported.
+    pub(crate) vsl: u8,
+    /// Write Zeroes Size Limit, log2 in CAP.MPSMIN pages; 0: not reported.
+    pub(crate) wzsl: u8,
+    /// Write Uncorrectable Size Limit, log2 in CAP.MPSMIN pages; 0: not reported.
+    pub(crate) wusl: u8,
+    /// Dataset Management Ranges Limit; 0: not reported.
+    pub(crate) dmrl: u8,
+    /// Dataset Management Range Size Limit in logical blocks; 0: not reported.
+    pub(crate) dmrsl: u32,
+    /// Dataset Management Size Limit in logical blocks; 0: not reported.
+    pub(crate) dmsl: u64,
+    rsvd16: [u8; 4080],
+}
+kernel::static_assert!(size_of::<IdentifyCtrlNvm>() == IDENTIFY_DATA_SIZE);
+kernel::static_assert!(offset_of!(IdentifyCtrlNvm, wzsl) == 1);
+kernel::static_assert!(offset_of!(IdentifyCtrlNvm, dmrsl) == 4);
+kernel::static_assert!(offset_of!(IdentifyCtrlNvm, dmsl) == 8);
+
+// SAFETY: `IdentifyCtrlNvm` is `repr(C)` with only integers and a byte array, without
+// padding (`IntoBytes` derived above checks that): every byte is initialised and any byte
+// pattern is a valid value.
+unsafe impl transmute::AsBytes for IdentifyCtrlNvm {}
+// SAFETY: As above: any byte pattern is a valid `IdentifyCtrlNvm`.
+unsafe impl transmute::FromBytes for IdentifyCtrlNvm {}
+
+impl IdentifyCtrlNvm {
+    /// The limits the driver uses.
+    pub(crate) fn limits(&self) -> NvmCtrlLimits {
+        NvmCtrlLimits {
+            wzsl: self.wzsl,
+            dmrsl: self.dmrsl,
+        }
+    }
+}
+
+/// An LBA Format descriptor (NVM Command Set Specification 1.0, Figure 98; C: `struct
+/// nvme_lbaf`).
+#[repr(C)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Zeroable)]
+pub(crate) struct LbaFormat {
+    /// Metadata Size, bytes per logical block.
+    pub(crate) ms: u16,
+    /// LBA Data Size, log2 bytes.
+    pub(crate) lbads: u8,
+    /// Relative Performance (bits 1:0).
+    pub(crate) rp: u8,
+}
+kernel::static_assert!(size_of::<LbaFormat>() == 4);
+
+/// Number of LBA Format descriptors in Identify Namespace.
+pub(crate) const NR_LBAF: usize = 64;
+
+/// Identify Namespace for the NVM command set (CNS 00h; NVM Command Set Specification
+/// 1.0, Figure 97; C: `struct nvme_id_ns`).
+#[repr(C)]
+#[derive(FromBytes, IntoBytes, Zeroable)]
+pub(crate) struct IdentifyNs {
+    /// Namespace Size, logical blocks.
+    pub(crate) nsze: u64,
+    /// Namespace Capacity, logical blocks.
+    pub(crate) ncap: u64,
+    /// Namespace Utilization, logical blocks.
+    pub(crate) nuse: u64,
+    /// Namespace Features.
+    pub(crate) nsfeat: u8,
+    /// Number of LBA Formats (0's based).
+    pub(crate) nlbaf: u8,
+    /// Formatted LBA Size: format index bits 3:0 and (6:5) 5:4, metadata at the end of
+    /// the block (bit 4).
+    pub(crate) flbas: u8,
+    /// Metadata Capabilities.
+    pub(crate) mc: u8,
+    /// End-to-end Data Protection Capabilities.
+    pub(crate) dpc: u8,
+    /// End-to-end Data Protection Type Settings.
+    pub(crate) dps: u8,
+    /// Namespace Multi-path I/O and Namespace Sharing Capabilities.
+    pub(crate) nmic: u8,
+    /// Reservation Capabilities.
+    pub(crate) rescap: u8,
+    /// Format Progress Indicator.
+    pub(crate) fpi: u8,
+    /// Deallocate Logical Block Features.
+    pub(crate) dlfeat: u8,
+    /// Namespace Atomic Write Unit Normal (0's based).
+    pub(crate) nawun: u16,
+    /// Namespace Atomic Write Unit Power Fail (0's based).
+    pub(crate) nawupf: u16,
+    /// Namespace Atomic Compare & Write Unit (0's based).
+    pub(crate) nacwu: u16,
+    /// Namespace Atomic Boundary Size Normal (0's based).
+    pub(crate) nabsn: u16,
+    /// Namespace Atomic Boundary Offset.
+    pub(crate) nabo: u16,
+    /// Namespace Atomic Boundary Size Power Fail (0's based).
+    pub(crate) nabspf: u16,
+    /// Namespace Optimal I/O Boundary, logical blocks.
+    pub(crate) noiob: u16,
+    /// NVM Capacity, bytes (128-bit).
+    pub(crate) nvmcap: [u8; 16],
+    /// Namespace Preferred Write Granularity (0's based, logical blocks).
+    pub(crate) npwg: u16,
+    /// Namespace Preferred Write Alignment (0's based).
+    pub(crate) npwa: u16,
+    /// Namespace Preferred Deallocate Granularity (0's based).
+    pub(crate) npdg: u16,
+    /// Namespace Preferred Deallocate Alignment (0's based).
+    pub(crate) npda: u16,
+    /// Namespace Optimal Write Size (0's based).
+    pub(crate) nows: u16,
+    /// Maximum Single Source Range Length (Copy).
+    pub(crate) mssrl: u16,
+    /// Maximum Copy Length (Copy).
+    pub(crate) mcl: u32,
+    /// Maximum Source Range Count (0's based, Copy).
+    pub(crate) msrc: u8,
+    rsvd81: [u8; 11],
+    /// ANA Group Identifier.
+    pub(crate) anagrpid: u32,
+    rsvd96: [u8; 3],
+    /// Namespace Attributes.
+    pub(crate) nsattr: u8,
+    /// NVM Set Identifier.
+    pub(crate) nvmsetid: u16,
+    /// Endurance Group Identifier.
+    pub(crate) endgid: u16,
+    /// Namespace Globally Unique Identifier.
+    pub(crate) nguid: [u8; 16],
+    /// IEEE Extended Unique Identifier.
+    pub(crate) eui64: [u8; 8],
+    /// LBA Format Support, 0 to NLBAF.
+    pub(crate) lbaf: [LbaFormat; NR_LBAF],
+    /// Vendor Specific.
+    pub(crate) vs: [u8; 3712],
+}
+kernel::static_assert!(size_of::<IdentifyNs>() == IDENTIFY_DATA_SIZE);
+// Offsets of Figure 97.
+kernel::static_assert!(offset_of!(IdentifyNs, nsze) == 0);
+kernel::static_assert!(offset_of!(IdentifyNs, nsfeat) == 24);
+kernel::static_assert!(offset_of!(IdentifyNs, nlbaf) == 25);
+kernel::static_assert!(offset_of!(IdentifyNs, flbas) == 26);
+kernel::static_assert!(offset_of!(IdentifyNs, dlfeat) == 33);
+kernel::static_assert!(offset_of!(IdentifyNs, noiob) == 46);
+kernel::static_assert!(offset_of!(IdentifyNs, nvmcap) == 48);
+kernel::static_assert!(offset_of!(IdentifyNs, npwg) == 64);
+kernel::static_assert!(offset_of!(IdentifyNs, npdg) == 68);
+kernel::static_assert!(offset_of!(IdentifyNs, npda) == 70);
+kernel::static_assert!(offset_of!(IdentifyNs, nows) == 72);
+kernel::static_assert!(offset_of!(IdentifyNs, mcl) == 76);
+kernel::static_assert!(offset_of!(IdentifyNs, anagrpid) == 92);
+kernel::static_assert!(offset_of!(IdentifyNs, nsattr) == 99);
+kernel::static_assert!(offset_of!(IdentifyNs, endgid) == 102);
+kernel::static_assert!(offset_of!(IdentifyNs, nguid) == 104);
+kernel::static_assert!(offset_of!(IdentifyNs, eui64) == 120);
+kernel::static_assert!(offset_of!(IdentifyNs, lbaf) == 128);
+kernel::static_assert!(offset_of!(IdentifyNs, vs) == 384);
+
+// SAFETY: `IdentifyNs` is `repr(C)` with only integers and arrays of them (and of
+// `LbaFormat`, likewise), without padding (`IntoBytes` derived above checks that): every
+// byte is initialised and any byte pattern is a valid value.
+unsafe impl transmute::AsBytes for IdentifyNs {}
+// SAFETY: As above: any byte pattern is a valid `IdentifyNs`.
+unsafe impl transmute::FromBytes for IdentifyNs {}
+
+impl IdentifyNs {
+    /// The index of the LBA format in use: FLBAS bits 3:0, extended past 16 by bits 6:5.
+    pub(crate) fn lbaf_index(&self) -> usize {
+        usize::from(self.flbas & 0xf) | (usize::from(self.flbas >> 5 & 0x3) << 4)
+    }
+
+    /// The size and the LBA format in use; `None` when FLBAS names a format beyond NLBAF.
+    pub(crate) fn geometry(&self) -> Option<NsGeometry> {
+        let idx = self.lbaf_index();
+        if idx > usize::from(self.nlbaf) {
+            return None;
+        }
+        let f = self.lbaf.get(idx)?;
+        Some(NsGeometry {
+            nsze: self.nsze,
+            ms: f.ms,
+            lba_shift: u32::from(f.lbads),
+        })
+    }
+
+    /// The optional fields that shape the queue limits.
+    pub(crate) fn features(&self) -> NsFeatures {
+        NsFeatures {
+            nsfeat: self.nsfeat,
+            dlfeat: self.dlfeat,
+            npwg: self.npwg,
+            npdg: self.npdg,
+            npda: self.npda,
+            nows: self.nows,
+        }
+    }
+
+    /// The identifiers Identify Namespace itself reports (NGUID and EUI64).
+    pub(crate) fn ids(&self) -> NsIds {
+        NsIds {
+            nguid: self.nguid,
+            eui64: self.eui64,
+            ..NsIds::default()
+        }
+    }
+}
+
+/// The Active Namespace ID list (CNS 02h): up to 1024 namespace IDs, ending at the first
+/// 0.
+pub(crate) type NsIdList = [u32; IDENTIFY_DATA_SIZE / 4];
+
+/// The Commands Supported and Effects log page (NVMe Base Specification 2.0, Figure 210)
+/// as dwords: 256 admin, then 256 I/O command entries, then reserved.
+pub(crate) type EffectsLog = [u32; IDENTIFY_DATA_SIZE / 4];
+
+/// A Namespace Identification Descriptor list (CNS 03h), parsed by
+/// [`NsIds::merge_descs`].
+pub(crate) type NsDescList = [u8; IDENTIFY_DATA_SIZE];
 
 /// What the driver keeps of Identify Controller (CNS 01h).
 #[derive(Clone, Copy)]
@@ -110,8 +609,6 @@ pub(crate) struct IdCtrl {
     pub(crate) fr: IdString<8>,
     /// Maximum Data Transfer Size, log2 in units of CAP.MPSMIN pages; 0 is unlimited.
     pub(crate) mdts: u8,
-    /// Controller ID.
-    pub(crate) cntlid: u16,
     /// Optional Admin Command Support.
     pub(crate) oacs: u16,
     /// Number of Namespaces.
@@ -123,30 +620,6 @@ pub(crate) struct IdCtrl {
     /// SGL Support.
     pub(crate) sgls: u32,
 }
-
-/// Identify Controller byte offsets (NVMe Base Specification 2.0, Figure 275).
-pub(crate) mod id_ctrl {
-    pub(crate) const VID: usize = 0;
-    pub(crate) const SSVID: usize = 2;
-    pub(crate) const SN: usize = 4;
-    pub(crate) const MN: usize = 24;
-    pub(crate) const FR: usize = 64;
-    pub(crate) const MDTS: usize = 77;
-    pub(crate) const CNTLID: usize = 78;
-    pub(crate) const CMIC: usize = 76;
-    pub(crate) const OACS: usize = 256;
-    pub(crate) const NN: usize = 516;
-    pub(crate) const ONCS: usize = 520;
-    pub(crate) const VWC: usize = 525;
-    pub(crate) const SGLS: usize = 536;
-    pub(crate) const OAES: usize = 92;
-    pub(crate) const AERL: usize = 259;
-    pub(crate) const LPA: usize = 261;
-    pub(crate) const SUBNQN: usize = 768;
-}
-
-/// Length of an NVMe Qualified Name field (SUBNQN).
-pub(crate) const NQN_SIZE: usize = 256;
 
 /// How the controller names itself: what sysfs shows under `/sys/class/nvme/nvme<N>` and
 /// `/sys/class/nvme-subsystem`, byte for byte as the C driver shows it (serial, model and
@@ -298,33 +771,6 @@ impl NsIds {
         }
         Ok(csi_seen)
     }
-}
-
-/// Identify Namespace byte offsets (NVM Command Set Specification 1.0, Figure 97).
-pub(crate) mod id_ns {
-    pub(crate) const NSZE: usize = 0;
-    pub(crate) const NSFEAT: usize = 24;
-    pub(crate) const DLFEAT: usize = 33;
-    pub(crate) const NPWG: usize = 64;
-    pub(crate) const NPDG: usize = 68;
-    pub(crate) const NPDA: usize = 70;
-    pub(crate) const NOWS: usize = 72;
-    pub(crate) const NGUID: usize = 104;
-    pub(crate) const EUI64: usize = 120;
-    pub(crate) const NLBAF: usize = 25;
-    pub(crate) const FLBAS: usize = 26;
-    pub(crate) const LBAF: usize = 128;
-    /// Size of one LBA Format descriptor.
-    pub(crate) const LBAF_SIZE: usize = 4;
-    /// Offset of LBADS within a descriptor.
-    pub(crate) const LBAF_LBADS: usize = 2;
-}
-
-/// I/O Command Set specific Identify Controller (NVM) offsets (NVM Command Set
-/// Specification 1.0, Figure 97).
-pub(crate) mod id_ctrl_nvm {
-    pub(crate) const WZSL: usize = 1;
-    pub(crate) const DMRSL: usize = 4;
 }
 
 /// ONCS bit 2: Dataset Management.
@@ -514,6 +960,113 @@ impl NsGeometry {
 #[kunit_tests(rust_nvme_identify)]
 mod tests {
     use super::*;
+
+    /// A zeroed layout with `bytes` written at `off`.
+    fn layout<T>(fields: &[(usize, &[u8])]) -> Result<KBox<T>>
+    where
+        T: transmute::AsBytes + transmute::FromBytes + Zeroable,
+    {
+        let mut t = KBox::init(pin_init::init_zeroed::<T>(), GFP_KERNEL)?;
+        let b = t.as_bytes_mut();
+        for (off, v) in fields {
+            b.get_mut(*off..*off + v.len())
+                .ok_or(EINVAL)?
+                .copy_from_slice(v);
+        }
+        Ok(t)
+    }
+
+    #[test]
+    fn identify_controller_layout() -> Result {
+        // Fields at the offsets of Figure 275, as QEMU fills them.
+        let c = layout::<IdentifyCtrl>(&[
+            (0, &0x1b36u16.to_le_bytes()),
+            (2, &0x1af4u16.to_le_bytes()),
+            (4, b"rnvme0              "),
+            (24, b"QEMU NVMe Ctrl                          "),
+            (64, b"8.2.2   "),
+            (76, &[0x02, 7]),
+            (78, &0x1234u16.to_le_bytes()),
+            (80, &0x0002_0000u32.to_le_bytes()),
+            (92, &0x0000_0100u32.to_le_bytes()),
+            (256, &0x010au16.to_le_bytes()),
+            (259, &[3, 0, 0x0e]),
+            (512, &[0x66, 0x44]),
+            (516, &256u32.to_le_bytes()),
+            (520, &0x015du16.to_le_bytes()),
+            (525, &[0x07]),
+            (536, &0x0010_0001u32.to_le_bytes()),
+            (768, b"nqn.2019-08.org.qemu:rnvme0"),
+            (4095, &[0xee]),
+        ])?;
+        assert_eq!((c.vid, c.ssvid, c.cmic, c.mdts), (0x1b36, 0x1af4, 2, 7));
+        assert_eq!((c.cntlid, c.ver, c.oaes), (0x1234, 0x0002_0000, 0x100));
+        assert_eq!(
+            (c.oacs, c.aerl, c.lpa, c.sqes, c.cqes),
+            (0x10a, 3, 0x0e, 0x66, 0x44)
+        );
+        assert_eq!((c.nn, c.oncs, c.vwc, c.sgls), (256, 0x15d, 7, 0x0010_0001));
+        assert_eq!(c.vs[1023], 0xee);
+        let id = c.to_id_ctrl();
+        assert_eq!(
+            (id.sn.as_str(), id.mn.as_str(), id.fr.as_str()),
+            ("rnvme0", "QEMU NVMe Ctrl", "8.2.2")
+        );
+        assert_eq!(
+            (id.mdts, id.oacs, id.nn, id.oncs, id.vwc),
+            (7, 0x10a, 256, 0x15d, 7)
+        );
+        let ident = c.to_identity();
+        assert_eq!((ident.vid, ident.cntlid, ident.cmic), (0x1b36, 0x1234, 2));
+        assert_eq!(&ident.sn[..6], b"rnvme0");
+        assert_eq!(ident.nqn_str(), "nqn.2019-08.org.qemu:rnvme0");
+
+        let n = layout::<IdentifyCtrlNvm>(&[(1, &[5]), (4, &4194303u32.to_le_bytes())])?;
+        let l = n.limits();
+        assert_eq!((l.wzsl, l.dmrsl), (5, 4194303));
+        Ok(())
+    }
+
+    #[test]
+    fn identify_namespace_layout() -> Result {
+        // 1 GiB of 4 KiB blocks in LBA format 17 (FLBAS 0x21: index 1, high bits 1), after
+        // a 512-byte format 0; OPTPERF granularities; NGUID and EUI64.
+        let ns = layout::<IdentifyNs>(&[
+            (0, &(1u64 << 18).to_le_bytes()),
+            (24, &[0x10, 17, 0x21]),
+            (33, &[0x09]),
+            (64, &7u16.to_le_bytes()),
+            (68, &[15, 0, 7, 0, 31, 0]),
+            (104, &[0xab; 16]),
+            (120, &[1, 2, 3, 4, 5, 6, 7, 8]),
+            (128, &[0, 0, 9, 0]),
+            (128 + 17 * 4, &[0, 0, 12, 0]),
+        ])?;
+        assert_eq!(ns.lbaf_index(), 17);
+        assert_eq!(
+            ns.geometry(),
+            Some(NsGeometry {
+                nsze: 1 << 18,
+                lba_shift: 12,
+                ms: 0
+            })
+        );
+        let f = ns.features();
+        assert_eq!(
+            (f.nsfeat, f.dlfeat, f.npwg, f.npdg, f.npda, f.nows),
+            (0x10, 0x09, 7, 15, 7, 31)
+        );
+        let ids = ns.ids();
+        assert_eq!(
+            (ids.nguid, ids.eui64),
+            ([0xab; 16], [1, 2, 3, 4, 5, 6, 7, 8])
+        );
+        assert_eq!(ns.lbaf[0].lbads, 9);
+        // A format beyond NLBAF is not used.
+        let bad = layout::<IdentifyNs>(&[(25, &[0, 0x01])])?;
+        assert_eq!(bad.geometry(), None);
+        Ok(())
+    }
 
     #[test]
     fn namespace_geometry() {

@@ -18,7 +18,10 @@
 //! (`crate::effects`): I/O frozen around Format NVM and Sanitize, a rescan after
 //! namespace changes.
 
-use core::iter;
+use core::{
+    iter,
+    mem::offset_of, //
+};
 
 use kernel::{
     device,
@@ -68,20 +71,18 @@ use crate::{
 const IOCTL_TYPE: u32 = b'N' as u32;
 
 /// `struct nvme_passthru_cmd` (`nvme_admin_cmd`): 72 bytes.
-const PASSTHRU_SIZE: usize = 72;
+const PASSTHRU_SIZE: usize = size_of::<PassthruCmd>();
 /// `struct nvme_passthru_cmd64`: 80 bytes.
-const PASSTHRU64_SIZE: usize = 80;
-/// `struct nvme_user_io`: 48 bytes.
-const USER_IO_SIZE: usize = 48;
+const PASSTHRU64_SIZE: usize = size_of::<PassthruCmd64>();
 
 /// `NVME_IOCTL_ID`: the namespace ID of a namespace device.
 pub(crate) const NVME_IOCTL_ID: u32 = _IO(IOCTL_TYPE, 0x40);
 /// `NVME_IOCTL_ADMIN_CMD`.
-pub(crate) const NVME_IOCTL_ADMIN_CMD: u32 = _IOWR::<[u8; PASSTHRU_SIZE]>(IOCTL_TYPE, 0x41);
+pub(crate) const NVME_IOCTL_ADMIN_CMD: u32 = _IOWR::<PassthruCmd>(IOCTL_TYPE, 0x41);
 /// `NVME_IOCTL_SUBMIT_IO`.
-pub(crate) const NVME_IOCTL_SUBMIT_IO: u32 = _IOW::<[u8; USER_IO_SIZE]>(IOCTL_TYPE, 0x42);
+pub(crate) const NVME_IOCTL_SUBMIT_IO: u32 = _IOW::<UserIo>(IOCTL_TYPE, 0x42);
 /// `NVME_IOCTL_IO_CMD`.
-pub(crate) const NVME_IOCTL_IO_CMD: u32 = _IOWR::<[u8; PASSTHRU_SIZE]>(IOCTL_TYPE, 0x43);
+pub(crate) const NVME_IOCTL_IO_CMD: u32 = _IOWR::<PassthruCmd>(IOCTL_TYPE, 0x43);
 /// `NVME_IOCTL_RESET`.
 pub(crate) const NVME_IOCTL_RESET: u32 = _IO(IOCTL_TYPE, 0x44);
 /// `NVME_IOCTL_SUBSYS_RESET`.
@@ -89,9 +90,9 @@ pub(crate) const NVME_IOCTL_SUBSYS_RESET: u32 = _IO(IOCTL_TYPE, 0x45);
 /// `NVME_IOCTL_RESCAN`.
 pub(crate) const NVME_IOCTL_RESCAN: u32 = _IO(IOCTL_TYPE, 0x46);
 /// `NVME_IOCTL_ADMIN64_CMD`.
-pub(crate) const NVME_IOCTL_ADMIN64_CMD: u32 = _IOWR::<[u8; PASSTHRU64_SIZE]>(IOCTL_TYPE, 0x47);
+pub(crate) const NVME_IOCTL_ADMIN64_CMD: u32 = _IOWR::<PassthruCmd64>(IOCTL_TYPE, 0x47);
 /// `NVME_IOCTL_IO64_CMD`.
-pub(crate) const NVME_IOCTL_IO64_CMD: u32 = _IOWR::<[u8; PASSTHRU64_SIZE]>(IOCTL_TYPE, 0x48);
+pub(crate) const NVME_IOCTL_IO64_CMD: u32 = _IOWR::<PassthruCmd64>(IOCTL_TYPE, 0x48);
 
 /// First vendor specific opcode (C: `nvme_cmd_vendor_start`).
 const VENDOR_START: u8 = 0x80;
@@ -119,98 +120,214 @@ const DRIVER_OWNED_FEATURES: [u8; 5] = [
     FeatureId::HostBehavior as u8,
 ];
 
-/// A passthrough command as userspace passes it (`nvme_passthru_cmd[64]`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A passthrough command as userspace passes it (C: `struct nvme_passthru_cmd`, alias
+/// `nvme_admin_cmd`): what both passthrough layouts have in common.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes)]
 pub(crate) struct PassthruCmd {
+    /// Opcode.
     pub(crate) opcode: u8,
+    /// Reserved, must be 0.
     pub(crate) flags: u8,
+    pub(crate) rsvd1: u16,
+    /// Namespace ID.
     pub(crate) nsid: u32,
+    /// Command Dword 2.
     pub(crate) cdw2: u32,
+    /// Command Dword 3.
     pub(crate) cdw3: u32,
+    /// User address of a metadata buffer.
     pub(crate) metadata: u64,
+    /// User address of the data buffer.
     pub(crate) addr: u64,
+    /// Length of the metadata buffer.
     pub(crate) metadata_len: u32,
+    /// Length of the data buffer.
     pub(crate) data_len: u32,
-    pub(crate) cdw10_15: [u32; 6],
+    /// Command Dword 10.
+    pub(crate) cdw10: u32,
+    /// Command Dword 11.
+    pub(crate) cdw11: u32,
+    /// Command Dword 12.
+    pub(crate) cdw12: u32,
+    /// Command Dword 13.
+    pub(crate) cdw13: u32,
+    /// Command Dword 14.
+    pub(crate) cdw14: u32,
+    /// Command Dword 15.
+    pub(crate) cdw15: u32,
+    /// Timeout in milliseconds; 0 is the driver's default.
     pub(crate) timeout_ms: u32,
+    /// Completion dword 0, written back.
+    pub(crate) result: u32,
 }
+kernel::static_assert!(size_of::<PassthruCmd>() == 72);
+kernel::static_assert!(offset_of!(PassthruCmd, addr) == 24);
+kernel::static_assert!(offset_of!(PassthruCmd, cdw10) == 40);
+kernel::static_assert!(offset_of!(PassthruCmd, result) == 68);
 
-/// Little-endian field readers over a copied-in structure.
-fn le32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-fn le64(b: &[u8], off: usize) -> u64 {
-    u64::from(le32(b, off)) | u64::from(le32(b, off + 4)) << 32
-}
-fn le16(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([b[off], b[off + 1]])
-}
+// SAFETY: `PassthruCmd` is `repr(C)` with only integer fields and no padding (72 bytes,
+// `IntoBytes` derived above checks it), so every byte is initialised and any byte
+// pattern is a valid value.
+unsafe impl AsBytes for PassthruCmd {}
+// SAFETY: As above: any byte pattern is a valid `PassthruCmd`.
+unsafe impl FromBytes for PassthruCmd {}
 
-impl PassthruCmd {
-    /// Offset of `result` in the 32-bit and 64-bit structures.
-    const RESULT_OFF: usize = 68;
-    const RESULT64_OFF: usize = 72;
+/// A passthrough command with a 64-bit result (C: `struct nvme_passthru_cmd64`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes)]
+pub(crate) struct PassthruCmd64 {
+    /// Opcode.
+    pub(crate) opcode: u8,
+    /// Reserved, must be 0.
+    pub(crate) flags: u8,
+    pub(crate) rsvd1: u16,
+    /// Namespace ID.
+    pub(crate) nsid: u32,
+    /// Command Dword 2.
+    pub(crate) cdw2: u32,
+    /// Command Dword 3.
+    pub(crate) cdw3: u32,
+    /// User address of a metadata buffer.
+    pub(crate) metadata: u64,
+    /// User address of the data buffer.
+    pub(crate) addr: u64,
+    /// Length of the metadata buffer.
+    pub(crate) metadata_len: u32,
+    /// Length of the data buffer (`vec_cnt` for the vectored ioctl, which the driver
+    /// does not have).
+    pub(crate) data_len: u32,
+    /// Command Dword 10.
+    pub(crate) cdw10: u32,
+    /// Command Dword 11.
+    pub(crate) cdw11: u32,
+    /// Command Dword 12.
+    pub(crate) cdw12: u32,
+    /// Command Dword 13.
+    pub(crate) cdw13: u32,
+    /// Command Dword 14.
+    pub(crate) cdw14: u32,
+    /// Command Dword 15.
+    pub(crate) cdw15: u32,
+    /// Timeout in milliseconds; 0 is the driver's default.
+    pub(crate) timeout_ms: u32,
+    pub(crate) rsvd2: u32,
+    /// Completion dwords 0 and 1, written back (the driver writes dword 0).
+    pub(crate) result: u64,
+}
+kernel::static_assert!(size_of::<PassthruCmd64>() == 80);
+kernel::static_assert!(offset_of!(PassthruCmd64, timeout_ms) == 64);
+kernel::static_assert!(offset_of!(PassthruCmd64, result) == 72);
 
-    /// Decodes the first 72 bytes (shared by both layouts).
-    pub(crate) fn parse(b: &[u8; PASSTHRU64_SIZE]) -> Self {
-        let mut cdw10_15 = [0u32; 6];
-        for (i, v) in cdw10_15.iter_mut().enumerate() {
-            *v = le32(b, 40 + 4 * i);
-        }
+// SAFETY: `PassthruCmd64` is `repr(C)` with only integer fields and no padding (80
+// bytes, `IntoBytes` derived above checks it): every byte is initialised and any byte
+// pattern is a valid value.
+unsafe impl AsBytes for PassthruCmd64 {}
+// SAFETY: As above: any byte pattern is a valid `PassthruCmd64`.
+unsafe impl FromBytes for PassthruCmd64 {}
+
+impl From<PassthruCmd64> for PassthruCmd {
+    /// The fields both layouts share (`result` is output only).
+    fn from(p: PassthruCmd64) -> Self {
         Self {
-            opcode: b[0],
-            flags: b[1],
-            nsid: le32(b, 4),
-            cdw2: le32(b, 8),
-            cdw3: le32(b, 12),
-            metadata: le64(b, 16),
-            addr: le64(b, 24),
-            metadata_len: le32(b, 32),
-            data_len: le32(b, 36),
-            cdw10_15,
-            timeout_ms: le32(b, 64),
+            opcode: p.opcode,
+            flags: p.flags,
+            rsvd1: p.rsvd1,
+            nsid: p.nsid,
+            cdw2: p.cdw2,
+            cdw3: p.cdw3,
+            metadata: p.metadata,
+            addr: p.addr,
+            metadata_len: p.metadata_len,
+            data_len: p.data_len,
+            cdw10: p.cdw10,
+            cdw11: p.cdw11,
+            cdw12: p.cdw12,
+            cdw13: p.cdw13,
+            cdw14: p.cdw14,
+            cdw15: p.cdw15,
+            timeout_ms: p.timeout_ms,
+            result: 0,
         }
     }
+}
 
+/// A Read, Write or Compare as userspace describes it (C: `struct nvme_user_io`,
+/// `NVME_IOCTL_SUBMIT_IO`), with C's 4 bytes of tail padding (the structure is only
+/// read, never written back, so it is not `AsBytes`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes)]
+pub(crate) struct UserIo {
+    /// Opcode.
+    pub(crate) opcode: u8,
+    /// Reserved, must be 0.
+    pub(crate) flags: u8,
+    /// CDW12 bits 31:16 (FUA, limited retry, protection information).
+    pub(crate) control: u16,
+    /// Number of Logical Blocks (0's based).
+    pub(crate) nblocks: u16,
+    pub(crate) rsvd: u16,
+    /// User address of a metadata buffer.
+    pub(crate) metadata: u64,
+    /// User address of the data buffer.
+    pub(crate) addr: u64,
+    /// Starting LBA.
+    pub(crate) slba: u64,
+    /// Dataset Management (CDW13).
+    pub(crate) dsmgmt: u32,
+    /// Expected Initial Logical Block Reference Tag (CDW14).
+    pub(crate) reftag: u32,
+    /// Expected Logical Block Application Tag (CDW15 bits 15:0).
+    pub(crate) apptag: u16,
+    /// Expected Logical Block Application Tag Mask (CDW15 bits 31:16).
+    pub(crate) appmask: u16,
+}
+kernel::static_assert!(size_of::<UserIo>() == 48);
+kernel::static_assert!(offset_of!(UserIo, slba) == 24);
+kernel::static_assert!(offset_of!(UserIo, appmask) == 42);
+
+// SAFETY: `UserIo` is `repr(C)` with only integer fields (and padding, whose bytes have
+// no meaning), so any byte pattern is a valid value.
+unsafe impl FromBytes for UserIo {}
+
+impl PassthruCmd {
     /// The command the controller gets (C: `nvme_user_cmd`); the driver fills in the
     /// command identifier and the data pointer.
     pub(crate) fn to_command(&self) -> Command {
         let mut c = Command::new(self.opcode, self.nsid);
         c.cdw2 = self.cdw2;
         c.cdw3 = self.cdw3;
-        c.cdw10 = self.cdw10_15[0];
-        c.cdw11 = self.cdw10_15[1];
-        c.cdw12 = self.cdw10_15[2];
-        c.cdw13 = self.cdw10_15[3];
-        c.cdw14 = self.cdw10_15[4];
-        c.cdw15 = self.cdw10_15[5];
+        c.cdw10 = self.cdw10;
+        c.cdw11 = self.cdw11;
+        c.cdw12 = self.cdw12;
+        c.cdw13 = self.cdw13;
+        c.cdw14 = self.cdw14;
+        c.cdw15 = self.cdw15;
         c
     }
 }
 
-/// `struct nvme_user_io` (`NVME_IOCTL_SUBMIT_IO`) as the Read/Write it describes.
-pub(crate) fn user_io_command(b: &[u8; USER_IO_SIZE], nsid: u32) -> Result<(Command, u64, u32)> {
-    let (opcode, flags) = (b[0], b[1]);
-    if flags != 0 {
+/// `struct nvme_user_io` (`NVME_IOCTL_SUBMIT_IO`) as the Read/Write it describes: the
+/// command, the data buffer's address and the number of blocks.
+pub(crate) fn user_io_command(io: &UserIo, nsid: u32) -> Result<(Command, u64, u32)> {
+    if io.flags != 0 {
         return Err(EINVAL);
     }
     // Read, Write, Compare only (C: `nvme_submit_io`).
     if ![IoOpcode::Read, IoOpcode::Write, IoOpcode::Compare]
         .iter()
-        .any(|&o| o as u8 == opcode)
+        .any(|&o| o as u8 == io.opcode)
     {
         return Err(EINVAL);
     }
-    let (control, nblocks) = (le16(b, 2), le16(b, 4));
-    let slba = le64(b, 24);
-    let mut c = Command::new(opcode, nsid);
-    c.cdw10 = slba as u32;
-    c.cdw11 = (slba >> 32) as u32;
-    c.cdw12 = u32::from(nblocks) | u32::from(control) << 16;
-    c.cdw13 = le32(b, 32);
-    c.cdw14 = le32(b, 36);
-    c.cdw15 = u32::from(le16(b, 40)) | u32::from(le16(b, 42)) << 16;
-    Ok((c, le64(b, 16), u32::from(nblocks) + 1))
+    let mut c = Command::new(io.opcode, nsid);
+    c.cdw10 = io.slba as u32;
+    c.cdw11 = (io.slba >> 32) as u32;
+    c.cdw12 = u32::from(io.nblocks) | u32::from(io.control) << 16;
+    c.cdw13 = io.dsmgmt;
+    c.cdw14 = io.reftag;
+    c.cdw15 = u32::from(io.apptag) | u32::from(io.appmask) << 16;
+    Ok((c, io.addr, u32::from(io.nblocks) + 1))
 }
 
 /// Whether an opcode transfers data to the controller (C: `nvme_is_write`).
@@ -270,27 +387,33 @@ fn status_ret(cqe_status: u16) -> isize {
     (cqe_status >> 1) as isize
 }
 
-/// Copies in a passthrough structure of `size` bytes.
+/// Copies in a passthrough structure of `size` bytes (`PASSTHRU_SIZE` or
+/// `PASSTHRU64_SIZE`).
 fn read_cmd(arg: usize, size: usize) -> Result<PassthruCmd> {
-    let mut b = [0u8; PASSTHRU64_SIZE];
-    UserSlice::new(UserPtr::from_addr(arg), size)
-        .reader()
-        .read_slice(&mut b[..size])?;
-    Ok(PassthruCmd::parse(&b))
+    let mut r = UserSlice::new(UserPtr::from_addr(arg), size).reader();
+    if size == PASSTHRU64_SIZE {
+        Ok(r.read::<PassthruCmd64>()?.into())
+    } else {
+        r.read::<PassthruCmd>()
+    }
 }
 
-/// Writes the command's result back (`result` is 32 bits wide in the 72-byte structure,
-/// 64 in the 80-byte one).
+/// Writes the command's result back into the user's structure, and nothing else
+/// (`result` is 32 bits wide in the 72-byte structure, 64 in the 80-byte one; C:
+/// `put_user`).
 fn write_result(arg: usize, size: usize, result: u32) -> Result {
-    let (off, len) = if size == PASSTHRU64_SIZE {
-        (PassthruCmd::RESULT64_OFF, 8)
+    let ptr = UserPtr::from_addr(arg);
+    if size == PASSTHRU64_SIZE {
+        let off = offset_of!(PassthruCmd64, result);
+        UserSlice::new(ptr.wrapping_byte_add(off), size_of::<u64>())
+            .writer()
+            .write(&u64::from(result))
     } else {
-        (PassthruCmd::RESULT_OFF, 4)
-    };
-    let v = u64::from(result).to_le_bytes();
-    UserSlice::new(UserPtr::from_addr(arg).wrapping_byte_add(off), len)
-        .writer()
-        .write_slice(&v[..len])
+        let off = offset_of!(PassthruCmd, result);
+        UserSlice::new(ptr.wrapping_byte_add(off), size_of::<u32>())
+            .writer()
+            .write(&result)
+    }
 }
 
 /// Checks common to both passthrough paths; the command to send, and the bytes of the
@@ -459,14 +582,13 @@ fn io_cmd(
 /// `NVME_IOCTL_SUBMIT_IO` (C: `nvme_submit_io`).
 fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Result<isize> {
     let ns = disk.ns();
-    let mut b = [0u8; USER_IO_SIZE];
-    UserSlice::new(UserPtr::from_addr(arg), USER_IO_SIZE)
+    let io = UserSlice::new(UserPtr::from_addr(arg), size_of::<UserIo>())
         .reader()
-        .read_slice(&mut b)?;
+        .read::<UserIo>()?;
     if !ns.block_io() {
         return Err(EINVAL);
     }
-    let (cmd, addr, nblocks) = user_io_command(&b, ns.nsid)?;
+    let (cmd, addr, nblocks) = user_io_command(&io, ns.nsid)?;
     let len = nblocks.checked_shl(ns.lba_shift()).ok_or(EINVAL)?;
     if len > ns.ctrl.max_transfer_bytes() {
         return Err(EINVAL);
@@ -568,7 +690,7 @@ mod tests {
         b[40..44].copy_from_slice(&0x007f_0002u32.to_le_bytes());
         b[60..64].copy_from_slice(&7u32.to_le_bytes());
         b[64..68].copy_from_slice(&1000u32.to_le_bytes());
-        let p = PassthruCmd::parse(&b);
+        let p = PassthruCmd::from_bytes_copy(&b[..PASSTHRU_SIZE]).unwrap_or_default();
         assert_eq!(p.opcode, 0x02);
         assert_eq!(p.nsid, 0xffff_ffff);
         assert_eq!(p.addr, 0x1234_5678_9abc_def0);
@@ -580,24 +702,38 @@ mod tests {
         assert_eq!(c.cdw10, 0x007f_0002);
         assert_eq!(c.cdw15, 7);
         assert_eq!((c.prp1, c.prp2), (0, 0));
+        // The 64-bit layout shares the first 68 bytes; its result is at 72, after a
+        // reserved dword.
+        b[68..72].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+        b[72..80].copy_from_slice(&u64::MAX.to_le_bytes());
+        let p64 = PassthruCmd64::from_bytes_copy(&b).unwrap_or_default();
+        assert_eq!((p64.rsvd2, p64.result), (0xdead_beef, u64::MAX));
+        assert_eq!(PassthruCmd::from(p64), p);
+        assert_eq!(AsBytes::as_bytes(&p64), &b[..]);
     }
 
     #[test]
     fn user_io_decoding() -> Result {
-        let mut b = [0u8; USER_IO_SIZE];
+        let mut b = [0u8; size_of::<UserIo>()];
         b[0] = IoOpcode::Write as u8;
         b[2..4].copy_from_slice(&0x4000u16.to_le_bytes());
         b[4..6].copy_from_slice(&7u16.to_le_bytes());
         b[16..24].copy_from_slice(&0x1000u64.to_le_bytes());
         b[24..32].copy_from_slice(&0x1_0000_0002u64.to_le_bytes());
-        let (c, addr, n) = user_io_command(&b, 3)?;
+        let io = |b: &[u8]| UserIo::from_bytes_copy(b).ok_or(EINVAL);
+        let (c, addr, n) = user_io_command(&io(&b)?, 3)?;
         assert_eq!((c.opcode(), c.nsid, addr, n), (0x01, 3, 0x1000, 8));
         assert_eq!((c.cdw10, c.cdw11, c.cdw12), (2, 1, 7 | 0x4000 << 16));
+        b[32..36].copy_from_slice(&0x11u32.to_le_bytes());
+        b[36..40].copy_from_slice(&0x2233u32.to_le_bytes());
+        b[40..44].copy_from_slice(&[0x44, 0x55, 0x66, 0x77]);
+        let (c, _, _) = user_io_command(&io(&b)?, 3)?;
+        assert_eq!((c.cdw13, c.cdw14, c.cdw15), (0x11, 0x2233, 0x7766_5544));
         b[1] = 1;
-        assert_eq!(user_io_command(&b, 3).map(|_| ()), Err(EINVAL));
+        assert_eq!(user_io_command(&io(&b)?, 3).map(|_| ()), Err(EINVAL));
         b[1] = 0;
         b[0] = IoOpcode::Flush as u8;
-        assert_eq!(user_io_command(&b, 3).map(|_| ()), Err(EINVAL));
+        assert_eq!(user_io_command(&io(&b)?, 3).map(|_| ()), Err(EINVAL));
         Ok(())
     }
 

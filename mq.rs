@@ -358,10 +358,8 @@ fn block_status(s: &Status) -> BlkStatus {
     use crate::cmd::sct;
     match (s.sct, s.sc) {
         _ if s.is_not_supported() => BlkStatus::NOTSUPP,
-        // LBA Out of Range.
-        (sct::GENERIC, 0x80) => BlkStatus::TARGET,
-        // Capacity Exceeded.
-        (sct::GENERIC, 0x81) => BlkStatus::NOSPC,
+        (sct::GENERIC, crate::cmd::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
+        (sct::GENERIC, crate::cmd::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
         (sct::MEDIA, _) => BlkStatus::MEDIUM,
         _ => BlkStatus::IOERR,
     }

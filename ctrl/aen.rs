@@ -20,6 +20,7 @@
 //! `nvme_async_event_work`, `nvme_aen_uevent`.
 
 use kernel::{
+    bitfield,
     prelude::*,
     sync::atomic::Relaxed,
     workqueue, //
@@ -32,6 +33,7 @@ use super::{
 };
 use crate::{
     cmd::{
+        sc,
         sct,
         AdminOpcode,
         Command,
@@ -80,14 +82,6 @@ mod notice {
     pub(super) const FW_ACT_STARTING: u32 = 0x01;
 }
 
-/// Status codes an AER completes with when it will not report an event.
-mod sc {
-    /// Command Abort Requested (generic).
-    pub(super) const ABORT_REQUESTED: u16 = 0x07;
-    /// Asynchronous Event Request Limit Exceeded (command specific).
-    pub(super) const AER_LIMIT: u16 = 0x05;
-}
-
 /// An asynchronous event, decoded from completion dword 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Event {
@@ -99,12 +93,27 @@ pub(crate) struct Event {
     pub(crate) lid: u32,
 }
 
+bitfield! {
+    /// Completion dword 0 of an Asynchronous Event Request (NVMe Base Specification 2.0,
+    /// Figure 150).
+    struct AerResult(u32) {
+        /// Log Page Identifier.
+        23:16 lid;
+        /// Asynchronous Event Information.
+        15:8 info;
+        /// Asynchronous Event Type.
+        2:0 ty;
+    }
+}
+
 impl Event {
+    /// Decodes completion dword 0 (C: `nvme_aer_type`, `nvme_aer_subtype`).
     pub(crate) fn from_result(r: u32) -> Self {
+        let f = AerResult::from_raw(r);
         Self {
-            ty: r & 0x7,
-            info: (r >> 8) & 0xff,
-            lid: (r >> 16) & 0xff,
+            ty: f.ty().get(),
+            info: f.info().get(),
+            lid: f.lid().get(),
         }
     }
 }
@@ -256,9 +265,9 @@ impl Ctrl {
         if let Some(s) = Status::from_cqe(status) {
             match (s.sct, s.sc) {
                 // Ended by a reset or an abort: nothing happened.
-                (sct::GENERIC, sc::ABORT_REQUESTED) => {}
+                (sct::GENERIC, sc::generic::ABORT_REQUESTED) => {}
                 _ if s == Status::HOST_ABORTED => {}
-                (sct::COMMAND_SPECIFIC, sc::AER_LIMIT) => dev_warn!(
+                (sct::COMMAND_SPECIFIC, sc::command_specific::AER_LIMIT_EXCEEDED) => dev_warn!(
                     self.dev(),
                     "nvme{}: asynchronous event request limit exceeded\n",
                     self.instance
@@ -381,6 +390,11 @@ mod tests {
         // SMART, temperature (information 01h), log 02h.
         let e = Event::from_result(0x0002_0101);
         assert_eq!((e.ty, e.info, e.lid), (aer_type::SMART, 1, 2));
+        // Reserved bits 7:3 and 31:24 are not part of any field.
+        let e = Event::from_result(0xff04_01f9);
+        assert_eq!((e.ty, e.info, e.lid), (aer_type::SMART, 1, 4));
+        let e = Event::from_result(u32::MAX);
+        assert_eq!((e.ty, e.info, e.lid), (7, 0xff, 0xff));
     }
 
     #[test]

@@ -183,44 +183,14 @@ impl Ctrl {
             Command::identify(Cns::Controller, 0, buf.dma()),
             &buf,
         )?;
-        let id = IdCtrl {
-            sn: buf.string(id_ctrl::SN)?,
-            mn: buf.string(id_ctrl::MN)?,
-            fr: buf.string(id_ctrl::FR)?,
-            mdts: buf.u8_at(id_ctrl::MDTS)?,
-            cntlid: buf.le_at::<2>(id_ctrl::CNTLID)? as u16,
-            oacs: buf.le_at::<2>(id_ctrl::OACS)? as u16,
-            nn: buf.le_at::<4>(id_ctrl::NN)? as u32,
-            oncs: buf.le_at::<2>(id_ctrl::ONCS)? as u16,
-            vwc: buf.u8_at(id_ctrl::VWC)?,
-            sgls: buf.le_at::<4>(id_ctrl::SGLS)? as u32,
-        };
+        let idc = buf.read::<IdentifyCtrl>()?;
+        let id = idc.to_id_ctrl();
         inner.id = Some(id);
-        let (sn, mn) = (buf.bytes::<20>(id_ctrl::SN)?, buf.bytes::<40>(id_ctrl::MN)?);
-        let vid = buf.le_at::<2>(id_ctrl::VID)? as u16;
-        *self.ident.lock() = Some(Identity {
-            vid,
-            sn,
-            mn,
-            fr: buf.bytes::<8>(id_ctrl::FR)?,
-            cntlid: id.cntlid,
-            cmic: buf.u8_at(id_ctrl::CMIC)?,
-            subnqn: Identity::subsys_nqn(
-                &buf.bytes(id_ctrl::SUBNQN)?,
-                vid,
-                buf.le_at::<2>(id_ctrl::SSVID)? as u16,
-                &sn,
-                &mn,
-            ),
-        });
+        *self.ident.lock() = Some(idc.to_identity());
         self.add_subsystem()?;
-        self.aen_configure(
-            &admin,
-            buf.le_at::<4>(id_ctrl::OAES)? as u32,
-            buf.u8_at(id_ctrl::AERL)?,
-        );
+        self.aen_configure(&admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
-            let e = self.read_effects(&admin, buf.u8_at(id_ctrl::LPA)?)?;
+            let e = self.read_effects(&admin, idc.lpa)?;
             *self.effects.lock() = Some(e);
         }
         dev_info!(
@@ -472,10 +442,7 @@ impl Ctrl {
             Command::identify_ctrl_nvm(buf.dma()),
             &buf,
         ) {
-            Ok(_) => NvmCtrlLimits {
-                wzsl: buf.u8_at(id_ctrl_nvm::WZSL)?,
-                dmrsl: buf.le_at::<4>(id_ctrl_nvm::DMRSL)? as u32,
-            },
+            Ok(_) => buf.read::<IdentifyCtrlNvm>()?.limits(),
             Err(_) => NvmCtrlLimits::default(),
         };
         Ok(())
@@ -501,12 +468,12 @@ impl Ctrl {
                 .admin_data(admin, AdminOpcode::GetLogPage, cmd, &buf)
                 .is_ok()
             {
-                log = Some(buf);
+                log = Some(buf.read::<EffectsLog>()?);
             }
         }
         let e = match &log {
-            // Within the 4 KiB buffer: 512 dwords.
-            Some(buf) => Effects::new(Some(&|i| buf.le_at::<4>(4 * i).unwrap_or(0) as u32)),
+            // Within the 4 KiB log: 512 dwords.
+            Some(log) => Effects::new(Some(&|i| log.get(i).copied().unwrap_or(0))),
             None => Effects::new(None),
         };
         Ok(Arc::new(e, GFP_KERNEL)?)

@@ -35,16 +35,15 @@ use crate::{
         Cns,
         Command,
         LogPage,
-        IDENTIFY_DATA_SIZE,
         NSID_ALL, //
     },
     identify::{
         csi,
-        id_ns,
         IdBuf,
-        NsFeatures,
+        IdentifyNs,
+        NsDescList,
         NsGeometry,
-        NsIds,
+        NsIdList,
         NsUse,
         ONCS_DSM,
         ONCS_WRITE_ZEROES,
@@ -283,9 +282,9 @@ impl Ctrl {
             Command::identify(Cns::ActiveNsList, 0, list.dma()),
             &list,
         )?;
+        let list = list.read::<NsIdList>()?;
         let mut nsids = KVec::new();
-        for i in 0..IDENTIFY_DATA_SIZE / 4 {
-            let nsid = list.le_at::<4>(i * 4)? as u32;
+        for &nsid in list.iter() {
             if nsid == 0 {
                 break;
             }
@@ -404,30 +403,21 @@ impl Ctrl {
         Ok(disk)
     }
 
-    /// The LBA format in use and the size, from Identify Namespace data in `buf`; `None`
+    /// The LBA format in use and the size, from Identify Namespace data `id`; `None`
     /// (logged) when FLBAS names a format the namespace does not have.
-    fn ns_geometry(&self, buf: &IdBuf, nsid: u32) -> Result<Option<NsGeometry>> {
-        let nlbaf = buf.u8_at(id_ns::NLBAF)?;
-        let flbas = buf.u8_at(id_ns::FLBAS)?;
-        // FLBAS bits 3:0 index the format, bits 6:5 extend it past 16.
-        let idx = usize::from(flbas & 0xf) | (usize::from(flbas >> 5 & 0x3) << 4);
-        if idx > usize::from(nlbaf) {
+    fn ns_geometry(&self, id: &IdentifyNs, nsid: u32) -> Option<NsGeometry> {
+        let geo = id.geometry();
+        if geo.is_none() {
             dev_warn!(
                 self.dev(),
                 "nvme{}: namespace {}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
                 self.instance,
                 nsid,
-                flbas,
-                nlbaf
+                id.flbas,
+                id.nlbaf
             );
-            return Ok(None);
         }
-        let lbaf = id_ns::LBAF + idx * id_ns::LBAF_SIZE;
-        Ok(Some(NsGeometry {
-            nsze: buf.le_at::<8>(id_ns::NSZE)?,
-            ms: buf.le_at::<2>(lbaf)? as u16,
-            lba_shift: u32::from(buf.u8_at(lbaf + id_ns::LBAF_LBADS)?),
-        }))
+        geo
     }
 
     /// Tells the namespaces of frozen disks their LBA format as Identify Namespace now
@@ -449,7 +439,7 @@ impl Ctrl {
                     buf,
                 )
                 .ok()?;
-                self.ns_geometry(buf, ns.nsid).ok().flatten()
+                self.ns_geometry(&*buf.read::<IdentifyNs>().ok()?, ns.nsid)
             });
             match geo {
                 Some(g) => {
@@ -476,7 +466,8 @@ impl Ctrl {
             Command::identify(Cns::Namespace, nsid, buf.dma()),
             &buf,
         )?;
-        let Some(geo) = self.ns_geometry(&buf, nsid)? else {
+        let idns = buf.read::<IdentifyNs>()?;
+        let Some(geo) = self.ns_geometry(&idns, nsid) else {
             return Ok(None);
         };
         let mut no_block_io = match geo.usage() {
@@ -495,21 +486,10 @@ impl Ctrl {
         };
         // The block size the disk advertises; all limits are in its units.
         let shift = geo.disk_lba_shift();
-        let feat = NsFeatures {
-            nsfeat: buf.u8_at(id_ns::NSFEAT)?,
-            dlfeat: buf.u8_at(id_ns::DLFEAT)?,
-            npwg: buf.le_at::<2>(id_ns::NPWG)? as u16,
-            npdg: buf.le_at::<2>(id_ns::NPDG)? as u16,
-            npda: buf.le_at::<2>(id_ns::NPDA)? as u16,
-            nows: buf.le_at::<2>(id_ns::NOWS)? as u16,
-        };
+        let feat = idns.features();
         // Identifiers: Identify Namespace's NGUID and EUI64, then the descriptor list
         // (NVMe 1.3+), which also gives the UUID (C: `nvme_identify_ns_descs`).
-        let mut ids = NsIds {
-            nguid: buf.bytes::<16>(id_ns::NGUID)?,
-            eui64: buf.bytes::<8>(id_ns::EUI64)?,
-            ..NsIds::default()
-        };
+        let mut ids = idns.ids();
         // With all I/O command sets enabled every namespace must say which it runs; a
         // namespace whose list cannot be read is skipped, as in C
         // (`nvme_identify_ns_descs`).
@@ -530,7 +510,7 @@ impl Ctrl {
                     e
                 )
             })?;
-            let csi_seen = match ids.merge_descs(&buf.to_vec()?) {
+            let csi_seen = match ids.merge_descs(&*buf.read::<NsDescList>()?) {
                 Ok(seen) => seen,
                 Err(_) => {
                     dev_warn!(
