@@ -7,5 +7,9 @@
 //! `kernel::bindings` lives here; the blk-mq, IRQ, sysfs and character device layers
 //! still live beside the driver code and move here next.
 
+pub(crate) mod class;
 pub(crate) mod cred;
+pub(crate) mod device;
+pub(crate) mod module;
 pub(crate) mod pci;
+pub(crate) mod sysfs;
