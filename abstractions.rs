@@ -8,16 +8,10 @@
 
 pub(crate) mod bio;
 pub(crate) mod blk_mq;
+pub(crate) mod class;
 pub(crate) mod cred;
+pub(crate) mod device;
 pub(crate) mod gendisk;
+pub(crate) mod module;
 pub(crate) mod pci;
-
-/// The `struct device` behind a device.
-pub(crate) fn raw_device<Ctx: kernel::device::DeviceContext>(
-    dev: &kernel::device::Device<Ctx>,
-) -> *mut kernel::bindings::device {
-    // `Device` is `repr(transparent)` over `Opaque<struct device>`, itself transparent.
-    core::ptr::from_ref(dev)
-        .cast::<kernel::bindings::device>()
-        .cast_mut()
-}
+pub(crate) mod sysfs;

@@ -397,7 +397,8 @@ pub(crate) struct Ctrl {
     /// Lock order: `inner` -> `hw` -> `admin`; never taken in interrupt context.
     #[pin]
     hw: Mutex<Hw>,
-    /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them.
+    /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them. It holds
+    /// a reference to the controller (its attributes' data): `remove` breaks the cycle.
     #[pin]
     class_dev: Mutex<Option<CtrlDevice>>,
     /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify.
@@ -566,7 +567,7 @@ impl Ctrl {
 
     /// Creates the class device `nvme<N>` (sysfs attributes).
     pub(crate) fn add_class_device(&self) -> Result {
-        let dev = CtrlDevice::new(&self.pdev, self, crate::chardev::devt(self.instance))?;
+        let dev = CtrlDevice::for_ctrl(self.arc(), crate::chardev::devt(self.instance))?;
         *self.class_dev.lock() = Some(dev);
         Ok(())
     }

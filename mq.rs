@@ -146,11 +146,6 @@ impl NsInfo {
     }
 }
 
-/// The namespace of one of our disks, from the disk's device (sysfs attributes).
-pub(crate) fn ns_of_disk_device(dev: &kernel::device::Device) -> Option<&NsInfo> {
-    crate::abstractions::gendisk::GenDisk::<Ops>::data_of_device(dev)
-}
-
 impl Default for Pdu {
     fn default() -> Self {
         Self {

@@ -18,13 +18,7 @@ use kernel::{
     bindings,
     device::Device,
     prelude::*,
-    sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
-        Arc,
-    },
+    sync::Arc, //
 };
 
 use crate::abstractions::{
@@ -34,7 +28,11 @@ use crate::abstractions::{
         Operations,
         TagSet, //
     },
-    raw_device,
+    device::as_raw,
+    sysfs::{
+        DataSource,
+        Groups, //
+    },
 };
 
 /// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from bindings.
@@ -446,18 +444,25 @@ impl<T: Operations> Drop for Frozen<T> {
     }
 }
 
-/// The device type of every gendisk (C: `disk_type`, which is not exported), as seen on
-/// the first disk this module allocated; 0 before.
-static DISK_TYPE: Atomic<usize> = Atomic::new(0);
+/// The source of a disk's sysfs attributes: the disk's data.
+pub(crate) struct DiskData<T: DiskOperations>(PhantomData<T>);
 
-/// The device of a gendisk (C: `disk_to_dev`).
-///
-/// # Safety
-///
-/// `disk` is a live gendisk.
-unsafe fn disk_to_dev(disk: *mut bindings::gendisk) -> *mut bindings::device {
-    // SAFETY: Per the function's safety requirements; `part0` lives as long as the disk.
-    unsafe { &raw mut (*(*disk).part0).bd_device }
+// SAFETY: Attached devices: the devices of `GenDisk<T>`s, the only users of
+// `Groups<DiskData<T>, _>` (`GenDisk::new`). Such a disk's `private_data` is its
+// `T::QueueData`, which lives until the gendisk is freed, after its attribute files.
+unsafe impl<T: DiskOperations> DataSource for DiskData<T> {
+    type Data = T::QueueData;
+
+    unsafe fn data<'a>(dev: &'a Device) -> &'a T::QueueData {
+        let dev = as_raw(dev);
+        // SAFETY: Per the function's safety requirements `dev` is the device of a live
+        // `GenDisk<T>`: the `bd_device` of its whole-disk block device (C: `dev_to_disk`),
+        // whose data is a `T::QueueData` (type invariant of `GenDisk`).
+        unsafe {
+            let bdev = kernel::container_of!(dev, bindings::block_device, bd_device);
+            &*(*(*bdev).bd_disk).private_data.cast::<T::QueueData>()
+        }
+    }
 }
 
 /// How to add a disk ([`GenDisk::new`]).
@@ -494,12 +499,12 @@ unsafe impl<T: DiskOperations> Sync for GenDisk<T> {}
 impl<T: DiskOperations> GenDisk<T> {
     /// Creates and adds a disk on `tagset` under `parent` with the attribute groups
     /// `groups` (C: `blk_mq_alloc_disk` + `device_add_disk`).
-    pub(crate) fn new(
+    pub(crate) fn new<const N: usize>(
         tagset: Arc<TagSet<T>>,
         data: T::QueueData,
         p: &DiskParams<'_>,
         parent: &Device,
-        groups: &'static crate::sysfs::Groups,
+        groups: &'static Groups<DiskData<T>, N>,
     ) -> Result<Self> {
         if p.name.len() >= bindings::DISK_NAME_LEN as usize {
             return Err(EINVAL);
@@ -539,11 +544,11 @@ impl<T: DiskOperations> GenDisk<T> {
                 (*disk).flags |= bindings::GENHD_FL_HIDDEN as c_int;
             }
             bindings::set_capacity(disk, p.capacity_sectors);
-            DISK_TYPE.store((*disk_to_dev(disk)).type_ as usize, Relaxed);
         }
         // SAFETY: `disk` is set up; `parent` is a live device, which the block layer
-        // references while the disk is added; the attribute groups are static.
-        let ret = unsafe { bindings::device_add_disk(raw_device(parent), disk, groups.as_ptr()) };
+        // references while the disk is added; the attribute groups are static, and their
+        // source `DiskData<T>` finds this disk's data (set above).
+        let ret = unsafe { bindings::device_add_disk(as_raw(parent), disk, groups.as_ptr()) };
         if ret != 0 {
             // SAFETY: `disk` was never added, so `free_disk` will not run: this drops our
             // reference and then frees the data.
@@ -581,28 +586,6 @@ impl<T: DiskOperations> GenDisk<T> {
         DiskRef {
             disk: self.disk,
             _p: PhantomData,
-        }
-    }
-
-    /// The data of a disk of this type, from its device (C: `dev_to_disk`), as sysfs
-    /// attribute callbacks of the disk get it; `None` for any other device.
-    pub(crate) fn data_of_device(dev: &Device) -> Option<&T::QueueData> {
-        let dev = raw_device(dev);
-        // SAFETY: `dev` is a live device for the borrow. A disk's device is the
-        // `bd_device` of its whole-disk block device, and the disk type (`disk_type`, not
-        // exported: learnt from our first disk) tells it from other devices; a disk of this type has `BdevVTable<T>`'s fops, and its data
-        // lives as long as the device (freed with the gendisk).
-        unsafe {
-            let disk_type = DISK_TYPE.load(Relaxed) as *const bindings::device_type;
-            if disk_type.is_null() || !ptr::eq((*dev).type_, disk_type) {
-                return None;
-            }
-            let bdev = kernel::container_of!(dev, bindings::block_device, bd_device);
-            let disk = (*bdev).bd_disk;
-            if disk.is_null() || !ptr::eq((*disk).fops, BdevVTable::<T>::build()) {
-                return None;
-            }
-            Some(&*(*disk).private_data.cast::<T::QueueData>())
         }
     }
 }

@@ -213,7 +213,7 @@ impl Disk {
             tagset.raw_set().clone(),
             ns,
             &p,
-            parent.device(),
+            parent.as_ref(),
             &NS_GROUPS,
         )?))
     }

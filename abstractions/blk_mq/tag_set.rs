@@ -39,7 +39,7 @@ use super::{
     BlkStatus,
     Operations, //
 };
-use crate::abstractions::raw_device;
+use crate::abstractions::device::as_raw;
 
 /// A kind of hardware queue map (C: `enum hctx_type`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -169,7 +169,7 @@ impl DmaPool {
         let pool = unsafe {
             bindings::dma_pool_create_node(
                 c"rust_nvme list".as_ptr().cast(),
-                raw_device(dev),
+                as_raw(dev),
                 size,
                 size,
                 0,
@@ -210,7 +210,7 @@ unsafe impl<T: Operations> Sync for TagSetInner<T> {}
 
 impl<T: Operations> TagSetInner<T> {
     pub(super) fn raw_dev(&self) -> *mut bindings::device {
-        raw_device(&self.dev)
+        as_raw(&self.dev)
     }
 
     /// A buffer from the pool, in atomic context.
