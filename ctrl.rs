@@ -56,10 +56,6 @@ use admin::{
     AdminQueue,
     GateState, //
 };
-pub(crate) use timeout::{
-    TimedOut,
-    TimeoutAction, //
-};
 
 use crate::{
     abstractions::pci::{
@@ -99,13 +95,12 @@ use crate::{
         Vectors, //
     },
     mq::{
-        Disk,
-        DiskRef,
-        Frozen,
+        self,
         IoContext,
-        IoQueue,
+        IoController,
         PassthruDone,
-        TagSet, //
+        TimedOut,
+        TimeoutAction, //
     },
     prp,
     queue::{
@@ -271,6 +266,21 @@ fn update_bits(a: &Atomic<u64>, f: impl Fn(u64) -> u64) {
 fn instance_put(n: u32) {
     update_bits(&INSTANCES, |b| b & !(1 << n));
 }
+
+/// The controller's tag set.
+pub(crate) type TagSet = mq::TagSet<Ctrl>;
+/// An I/O queue of the controller's tag set.
+pub(crate) type IoQueue = mq::IoQueue<Ctrl>;
+/// A namespace disk of the controller.
+pub(crate) type Disk = mq::Disk<Ctrl>;
+/// A counted reference to a namespace disk.
+pub(crate) type DiskRef = mq::DiskRef<Ctrl>;
+/// A namespace disk, borrowed.
+pub(crate) type DiskView<'a> = mq::DiskView<'a, Ctrl>;
+/// Namespace disks with their queues frozen.
+pub(crate) type Frozen = mq::Frozen<Ctrl>;
+/// What a namespace disk's queue carries.
+pub(crate) type NsInfo = mq::NsInfo<Ctrl>;
 
 /// The data of one interrupt vector: the queues whose CQs interrupt on it.
 struct VectorHandler {

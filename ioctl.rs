@@ -47,6 +47,13 @@ use kernel::{
 };
 
 use crate::{
+    abstractions::{
+        gendisk::{
+            DiskData,
+            DiskOperations, //
+        },
+        sysfs::GroupsRef,
+    },
     cmd::{
         AdminOpcode,
         Cns,
@@ -56,12 +63,13 @@ use crate::{
     },
     ctrl::{
         Ctrl,
-        DmaHold, //
+        DiskView,
+        DmaHold,
+        NsInfo, //
     },
     datalen, effects,
     mq::{
-        DiskView,
-        NsInfo,
+        Ops,
         PassthruDone, //
     },
     prp,
@@ -600,6 +608,22 @@ fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Re
 }
 
 /// The ioctls of a namespace block device (C: `nvme_ioctl`).
+/// The block device side of the controller's namespace disks: the NVMe ioctls and the
+/// namespace attributes.
+impl DiskOperations for Ops<Ctrl> {
+    const GROUPS: GroupsRef<DiskData<Self>> = crate::sysfs::NS_GROUPS.erase();
+
+    fn ioctl(
+        disk: DiskView<'_>,
+        cmd: u32,
+        arg: usize,
+        write: bool,
+        partition: bool,
+    ) -> Result<i32> {
+        ns_ioctl(disk, cmd, arg, write, partition)
+    }
+}
+
 pub(crate) fn ns_ioctl(
     disk: DiskView<'_>,
     cmd: u32,

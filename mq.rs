@@ -8,7 +8,10 @@
 //! Every request maps its data into a scatterlist and describes it with PRPs or an SGL
 //! (`crate::prp`, `crate::sgl`); a list page comes from the tag set's DMA pool.
 
-use core::ops::Deref;
+use core::{
+    marker::PhantomData,
+    ops::Deref, //
+};
 
 use kernel::{
     pci,
@@ -39,18 +42,12 @@ use crate::{
             QueueMaps,
             TimeoutReturn, //
         },
-        gendisk::DiskOperations,
     },
     cmd::{
         Command,
         Completion,
         IoOpcode,
         Status, //
-    },
-    ctrl::{
-        Ctrl,
-        TimedOut,
-        TimeoutAction, //
     },
     effects::Effects,
     identify::NsIds,
@@ -73,6 +70,31 @@ pub(crate) use disk::{
 /// Most data segments of a request (the queue's `max_segments` at most): one SGL list
 /// page of 16-byte descriptors, as C's `NVME_MAX_SEGS`.
 pub(crate) const MAX_SEGMENTS: u16 = 256;
+
+/// What the tag set needs from the controller that owns it.
+pub(crate) trait IoController: Send + Sync + 'static {
+    /// The timeout handler's decision for I/O command `cid` on `qp` (C: `nvme_timeout`).
+    fn io_timeout(&self, qp: &QueuePair, cid: u16, rq: &dyn TimedOut) -> TimeoutAction;
+}
+
+/// What the blk-mq timeout handler should tell the block layer.
+pub(crate) enum TimeoutAction {
+    /// The request was completed (found in the CQ, or cancelled by a disable).
+    Done,
+    /// Keep waiting: an Abort or a reset will complete it.
+    ResetTimer,
+}
+
+/// A timed-out request, as the blk-mq layer shows it to the controller.
+pub(crate) trait TimedOut {
+    /// Reaps the request's CQ (a missed interrupt); returns whether the request is no
+    /// longer in flight (C: `blk_mq_rq_state(req) != MQ_RQ_IN_FLIGHT`).
+    fn poll_done(&self) -> bool;
+    /// Whether an Abort of this attempt was sent already.
+    fn aborted(&self) -> bool;
+    /// Records that an Abort was sent (until the request is dispatched again).
+    fn set_aborted(&self);
+}
 
 /// The driver's data of each request (C: `struct nvme_iod`).
 ///
@@ -97,7 +119,7 @@ pub(crate) struct Pdu {
 }
 
 /// What a namespace's request queue carries (`queuedata`).
-pub(crate) struct NsInfo {
+pub(crate) struct NsInfo<C: IoController> {
     /// Namespace identifier.
     pub(crate) nsid: u32,
     /// log2 of the namespace's logical block size; changed only while the queue is
@@ -123,7 +145,7 @@ pub(crate) struct NsInfo {
     pub(crate) ids: NsIds,
     /// The controller (C: `ns->ctrl`); the namespace lives as long as its gendisk, so
     /// ioctls on an open disk can still reach the controller after it was removed.
-    pub(crate) ctrl: Arc<Ctrl>,
+    pub(crate) ctrl: Arc<C>,
     /// Commands Supported and Effects (for passthrough; C: `ns->head->effects`).
     pub(crate) effects: Arc<Effects>,
     /// The controller's PCI Vendor ID, serial and model, for the `wwid` fallback.
@@ -134,7 +156,7 @@ pub(crate) struct NsInfo {
     pub(crate) mn: [u8; 40],
 }
 
-impl NsInfo {
+impl<C: IoController> NsInfo<C> {
     /// log2 of the logical block size.
     pub(crate) fn lba_shift(&self) -> u32 {
         self.lba_shift.load(Relaxed)
@@ -162,12 +184,12 @@ impl Default for Pdu {
 
 /// One I/O queue pair as a hardware queue of the tag set: the rings and the tags its
 /// completions name.
-pub(crate) struct IoQueue {
+pub(crate) struct IoQueue<C: IoController> {
     qp: Arc<QueuePair>,
-    tags: HwTags<Ops>,
+    tags: HwTags<Ops<C>>,
 }
 
-impl Deref for IoQueue {
+impl<C: IoController> Deref for IoQueue<C> {
     type Target = QueuePair;
 
     fn deref(&self) -> &QueuePair {
@@ -175,7 +197,7 @@ impl Deref for IoQueue {
     }
 }
 
-impl IoQueue {
+impl<C: IoController> IoQueue<C> {
     /// An I/O queue over `qp`, not yet a hardware queue of a tag set.
     pub(crate) fn new(qp: Arc<QueuePair>) -> Result<Arc<Self>> {
         Ok(Arc::new(
@@ -200,7 +222,11 @@ impl IoQueue {
 
 /// Completes the request a CQE names (C: `nvme_handle_cqe`). Returns `false` if the
 /// command identifier names no request in flight.
-fn complete_cqe(tags: &HwTags<Ops>, cqe: &Completion, rcu: &rcu::Guard) -> bool {
+fn complete_cqe<C: IoController>(
+    tags: &HwTags<Ops<C>>,
+    cqe: &Completion,
+    rcu: &rcu::Guard,
+) -> bool {
     match tags.claim(cqe.cid, rcu) {
         Lookup::NotFound => false,
         // Fault injection (`io-timeout-fail`): the request times out, as with C.
@@ -215,17 +241,17 @@ fn complete_cqe(tags: &HwTags<Ops>, cqe: &Completion, rcu: &rcu::Guard) -> bool 
 }
 
 /// The block layer's view of the controller, shared by every hardware queue.
-pub(crate) struct IoContext {
+pub(crate) struct IoContext<C: IoController> {
     pdev: ARef<pci::Device>,
     /// The controller, for timeouts. A reference cycle (the controller owns the tag set)
     /// that teardown breaks by dropping the tag set.
-    ctrl: Arc<Ctrl>,
+    ctrl: Arc<C>,
     /// Set when the controller is dead: requests fail fast and are not retried.
     dead: Atomic<bool>,
     /// Most retries of a request (C: nvme_core's `max_retries`), whether it failed with
     /// a retryable status or was cancelled by a reset.
     max_retries: u8,
-    queues: KVec<Arc<IoQueue>>,
+    queues: KVec<Arc<IoQueue<C>>>,
     page_size: usize,
     /// Identify Controller SGLS.
     sgls: u32,
@@ -256,13 +282,13 @@ pub(crate) struct IoContext {
 /// A CPU that no vector's affinity covers (`IoContext::irq_map`).
 const NO_QUEUE: u32 = u32::MAX;
 
-impl IoContext {
+impl<C: IoController> IoContext<C> {
     /// The I/O queues in hardware-queue order (hctx `i` uses `queues[i]`).
     #[expect(clippy::too_many_arguments)]
     pub(crate) fn new(
         pdev: &pci::Device,
-        ctrl: Arc<Ctrl>,
-        queues: KVec<Arc<IoQueue>>,
+        ctrl: Arc<C>,
+        queues: KVec<Arc<IoQueue<C>>>,
         page_size: usize,
         sgls: u32,
         sgl_threshold: u32,
@@ -361,12 +387,12 @@ fn block_status(s: &Status) -> BlkStatus {
 }
 
 /// A request in the hands of the timeout handler, for `Ctrl::io_timeout`.
-struct TimedOutRq<'a> {
-    rq: blk_mq::TimedOut<'a, Ops>,
-    q: &'a IoQueue,
+struct TimedOutRq<'a, C: IoController> {
+    rq: blk_mq::TimedOut<'a, Ops<C>>,
+    q: &'a IoQueue<C>,
 }
 
-impl TimedOut for TimedOutRq<'_> {
+impl<C: IoController> TimedOut for TimedOutRq<'_, C> {
     fn poll_done(&self) -> bool {
         // A completion may be sitting in the CQ with its interrupt lost: reap it.
         self.q.reap();
@@ -383,21 +409,21 @@ impl TimedOut for TimedOutRq<'_> {
 }
 
 /// The driver's blk-mq operations.
-pub(crate) struct Ops;
+pub(crate) struct Ops<C: IoController>(PhantomData<C>);
 
 #[vtable]
-impl blk_mq::Operations for Ops {
-    type TagSetData = IoContext;
-    type HwData = IoQueue;
+impl<C: IoController> blk_mq::Operations for Ops<C> {
+    type TagSetData = IoContext<C>;
+    type HwData = IoQueue<C>;
     type Pdu = Pdu;
-    type QueueData = NsInfo;
+    type QueueData = NsInfo<C>;
 
-    fn hw_queue(ctx: &IoContext, index: u32) -> Option<(&IoQueue, &HwTags<Self>)> {
+    fn hw_queue(ctx: &IoContext<C>, index: u32) -> Option<(&IoQueue<C>, &HwTags<Self>)> {
         let q = ctx.queues.get(usize::try_from(index).ok()?)?;
         Some((q, &q.tags))
     }
 
-    fn queue_rq(q: &IoQueue, mut rq: Dispatch<'_, Self>, last: bool) -> BlkStatus {
+    fn queue_rq(q: &IoQueue<C>, mut rq: Dispatch<'_, Self>, last: bool) -> BlkStatus {
         let r = rq.rq();
         let ctx = r.tag_set_data();
         if ctx.dead.load(Relaxed) {
@@ -425,15 +451,15 @@ impl blk_mq::Operations for Ops {
         BlkStatus::OK
     }
 
-    fn commit_rqs(q: &IoQueue) {
+    fn commit_rqs(q: &IoQueue<C>) {
         q.commit();
     }
 
-    fn poll(q: &IoQueue) -> u32 {
+    fn poll(q: &IoQueue<C>) -> u32 {
         q.reap()
     }
 
-    fn map_queues(ctx: &IoContext, maps: &mut QueueMaps<'_>) {
+    fn map_queues(ctx: &IoContext<C>, maps: &mut QueueMaps<'_>) {
         let nr = maps.nr_hw_queues();
         let poll = ctx.nr_poll.load(Relaxed).min(nr.saturating_sub(1));
         let default = nr - poll;
@@ -458,7 +484,7 @@ impl blk_mq::Operations for Ops {
         complete_rq(rq);
     }
 
-    fn timeout(q: &IoQueue, rq: blk_mq::TimedOut<'_, Self>) -> TimeoutReturn {
+    fn timeout(q: &IoQueue<C>, rq: blk_mq::TimedOut<'_, Self>) -> TimeoutReturn {
         let r = rq.rq();
         let (ctx, tag) = (r.tag_set_data(), r.tag());
         let timed_out = TimedOutRq { rq, q };
@@ -469,21 +495,9 @@ impl blk_mq::Operations for Ops {
     }
 }
 
-impl DiskOperations for Ops {
-    fn ioctl(
-        disk: DiskView<'_>,
-        cmd: u32,
-        arg: usize,
-        write: bool,
-        partition: bool,
-    ) -> Result<i32> {
-        crate::ioctl::ns_ioctl(disk, cmd, arg, write, partition)
-    }
-}
-
 /// Ends a request whose completion was recorded in its PDU (C: `nvme_pci_complete_rq` +
 /// `nvme_decide_disposition`).
-fn complete_rq(rq: Completing<'_, Ops>) {
+fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
     let r = rq.rq();
     let ctx = r.tag_set_data();
     let p = rq.pdu();
@@ -544,18 +558,18 @@ fn complete_rq(rq: Completing<'_, Ops>) {
 }
 
 /// The controller's blk-mq tag set over its I/O queues.
-pub(crate) struct TagSet {
-    set: Arc<blk_mq::TagSet<Ops>>,
+pub(crate) struct TagSet<C: IoController> {
+    set: Arc<blk_mq::TagSet<Ops<C>>>,
 }
 
-impl TagSet {
+impl<C: IoController> TagSet<C> {
     /// Allocates a tag set of `depth` tags per hardware queue, one per queue in `ctx`;
     /// requests map their data for `dev`.
     ///
     /// With `poll_maps`, the set has the default, read and poll maps (the last
     /// `nr_poll` hardware queues serve polled I/O).
     pub(crate) fn new(
-        ctx: IoContext,
+        ctx: IoContext<C>,
         dev: &kernel::device::Device<kernel::device::Bound>,
         depth: u32,
         timeout_jiffies: u32,
@@ -573,17 +587,17 @@ impl TagSet {
         })
     }
 
-    fn ctx(&self) -> &IoContext {
+    fn ctx(&self) -> &IoContext<C> {
         self.set.data()
     }
 
     /// The tag set, for its disks.
-    pub(crate) fn raw_set(&self) -> &Arc<blk_mq::TagSet<Ops>> {
+    pub(crate) fn raw_set(&self) -> &Arc<blk_mq::TagSet<Ops<C>>> {
         &self.set
     }
 
     /// The I/O queues behind the hardware queues.
-    pub(crate) fn queues(&self) -> &[Arc<IoQueue>] {
+    pub(crate) fn queues(&self) -> &[Arc<IoQueue<C>>] {
         &self.ctx().queues
     }
 

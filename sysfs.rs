@@ -114,7 +114,7 @@ type CtrlAttr = Attribute<CtrlData>;
 /// A subsystem attribute.
 type SubsysAttr = Attribute<SubsysData>;
 /// The attributes of a namespace disk: its `NsInfo`.
-type DiskNs = DiskData<crate::mq::Ops>;
+type DiskNs = DiskData<crate::mq::Ops<Ctrl>>;
 /// A namespace attribute.
 type NsAttr = Attribute<DiskNs>;
 

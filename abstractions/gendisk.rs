@@ -31,7 +31,7 @@ use crate::abstractions::{
     device::as_raw,
     sysfs::{
         DataSource,
-        Groups, //
+        GroupsRef, //
     },
 };
 
@@ -109,6 +109,9 @@ impl QueueLimits {
 
 /// What a disk's block device does beyond blk-mq (C: `struct block_device_operations`).
 pub(crate) trait DiskOperations: Operations {
+    /// The sysfs attribute groups of every disk.
+    const GROUPS: GroupsRef<DiskData<Self>>;
+
     /// An ioctl on an open block device of the disk (C: `ioctl`); `write` when it was
     /// opened for writing, `partition` when it is a partition.
     fn ioctl(
@@ -447,8 +450,8 @@ impl<T: Operations> Drop for Frozen<T> {
 /// The source of a disk's sysfs attributes: the disk's data.
 pub(crate) struct DiskData<T: DiskOperations>(PhantomData<T>);
 
-// SAFETY: Attached devices: the devices of `GenDisk<T>`s, the only users of
-// `Groups<DiskData<T>, _>` (`GenDisk::new`). Such a disk's `private_data` is its
+// SAFETY: Attached devices: the devices of `GenDisk<T>`s, the only users of groups of
+// this source (`GenDisk::new`, through `DiskOperations::GROUPS`). Such a disk's `private_data` is its
 // `T::QueueData`, which lives until the gendisk is freed, after its attribute files.
 unsafe impl<T: DiskOperations> DataSource for DiskData<T> {
     type Data = T::QueueData;
@@ -498,13 +501,12 @@ unsafe impl<T: DiskOperations> Sync for GenDisk<T> {}
 
 impl<T: DiskOperations> GenDisk<T> {
     /// Creates and adds a disk on `tagset` under `parent` with the attribute groups
-    /// `groups` (C: `blk_mq_alloc_disk` + `device_add_disk`).
-    pub(crate) fn new<const N: usize>(
+    /// `T::GROUPS` (C: `blk_mq_alloc_disk` + `device_add_disk`).
+    pub(crate) fn new(
         tagset: Arc<TagSet<T>>,
         data: T::QueueData,
         p: &DiskParams<'_>,
         parent: &Device,
-        groups: &'static Groups<DiskData<T>, N>,
     ) -> Result<Self> {
         if p.name.len() >= bindings::DISK_NAME_LEN as usize {
             return Err(EINVAL);
@@ -548,7 +550,7 @@ impl<T: DiskOperations> GenDisk<T> {
         // SAFETY: `disk` is set up; `parent` is a live device, which the block layer
         // references while the disk is added; the attribute groups are static, and their
         // source `DiskData<T>` finds this disk's data (set above).
-        let ret = unsafe { bindings::device_add_disk(as_raw(parent), disk, groups.as_ptr()) };
+        let ret = unsafe { bindings::device_add_disk(as_raw(parent), disk, T::GROUPS.as_ptr()) };
         if ret != 0 {
             // SAFETY: `disk` was never added, so `free_disk` will not run: this drops our
             // reference and then frees the data.

@@ -344,6 +344,47 @@ impl<S: DataSource, const N: usize> Groups<S, N> {
     }
 }
 
+/// A [`Groups`] of any length (for a trait constant).
+///
+/// # Invariants
+///
+/// `ptr` is the NULL-terminated array of a `'static` `Groups<S, _>`.
+pub(crate) struct GroupsRef<S: DataSource> {
+    ptr: *const *const bindings::attribute_group,
+    _source: PhantomData<S>,
+}
+
+impl<S: DataSource> Clone for GroupsRef<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: DataSource> Copy for GroupsRef<S> {}
+
+// SAFETY: The array is immutable and `'static` (type invariant).
+unsafe impl<S: DataSource> Sync for GroupsRef<S> {}
+// SAFETY: As above.
+unsafe impl<S: DataSource> Send for GroupsRef<S> {}
+
+impl<S: DataSource, const N: usize> Groups<S, N> {
+    /// The groups, of any length.
+    pub(crate) const fn erase(&'static self) -> GroupsRef<S> {
+        // INVARIANT: `ptrs` is followed by the NULL `end` (`repr(C)`), in a static.
+        GroupsRef {
+            ptr: self.ptrs.as_ptr(),
+            _source: PhantomData,
+        }
+    }
+}
+
+impl<S: DataSource> GroupsRef<S> {
+    /// The NULL-terminated array, for the C functions that attach groups.
+    pub(crate) fn as_ptr(self) -> *mut *const bindings::attribute_group {
+        self.ptr.cast_mut()
+    }
+}
+
 /// The text a `show` function writes into the sysfs page buffer.
 ///
 /// # Invariants

@@ -29,6 +29,13 @@ use super::{
     State,
     IDENTIFY_LOG_SIZE, //
 };
+use super::{
+    Disk,
+    DiskRef,
+    Frozen,
+    NsInfo,
+    TagSet, //
+};
 use crate::{
     cmd::{
         AdminOpcode,
@@ -49,14 +56,7 @@ use crate::{
         ONCS_WRITE_ZEROES,
         VWC_PRESENT, //
     },
-    mq::{
-        Disk,
-        DiskRef,
-        Frozen,
-        Limits,
-        NsInfo,
-        TagSet, //
-    },
+    mq::Limits,
     regs,
 };
 
@@ -386,7 +386,12 @@ impl Ctrl {
         );
         let disk = {
             let class_dev = self.class_dev.lock();
-            Disk::new(tagset, f.ns, &f.lim, class_dev.as_ref().ok_or(ENODEV)?)?
+            Disk::new(
+                tagset,
+                f.ns,
+                &f.lim,
+                class_dev.as_ref().ok_or(ENODEV)?.as_ref(),
+            )?
         };
         match f.no_block_io {
             None => dev_info!(

@@ -19,25 +19,6 @@
 
 use super::*;
 
-/// What the blk-mq timeout handler should tell the block layer.
-pub(crate) enum TimeoutAction {
-    /// The request was completed (found in the CQ, or cancelled by a disable).
-    Done,
-    /// Keep waiting: an Abort or a reset will complete it.
-    ResetTimer,
-}
-
-/// A timed-out request, as the blk-mq layer shows it to the controller.
-pub(crate) trait TimedOut {
-    /// Reaps the request's CQ (a missed interrupt); returns whether the request is no
-    /// longer in flight (C: `blk_mq_rq_state(req) != MQ_RQ_IN_FLIGHT`).
-    fn poll_done(&self) -> bool;
-    /// Whether an Abort of this attempt was sent already.
-    fn aborted(&self) -> bool;
-    /// Records that an Abort was sent (until the request is dispatched again).
-    fn set_aborted(&self);
-}
-
 /// The timeout handler's next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -82,7 +63,7 @@ pub(crate) fn timeout_step(
 impl Ctrl {
     /// The blk-mq timeout handler's decision for I/O command `cid` on `qp`
     /// (C: `nvme_timeout`).
-    pub(crate) fn io_timeout(&self, qp: &QueuePair, cid: u16, rq: &dyn TimedOut) -> TimeoutAction {
+    fn timeout_io(&self, qp: &QueuePair, cid: u16, rq: &dyn TimedOut) -> TimeoutAction {
         let offline = crate::abstractions::pci::channel_offline(&self.pdev);
         let why = match self.csts() {
             Ok(c) => csts_problem(c),
@@ -223,5 +204,11 @@ mod tests {
             Step::Wait
         );
         assert_eq!(timeout_step(Live, true, true, false, true), Step::Wait);
+    }
+}
+
+impl IoController for Ctrl {
+    fn io_timeout(&self, qp: &QueuePair, cid: u16, rq: &dyn TimedOut) -> TimeoutAction {
+        self.timeout_io(qp, cid, rq)
     }
 }

@@ -11,6 +11,7 @@ use kernel::{
 };
 
 use super::{
+    IoController,
     NsInfo,
     Ops,
     TagSet,
@@ -18,9 +19,13 @@ use super::{
 };
 use crate::{
     abstractions::{
-        blk_mq::BlkStatus,
+        blk_mq::{
+            BlkStatus,
+            Operations, //
+        },
         gendisk::{
             self,
+            DiskOperations,
             DiskParams,
             GenDisk,
             QueueLimits, //
@@ -31,18 +36,14 @@ use crate::{
         Status,
         DSM_MAX_RANGES, //
     },
-    sysfs::{
-        CtrlDevice,
-        NS_GROUPS, //
-    },
 };
 
 /// A counted reference to a namespace disk (C: `nvme_get_ns`).
-pub(crate) type DiskRef = gendisk::DiskRef<Ops>;
+pub(crate) type DiskRef<C> = gendisk::DiskRef<Ops<C>>;
 /// A namespace disk, borrowed.
-pub(crate) type DiskView<'a> = gendisk::DiskView<'a, Ops>;
+pub(crate) type DiskView<'a, C> = gendisk::DiskView<'a, Ops<C>>;
 /// Namespace disks with their queues frozen.
-pub(crate) type Frozen = gendisk::Frozen<Ops>;
+pub(crate) type Frozen<C> = gendisk::Frozen<Ops<C>>;
 
 /// Limits of a namespace's request queue, from Identify Controller and Namespace.
 pub(crate) struct Limits {
@@ -123,9 +124,9 @@ pub(crate) struct PassthruDone {
     pub(crate) result: u32,
 }
 
-impl<'a> DiskView<'a> {
+impl<'a, C: IoController> DiskView<'a, C> {
     /// The namespace behind the disk.
-    pub(crate) fn ns(&self) -> &'a NsInfo {
+    pub(crate) fn ns(&self) -> &'a NsInfo<C> {
         self.data()
     }
 
@@ -173,7 +174,7 @@ impl<'a> DiskView<'a> {
     }
 }
 
-impl DiskRef {
+impl<C: IoController> DiskRef<C> {
     /// Applies a namespace's new LBA format, limits and capacity to its disk in place
     /// (C: `nvme_update_ns_info_block`), with the queue frozen, so that no request
     /// straddles the change.
@@ -190,16 +191,21 @@ impl DiskRef {
 }
 
 /// A namespace's gendisk, added to the system.
-pub(crate) struct Disk(GenDisk<Ops>);
+pub(crate) struct Disk<C: IoController>(GenDisk<Ops<C>>)
+where
+    Ops<C>: DiskOperations + Operations<QueueData = NsInfo<C>>;
 
-impl Disk {
+impl<C: IoController> Disk<C>
+where
+    Ops<C>: DiskOperations + Operations<QueueData = NsInfo<C>>,
+{
     /// Creates and adds the disk `nvme<instance>n<disk_id>` under the controller device
     /// `parent`.
     pub(crate) fn new(
-        tagset: &TagSet,
-        ns: NsInfo,
+        tagset: &TagSet<C>,
+        ns: NsInfo<C>,
         lim: &Limits,
-        parent: &CtrlDevice,
+        parent: &kernel::device::Device,
     ) -> Result<Self> {
         let mut name = NameBuf::default();
         write!(name, "nvme{}n{}", ns.instance, ns.disk_id).map_err(|_| EINVAL)?;
@@ -213,8 +219,7 @@ impl Disk {
             tagset.raw_set().clone(),
             ns,
             &p,
-            parent.as_ref(),
-            &NS_GROUPS,
+            parent,
         )?))
     }
 
@@ -234,12 +239,12 @@ impl Disk {
     }
 
     /// The namespace behind the disk.
-    pub(crate) fn ns(&self) -> &NsInfo {
+    pub(crate) fn ns(&self) -> &NsInfo<C> {
         self.0.view().data()
     }
 
     /// A counted reference to the disk.
-    pub(crate) fn get(&self) -> DiskRef {
+    pub(crate) fn get(&self) -> DiskRef<C> {
         self.0.get()
     }
 }

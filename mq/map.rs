@@ -11,6 +11,7 @@ use kernel::{
 
 use super::{
     IoContext,
+    IoController,
     NsInfo,
     Ops,
     MAX_SEGMENTS, //
@@ -35,10 +36,10 @@ use crate::{
 
 /// Builds the NVMe command for a request being dispatched and maps its data (C:
 /// `nvme_prep_rq`).
-pub(super) fn prep_rq(
-    ctx: &IoContext,
-    ns: &NsInfo,
-    rq: &mut Dispatch<'_, Ops>,
+pub(super) fn prep_rq<C: IoController>(
+    ctx: &IoContext<C>,
+    ns: &NsInfo<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
 ) -> Result<Command, BlkStatus> {
     let r = rq.rq();
     let (op, sector, bytes, tag) = (r.op(), r.sector(), r.bytes(), r.tag());
@@ -119,10 +120,10 @@ pub(super) fn prep_rq(
 }
 
 /// Builds a Dataset Management (deallocate) command with one range per discard bio.
-fn setup_discard(
-    ctx: &IoContext,
-    ns: &NsInfo,
-    rq: &mut Dispatch<'_, Ops>,
+fn setup_discard<C: IoController>(
+    ctx: &IoContext<C>,
+    ns: &NsInfo<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
 ) -> Result<Command, BlkStatus> {
     rq.alloc_list_page()?;
     let r = rq.rq();
@@ -151,9 +152,9 @@ fn setup_discard(
 
 /// DMA-maps the request's data and fills in the command's PRPs or SGL (C:
 /// `nvme_map_data`).
-fn map_data(
-    ctx: &IoContext,
-    rq: &mut Dispatch<'_, Ops>,
+fn map_data<C: IoController>(
+    ctx: &IoContext<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
     cmd: &mut Command,
     dir: DataDir,
     bytes: u32,
