@@ -1,8 +1,10 @@
 #!/bin/sh
-# `make bench` guest side: for each round, the C driver and rust_nvme (order alternating
-# per round), then null_blk, each running the same fio workloads on /dev/nvme0n1 (or
-# /dev/nullb0). Each result is printed as one line "rn-bench: <driver> <round>
-# <workload> <fio JSON>" for the host to parse.
+# `make bench` guest side: for each round, the drivers of RN_DRIVERS (default the C
+# driver and rust_nvme; "base" is rust_nvme_base.ko, another revision's module) in an
+# order that alternates per round, then null_blk (unless RN_NULLBLK=0), each running the
+# same fio workloads on /dev/nvme0n1 (or /dev/nullb0). Each result is printed as one line
+# "rn-bench: <driver> <round> <workload> <fio JSON>", and the memory a driver takes as
+# "rn-bench-mem: <driver> <round> <module bytes> <MemAvailable drop KiB>", for the host.
 . /guest/tests/lib.sh
 
 rounds=${RN_ROUNDS:-3}
@@ -28,17 +30,37 @@ load_c()    { insmod $MODDIR/nvme-core.ko && insmod $MODDIR/nvme.ko poll_queues=
 unload_c()  { wait_for 10 rmmod nvme; rmmod nvme_core; }
 load_r()    { rn_load poll_queues=1; }
 unload_r()  { rn_unload; }
+load_base() { insmod $MODDIR/rust_nvme_base.ko poll_queues=1; }
+
+drivers=${RN_DRIVERS:-c rust}
+memavail() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+# Bytes of the driver's module(s) as /proc/modules lists them.
+modbytes() {
+	case $1 in
+	c) awk '$1 == "nvme" || $1 == "nvme_core" { s += $2 } END { print s + 0 }' /proc/modules ;;
+	*) awk '$1 == "rust_nvme" { s += $2 } END { print s + 0 }' /proc/modules ;;
+	esac
+}
 
 r=1
 while [ $r -le $rounds ]; do
-	if [ $((r % 2)) = 1 ]; then order="c rust"; else order="rust c"; fi
+	order=$drivers
+	if [ $((r % 2)) = 0 ]; then order=$(echo $drivers | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }'); fi
 	for d in $order; do
-		if [ $d = c ]; then load_c; else load_r; fi || { echo "# cannot load $d"; exit 1; }
+		sync; echo 3 > /proc/sys/vm/drop_caches
+		before=$(memavail)
+		case $d in
+		c) load_c ;;
+		base) load_base ;;
+		*) load_r ;;
+		esac || { echo "# cannot load $d"; exit 1; }
 		wait_disk nvme0n1 || { echo "# no disk for $d"; exit 1; }
 		sleep 1
+		echo "rn-bench-mem: $d $r $(modbytes $d) $((before - $(memavail)))"
 		run_wl $d $r /dev/nvme0n1
 		if [ $d = c ]; then unload_c; else unload_r; fi
 	done
+	[ "${RN_NULLBLK:-1}" = 1 ] || { r=$((r + 1)); continue; }
 	insmod $MODDIR/null_blk.ko queue_mode=2 submit_queues=$ncpu poll_queues=1 gb=8 2>/dev/null \
 		|| insmod $MODDIR/null_blk.ko queue_mode=2 submit_queues=$ncpu gb=8
 	wait_disk nullb0 && run_wl null_blk $r /dev/nullb0

@@ -12,7 +12,14 @@ one poll queue). Reports medians per driver, Rust/C ratios and the spread across
 a table (stdout and build/bench/table.md), every raw figure (build/bench/results.json)
 and a chart (build/bench/chart.png).
 
-  scripts/bench.py [--rounds N] [--runtime S]
+With --base REV the same guest compares rust_nvme built from git revision REV ("base")
+with the working tree's ("rust") instead of C with Rust, without null_blk: the A/B of a
+change. Either way, per round the two drivers run back to back, and the report gives the
+median of each and the mean of the per-round ratios with its 95% confidence interval
+(Student's t over the rounds), and the memory each driver takes (module size; drop of
+MemAvailable from before the load until its disk is up).
+
+  scripts/bench.py [--rounds N] [--runtime S] [--base REV]
 """
 import argparse
 import json
@@ -41,16 +48,45 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
 
 
-def build():
-    env = dict(os.environ, FLAVOUR="release")
-    kdir = sh([os.path.join(TOP, "scripts/build-kernel.sh")], env=env).split()[-1]
-    mo = os.path.join(TOP, "build", "module-release")
+def build_module(kdir, src, mo):
+    """rust_nvme.ko from the sources in `src`, built against `kdir` into `mo`."""
     os.makedirs(mo, exist_ok=True)
-    envsh = ". scripts/env.sh && "
-    subprocess.run(["bash", "-c", envsh + f'make -s -C "{kdir}" M="{TOP}" MO="{mo}" ARCH=x86_64 '
+    envsh = f'. "{TOP}/scripts/env.sh" && '
+    subprocess.run(["bash", "-c", envsh + f'make -s -C "{kdir}" M="{src}" MO="{mo}" ARCH=x86_64 '
                     'RUSTC="$RUSTC" RUSTDOC="$RUSTDOC" BINDGEN="$BINDGEN" HOSTRUSTC="$RUSTC" modules'],
                    cwd=TOP, check=True)
-    return kdir, os.path.join(mo, "rust_nvme.ko")
+    return os.path.join(mo, "rust_nvme.ko")
+
+
+def build(base=None):
+    env = dict(os.environ, FLAVOUR="release")
+    kdir = sh([os.path.join(TOP, "scripts/build-kernel.sh")], env=env).split()[-1]
+    ko = build_module(kdir, TOP, os.path.join(TOP, "build", "module-release"))
+    base_ko = None
+    if base:
+        # The other revision's sources, checked out beside the tree (its build output too).
+        wt = os.path.join(TOP, "build", "bench-base")
+        subprocess.run(["git", "worktree", "remove", "--force", wt], cwd=TOP,
+                       capture_output=True)
+        subprocess.run(["git", "worktree", "add", "--detach", "-f", wt, base], cwd=TOP,
+                       check=True, capture_output=True)
+        base_ko = build_module(kdir, wt, os.path.join(TOP, "build", "module-release-base"))
+    return kdir, ko, base_ko
+
+
+# Two-sided 95% quantiles of Student's t by degrees of freedom (1..30; beyond: normal).
+T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+       2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+       2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def mean_ci(v):
+    """Mean and half-width of its 95% confidence interval (None with fewer than 2 values)."""
+    if len(v) < 2:
+        return (v[0] if v else None), None
+    m = statistics.mean(v)
+    t = T95[len(v) - 2] if len(v) - 2 < len(T95) else 1.96
+    return m, t * statistics.stdev(v) / len(v) ** 0.5
 
 
 def figures(job):
@@ -96,22 +132,27 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runtime", type=int, default=6)
     ap.add_argument("--cpus", type=int, default=4)
+    ap.add_argument("--base", help="git revision to compare the working tree's module with")
     args = ap.parse_args()
-    kdir, ko = build()
+    kdir, ko, base_ko = build(args.base)
+    a, b = ("base", "rust") if args.base else ("c", "rust")
+    drivers = [a, b] + ([] if args.base else ["null_blk"])
     os.makedirs(OUT, exist_ok=True)
     script = os.path.join(OUT, "run.sh")
     with open(script, "w") as f:
         f.write(f"export RN_ROUNDS={args.rounds} RN_RUNTIME={args.runtime}\n")
+        f.write(f"export RN_DRIVERS='{a} {b}' RN_NULLBLK={0 if args.base else 1}\n")
         f.write(open(os.path.join(TOP, "scripts/bench-guest.sh")).read())
     log = os.path.join(OUT, "console.log")
     qemu = ["-drive", "if=none,id=nvm0,driver=null-co,size=8G,read-zeroes=on",
             "-device", "nvme,id=nvme0,serial=bench0,drive=nvm0"]
+    extra = ["--extra-module", f"{base_ko}=rust_nvme_base.ko"] if base_ko else []
     t0 = time.time()
     rc = subprocess.call([sys.executable, os.path.join(TOP, "scripts/vm.py"), "--kdir", kdir,
                           "--module", ko, "--script", script, "--log", log, "--quiet",
                           "--cpus", str(args.cpus), "--mem", "2048", "--timeout", "3600",
-                          "--no-nvme-trace", "--"] + qemu)
-    raw = []
+                          "--no-nvme-trace"] + extra + ["--"] + qemu)
+    raw, mem = [], []
     for line in open(log, errors="replace"):
         m = re.match(r"rn-bench: (\S+) (\d+) (\S+) (\{.*\})\s*$", line)
         if m:
@@ -120,49 +161,73 @@ def main():
                             **figures(json.loads(m.group(4)))})
             except (ValueError, KeyError, IndexError):
                 pass
+        m = re.match(r"rn-bench-mem: (\S+) (\d+) (\d+) (-?\d+)\s*$", line)
+        if m:
+            mem.append({"driver": m.group(1), "round": int(m.group(2)),
+                        "module_bytes": int(m.group(3)), "memavail_drop_kib": int(m.group(4))})
     if rc != 0 or not raw:
         print(f"bench: guest run failed (status {rc}); see {log}")
         return 1
 
+    def vals(d, w, k):
+        return {r["round"]: r[k] for r in raw if r["driver"] == d and r["workload"] == w}
+
     def med(d, w, k):
-        v = [r[k] for r in raw if r["driver"] == d and r["workload"] == w]
-        return (statistics.median(v), (max(v) - min(v)) / statistics.median(v) * 100 if v and statistics.median(v) else 0) if v else (None, None)
+        v = list(vals(d, w, k).values())
+        if not v:
+            return None, None
+        m = statistics.median(v)
+        return m, ((max(v) - min(v)) / m * 100 if m else 0)
 
     cpu = sh(["bash", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
-    head = (f"`make bench`, {time.strftime('%Y-%m-%d')}, {args.rounds} rounds x {args.runtime} s, "
-            f"{args.cpus}-vCPU TCG guest on {cpu} ({os.cpu_count()} host CPUs); medians, spread = (max-min)/median")
-    rows = ["| workload | metric | C | Rust | Rust/C | spread C / Rust | null_blk |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    what = f"rust_nvme of {args.base} (base) vs the working tree (rust)" if args.base else "C vs Rust"
+    head = (f"`make bench`, {time.strftime('%Y-%m-%d')}, {what}, {args.rounds} rounds x {args.runtime} s, "
+            f"{args.cpus}-vCPU TCG guest on {cpu} ({os.cpu_count()} host CPUs); medians, spread = "
+            f"(max-min)/median, paired = mean of the per-round {b}/{a} ratios with its 95% CI")
+    rows = [f"| workload | metric | {a} | {b} | {b}/{a} | paired {b}/{a} (95% CI) | spread {a} / {b} |"
+            + (" null_blk |" if "null_blk" in drivers else ""),
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if "null_blk" in drivers else "")]
     summary = {}
     for w, label in WORKLOADS:
         metrics = [("iops", "IOPS", True), ("lat_mean_us", "mean lat us", False), ("lat_p99_us", "p99 lat us", False)]
         if w == "seq128k":
             metrics = [("bw_mib", "MiB/s", True)]
         for k, name, higher in metrics:
-            c, cs = med("c", w, k)
-            r, rs = med("rust", w, k)
+            c, cs = med(a, w, k)
+            r, rs = med(b, w, k)
             n, _ = med("null_blk", w, k)
             if c is None or r is None:
                 continue
+            va, vb = vals(a, w, k), vals(b, w, k)
+            ratios = [vb[i] / va[i] for i in sorted(va) if i in vb and va[i]]
+            pm, ci = mean_ci(ratios)
             ratio = r / c if c else 0
-            summary[f"{w}.{k}"] = {"c": c, "rust": r, "null_blk": n, "rust_over_c": ratio}
-            rows.append(f"| {label} | {name} | {c:.0f} | {r:.0f} | {ratio:.2f} | {cs:.0f}% / {rs:.0f}% | "
-                        f"{'' if n is None else f'{n:.0f}'} |")
-    table = head + "\n\n" + "\n".join(rows)
+            summary[f"{w}.{k}"] = {a: c, b: r, "null_blk": n, f"{b}_over_{a}": ratio,
+                                   "paired_mean": pm, "paired_ci95": ci}
+            paired = "" if pm is None else (f"{pm:.2f}" + ("" if ci is None else f" ± {ci:.2f}"))
+            rows.append(f"| {label} | {name} | {c:.0f} | {r:.0f} | {ratio:.2f} | {paired} | {cs:.0f}% / {rs:.0f}% |"
+                        + ("" if "null_blk" not in drivers else f" {'' if n is None else f'{n:.0f}'} |"))
+    memrows = ["| driver | module bytes | MemAvailable drop KiB (median) |", "| --- | ---: | ---: |"]
+    for d in (a, b):
+        ms = [x for x in mem if x["driver"] == d]
+        if ms:
+            memrows.append(f"| {d} | {statistics.median(x['module_bytes'] for x in ms):.0f} | "
+                           f"{statistics.median(x['memavail_drop_kib'] for x in ms):.0f} |")
+    table = head + "\n\n" + "\n".join(rows) + "\n\nMemory:\n\n" + "\n".join(memrows)
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write(table + "\n")
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d"), "host_cpu": cpu, "rounds": args.rounds,
-                   "runtime_s": args.runtime, "summary": summary, "raw": raw}, f, indent=1)
+                   "runtime_s": args.runtime, "base": args.base, "summary": summary, "raw": raw,
+                   "memory": mem}, f, indent=1)
     groups = []
     for w, _ in WORKLOADS:
         k = "bw_mib" if w == "seq128k" else "iops"
-        vals = [med(d, w, k)[0] or 0 for d in DRIVERS]
-        groups.append(vals)
-    png(os.path.join(OUT, "chart.png"), groups, DRIVERS, [(70, 110, 200), (220, 90, 40), (160, 160, 160)])
+        groups.append([med(d, w, k)[0] or 0 for d in drivers])
+    png(os.path.join(OUT, "chart.png"), groups, drivers, [(70, 110, 200), (220, 90, 40), (160, 160, 160)])
     print(table)
     print(f"\nbench: {len(raw)} fio results in {time.time() - t0:.0f}s; {OUT}/results.json, "
-          f"table.md, chart.png (bars per workload: C blue, Rust orange, null_blk grey)")
+          f"table.md, chart.png (bars per workload: {', '.join(drivers)})")
     return 0
 
 

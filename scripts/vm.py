@@ -79,7 +79,7 @@ def kdir():
     return sh([os.path.join(TOP, "scripts/build-kernel.sh")]).splitlines()[-1]
 
 
-def build_initrd(kd, script, workdir, shell, module=None):
+def build_initrd(kd, script, workdir, shell, module=None, extra_modules=()):
     """Base image (cached) + a per-run cpio with modules, tests and the script."""
     base = sh([os.path.join(TOP, "scripts/mkinitramfs.sh"), kd]).splitlines()[-1]
     ov = os.path.join(workdir, "overlay")
@@ -89,6 +89,11 @@ def build_initrd(kd, script, workdir, shell, module=None):
     ko = module or os.path.join(TOP, "rust_nvme.ko")
     if os.path.exists(ko):
         shutil.copy(ko, mods)
+    # Further modules under names of their own (`make bench --base`: the module of
+    # another revision as rust_nvme_base.ko).
+    for extra in extra_modules:
+        src, _, name = extra.partition("=")
+        shutil.copy(src, os.path.join(mods, name or os.path.basename(src)))
     for rel in ("drivers/nvme/host/nvme.ko", "drivers/nvme/host/nvme-core.ko",
                 "drivers/block/null_blk/null_blk.ko"):
         p = os.path.join(kd, rel)
@@ -445,6 +450,8 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--kdir")
     ap.add_argument("--module", help="rust_nvme.ko to use (default: the one built here)")
+    ap.add_argument("--extra-module", action="append", default=[],
+                    help="PATH[=NAME]: another module file for the guest's /guest/modules")
     ap.add_argument("--append", default="")
     ap.add_argument("--machine", default=os.environ.get("RN_MACHINE", "q35"))
     ap.add_argument("--accel", default=os.environ.get("RN_ACCEL", "tcg,thread=multi"))
@@ -464,7 +471,7 @@ def main():
             img = os.path.join(workdir, "nvm0.img")
             subprocess.run(["truncate", "-s", "1G", img], check=True)
             extra = [a.format(img0=img) for a in DEFAULT_DEVICE]
-        initrd = build_initrd(kd, args.script, workdir, args.shell, args.module)
+        initrd = build_initrd(kd, args.script, workdir, args.shell, args.module, args.extra_module)
         log = open(args.log, "w") if args.log else open(os.devnull, "w")
         with log:
             for attempt in (1, 2):
