@@ -7,5 +7,9 @@
 //! `kernel::bindings` lives here; the blk-mq, IRQ, sysfs and character device layers
 //! still live beside the driver code and move here next.
 
+pub(crate) mod chrdev;
 pub(crate) mod cred;
+pub(crate) mod global;
+pub(crate) mod irq;
 pub(crate) mod pci;
+pub(crate) mod workqueue;

@@ -62,9 +62,12 @@ pub(crate) use timeout::{
 };
 
 use crate::{
-    abstractions::pci::{
-        ChannelState,
-        ErsResult, //
+    abstractions::{
+        pci::{
+            ChannelState,
+            ErsResult, //
+        },
+        workqueue::WorkExt,
     },
     cmd::{
         AdminOpcode,
@@ -692,21 +695,16 @@ impl Ctrl {
 
     /// Cancels the event and scan work and waits for a running one to finish.
     fn cancel_event_work(&self) {
-        // SAFETY: Both are fields of `self`, initialised by `new`.
-        unsafe {
-            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.aen_work));
-            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.scan_work));
-        }
+        self.aen_work.cancel_sync();
+        self.scan_work.cancel_sync();
     }
 
     fn flush_reset_work(&self) {
-        // SAFETY: `reset_work` is a field of `self`, initialised by `new`.
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.reset_work)) };
+        self.reset_work.flush();
     }
 
     fn flush_scan_work(&self) {
-        // SAFETY: `scan_work` is a field of `self`, initialised by `new`.
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.scan_work)) };
+        self.scan_work.flush();
     }
 
     fn csts(&self) -> Result<CSTS> {
@@ -1147,8 +1145,7 @@ impl Ctrl {
     /// disks drain times out and fails (the timeout handler disables the controller).
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
-        // No new opens of /dev/nvme<N>; admin passthrough in progress finishes first.
-        crate::chardev::unpublish(self.instance);
+        // Admin passthrough in progress finishes first (unbind deleted /dev/nvme<N>).
         self.close_gate();
         self.flush_reset_work();
         // Neither requeues itself once the state is no longer live.
