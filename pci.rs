@@ -74,8 +74,10 @@ impl pci::Driver for NvmeDriver {
             .into_devres()?;
 
         let ctrl = Ctrl::new(pdev, bar, params)?;
-        ctrl.add_class_device()?;
+        // The character device first, so that /dev/nvme<N> opens once it appears (C:
+        // `cdev_device_add`).
         let cdev = crate::chardev::publish(&ctrl)?;
+        ctrl.add_class_device()?;
         dev_info!(
             pdev,
             "nvme{}: probed; bringing the controller up\n",

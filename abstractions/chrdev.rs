@@ -166,8 +166,8 @@ impl<T: FileOps> Cdev<T> {
         let ret = unsafe {
             let kobj = Opaque::cast_into(&raw const (*inner).kobj);
             let cdev = Opaque::cast_into(&raw const (*inner).cdev);
-            bindings::kobject_init(kobj, &Vtable::<T>::KTYPE);
-            bindings::cdev_init(cdev, &Vtable::<T>::FOPS);
+            bindings::kobject_init(kobj, Vtable::<T>::KTYPE);
+            bindings::cdev_init(cdev, Vtable::<T>::FOPS);
             (*cdev).owner = &raw mut bindings::__this_module;
             bindings::cdev_set_parent(cdev, kobj);
             bindings::cdev_add(cdev, devt, 1)
@@ -216,7 +216,8 @@ impl<T: FileOps> Drop for Cdev<T> {
 struct Vtable<T>(PhantomData<T>);
 
 impl<T: FileOps> Vtable<T> {
-    const FOPS: bindings::file_operations = bindings::file_operations {
+    /// `'static` by constant promotion (which the compiler checks for a `&'static`).
+    const FOPS: &'static bindings::file_operations = &bindings::file_operations {
         owner: &raw mut bindings::__this_module,
         open: Some(Self::open),
         release: Some(Self::release),
@@ -230,7 +231,7 @@ impl<T: FileOps> Vtable<T> {
         ..unsafe { core::mem::zeroed() }
     };
 
-    const KTYPE: bindings::kobj_type = bindings::kobj_type {
+    const KTYPE: &'static bindings::kobj_type = &bindings::kobj_type {
         release: Some(Self::release_kobj),
         // SAFETY: All-zero is valid for the remaining fields (all optional).
         ..unsafe { core::mem::zeroed() }
