@@ -9,6 +9,7 @@
 
 pub(crate) mod chrdev;
 pub(crate) mod cred;
+pub(crate) mod device;
 pub(crate) mod global;
 pub(crate) mod irq;
 pub(crate) mod pci;

@@ -26,7 +26,6 @@ use kernel::{
         new_spinlock,
         new_spinlock_irq,
         Arc,
-        ArcBorrow,
         CondVar,
         Mutex,
         SpinLock,
@@ -63,6 +62,10 @@ pub(crate) use timeout::{
 
 use crate::{
     abstractions::{
+        device::{
+            Binding,
+            BoundRef, //
+        },
         pci::{
             ChannelState,
             ErsResult, //
@@ -357,6 +360,12 @@ struct Hw {
 #[pin_data(PinnedDrop)]
 pub(crate) struct Ctrl {
     pdev: ARef<pci::Device>,
+    /// The device as bound, for the work items (until unbind).
+    binding: Arc<Binding>,
+    /// The controller itself, for queueing its work from `&self`; set by `new`, dropped
+    /// by [`Ctrl::drop_self_ref`] (end of removal, or a failed probe).
+    #[pin]
+    this: SpinLock<Option<Arc<Ctrl>>>,
     bar: Arc<Bar0>,
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
@@ -457,7 +466,11 @@ impl WorkItem for Ctrl {
 
 impl Ctrl {
     /// Creates the controller of `pdev`, whose BAR0 is `bar`; nothing touches it yet.
-    pub(crate) fn new(pdev: &pci::Device, bar: Bar0, params: Params) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        pdev: &pci::Device<device::Bound>,
+        bar: Bar0,
+        params: Params,
+    ) -> Result<Arc<Self>> {
         let instance = instance_get()?;
         let bar = match Arc::new(bar, GFP_KERNEL) {
             Ok(b) => b,
@@ -466,9 +479,12 @@ impl Ctrl {
                 return Err(e.into());
             }
         };
-        Arc::pin_init(
+        let binding = Binding::new(pdev.as_ref()).inspect_err(|_| instance_put(instance))?;
+        let ctrl = Arc::pin_init(
             try_pin_init!(Self {
                 pdev: pdev.into(),
+                binding,
+                this <- new_spinlock!(None),
                 bar,
                 instance,
                 params,
@@ -498,23 +514,28 @@ impl Ctrl {
             }? Error),
             GFP_KERNEL,
         )
-        .inspect_err(|_| instance_put(instance))
+        .inspect_err(|_| instance_put(instance))?;
+        *ctrl.this.lock() = Some(ctrl.clone());
+        Ok(ctrl)
     }
 
     fn dev(&self) -> &device::Device {
         self.pdev.as_ref()
     }
 
-    /// The device, bound.
-    fn bound_dev(&self) -> &device::Device<device::Bound> {
-        // SAFETY: Only the reset, scan and event work, admin passthrough inside `gate`,
-        // and `remove` call this. `remove` runs from the driver's unbind callback (the
-        // device is bound); after moving to `Deleting` (no new reset; a scan queued
-        // later returns before this, as it runs only while live) it closes `gate`
-        // (waiting for its users), flushes the reset work, and cancels the scan and
-        // event work once more after the admin queue and its interrupts are gone
-        // (nothing can queue event work then); so the device is bound whenever this runs.
-        unsafe { self.dev().as_bound() }
+    /// The device, bound (for DMA buffers).
+    ///
+    /// Only the reset, scan and event work, admin passthrough inside `gate`, and `remove`
+    /// call this; unbind waits for the use to end after `remove` returns, which has closed
+    /// `gate` (waiting for its users), flushed the reset work, and cancelled the scan and
+    /// event work once more after the admin queue and its interrupts are gone (nothing can
+    /// queue event work then), so no use is left by then.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once unbind has got past `remove`.
+    fn bound_dev(&self) -> Result<BoundRef<'_>> {
+        self.binding.get().ok_or(ENODEV)
     }
 
     /// The current state.
@@ -561,11 +582,28 @@ impl Ctrl {
         true
     }
 
-    /// A new reference to this controller.
-    fn arc(&self) -> Arc<Self> {
-        // SAFETY: Controllers are only created by `Ctrl::new`, inside an `Arc`, and `self`
-        // borrows from a live reference to it.
-        unsafe { ArcBorrow::from_raw(self) }.into()
+    /// A new reference to this controller; `None` once removal has finished (nothing
+    /// queues work then).
+    fn arc(&self) -> Option<Arc<Self>> {
+        self.this.lock().clone()
+    }
+
+    /// Drops the controller's reference to itself, so that it goes with its last user:
+    /// at the end of removal, or when probe fails after [`Ctrl::new`].
+    pub(crate) fn drop_self_ref(&self) {
+        let this = self.this.lock().take();
+        drop(this);
+    }
+
+    /// Queues work item `ID` (`Err` from the queue means it is already queued, which is
+    /// what was asked); nothing once removal has finished.
+    fn queue_work<const ID: u64>(&self)
+    where
+        Self: WorkItem<ID, Pointer = Arc<Self>> + workqueue::HasWork<Self, ID>,
+    {
+        if let Some(this) = self.arc() {
+            let _ = workqueue::system_long().enqueue::<_, ID>(this);
+        }
     }
 
     /// Creates the class device `nvme<N>` (sysfs attributes).
@@ -618,7 +656,7 @@ impl Ctrl {
     /// Queues the first bring-up (from probe).
     pub(crate) fn schedule_probe(&self) {
         // `Err` means it is already queued, which is what was asked.
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
     }
 
     /// Starts a controller reset (C: `nvme_reset_ctrl`): live -> resetting, then the reset
@@ -631,7 +669,7 @@ impl Ctrl {
         if !self.change_state(State::Resetting) {
             return Err(EBUSY);
         }
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
         Ok(())
     }
 
@@ -663,7 +701,7 @@ impl Ctrl {
         if let Some(bar) = self.bar.try_access() {
             bar.write_reg(regs::NSSR::zeroed().with_nssrc(regs::NSSR_RESET));
         }
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
         Ok(())
     }
 
@@ -1044,7 +1082,7 @@ impl Ctrl {
     pub(crate) fn pm_resume(&self) -> Result {
         if self.state() == State::Resetting {
             dev_info!(self.dev(), "nvme{}: resuming\n", self.instance);
-            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.queue_work::<0>();
         }
         Ok(())
     }
@@ -1065,7 +1103,7 @@ impl Ctrl {
     /// The function reset is done (C: `nvme_reset_done`): the controller comes back up.
     pub(crate) fn reset_done(&self) {
         if self.state() == State::Resetting {
-            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.queue_work::<0>();
             self.flush_reset_work();
         }
     }
@@ -1128,7 +1166,7 @@ impl Ctrl {
         );
         crate::abstractions::pci::restore_state(&self.pdev);
         if self.state() == State::Resetting {
-            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.queue_work::<0>();
         }
         ErsResult::Recovered
     }
@@ -1180,6 +1218,8 @@ impl Ctrl {
         drop(self.subsys.lock().take());
         drop(self.class_dev.lock().take());
         self.change_state(State::Dead);
+        // Nothing queues work any more: the controller may go with its last user.
+        self.drop_self_ref();
     }
 }
 

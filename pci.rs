@@ -76,8 +76,9 @@ impl pci::Driver for NvmeDriver {
         let ctrl = Ctrl::new(pdev, bar, params)?;
         // The character device first, so that /dev/nvme<N> opens once it appears (C:
         // `cdev_device_add`).
-        let cdev = crate::chardev::publish(&ctrl)?;
-        ctrl.add_class_device()?;
+        let cdev = crate::chardev::publish(&ctrl)
+            .and_then(|cdev| ctrl.add_class_device().map(|()| cdev))
+            .inspect_err(|_| ctrl.drop_self_ref())?;
         dev_info!(
             pdev,
             "nvme{}: probed; bringing the controller up\n",

@@ -35,7 +35,7 @@ impl Ctrl {
             return;
         }
         if inner.dbbuf.is_none() {
-            match DbBuf::new(self.bound_dev(), page_size) {
+            match self.bound_dev().and_then(|dev| DbBuf::new(&dev, page_size)) {
                 Ok(b) => inner.dbbuf = Some(b),
                 Err(_) => return,
             }
@@ -78,7 +78,8 @@ impl Ctrl {
 
     /// Everything from a disabled controller to disks (C: `nvme_reset_work`).
     pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
-        let dev = self.bound_dev();
+        let bound = self.bound_dev()?;
+        let dev: &device::Device<device::Bound> = &bound;
         // As C's `nvme_pci_enable`: whatever turned memory decoding or bus mastering off
         // (a guest poking config space, an error), the reset turns them on again.
         if crate::abstractions::pci::reenable(&self.pdev) {
@@ -167,7 +168,7 @@ impl Ctrl {
         }
         self.enable(cap, page_shift)?;
         aq.set_live(true);
-        let admin = AdminQueue::new(aq, self.arc())?;
+        let admin = AdminQueue::new(aq, self.arc().ok_or(ENODEV)?)?;
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = self.hw.lock().vectors.as_mut() {
@@ -434,7 +435,7 @@ impl Ctrl {
 
         let ctx = IoContext::new(
             &self.pdev,
-            self.arc(),
+            self.arc().ok_or(ENODEV)?,
             live,
             page_size,
             id.sgls,
@@ -480,7 +481,7 @@ impl Ctrl {
         const LPA_CSE: u8 = 1 << 1;
         let mut log = None;
         if lpa & LPA_CSE != 0 {
-            let buf = IdBuf::new(self.bound_dev())?;
+            let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
             let cmd = Command::get_log_page(
                 LogPage::CmdEffects,
                 NSID_ALL,
