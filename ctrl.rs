@@ -362,10 +362,11 @@ pub(crate) struct Ctrl {
     pdev: ARef<pci::Device>,
     /// The device as bound, for the work items (until unbind).
     binding: Arc<Binding>,
-    /// The controller itself, for queueing its work from `&self`; set by `new`, dropped
-    /// by [`Ctrl::drop_self_ref`] (end of removal, or a failed probe).
+    /// The controller itself, for queueing its work from `&self` (also in interrupt
+    /// context); set by `new`, dropped by [`Ctrl::drop_self_ref`] (end of removal, or a
+    /// failed probe).
     #[pin]
-    this: SpinLock<Option<Arc<Ctrl>>>,
+    this: SpinLockIrq<Option<Arc<Ctrl>>>,
     bar: Arc<Bar0>,
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
@@ -484,7 +485,7 @@ impl Ctrl {
             try_pin_init!(Self {
                 pdev: pdev.into(),
                 binding,
-                this <- new_spinlock!(None),
+                this <- new_spinlock_irq!(None),
                 bar,
                 instance,
                 params,
