@@ -8,10 +8,14 @@
 
 pub(crate) mod bio;
 pub(crate) mod blk_mq;
+pub(crate) mod chrdev;
 pub(crate) mod class;
 pub(crate) mod cred;
 pub(crate) mod device;
 pub(crate) mod gendisk;
+pub(crate) mod global;
+pub(crate) mod irq;
 pub(crate) mod module;
 pub(crate) mod pci;
 pub(crate) mod sysfs;
+pub(crate) mod workqueue;

@@ -26,7 +26,6 @@ use kernel::{
         new_spinlock,
         new_spinlock_irq,
         Arc,
-        ArcBorrow,
         CondVar,
         Mutex,
         SpinLock,
@@ -58,9 +57,16 @@ use admin::{
 };
 
 use crate::{
-    abstractions::pci::{
-        ChannelState,
-        ErsResult, //
+    abstractions::{
+        device::{
+            Binding,
+            BoundRef, //
+        },
+        pci::{
+            ChannelState,
+            ErsResult, //
+        },
+        workqueue::WorkExt,
     },
     cmd::{
         AdminOpcode,
@@ -363,6 +369,13 @@ struct Hw {
 #[pin_data(PinnedDrop)]
 pub(crate) struct Ctrl {
     pdev: ARef<pci::Device>,
+    /// The device as bound, for the work items (until unbind).
+    binding: Arc<Binding>,
+    /// The controller itself, for queueing its work from `&self` (also in interrupt
+    /// context); set by `new`, dropped by [`Ctrl::drop_self_ref`] (end of removal, or a
+    /// failed probe).
+    #[pin]
+    this: SpinLockIrq<Option<Arc<Ctrl>>>,
     bar: Arc<Bar0>,
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
@@ -464,7 +477,11 @@ impl WorkItem for Ctrl {
 
 impl Ctrl {
     /// Creates the controller of `pdev`, whose BAR0 is `bar`; nothing touches it yet.
-    pub(crate) fn new(pdev: &pci::Device, bar: Bar0, params: Params) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        pdev: &pci::Device<device::Bound>,
+        bar: Bar0,
+        params: Params,
+    ) -> Result<Arc<Self>> {
         let instance = instance_get()?;
         let bar = match Arc::new(bar, GFP_KERNEL) {
             Ok(b) => b,
@@ -473,9 +490,12 @@ impl Ctrl {
                 return Err(e.into());
             }
         };
-        Arc::pin_init(
+        let binding = Binding::new(pdev.as_ref()).inspect_err(|_| instance_put(instance))?;
+        let ctrl = Arc::pin_init(
             try_pin_init!(Self {
                 pdev: pdev.into(),
+                binding,
+                this <- new_spinlock_irq!(None),
                 bar,
                 instance,
                 params,
@@ -505,23 +525,28 @@ impl Ctrl {
             }? Error),
             GFP_KERNEL,
         )
-        .inspect_err(|_| instance_put(instance))
+        .inspect_err(|_| instance_put(instance))?;
+        *ctrl.this.lock() = Some(ctrl.clone());
+        Ok(ctrl)
     }
 
     fn dev(&self) -> &device::Device {
         self.pdev.as_ref()
     }
 
-    /// The device, bound.
-    fn bound_dev(&self) -> &device::Device<device::Bound> {
-        // SAFETY: Only the reset, scan and event work, admin passthrough inside `gate`,
-        // and `remove` call this. `remove` runs from the driver's unbind callback (the
-        // device is bound); after moving to `Deleting` (no new reset; a scan queued
-        // later returns before this, as it runs only while live) it closes `gate`
-        // (waiting for its users), flushes the reset work, and cancels the scan and
-        // event work once more after the admin queue and its interrupts are gone
-        // (nothing can queue event work then); so the device is bound whenever this runs.
-        unsafe { self.dev().as_bound() }
+    /// The device, bound (for DMA buffers).
+    ///
+    /// Only the reset, scan and event work, admin passthrough inside `gate`, and `remove`
+    /// call this; unbind waits for the use to end after `remove` returns, which has closed
+    /// `gate` (waiting for its users), flushed the reset work, and cancelled the scan and
+    /// event work once more after the admin queue and its interrupts are gone (nothing can
+    /// queue event work then), so no use is left by then.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once unbind has got past `remove`.
+    fn bound_dev(&self) -> Result<BoundRef<'_>> {
+        self.binding.get().ok_or(ENODEV)
     }
 
     /// The current state.
@@ -568,16 +593,36 @@ impl Ctrl {
         true
     }
 
-    /// A new reference to this controller.
-    fn arc(&self) -> Arc<Self> {
-        // SAFETY: Controllers are only created by `Ctrl::new`, inside an `Arc`, and `self`
-        // borrows from a live reference to it.
-        unsafe { ArcBorrow::from_raw(self) }.into()
+    /// A new reference to this controller; `None` once removal has finished (nothing
+    /// queues work then).
+    fn arc(&self) -> Option<Arc<Self>> {
+        self.this.lock().clone()
+    }
+
+    /// Drops the controller's reference to itself, so that it goes with its last user:
+    /// at the end of removal, or when probe fails after [`Ctrl::new`].
+    pub(crate) fn drop_self_ref(&self) {
+        let this = self.this.lock().take();
+        drop(this);
+    }
+
+    /// Queues work item `ID` (`Err` from the queue means it is already queued, which is
+    /// what was asked); nothing once removal has finished.
+    fn queue_work<const ID: u64>(&self)
+    where
+        Self: WorkItem<ID, Pointer = Arc<Self>> + workqueue::HasWork<Self, ID>,
+    {
+        if let Some(this) = self.arc() {
+            let _ = workqueue::system_long().enqueue::<_, ID>(this);
+        }
     }
 
     /// Creates the class device `nvme<N>` (sysfs attributes).
     pub(crate) fn add_class_device(&self) -> Result {
-        let dev = CtrlDevice::for_ctrl(self.arc(), crate::chardev::devt(self.instance))?;
+        let dev = CtrlDevice::for_ctrl(
+            self.arc().ok_or(ENODEV)?,
+            crate::chardev::devt(self.instance),
+        )?;
         *self.class_dev.lock() = Some(dev);
         Ok(())
     }
@@ -625,7 +670,7 @@ impl Ctrl {
     /// Queues the first bring-up (from probe).
     pub(crate) fn schedule_probe(&self) {
         // `Err` means it is already queued, which is what was asked.
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
     }
 
     /// Starts a controller reset (C: `nvme_reset_ctrl`): live -> resetting, then the reset
@@ -638,7 +683,7 @@ impl Ctrl {
         if !self.change_state(State::Resetting) {
             return Err(EBUSY);
         }
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
         Ok(())
     }
 
@@ -670,7 +715,7 @@ impl Ctrl {
         if let Some(bar) = self.bar.try_access() {
             bar.write_reg(regs::NSSR::zeroed().with_nssrc(regs::NSSR_RESET));
         }
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
         Ok(())
     }
 
@@ -702,21 +747,16 @@ impl Ctrl {
 
     /// Cancels the event and scan work and waits for a running one to finish.
     fn cancel_event_work(&self) {
-        // SAFETY: Both are fields of `self`, initialised by `new`.
-        unsafe {
-            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.aen_work));
-            kernel::bindings::cancel_work_sync(Work::raw_get(&raw const self.scan_work));
-        }
+        self.aen_work.cancel_sync();
+        self.scan_work.cancel_sync();
     }
 
     fn flush_reset_work(&self) {
-        // SAFETY: `reset_work` is a field of `self`, initialised by `new`.
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.reset_work)) };
+        self.reset_work.flush();
     }
 
     fn flush_scan_work(&self) {
-        // SAFETY: `scan_work` is a field of `self`, initialised by `new`.
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&raw const self.scan_work)) };
+        self.scan_work.flush();
     }
 
     fn csts(&self) -> Result<CSTS> {
@@ -1054,7 +1094,7 @@ impl Ctrl {
     pub(crate) fn pm_resume(&self) -> Result {
         if self.state() == State::Resetting {
             dev_info!(self.dev(), "nvme{}: resuming\n", self.instance);
-            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.queue_work::<0>();
         }
         Ok(())
     }
@@ -1075,7 +1115,7 @@ impl Ctrl {
     /// The function reset is done (C: `nvme_reset_done`): the controller comes back up.
     pub(crate) fn reset_done(&self) {
         if self.state() == State::Resetting {
-            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.queue_work::<0>();
             self.flush_reset_work();
         }
     }
@@ -1138,7 +1178,7 @@ impl Ctrl {
         );
         crate::abstractions::pci::restore_state(&self.pdev);
         if self.state() == State::Resetting {
-            let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+            self.queue_work::<0>();
         }
         ErsResult::Recovered
     }
@@ -1155,8 +1195,7 @@ impl Ctrl {
     /// disks drain times out and fails (the timeout handler disables the controller).
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
-        // No new opens of /dev/nvme<N>; admin passthrough in progress finishes first.
-        crate::chardev::unpublish(self.instance);
+        // Admin passthrough in progress finishes first (unbind deleted /dev/nvme<N>).
         self.close_gate();
         self.flush_reset_work();
         // Neither requeues itself once the state is no longer live.
@@ -1191,6 +1230,8 @@ impl Ctrl {
         drop(self.subsys.lock().take());
         drop(self.class_dev.lock().take());
         self.change_state(State::Dead);
+        // Nothing queues work any more: the controller may go with its last user.
+        self.drop_self_ref();
     }
 }
 

@@ -51,6 +51,7 @@ use crate::{
     },
     effects::Effects,
     identify::NsIds,
+    irq::Vectors,
     queue::QueuePair,
 };
 
@@ -282,6 +283,29 @@ pub(crate) struct IoContext<C: IoController> {
 /// A CPU that no vector's affinity covers (`IoContext::irq_map`).
 const NO_QUEUE: u32 = u32::MAX;
 
+/// The queue of each CPU (C: `blk_mq_map_hw_queues`: queue `i` interrupts on vector
+/// `i + 1`, vector 0 is the admin queue's); empty when a vector has no affinity or on
+/// allocation failure. CPUs in no mask get `NO_QUEUE`.
+fn affinity_map(vectors: &Vectors, nr_irq: u32) -> KVec<u32> {
+    let cpus = kernel::cpu::nr_cpu_ids();
+    let mut map = KVec::new();
+    if map.resize(cpus as usize, NO_QUEUE, GFP_KERNEL).is_err() {
+        return KVec::new();
+    }
+    for q in 0..nr_irq {
+        let Some(mask) = vectors.affinity(q.saturating_add(1)) else {
+            return KVec::new();
+        };
+        for (cpu, slot) in map.iter_mut().enumerate() {
+            let cpu = kernel::cpu::CpuId::from_u32(cpu as u32);
+            if cpu.is_some_and(|c| mask.test(c)) {
+                *slot = q;
+            }
+        }
+    }
+    map
+}
+
 impl<C: IoController> IoContext<C> {
     /// The I/O queues in hardware-queue order (hctx `i` uses `queues[i]`).
     #[expect(clippy::too_many_arguments)]
@@ -322,40 +346,13 @@ impl<C: IoController> IoContext<C> {
     /// Maps CPUs to the `nr_irq` interrupt-driven queues by their vectors' affinity (or,
     /// `on` false or the affinity unknown, spreads them). Call before the tag set maps
     /// its queues, without them frozen.
-    pub(crate) fn set_irq_mapped(&self, on: bool, nr_irq: u32) {
-        let map = if on {
-            self.affinity_map(nr_irq)
-        } else {
-            KVec::new()
+    pub(crate) fn set_irq_mapped(&self, on: bool, nr_irq: u32, vectors: Option<&Vectors>) {
+        let map = match vectors {
+            Some(v) if on => affinity_map(v, nr_irq),
+            _ => KVec::new(),
         };
         self.irq_mapped.store(!map.is_empty(), Relaxed);
         *self.irq_map.lock() = map;
-    }
-
-    /// The queue of each CPU (C: `blk_mq_map_hw_queues`: queue `i` interrupts on vector
-    /// `i + 1`, vector 0 is the admin queue's); empty when a vector has no affinity or
-    /// on allocation failure. CPUs in no mask get `NO_QUEUE`.
-    fn affinity_map(&self, nr_irq: u32) -> KVec<u32> {
-        let cpus = kernel::cpu::nr_cpu_ids();
-        let mut map = KVec::new();
-        if map.resize(cpus as usize, NO_QUEUE, GFP_KERNEL).is_err() {
-            return KVec::new();
-        }
-        for q in 0..nr_irq {
-            let covered = crate::abstractions::pci::irq_affinity_each(
-                &self.pdev,
-                q.saturating_add(1),
-                |cpu| {
-                    if let Some(slot) = map.get_mut(cpu as usize) {
-                        *slot = q;
-                    }
-                },
-            );
-            if !covered {
-                return KVec::new();
-            }
-        }
-        map
     }
 }
 
@@ -603,8 +600,8 @@ impl<C: IoController> TagSet<C> {
 
     /// Maps CPUs to the `nr_irq` interrupt-driven queues by their vectors' affinity (or
     /// not) from the next remap on.
-    pub(crate) fn set_irq_mapped(&self, on: bool, nr_irq: u32) {
-        self.ctx().set_irq_mapped(on, nr_irq);
+    pub(crate) fn set_irq_mapped(&self, on: bool, nr_irq: u32, vectors: Option<&Vectors>) {
+        self.ctx().set_irq_mapped(on, nr_irq, vectors);
     }
 
     /// (interrupt-driven, polled) hardware queues.

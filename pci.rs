@@ -9,20 +9,20 @@
 
 use kernel::{
     device::Core,
-    dma::{
-        Device as _,
-        DmaMask, //
-    },
+    dma::DmaMask,
     pci,
     prelude::*,
     sync::Arc, //
 };
 
 use crate::{
-    abstractions::pci::{
-        self as lifecycle,
-        ChannelState,
-        ErsResult, //
+    abstractions::{
+        chrdev::Cdev,
+        pci::{
+            self as lifecycle,
+            ChannelState,
+            ErsResult, //
+        },
     },
     ctrl::Ctrl,
     regs, //
@@ -31,6 +31,8 @@ use crate::{
 /// Per-device driver data.
 pub(crate) struct NvmeData {
     ctrl: Arc<Ctrl>,
+    /// `/dev/nvme<N>`.
+    cdev: Cdev<Ctrl>,
 }
 
 /// The rust_nvme PCI driver.
@@ -61,32 +63,34 @@ impl pci::Driver for NvmeDriver {
         let params = crate::params()?;
         pdev.enable_device_mem()?;
         pdev.set_master();
-        // SAFETY: Probe runs before any DMA mapping or allocation for this device.
-        unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<64>())? };
+        lifecycle::dma_set_mask_and_coherent(pdev, DmaMask::new::<64>())?;
         // PRPs and SGLs put no limit on a segment's length (C does the same).
-        // SAFETY: As above.
-        unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
+        lifecycle::dma_set_max_seg_size(pdev, u32::MAX)?;
         // Bounced buffers keep their offset in the controller page, as PRPs need; the
         // controller page is at most the host page (C: `NVME_CTRL_PAGE_SIZE - 1`).
-        // SAFETY: As above.
-        unsafe { lifecycle::dma_set_min_align_mask(pdev, (kernel::page::PAGE_SIZE - 1) as u32)? };
+        lifecycle::dma_set_min_align_mask(pdev, (kernel::page::PAGE_SIZE - 1) as u32)?;
         let bar = pdev
             .iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?
             .into_devres()?;
 
         let ctrl = Ctrl::new(pdev, bar, params)?;
-        ctrl.add_class_device()?;
-        crate::chardev::publish(&ctrl);
+        // The character device first, so that /dev/nvme<N> opens once it appears (C:
+        // `cdev_device_add`).
+        let cdev = crate::chardev::publish(&ctrl)
+            .and_then(|cdev| ctrl.add_class_device().map(|()| cdev))
+            .inspect_err(|_| ctrl.drop_self_ref())?;
         dev_info!(
             pdev,
             "nvme{}: probed; bringing the controller up\n",
             ctrl.instance
         );
         ctrl.schedule_probe();
-        Ok(NvmeData { ctrl })
+        Ok(NvmeData { ctrl, cdev })
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // No new opens of /dev/nvme<N>; files already open see the controller go.
+        this.cdev.remove();
         this.ctrl.remove();
     }
 }

@@ -17,6 +17,7 @@ use kernel::{
 };
 
 use crate::{
+    abstractions::global::global_mutex,
     ctrl::{
         instance_hold,
         instance_release,
@@ -41,16 +42,14 @@ struct Entry {
     members: KVec<(u32, u16)>,
 }
 
-kernel::sync::global_lock! {
-    // SAFETY: Initialised by `init` (module init) before the PCI driver registers.
-    unsafe(uninit) static SUBSYSTEMS: Mutex<KVec<Entry>> = KVec::new();
+global_mutex! {
+    /// Every subsystem.
+    static SUBSYSTEMS: KVec<Entry> = KVec::new();
 }
 
-/// Initialises the subsystem list; called once from module init.
-pub(crate) fn init() {
-    // SAFETY: Called once, from module init, before anything uses `SUBSYSTEMS`.
-    unsafe { SUBSYSTEMS.init() };
-}
+/// Nothing to do: the subsystem list initialises itself when first locked. Kept for module
+/// init's call.
+pub(crate) fn init() {}
 
 /// Why a controller with `cntlid` and `cmic` may not join a subsystem with `members`
 /// (C: `nvme_validate_cntlid`): the member it conflicts with.

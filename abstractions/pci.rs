@@ -23,6 +23,10 @@ use kernel::{
         Core,
         CoreInternal, //
     },
+    dma::{
+        Device as _,
+        DmaMask, //
+    },
     driver::{
         DriverLayout,
         RegistrationOps, //
@@ -369,24 +373,73 @@ pub(crate) fn channel_offline(pdev: &pci::Device) -> bool {
     state != bindings::pci_channel_io_normal
 }
 
-/// Makes bounce buffering (swiotlb) keep the low `mask` bits of every address it maps
-/// (C: `dma_set_min_align_mask`): a buffer that starts 512 bytes into a page is bounced to
-/// a slot that does too, so that each segment still begins and ends where PRPs need it.
+/// Checks that `pdev` is being probed: no driver is bound to it yet.
+///
+/// A [`Core`] device exists only inside a bus callback, which runs with the device lock
+/// held; of those, only probe runs before the driver data is set (the PCI adapter sets it
+/// when probe's initialiser has run, and the driver core clears it again when a probe fails
+/// or the driver unbinds).
 ///
 /// # Errors
 ///
-/// `EINVAL` when the device has no DMA parameters (PCI functions always do).
+/// `EBUSY` when a driver is bound (the driver data is set).
+fn probing(pdev: &pci::Device<Core<'_>>) -> Result {
+    // SAFETY: `raw_pdev` is the live PCI function of `pdev`; its device lock is held (the
+    // `Core` context), under which the driver core sets and clears `driver_data`.
+    let data = unsafe { (*raw_pdev(pdev)).dev.driver_data };
+    if data.is_null() {
+        Ok(())
+    } else {
+        Err(EBUSY)
+    }
+}
+
+/// Sets the DMA addressing capabilities of a function that is being probed
+/// (C: `dma_set_mask_and_coherent`).
 ///
-/// # Safety
+/// # Errors
 ///
-/// No DMA allocation or mapping for the device may run concurrently (call it in probe
-/// before any), as for [`kernel::dma::Device::dma_set_max_seg_size`].
-pub(crate) unsafe fn dma_set_min_align_mask(pdev: &pci::Device<Core<'_>>, mask: u32) -> Result {
+/// `EBUSY` outside probe (a driver is bound); what the DMA layer says when the mask cannot
+/// be used (`EIO`).
+pub(crate) fn dma_set_mask_and_coherent(pdev: &pci::Device<Core<'_>>, mask: DmaMask) -> Result {
+    probing(pdev)?;
+    // SAFETY: No DMA allocation or mapping for the device runs concurrently: those need a
+    // bound device, and the driver is not bound (checked above: probe runs, with the device
+    // lock held, so nothing binds it meanwhile); what the running probe started itself runs
+    // in this thread, before or after this call.
+    unsafe { pdev.dma_set_mask_and_coherent(mask) }
+}
+
+/// Sets the largest DMA segment of a function that is being probed
+/// (C: `dma_set_max_seg_size`).
+///
+/// # Errors
+///
+/// `EBUSY` outside probe (a driver is bound).
+pub(crate) fn dma_set_max_seg_size(pdev: &pci::Device<Core<'_>>, size: u32) -> Result {
+    probing(pdev)?;
+    // SAFETY: As in `dma_set_mask_and_coherent`: the device is being probed, so no DMA
+    // allocation or mapping runs concurrently.
+    unsafe { pdev.dma_set_max_seg_size(size) };
+    Ok(())
+}
+
+/// Makes bounce buffering (swiotlb) keep the low `mask` bits of every address it maps
+/// (C: `dma_set_min_align_mask`), for a function that is being probed: a buffer that starts
+/// 512 bytes into a page is bounced to a slot that does too.
+///
+/// # Errors
+///
+/// `EBUSY` outside probe (a driver is bound); `EINVAL` when the device has no DMA
+/// parameters (PCI functions always do).
+pub(crate) fn dma_set_min_align_mask(pdev: &pci::Device<Core<'_>>, mask: u32) -> Result {
+    probing(pdev)?;
     let raw = raw_pdev(pdev);
     // SAFETY: `raw` is the live PCI function of `pdev`. `dma_parms`, when set, points at the
     // `pci_dev`'s own `dma_parms` (set by `pci_setup_device`), which lives as long as
-    // `dev`; by the safety requirement nothing maps or allocates, so nothing reads the
-    // field while it changes (C's inline helper writes it the same way).
+    // `dev`. The device is being probed (checked above), so no DMA allocation or mapping
+    // runs concurrently and nothing reads the field while it changes (C's inline helper
+    // writes it the same way).
     unsafe {
         let parms = (*raw).dev.dma_parms;
         if parms.is_null() {
@@ -405,29 +458,4 @@ pub(crate) fn dma_opt_mapping_size(pdev: &pci::Device) -> usize {
     // SAFETY: `raw_pdev` is the live PCI function of `pdev`; the function only reads the
     // device's DMA ops and parameters.
     unsafe { bindings::dma_opt_mapping_size(&raw mut (*raw_pdev(pdev)).dev) }
-}
-
-/// Calls `f` for each CPU in the affinity mask of interrupt vector `vector` (C:
-/// `pci_irq_get_affinity`); returns false when the vector has no mask.
-///
-/// TEMPORARY: to be replaced by an accessor on the allocated vectors (the mask lives as
-/// long as they do).
-pub(crate) fn irq_affinity_each(pdev: &pci::Device, vector: u32, mut f: impl FnMut(u32)) -> bool {
-    let Ok(vector) = core::ffi::c_int::try_from(vector) else {
-        return false;
-    };
-    // SAFETY: The device is live; a vector beyond the allocated ones returns null. The
-    // callers (bring-up) allocated the vectors and do not free them meanwhile.
-    let mask = unsafe { bindings::pci_irq_get_affinity(raw_pdev(pdev), vector) };
-    if mask.is_null() {
-        return false;
-    }
-    // SAFETY: The mask belongs to the allocated vector (see above).
-    let mask = unsafe { kernel::cpumask::Cpumask::from_raw(mask) };
-    for cpu in 0..kernel::cpu::nr_cpu_ids() {
-        if kernel::cpu::CpuId::from_u32(cpu).is_some_and(|c| mask.test(c)) {
-            f(cpu);
-        }
-    }
-    true
 }

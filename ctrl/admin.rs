@@ -224,6 +224,8 @@ pub(crate) struct GateState {
 /// Several may exist at once; removal waits for the last.
 pub(crate) struct PassthruGate<'a> {
     ctrl: &'a Ctrl,
+    /// The device as bound, for DMA buffers.
+    bound: BoundRef<'a>,
 }
 
 impl Drop for PassthruGate<'_> {
@@ -239,7 +241,7 @@ impl Drop for PassthruGate<'_> {
 impl PassthruGate<'_> {
     /// The bound device, for DMA buffers.
     pub(crate) fn dev(&self) -> &device::Device<device::Bound> {
-        self.ctrl.bound_dev()
+        &self.bound
     }
 
     /// The controller memory page size.
@@ -382,12 +384,13 @@ impl Ctrl {
     ///
     /// `ENODEV` once removal has begun.
     pub(crate) fn passthru_gate(&self) -> Result<PassthruGate<'_>> {
+        let bound = self.bound_dev()?;
         let mut g = self.gate.lock();
         if !g.open {
             return Err(ENODEV);
         }
         g.users += 1;
-        Ok(PassthruGate { ctrl: self })
+        Ok(PassthruGate { ctrl: self, bound })
     }
 
     /// Lets no new admin passthrough in and waits for those in progress, which the

@@ -22,8 +22,7 @@
 use kernel::{
     bitfield,
     prelude::*,
-    sync::atomic::Relaxed,
-    workqueue, //
+    sync::atomic::Relaxed, //
 };
 
 use super::{
@@ -227,7 +226,7 @@ impl Ctrl {
             }
         }
         // `Err` means it is already queued: it will see this completion too.
-        let _ = workqueue::system_long().enqueue::<_, 2>(self.arc());
+        self.queue_work::<2>();
     }
 
     /// The event work: handles what arrived, then re-arms.
@@ -340,7 +339,7 @@ impl Ctrl {
         const SMART_LOG_SIZE: u32 = 512;
         let admin = self.admin.lock().clone();
         let warning = admin.and_then(|admin| {
-            let buf = IdBuf::new(self.bound_dev()).ok()?;
+            let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev)).ok()?;
             let cmd =
                 Command::get_log_page(LogPage::Smart, NSID_ALL, buf.dma(), SMART_LOG_SIZE, false);
             self.admin_data(&admin, AdminOpcode::GetLogPage, cmd, &buf)

@@ -35,7 +35,7 @@ impl Ctrl {
             return;
         }
         if inner.dbbuf.is_none() {
-            match DbBuf::new(self.bound_dev(), page_size) {
+            match self.bound_dev().and_then(|dev| DbBuf::new(&dev, page_size)) {
                 Ok(b) => inner.dbbuf = Some(b),
                 Err(_) => return,
             }
@@ -78,7 +78,8 @@ impl Ctrl {
 
     /// Everything from a disabled controller to disks (C: `nvme_reset_work`).
     pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
-        let dev = self.bound_dev();
+        let bound = self.bound_dev()?;
+        let dev: &device::Device<device::Bound> = &bound;
         // As C's `nvme_pci_enable`: whatever turned memory decoding or bus mastering off
         // (a guest poking config space, an error), the reset turns them on again.
         if crate::abstractions::pci::reenable(&self.pdev) {
@@ -167,7 +168,7 @@ impl Ctrl {
         }
         self.enable(cap, page_shift)?;
         aq.set_live(true);
-        let admin = AdminQueue::new(aq, self.arc())?;
+        let admin = AdminQueue::new(aq, self.arc().ok_or(ENODEV)?)?;
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = self.hw.lock().vectors.as_mut() {
@@ -394,7 +395,7 @@ impl Ctrl {
                     ts.split().0,
                     ts.split().1
                 );
-                ts.set_irq_mapped(irq_mapped, nr_irq);
+                ts.set_irq_mapped(irq_mapped, nr_irq, self.hw.lock().vectors.as_ref());
                 let n = ts.update_split(nr_irq, nr_poll);
                 if n > 0 {
                     dev_info!(
@@ -412,7 +413,7 @@ impl Ctrl {
 
         let ctx = IoContext::new(
             &self.pdev,
-            self.arc(),
+            self.arc().ok_or(ENODEV)?,
             live,
             page_size,
             id.sgls,
@@ -420,12 +421,12 @@ impl Ctrl {
             nr_poll,
             self.params.max_retries,
         )?;
-        ctx.set_irq_mapped(irq_mapped, nr_irq);
+        ctx.set_irq_mapped(irq_mapped, nr_irq, self.hw.lock().vectors.as_ref());
         let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
         let ts = Arc::new(
             TagSet::new(
                 ctx,
-                self.bound_dev(),
+                &*self.bound_dev()?,
                 u32::from(depth) - 1,
                 timeout,
                 self.params.poll_queues > 0,
@@ -456,7 +457,7 @@ impl Ctrl {
         const LPA_CSE: u8 = 1 << 1;
         let mut log = None;
         if lpa & LPA_CSE != 0 {
-            let buf = IdBuf::new(self.bound_dev())?;
+            let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
             let cmd = Command::get_log_page(
                 LogPage::CmdEffects,
                 NSID_ALL,

@@ -19,7 +19,6 @@ use kernel::{
         },
         Arc, //
     },
-    workqueue, //
 };
 
 use super::{
@@ -88,7 +87,7 @@ impl Ctrl {
     pub(crate) fn queue_scan(&self) {
         if self.state() == State::Live {
             // `Err` means it is already queued, which is what was asked.
-            let _ = workqueue::system_long().enqueue::<_, 1>(self.arc());
+            self.queue_work::<1>();
         }
     }
 
@@ -239,7 +238,7 @@ impl Ctrl {
     /// that the controller sends the next one (C: `nvme_clear_changed_ns_log`). The list
     /// itself is not trusted: the scan compares the whole active list.
     fn clear_changed_ns_log(&self, admin: &AdminQueue) {
-        let Ok(buf) = IdBuf::new(self.bound_dev()) else {
+        let Ok(buf) = self.bound_dev().and_then(|dev| IdBuf::new(&dev)) else {
             return;
         };
         let cmd = Command::get_log_page(
@@ -275,7 +274,7 @@ impl Ctrl {
         let Some(id) = inner.id else {
             return Err(EINVAL);
         };
-        let list = IdBuf::new(self.bound_dev())?;
+        let list = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
         self.admin_data(
             admin,
             AdminOpcode::Identify,
@@ -464,7 +463,7 @@ impl Ctrl {
         let (Some(id), Some(cap)) = (inner.id, inner.cap) else {
             return Err(EINVAL);
         };
-        let buf = IdBuf::new(self.bound_dev())?;
+        let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
         self.admin_data(
             admin,
             AdminOpcode::Identify,
@@ -596,7 +595,7 @@ impl Ctrl {
         let ident = self.identity();
         let ns = NsInfo {
             ids,
-            ctrl: self.arc(),
+            ctrl: self.arc().ok_or(ENODEV)?,
             effects: self.effects.lock().clone().ok_or(EINVAL)?,
             vid: ident.map_or(0, |i| i.vid),
             sn: ident.map_or([0; 20], |i| i.sn),

@@ -161,7 +161,7 @@ impl Ctrl {
             return TimeoutAction::ResetTimer;
         }
         self.disable_io(false);
-        let _ = workqueue::system_long().enqueue::<_, 0>(self.arc());
+        self.queue_work::<0>();
         TimeoutAction::Done
     }
 }
