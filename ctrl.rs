@@ -48,7 +48,10 @@ mod admin;
 mod aen;
 mod bringup;
 mod ns;
+mod subsys;
 mod timeout;
+
+use subsys::Membership;
 
 pub(crate) use admin::DmaHold;
 use admin::{
@@ -58,6 +61,7 @@ use admin::{
 
 use crate::{
     abstractions::{
+        class::ClassDevice,
         device::{
             Binding,
             BoundRef, //
@@ -121,8 +125,6 @@ use crate::{
         CC,
         CSTS, //
     },
-    subsys::Membership,
-    sysfs::CtrlDevice,
 };
 
 /// Size of the log pages read into an Identify-sized buffer.
@@ -307,6 +309,13 @@ impl Handler for VectorHandler {
     }
 }
 
+/// What the layers above give a controller at probe (the glue, `pci.rs`, hands them
+/// over), so that the controller does not import them.
+pub(crate) struct Interfaces {
+    /// Creates the subsystem device `nvme-subsys<instance>` that shows `ident` (sysfs).
+    pub(crate) subsys_device: fn(Arc<Identity>, u32) -> Result<ClassDevice<Identity>>,
+}
+
 /// Module parameters as this controller uses them.
 #[derive(Clone, Copy)]
 pub(crate) struct Params {
@@ -423,7 +432,9 @@ pub(crate) struct Ctrl {
     /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them. It holds
     /// a reference to the controller (its attributes' data): `remove` breaks the cycle.
     #[pin]
-    class_dev: Mutex<Option<CtrlDevice>>,
+    class_dev: Mutex<Option<ClassDevice<Ctrl>>>,
+    /// What the interface layers provide (the subsystem device).
+    ifaces: &'static Interfaces,
     /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify.
     #[pin]
     subsys: Mutex<Option<Membership>>,
@@ -481,6 +492,7 @@ impl Ctrl {
         pdev: &pci::Device<device::Bound>,
         bar: Bar0,
         params: Params,
+        ifaces: &'static Interfaces,
     ) -> Result<Arc<Self>> {
         let instance = instance_get()?;
         let bar = match Arc::new(bar, GFP_KERNEL) {
@@ -499,6 +511,7 @@ impl Ctrl {
                 bar,
                 instance,
                 params,
+                ifaces,
                 state <- new_spinlock!(State::New),
                 reset_work <- new_work!("rust_nvme::reset_work"),
                 scan_work <- new_work!("rust_nvme::scan_work"),
@@ -617,14 +630,10 @@ impl Ctrl {
         }
     }
 
-    /// Creates the class device `nvme<N>` (sysfs attributes).
-    pub(crate) fn add_class_device(&self) -> Result {
-        let dev = CtrlDevice::for_ctrl(
-            self.arc().ok_or(ENODEV)?,
-            crate::chardev::devt(self.instance),
-        )?;
+    /// Gives the controller its class device `nvme<N>` (sysfs attributes, made by the
+    /// glue at probe); it goes with the controller's removal.
+    pub(crate) fn set_class_device(&self, dev: ClassDevice<Ctrl>) {
         *self.class_dev.lock() = Some(dev);
-        Ok(())
     }
 
     /// Puts the controller into its subsystem (`nvme-subsys<N>`, shared with the other

@@ -24,8 +24,12 @@ use crate::{
             ErsResult, //
         },
     },
-    ctrl::Ctrl,
+    ctrl::{
+        Ctrl,
+        Interfaces, //
+    },
     regs, //
+    sysfs::CtrlDevice,
 };
 
 /// Per-device driver data.
@@ -50,6 +54,11 @@ kernel::pci_device_table!(
     )]
 );
 
+/// What the user interfaces give every controller.
+static INTERFACES: Interfaces = Interfaces {
+    subsys_device: crate::sysfs::subsys_device,
+};
+
 impl pci::Driver for NvmeDriver {
     type IdInfo = ();
     type Data<'bound> = NvmeData;
@@ -73,11 +82,15 @@ impl pci::Driver for NvmeDriver {
             .iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?
             .into_devres()?;
 
-        let ctrl = Ctrl::new(pdev, bar, params)?;
+        let ctrl = Ctrl::new(pdev, bar, params, &INTERFACES)?;
         // The character device first, so that /dev/nvme<N> opens once it appears (C:
         // `cdev_device_add`).
         let cdev = crate::chardev::publish(&ctrl)
-            .and_then(|cdev| ctrl.add_class_device().map(|()| cdev))
+            .and_then(|cdev| {
+                let dev = CtrlDevice::for_ctrl(ctrl.clone(), crate::chardev::devt(ctrl.instance))?;
+                ctrl.set_class_device(dev);
+                Ok(cdev)
+            })
             .inspect_err(|_| ctrl.drop_self_ref())?;
         dev_info!(
             pdev,

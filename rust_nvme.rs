@@ -24,7 +24,6 @@ mod prp;
 mod queue;
 mod regs;
 mod sgl;
-mod subsys;
 mod sysfs;
 
 /// The module: the `nvme` class, then the PCI driver.

@@ -7,7 +7,7 @@
 //!   `/sys/block/nvme<N>n<M>/device` is the controller and lies under the PCI device;
 //! * class `nvme-subsystem`: one device `nvme-subsys<N>` per NVM subsystem (the C layout
 //!   without multipath), holding the subsystem's attributes and a link `nvme<N>` to each
-//!   of its controllers (`crate::subsys` decides who shares one);
+//!   of its controllers (`crate::ctrl`'s subsystems decide who shares one);
 //! * namespace attributes (`nsid`, `wwid`, `uuid`, `nguid`, `eui`) on each disk.
 //!
 //! C counterpart: `drivers/nvme/host/sysfs.c`. The class names are the C core's, so the
@@ -81,7 +81,6 @@ impl ClassRegistration {
             );
             return Err(EBUSY);
         }
-        crate::subsys::init();
         let register = |class: &'static Class| {
             class.register().inspect_err(|e| {
                 pr_err!(
@@ -299,57 +298,13 @@ impl CtrlDevice {
             cstr(&name)?,
         )
     }
-
-    /// Sends `KOBJ_CHANGE` with `NVME_AEN=<result>` (C: `nvme_aen_uevent`).
-    pub(crate) fn aen_uevent(&self, result: u32) {
-        let mut env = NameBuf::default();
-        if write!(env, "NVME_AEN={:#08x}", result).is_err() {
-            return;
-        }
-        if let Ok(env) = cstr(&env) {
-            self.uevent_change(env);
-        }
-    }
 }
 
-/// A subsystem device `nvme-subsys<N>`, showing the identity it holds, with links
-/// `nvme<M>` to the controllers that [`Self::link`] added.
-pub(crate) struct SubsysDevice(ClassDevice<Identity>);
-
-/// The name of the link to controller `instance`: "nvme" and at most two digits
-/// (`MAX_INSTANCES`), NUL terminated.
-fn link_name(instance: u32) -> NameBuf {
-    let mut w = NameBuf::default();
-    let _ = write!(w, "nvme{}", instance);
-    w
-}
-
-impl SubsysDevice {
-    /// Creates `/sys/class/nvme-subsystem/nvme-subsys<instance>` showing `ident`.
-    pub(crate) fn new(ident: Arc<Identity>, instance: u32) -> Result<Self> {
-        let mut name = NameBuf::default();
-        write!(name, "nvme-subsys{}", instance).map_err(|_| EINVAL)?;
-        // No parent: a virtual device, as in C.
-        let dev = ClassDevice::new(&SUBSYS_CLASS, None, 0, ident, &SUBSYS_GROUPS, cstr(&name)?)?;
-        Ok(Self(dev))
-    }
-
-    /// The identity the device shows.
-    pub(crate) fn ident(&self) -> &Identity {
-        self.0.data()
-    }
-
-    /// Adds the link `nvme<instance>` to `ctrl_dev`, which the caller removes with
-    /// [`Self::unlink`].
-    pub(crate) fn link(&self, ctrl_dev: &CtrlDevice, instance: u32) -> Result {
-        self.0
-            .create_link(ctrl_dev.as_ref(), cstr(&link_name(instance))?)
-    }
-
-    /// Removes the link [`Self::link`] added.
-    pub(crate) fn unlink(&self, instance: u32) {
-        if let Ok(name) = cstr(&link_name(instance)) {
-            self.0.remove_link(name);
-        }
-    }
+/// Creates `/sys/class/nvme-subsystem/nvme-subsys<instance>` showing `ident` (what
+/// `ctrl::Interfaces::subsys_device` does).
+pub(crate) fn subsys_device(ident: Arc<Identity>, instance: u32) -> Result<ClassDevice<Identity>> {
+    let mut name = NameBuf::default();
+    write!(name, "nvme-subsys{}", instance).map_err(|_| EINVAL)?;
+    // No parent: a virtual device, as in C.
+    ClassDevice::new(&SUBSYS_CLASS, None, 0, ident, &SUBSYS_GROUPS, cstr(&name)?)
 }

@@ -19,6 +19,8 @@
 //! C counterparts: `nvme_enable_aen`, `nvme_complete_async_event`,
 //! `nvme_async_event_work`, `nvme_aen_uevent`.
 
+use core::fmt::Write;
+
 use kernel::{
     bitfield,
     prelude::*,
@@ -42,6 +44,7 @@ use crate::{
         NSID_ALL, //
     },
     identify::IdBuf,
+    mq::NameBuf,
 };
 
 /// Most Asynchronous Event Requests kept outstanding (the controller's AERL + 1 if lower).
@@ -368,8 +371,15 @@ impl Ctrl {
 
     /// `KOBJ_CHANGE` with `NVME_AEN=<result>` on `nvme<N>` (C: `nvme_aen_uevent`).
     fn aen_uevent(&self, result: u32) {
+        let mut env = NameBuf::default();
+        if write!(env, "NVME_AEN={:#08x}", result).is_err() {
+            return;
+        }
+        let Ok(env) = CStr::from_bytes_with_nul(env.bytes()) else {
+            return;
+        };
         if let Some(d) = self.class_dev.lock().as_ref() {
-            d.aen_uevent(result);
+            d.uevent_change(env);
         }
     }
 }

@@ -11,27 +11,67 @@
 //! with its last member; until then its instance number stays taken, so no new
 //! controller is named after it while it exists (as C keeps the instance).
 
+use core::fmt::Write;
+
 use kernel::{
     prelude::*,
     sync::Arc, //
 };
 
+use super::{
+    instance_hold,
+    instance_release,
+    Ctrl, //
+};
 use crate::{
-    abstractions::global::global_mutex,
-    ctrl::{
-        instance_hold,
-        instance_release,
-        Ctrl, //
+    abstractions::{
+        class::ClassDevice,
+        global::global_mutex, //
     },
     identify::Identity,
-    sysfs::{
-        CtrlDevice,
-        SubsysDevice, //
-    },
+    mq::NameBuf,
 };
 
 /// CMIC bit 1: the NVM subsystem may contain more than one controller.
 pub(crate) const CMIC_MULTI_CTRL: u8 = 1 << 1;
+
+/// A subsystem device `nvme-subsys<N>`, showing the identity it holds, with links
+/// `nvme<M>` to the controllers that [`Self::link`] added.
+struct SubsysDevice(ClassDevice<Identity>);
+
+/// `buf` as the C string it holds.
+fn cstr(buf: &NameBuf) -> Result<&CStr> {
+    CStr::from_bytes_with_nul(buf.bytes()).map_err(|_| EINVAL)
+}
+
+/// The name of the link to controller `instance`: "nvme" and at most two digits
+/// (`MAX_INSTANCES`), NUL terminated.
+fn link_name(instance: u32) -> NameBuf {
+    let mut w = NameBuf::default();
+    let _ = write!(w, "nvme{}", instance);
+    w
+}
+
+impl SubsysDevice {
+    /// The identity the device shows.
+    fn ident(&self) -> &Identity {
+        self.0.data()
+    }
+
+    /// Adds the link `nvme<instance>` to `ctrl_dev`, which the caller removes with
+    /// [`Self::unlink`].
+    fn link(&self, ctrl_dev: &ClassDevice<Ctrl>, instance: u32) -> Result {
+        self.0
+            .create_link(ctrl_dev.as_ref(), cstr(&link_name(instance))?)
+    }
+
+    /// Removes the link [`Self::link`] added.
+    fn unlink(&self, instance: u32) {
+        if let Ok(name) = cstr(&link_name(instance)) {
+            self.0.remove_link(name);
+        }
+    }
+}
 
 /// One subsystem and the controllers in it.
 struct Entry {
@@ -46,10 +86,6 @@ global_mutex! {
     /// Every subsystem.
     static SUBSYSTEMS: KVec<Entry> = KVec::new();
 }
-
-/// Nothing to do: the subsystem list initialises itself when first locked. Kept for module
-/// init's call.
-pub(crate) fn init() {}
 
 /// Why a controller with `cntlid` and `cmic` may not join a subsystem with `members`
 /// (C: `nvme_validate_cntlid`): the member it conflicts with.
@@ -85,7 +121,11 @@ impl Membership {
     ///
     /// `EINVAL` (logged) when the subsystem refuses it; what sysfs says when the device
     /// or the link cannot be created.
-    pub(crate) fn join(ctrl: &Ctrl, ctrl_dev: &CtrlDevice, ident: &Identity) -> Result<Self> {
+    pub(crate) fn join(
+        ctrl: &Ctrl,
+        ctrl_dev: &ClassDevice<Ctrl>,
+        ident: &Identity,
+    ) -> Result<Self> {
         let instance = ctrl.instance;
         let mut list = SUBSYSTEMS.lock();
         let pos = list
@@ -109,7 +149,10 @@ impl Membership {
                 p
             }
             None => {
-                let dev = SubsysDevice::new(Arc::new(*ident, GFP_KERNEL)?, instance)?;
+                let dev = SubsysDevice((ctrl.ifaces.subsys_device)(
+                    Arc::new(*ident, GFP_KERNEL)?,
+                    instance,
+                )?);
                 list.push(
                     Entry {
                         dev,
