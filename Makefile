@@ -7,6 +7,7 @@
 #   make run        ... then boot a guest with one emulated NVMe controller and show it
 #   make check      ... then run the whole test suite; the last line is "N passed, N failed"
 #   make bench      release kernel; fio side by side with the C driver
+#                   (BENCH_ARGS='--base REV': against another revision's module instead)
 #   make print-kdir print the kernel build directory (bzImage, C baseline modules)
 
 SHELL := /bin/bash
@@ -43,7 +44,7 @@ check: modules
 	@$(PY) tests/check.py
 
 bench: setup
-	@$(PY) scripts/bench.py
+	@$(PY) scripts/bench.py $(BENCH_ARGS)
 
 rustfmt:
 	@. scripts/env.sh && rustfmt --edition 2021 --config-path "$$KSRC/.rustfmt.toml" *.rs ctrl/*.rs mq/*.rs abstractions/*.rs abstractions/*/*.rs

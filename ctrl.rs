@@ -375,6 +375,16 @@ struct Hw {
 }
 
 /// One NVMe controller.
+///
+/// # Lock order
+///
+/// Sleeping locks, outermost first: `gate` (held only to enter or leave, never across a
+/// command) and `inner` (the reset, scan and removal paths) -> `subsys` -> `class_dev` ->
+/// `hw`. Spinlocks are innermost and never nest with each other: `state`, `admin`,
+/// `ident`, `effects`, and the interrupt-safe `this` and `aen`; below them only the
+/// queue pairs' own ring locks (`crate::queue`) and the tag set's (`crate::mq`). No lock
+/// of the controller is held while waiting for I/O to complete, except `inner` by paths
+/// whose I/O the timeout handler can end without it (it takes only `hw` and `admin`).
 #[pin_data(PinnedDrop)]
 pub(crate) struct Ctrl {
     pdev: ARef<pci::Device>,
@@ -383,12 +393,14 @@ pub(crate) struct Ctrl {
     /// The controller itself, for queueing its work from `&self` (also in interrupt
     /// context); set by `new`, dropped by [`Ctrl::drop_self_ref`] (end of removal, or a
     /// failed probe).
+    /// Lock order: innermost (interrupt-safe spinlock).
     #[pin]
     this: SpinLockIrq<Option<Arc<Ctrl>>>,
     bar: Arc<Bar0>,
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
     params: Params,
+    /// The state machine (C: `nvme_change_ctrl_state`). Lock order: innermost.
     #[pin]
     state: SpinLock<State>,
     #[pin]
@@ -399,14 +411,16 @@ pub(crate) struct Ctrl {
     /// Asynchronous event handling and re-arming (C: `async_event_work`).
     #[pin]
     aen_work: Work<Ctrl, 2>,
-    /// Asynchronous events received, not yet handled.
+    /// Asynchronous events received, not yet handled. Lock order: innermost
+    /// (interrupt-safe: filled by the admin queue's completion handler).
     #[pin]
     aen: SpinLockIrq<aen::AenQueue>,
     /// A Namespace Attribute Changed notice came: the scan reads (and so clears) the
     /// Changed Namespace List log.
     ns_changed: Atomic<bool>,
     /// Admin passthrough in progress (it uses the device); closed once removal began,
-    /// which waits for the users to leave.
+    /// which waits for the users to leave. Lock order: outermost, held only to count
+    /// users in and out.
     #[pin]
     gate: Mutex<GateState>,
     /// Signalled when the last passthrough command leaves `gate`.
@@ -416,35 +430,41 @@ pub(crate) struct Ctrl {
     max_transfer: Atomic<u32>,
     /// Controller memory page size, set by bring-up.
     page_size: Atomic<usize>,
-    /// Lock order: first (before `hw`, `admin`, `class_dev`, `subsys`).
+    /// What the reset, scan and removal paths work on. Lock order: outermost (before
+    /// `subsys`, `class_dev`, `hw` and the spinlocks).
     #[pin]
     inner: Mutex<Inner>,
     /// The admin queue while the controller is enabled; apart from `inner` so that
-    /// timeout handlers reach it while a reset holds `inner`.
+    /// timeout handlers reach it while a reset holds `inner`. Lock order: innermost.
     #[pin]
     admin: SpinLock<Option<Arc<AdminQueue>>>,
     /// What a disable touches (C: `shutdown_lock`). Serialises the timeout handler, PCI
     /// error recovery and the reset path's disabling of the queues.
     ///
-    /// Lock order: `inner` -> `hw` -> `admin`; never taken in interrupt context.
+    /// Lock order: after `inner`, `subsys` and `class_dev`, before the spinlocks; never
+    /// taken in interrupt context.
     #[pin]
     hw: Mutex<Hw>,
     /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them. It holds
     /// a reference to the controller (its attributes' data): `remove` breaks the cycle.
+    /// Lock order: after `inner` and `subsys`, before `hw`.
     #[pin]
     class_dev: Mutex<Option<ClassDevice<Ctrl>>>,
     /// What the interface layers provide (the subsystem device).
     ifaces: &'static Interfaces,
-    /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify.
+    /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify. Lock
+    /// order: after `inner`, before `class_dev` (and the subsystem list, which nests
+    /// inside both).
     #[pin]
     subsys: Mutex<Option<Membership>>,
     /// What Identify Controller said about the controller (for sysfs); apart from
-    /// `inner` so that reading an attribute never waits for a reset.
+    /// `inner` so that reading an attribute never waits for a reset. Lock order:
+    /// innermost.
     #[pin]
     ident: SpinLock<Option<Identity>>,
     /// Commands Supported and Effects (the log, plus what C knows), read by the first
     /// bring-up; apart from `inner` so that passthrough never waits for a reset to learn
-    /// them.
+    /// them. Lock order: innermost.
     #[pin]
     effects: SpinLock<Option<Arc<Effects>>>,
     /// A passthrough command changed controller capabilities since the last bring-up

@@ -308,7 +308,8 @@ pub(crate) struct DiskRef<T: Operations> {
 
 // SAFETY: The reference may be dropped from any task; the gendisk is internally locked.
 unsafe impl<T: Operations> Send for DiskRef<T> {}
-// SAFETY: As above.
+// SAFETY: `&DiskRef` methods only read the disk or call block-layer functions that lock
+// it themselves.
 unsafe impl<T: Operations> Sync for DiskRef<T> {}
 
 impl<T: Operations> DiskRef<T> {
@@ -424,7 +425,7 @@ impl<T: Operations> Frozen<T> {
                 .as_millis()
                 .saturating_sub(start.elapsed().as_millis());
             let jiffies = kernel::time::msecs_to_jiffies(left.clamp(1, i64::from(u32::MAX)) as u32);
-            // SAFETY: As above.
+            // SAFETY: The queue is alive (see `DiskRef::queue`) and was frozen above.
             if unsafe { bindings::blk_mq_freeze_queue_wait_timeout(d.queue(), jiffies as _) } == 0 {
                 return Err(EBUSY);
             }
@@ -496,7 +497,8 @@ pub(crate) struct GenDisk<T: DiskOperations> {
 
 // SAFETY: The gendisk is reference counted and internally locked.
 unsafe impl<T: DiskOperations> Send for GenDisk<T> {}
-// SAFETY: As above.
+// SAFETY: `&GenDisk` methods only read the disk or call block-layer functions that lock
+// it themselves.
 unsafe impl<T: DiskOperations> Sync for GenDisk<T> {}
 
 impl<T: DiskOperations> GenDisk<T> {

@@ -236,7 +236,8 @@ impl<T: Driver> Adapter<T> {
         state: bindings::pci_channel_state_t,
     ) -> bindings::pci_ers_result_t {
         let state = ChannelState::from_raw(state);
-        // SAFETY: As above.
+        // SAFETY: The caller's guarantees (the PCI core calls this only for a bound, locked
+        // function of this driver) are those of `with`.
         unsafe { Self::with(pdev, |p, d| T::error_detected(p, d, state)) }.to_raw()
     }
 
@@ -246,7 +247,8 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn slot_reset_callback(
         pdev: *mut bindings::pci_dev,
     ) -> bindings::pci_ers_result_t {
-        // SAFETY: As above.
+        // SAFETY: The caller's guarantees (the PCI core calls this only for a bound, locked
+        // function of this driver) are those of `with`.
         unsafe { Self::with(pdev, |p, d| T::slot_reset(p, d)) }.to_raw()
     }
 
@@ -254,7 +256,8 @@ impl<T: Driver> Adapter<T> {
     ///
     /// As [`Self::shutdown_callback`].
     unsafe extern "C" fn error_resume_callback(pdev: *mut bindings::pci_dev) {
-        // SAFETY: As above.
+        // SAFETY: The caller's guarantees (the PCI core calls this only for a bound, locked
+        // function of this driver) are those of `with`.
         unsafe { Self::with(pdev, |p, d| T::error_resume(p, d)) }
     }
 
@@ -262,7 +265,8 @@ impl<T: Driver> Adapter<T> {
     ///
     /// As [`Self::shutdown_callback`].
     unsafe extern "C" fn reset_prepare_callback(pdev: *mut bindings::pci_dev) {
-        // SAFETY: As above.
+        // SAFETY: The caller's guarantees (the PCI core calls this only for a bound, locked
+        // function of this driver) are those of `with`.
         unsafe { Self::with(pdev, |p, d| T::reset_prepare(p, d)) }
     }
 
@@ -270,7 +274,8 @@ impl<T: Driver> Adapter<T> {
     ///
     /// As [`Self::shutdown_callback`].
     unsafe extern "C" fn reset_done_callback(pdev: *mut bindings::pci_dev) {
-        // SAFETY: As above.
+        // SAFETY: The caller's guarantees (the PCI core calls this only for a bound, locked
+        // function of this driver) are those of `with`.
         unsafe { Self::with(pdev, |p, d| T::reset_done(p, d)) }
     }
 
@@ -300,7 +305,8 @@ impl<T: Driver> Adapter<T> {
     ///
     /// As [`Self::suspend_callback`].
     unsafe extern "C" fn resume_callback(dev: *mut bindings::device) -> c_int {
-        // SAFETY: As above.
+        // SAFETY: This table is only installed in a `pci_driver`, so `dev` is a PCI
+        // function's; bound and locked per the caller's guarantees.
         from_result(|| {
             unsafe { Self::with(Self::to_pci_dev(dev), |p, d| T::resume(p, d)) }.map(|()| 0)
         })
@@ -336,7 +342,8 @@ pub(crate) fn reenable(pdev: &pci::Device) -> bool {
     if ret != 0 || cmd == u16::MAX || cmd & PCI_COMMAND_MEMORY_MASTER == PCI_COMMAND_MEMORY_MASTER {
         return false;
     }
-    // SAFETY: As above.
+    // SAFETY: `raw` is a live PCI function (the caller's reference); the PCI core
+    // serialises config accesses.
     unsafe {
         bindings::pci_write_config_word(
             raw,

@@ -364,7 +364,7 @@ impl<S: DataSource> Copy for GroupsRef<S> {}
 
 // SAFETY: The array is immutable and `'static` (type invariant).
 unsafe impl<S: DataSource> Sync for GroupsRef<S> {}
-// SAFETY: As above.
+// SAFETY: A pointer to immutable `'static` data may move to any thread.
 unsafe impl<S: DataSource> Send for GroupsRef<S> {}
 
 impl<S: DataSource, const N: usize> Groups<S, N> {

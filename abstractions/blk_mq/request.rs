@@ -468,7 +468,8 @@ impl Iterator for SgIter<'_> {
             )
         };
         self.left -= 1;
-        // SAFETY: As above; `sg_next` returns null after the end marker.
+        // SAFETY: `cur` is a mapped entry (see above) of a table `sg_init_table` ended
+        // with an end marker, after which `sg_next` returns null.
         self.cur = unsafe { bindings::sg_next(self.cur) };
         Some(item)
     }

@@ -205,7 +205,8 @@ pub(crate) struct TagSetInner<T: Operations> {
 
 // SAFETY: The pool is internally locked; the rest is `Send`/`Sync` by its own types.
 unsafe impl<T: Operations> Send for TagSetInner<T> {}
-// SAFETY: As above.
+// SAFETY: Shared use only calls the pool's internally locked functions and reads the
+// device reference; the data is `Sync` by its trait bound.
 unsafe impl<T: Operations> Sync for TagSetInner<T> {}
 
 impl<T: Operations> TagSetInner<T> {
@@ -249,7 +250,8 @@ pub(crate) struct TagSet<T: Operations> {
 
 // SAFETY: blk-mq changes the tag set under its own locks; the data is `Send + Sync`.
 unsafe impl<T: Operations> Send for TagSet<T> {}
-// SAFETY: As above.
+// SAFETY: `&TagSet` methods call blk-mq functions that lock the tag set themselves, and
+// reach the data only through `&` (`Sync` by its trait bound).
 unsafe impl<T: Operations> Sync for TagSet<T> {}
 
 impl<T: Operations> TagSet<T> {
