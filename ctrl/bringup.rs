@@ -80,6 +80,102 @@ impl Ctrl {
     pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
         let bound = self.bound_dev()?;
         let dev: &device::Device<device::Bound> = &bound;
+        let (cap, page_shift) = self.check_cap(dev, inner)?;
+        let page_size = 1usize << page_shift;
+        let stride = cap.doorbell_stride();
+
+        self.disable(cap)?;
+
+        // Vectors: one for the admin queue plus one per I/O queue we may want. They are
+        // allocated once and kept across resets.
+        let want = match self.params.max_io_queues {
+            0 => kernel::cpu::nr_cpu_ids(),
+            n => n.min(kernel::cpu::nr_cpu_ids()),
+        };
+        let (nvec, msix) = self.alloc_vectors(want)?;
+        let admin = self.setup_admin_queue(dev, cap, stride, page_shift, nvec)?;
+        let buf = IdBuf::new(dev)?;
+        let id = self.identify_ctrl(dev, inner, &admin, &buf)?;
+
+        let (nr_irq, nr_poll, granted) = self.negotiate_queues(&admin, want, nvec)?;
+        let depth = self.io_queue_depth(dev, cap)?;
+        // Queue pairs are allocated by the first bring-up; a reset re-creates as many of
+        // them on the controller as it grants now: fewer after it took queues away, all
+        // of them again once it gives them back (never more: C can also grow beyond).
+        let first = inner.tagset.is_none();
+        let (live, nr_irq, nr_poll) =
+            self.create_io_queues(dev, inner, &admin, (nr_irq, nr_poll), depth, stride, nvec)?;
+        self.setup_dbbuf(inner, &admin, &live, stride, page_size);
+        self.request_io_vectors(&admin, &live, nvec)?;
+        self.hw.lock().queues_live = true;
+        let nr_io = live.len();
+        self.queue_count.store(nr_io as u32 + 1, Relaxed);
+        let depth = live.first().map_or(depth, |q| q.depth);
+        self.sqsize
+            .store(u32::from(depth).saturating_sub(1), Relaxed);
+        dev_info!(
+            dev,
+            "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
+            self.instance,
+            nr_irq,
+            depth,
+            granted,
+            nvec,
+            if nr_poll > 0 {
+                ", plus polled queue(s)"
+            } else {
+                ""
+            }
+        );
+        if nr_poll > 0 {
+            dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
+        }
+        let max_bytes = self.transfer_limit(dev, &id, cap, page_size)?;
+        self.max_transfer
+            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
+        self.page_size.store(page_size, Relaxed);
+        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
+        if nr_io == 0 {
+            // Admin passthrough still needs the transfer limit above.
+            dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
+            return Ok(());
+        }
+        // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
+        // CPUs to queues by the vectors' (managed) affinity, as C does.
+        let irq_mapped = msix && nvec > 1 && nr_irq == nvec - 1;
+        if !first {
+            self.remap_io_queues(dev, inner, irq_mapped, nr_irq, nr_poll);
+            return Ok(());
+        }
+        self.setup_tag_set(
+            inner,
+            live,
+            &id,
+            page_size,
+            (irq_mapped, nr_irq, nr_poll),
+            depth,
+        )?;
+
+        // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
+        inner.nvm = match self.admin_data(
+            &admin,
+            AdminOpcode::Identify,
+            Command::identify_ctrl_nvm(buf.dma()),
+            &buf,
+        ) {
+            Ok(_) => buf.read::<IdentifyCtrlNvm>()?.limits(),
+            Err(_) => NvmCtrlLimits::default(),
+        };
+        Ok(())
+    }
+
+    /// Reads CAP and checks that the driver can run the controller: the NVM command set,
+    /// a page size the host has. Returns CAP and the controller page shift to use.
+    fn check_cap(
+        &self,
+        dev: &device::Device<device::Bound>,
+        inner: &mut Inner,
+    ) -> Result<(Cap, u32)> {
         // As C's `nvme_pci_enable`: whatever turned memory decoding or bus mastering off
         // (a guest poking config space, an error), the reset turns them on again.
         if crate::abstractions::pci::reenable(&self.pdev) {
@@ -120,33 +216,36 @@ impl Ctrl {
             dev_err!(
                 dev,
                 "controller's minimum page size ({} KiB) exceeds the host's\n",
-                1 << (cap.mps_min_shift() - 10)
+                1 << (cap.mps_min_shift().saturating_sub(10))
             );
             return Err(ENODEV);
         }
-        let page_shift = page_shift.min(cap.mps_max_shift());
-        let page_size = 1usize << page_shift;
-        let stride = cap.doorbell_stride();
+        Ok((cap, page_shift.min(cap.mps_max_shift())))
+    }
 
-        self.disable(cap)?;
+    /// The interrupt vectors (allocated by the first bring-up, for the admin queue and up
+    /// to `want` I/O queues): (how many, whether MSI-X).
+    fn alloc_vectors(&self, want: u32) -> Result<(u32, bool)> {
+        let mut hw = self.hw.lock();
+        if hw.vectors.is_none() {
+            hw.vectors = Some(Vectors::alloc(&self.pdev, want.saturating_add(1))?);
+        }
+        Ok(hw
+            .vectors
+            .as_ref()
+            .map_or((1, false), |v| (v.count(), v.is_msix())))
+    }
 
-        // Vectors: one for the admin queue plus one per I/O queue we may want. They are
-        // allocated once and kept across resets.
-        let want = match self.params.max_io_queues {
-            0 => kernel::cpu::nr_cpu_ids(),
-            n => n.min(kernel::cpu::nr_cpu_ids()),
-        };
-        let (nvec, msix) = {
-            let mut hw = self.hw.lock();
-            if hw.vectors.is_none() {
-                hw.vectors = Some(Vectors::alloc(&self.pdev, want + 1)?);
-            }
-            hw.vectors
-                .as_ref()
-                .map_or((1, false), |v| (v.count(), v.is_msix()))
-        };
-
-        // Admin queue (C: `nvme_pci_configure_admin_queue`).
+    /// Configures the admin queue and enables the controller (C:
+    /// `nvme_pci_configure_admin_queue`).
+    fn setup_admin_queue(
+        &self,
+        dev: &device::Device<device::Bound>,
+        cap: Cap,
+        stride: usize,
+        page_shift: u32,
+        nvec: u32,
+    ) -> Result<Arc<AdminQueue>> {
         let aq = QueuePair::new(
             dev,
             self.bar.clone(),
@@ -175,23 +274,32 @@ impl Ctrl {
                 v.request(0, admin_only_handler(&admin)?)?;
             }
         }
+        Ok(admin)
+    }
 
-        // Identify Controller.
-        let buf = IdBuf::new(dev)?;
+    /// Identify Controller, and what follows from it: the subsystem, asynchronous
+    /// events, the command effects (C: `nvme_init_identify`).
+    fn identify_ctrl(
+        &self,
+        dev: &device::Device<device::Bound>,
+        inner: &mut Inner,
+        admin: &Arc<AdminQueue>,
+        buf: &Arc<IdBuf>,
+    ) -> Result<IdCtrl> {
         self.admin_data(
-            &admin,
+            admin,
             AdminOpcode::Identify,
             Command::identify(Cns::Controller, 0, buf.dma()),
-            &buf,
+            buf,
         )?;
         let idc = buf.read::<IdentifyCtrl>()?;
         let id = idc.to_id_ctrl();
         inner.id = Some(id);
         *self.ident.lock() = Some(idc.to_identity());
         self.add_subsystem()?;
-        self.aen_configure(&admin, idc.oaes, idc.aerl);
+        self.aen_configure(admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
-            let e = self.read_effects(&admin, idc.lpa)?;
+            let e = self.read_effects(admin, idc.lpa)?;
             *self.effects.lock() = Some(e);
         }
         dev_info!(
@@ -205,17 +313,34 @@ impl Ctrl {
             id.mdts,
             id.vwc
         );
+        Ok(id)
+    }
 
-        // Queue count (C: `nvme_set_queue_count`): interrupt-driven queues plus polled ones.
+    /// Asks for the queues (C: `nvme_set_queue_count`): interrupt-driven queues plus
+    /// polled ones. Returns (interrupt-driven, polled, granted).
+    fn negotiate_queues(
+        &self,
+        admin: &AdminQueue,
+        want: u32,
+        nvec: u32,
+    ) -> Result<(u32, u32, u32)> {
         let want_poll = self.params.poll_queues;
-        let ask = (want + want_poll).min(u32::from(u16::MAX));
+        let ask = want.saturating_add(want_poll).min(u32::from(u16::MAX));
         let cqe = self.admin(
-            &admin,
+            admin,
             AdminOpcode::SetFeatures,
             Command::set_num_queues(ask as u16),
         )?;
-        let granted = (cqe.result & 0xffff).min(cqe.result >> 16) + 1;
-        let (mut nr_irq, mut nr_poll) = io_queue_split(want, want_poll, granted, nvec);
+        // Dword 0: Number of I/O Submission Queues Allocated (15:0) and Completion Queues
+        // Allocated (31:16), both 0's based.
+        let (nsqa, ncqa) = (cqe.result & u32::from(u16::MAX), cqe.result >> 16);
+        let granted = nsqa.min(ncqa) + 1;
+        let (nr_irq, nr_poll) = io_queue_split(want, want_poll, granted, nvec);
+        Ok((nr_irq, nr_poll, granted))
+    }
+
+    /// The I/O queue depth: the parameter, within CAP.MQES and the driver's bound.
+    fn io_queue_depth(&self, dev: &device::Device<device::Bound>, cap: Cap) -> Result<u16> {
         let depth = self
             .params
             .io_queue_depth
@@ -230,12 +355,24 @@ impl Ctrl {
             );
             return Err(EINVAL);
         }
-        let depth = depth as u16;
+        u16::try_from(depth).map_err(|_| EINVAL)
+    }
 
-        // Queue pairs are allocated by the first bring-up; a reset re-creates as many of
-        // them on the controller as it grants now: fewer after it took queues away, all
-        // of them again once it gives them back (never more: C can also grow beyond).
-        let first = inner.tagset.is_none();
+    /// Creates the I/O queues on the controller (C: `nvme_create_io_queues`): allocated
+    /// by the first bring-up, as many as granted, and at most those again after a reset.
+    /// Returns them in hardware-queue order (interrupt-driven first, then polled) with
+    /// the counts of each kind.
+    #[expect(clippy::too_many_arguments)]
+    fn create_io_queues(
+        &self,
+        dev: &device::Device<device::Bound>,
+        inner: &Inner,
+        admin: &AdminQueue,
+        (mut nr_irq, mut nr_poll): (u32, u32),
+        depth: u16,
+        stride: usize,
+        nvec: u32,
+    ) -> Result<(KVec<Arc<IoQueue>>, u32, u32)> {
         let mut fresh = KVec::new();
         let existing: &[Arc<IoQueue>] = match inner.tagset.as_ref() {
             Some(ts) => {
@@ -290,66 +427,65 @@ impl Ctrl {
             qp.reset()?;
             let vector = if qp.polled { None } else { Some(qp.vector) };
             self.admin(
-                &admin,
+                admin,
                 AdminOpcode::CreateCq,
                 Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector),
             )?;
             self.admin(
-                &admin,
+                admin,
                 AdminOpcode::CreateSq,
                 Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid),
             )?;
             qp.set_live(true);
         }
-        self.setup_dbbuf(inner, &admin, &live, stride, page_size);
-        if let Some(v) = self.hw.lock().vectors.as_mut() {
-            for qp in live.iter().filter(|q| !q.polled) {
-                let admin_here = if qp.vector == 0 {
-                    Some(admin.clone())
-                } else {
-                    None
-                };
-                v.request(
-                    u32::from(qp.vector),
-                    Arc::new(
-                        VectorHandler {
-                            admin: admin_here,
-                            io: Some(qp.clone()),
-                        },
-                        GFP_KERNEL,
-                    )?,
-                )?;
-            }
-            if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
-                v.request(0, admin_only_handler(&admin)?)?;
-            }
-        }
-        self.hw.lock().queues_live = true;
-        let nr_io = live.len();
-        self.queue_count.store(nr_io as u32 + 1, Relaxed);
-        self.sqsize.store(
-            u32::from(live.first().map_or(depth, |q| q.depth)) - 1,
-            Relaxed,
-        );
-        dev_info!(
-            dev,
-            "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
-            self.instance,
-            nr_irq,
-            live.first().map_or(depth, |q| q.depth),
-            granted,
-            nvec,
-            if nr_poll > 0 {
-                ", plus polled queue(s)"
+        Ok((live, nr_irq, nr_poll))
+    }
+
+    /// Registers the interrupt handlers of the interrupt-driven queues (vector 0 also
+    /// serves the admin queue).
+    fn request_io_vectors(
+        &self,
+        admin: &Arc<AdminQueue>,
+        live: &[Arc<IoQueue>],
+        nvec: u32,
+    ) -> Result {
+        let mut hw = self.hw.lock();
+        let Some(v) = hw.vectors.as_mut() else {
+            return Ok(());
+        };
+        for qp in live.iter().filter(|q| !q.polled) {
+            let admin_here = if qp.vector == 0 {
+                Some(admin.clone())
             } else {
-                ""
-            }
-        );
-        if nr_poll > 0 {
-            dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
+                None
+            };
+            v.request(
+                u32::from(qp.vector),
+                Arc::new(
+                    VectorHandler {
+                        admin: admin_here,
+                        io: Some(qp.clone()),
+                    },
+                    GFP_KERNEL,
+                )?,
+            )?;
         }
-        // Transfer limit: MDTS in units of the minimum page size, and what one PRP list
-        // page can describe, or with SGLs (which take what PRPs cannot) C's bound.
+        if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
+            v.request(0, admin_only_handler(admin)?)?;
+        }
+        Ok(())
+    }
+
+    /// The largest transfer in bytes: MDTS in units of the minimum page size, what one
+    /// PRP list page can describe or with SGLs (which take what PRPs cannot) C's bound,
+    /// and what the DMA layer maps in one go.
+    fn transfer_limit(
+        &self,
+        dev: &device::Device<device::Bound>,
+        id: &IdCtrl,
+        cap: Cap,
+        page_size: usize,
+    ) -> Result<usize> {
         let mut max_bytes = if crate::sgl::supported(id.sgls) {
             crate::sgl::MAX_SGL_TRANSFER
         } else {
@@ -365,52 +501,64 @@ impl Ctrl {
             dev_err!(dev, "MDTS {} is smaller than a page\n", id.mdts);
             return Err(EINVAL);
         }
-        // And what the DMA layer can map in one go, as C limits `max_hw_sectors`: with
-        // swiotlb forcing every mapping through 256 KiB bounce slot runs, a larger
-        // segment would fail to map on every attempt and its request never end.
+        // As C limits `max_hw_sectors`: with swiotlb forcing every mapping through
+        // 256 KiB bounce slot runs, a larger segment would fail to map on every attempt
+        // and its request never end.
         let dma_max = crate::abstractions::pci::dma_opt_mapping_size(&self.pdev);
         if dma_max >= page_size {
             max_bytes = max_bytes.min(dma_max);
         }
-        self.max_transfer
-            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
-        self.page_size.store(page_size, Relaxed);
-        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
-        if nr_io == 0 {
-            // Admin passthrough still needs the transfer limit above.
-            dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
-            return Ok(());
-        }
-        // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
-        // CPUs to queues by the vectors' (managed) affinity, as C does.
-        let irq_mapped = msix && nvec > 1 && nr_irq == nvec - 1;
-        if let Some(ts) = inner.tagset.as_ref() {
-            if ts.split() != (nr_irq, nr_poll) {
-                dev_info!(
-                    dev,
-                    "nvme{}: {}+{} hardware queues instead of {}+{}\n",
-                    self.instance,
-                    nr_irq,
-                    nr_poll,
-                    ts.split().0,
-                    ts.split().1
-                );
-                ts.set_irq_mapped(irq_mapped, nr_irq, self.hw.lock().vectors.as_ref());
-                let n = ts.update_split(nr_irq, nr_poll);
-                if n > 0 {
-                    dev_info!(
-                        dev,
-                        "nvme{}: {} bio(s) of requests on removed queues submitted again\n",
-                        self.instance,
-                        n
-                    );
-                }
-            }
-        }
-        if !first {
-            return Ok(());
-        }
+        Ok(max_bytes)
+    }
 
+    /// After a reset that granted a different number of queues: remaps the hardware
+    /// queues to the ones the controller has now.
+    fn remap_io_queues(
+        &self,
+        dev: &device::Device<device::Bound>,
+        inner: &Inner,
+        irq_mapped: bool,
+        nr_irq: u32,
+        nr_poll: u32,
+    ) {
+        let Some(ts) = inner.tagset.as_ref() else {
+            return;
+        };
+        let (old_irq, old_poll) = ts.split();
+        if (old_irq, old_poll) == (nr_irq, nr_poll) {
+            return;
+        }
+        dev_info!(
+            dev,
+            "nvme{}: {}+{} hardware queues instead of {}+{}\n",
+            self.instance,
+            nr_irq,
+            nr_poll,
+            old_irq,
+            old_poll
+        );
+        ts.set_irq_mapped(irq_mapped, nr_irq, self.hw.lock().vectors.as_ref());
+        let n = ts.update_split(nr_irq, nr_poll);
+        if n > 0 {
+            dev_info!(
+                dev,
+                "nvme{}: {} bio(s) of requests on removed queues submitted again\n",
+                self.instance,
+                n
+            );
+        }
+    }
+
+    /// The first bring-up's tag set over the I/O queues `live`.
+    fn setup_tag_set(
+        &self,
+        inner: &mut Inner,
+        live: KVec<Arc<IoQueue>>,
+        id: &IdCtrl,
+        page_size: usize,
+        (irq_mapped, nr_irq, nr_poll): (bool, u32, u32),
+        depth: u16,
+    ) -> Result {
         let ctx = IoContext::new(
             &self.pdev,
             self.arc().ok_or(ENODEV)?,
@@ -427,7 +575,7 @@ impl Ctrl {
             TagSet::new(
                 ctx,
                 &*self.bound_dev()?,
-                u32::from(depth) - 1,
+                u32::from(depth).saturating_sub(1),
                 timeout,
                 self.params.poll_queues > 0,
             )?,
@@ -435,17 +583,6 @@ impl Ctrl {
         )?;
         self.hw.lock().tagset = Some(ts.clone());
         inner.tagset = Some(ts);
-
-        // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
-        inner.nvm = match self.admin_data(
-            &admin,
-            AdminOpcode::Identify,
-            Command::identify_ctrl_nvm(buf.dma()),
-            &buf,
-        ) {
-            Ok(_) => buf.read::<IdentifyCtrlNvm>()?.limits(),
-            Err(_) => NvmCtrlLimits::default(),
-        };
         Ok(())
     }
 
