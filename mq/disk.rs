@@ -280,3 +280,48 @@ impl Write for NameBuf {
         Ok(())
     }
 }
+
+#[kunit_tests(rust_nvme_mq)]
+mod tests {
+    use super::*;
+
+    fn lim(sgl: bool, max_hw_sectors: u32) -> Limits {
+        Limits {
+            lba_shift: 12,
+            capacity_sectors: 1 << 20,
+            max_hw_sectors,
+            page_size: 4096,
+            write_cache: true,
+            io_min: 0,
+            io_opt: 0,
+            max_discard_sectors: 1 << 16,
+            discard_granularity: 512,
+            max_write_zeroes_sectors: 0,
+            wzeroes_unmap: false,
+            poll: false,
+            sgl,
+            hidden: false,
+        }
+    }
+
+    #[test]
+    fn queue_limits_as_c() {
+        // PRPs: segment boundaries on controller pages; 2 MiB is 512 pages, capped at one
+        // SGL list page of segments.
+        let q = lim(false, 4096).queue_limits();
+        assert_eq!(q.virt_boundary_mask, 4095);
+        assert_eq!(q.max_segments, MAX_SEGMENTS);
+        assert_eq!(q.block_size, 4096);
+        // io_min and the discard granularity are at least a block.
+        assert_eq!(q.io_min, 4096);
+        assert_eq!(q.discard_granularity, 4096);
+        assert_eq!(q.max_discard_segments, DSM_MAX_RANGES as u16);
+        assert!(q.write_cache && !q.poll);
+        // SGLs: no virt boundary; a small MDTS (64 KiB: 16 pages) gives 17 segments.
+        let q = lim(true, 128).queue_limits();
+        assert_eq!(q.virt_boundary_mask, 0);
+        assert_eq!(q.max_segments, 17);
+        assert_eq!(q.max_segment_size, u32::MAX);
+        assert_eq!(q.dma_alignment, 3);
+    }
+}
