@@ -399,11 +399,18 @@ fn noio_restore(set: u32) {
 /// Disks whose queues are frozen: none of their requests is in flight and none can start
 /// (C: `blk_freeze_queue_start` + `blk_mq_freeze_queue_wait_timeout`), until this drops.
 ///
+/// While it lives the task allocates without I/O (C: `blk_mq_freeze_queue`'s
+/// `memalloc_noio_save`): reclaim must not write to a frozen queue and wait for it. It
+/// stays with the task that made it (not `Send`), whose flags it restores.
+///
 /// # Invariants
 ///
-/// This task froze the queue of every disk in `disks` once (undone on drop).
+/// This task froze the queue of every disk in `disks` once (undone on drop) and set the
+/// NOIO bits `noio` (cleared on drop).
 pub(crate) struct Frozen<T: Operations> {
     disks: KVec<DiskRef<T>>,
+    noio: u32,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<T: Operations> Frozen<T> {
@@ -413,12 +420,18 @@ impl<T: Operations> Frozen<T> {
     ///
     /// `EBUSY` when requests are still in flight after `timeout` (nothing stays frozen).
     pub(crate) fn new(disks: KVec<DiskRef<T>>, timeout: kernel::time::Delta) -> Result<Self> {
+        let noio = noio_save();
         for d in disks.iter() {
             // SAFETY: The queue is alive (see `DiskRef::queue`).
             unsafe { bindings::blk_freeze_queue_start(d.queue()) };
         }
-        // INVARIANT: each queue was frozen once above; dropping `f` undoes it.
-        let f = Self { disks };
+        // INVARIANT: each queue was frozen once above and the NOIO bits set; dropping `f`
+        // undoes both.
+        let f = Self {
+            disks,
+            noio,
+            _not_send: PhantomData,
+        };
         let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
         for d in f.disks.iter() {
             let left = timeout
@@ -445,6 +458,8 @@ impl<T: Operations> Drop for Frozen<T> {
             // SAFETY: By the invariant this task froze the queue once.
             unsafe { bindings::blk_mq_unfreeze_queue_nomemrestore(d.queue()) };
         }
+        // The task that set them (the type is not `Send`).
+        noio_restore(self.noio);
     }
 }
 
