@@ -159,7 +159,7 @@ fn map_data<C: IoController>(
     dir: DataDir,
     bytes: u32,
 ) -> Result<(), BlkStatus> {
-    let mapped = rq.map_sg(dir, MAX_SEGMENTS)?;
+    let mapped = rq.map_data(dir, MAX_SEGMENTS)?;
     let user_cmd = rq.rq().op().is_drv();
     if crate::sgl::use_sgl(
         ctx.sgls,

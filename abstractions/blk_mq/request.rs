@@ -41,6 +41,10 @@ pub(super) const INLINE_SEGMENTS: usize = 32;
 
 /// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
 const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
+/// `RQF_SPECIAL_PAYLOAD`: the data is `special_vec`, not the bios'.
+const RQF_SPECIAL_PAYLOAD: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_SPECIAL_PAYLOAD;
+/// `DMA_MAPPING_ERROR`: what a failed mapping returns.
+const DMA_MAPPING_ERROR: u64 = !0;
 /// `RQF_DONTPREP`: the driver has prepared this request before (it is a requeue).
 const RQF_DONTPREP: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_DONTPREP;
 /// `REQ_NOUNMAP`: write zeroes must not deallocate.
@@ -125,17 +129,21 @@ impl DataDir {
     }
 }
 
-/// The DMA mapping of one request's data: its scatterlist and a list page from the tag
-/// set's pool.
+/// The DMA mapping of one request's data: its one segment, or its scatterlist; and a list
+/// page from the tag set's pool.
 ///
 /// # Invariants
 ///
+/// - `single_len != 0` iff the request's one segment is mapped for the tag set's device
+///   in direction `dir` at bus address `single_addr` (`mapped` is 1, `nents` 0).
 /// - `nents != 0` iff `sg_table()` holds `nents` entries mapped for the tag set's device in
 ///   direction `dir`, of which `mapped` DMA segments resulted.
 /// - `sg_ext` is null, or the buffer of a `KVec<scatterlist>` of capacity `sg_ext_cap`.
 /// - `page` is null, or a buffer of the tag set's pool at bus address `page_dma`, used by
 ///   this request only.
 pub(super) struct DataMap {
+    single_addr: u64,
+    single_len: u32,
     nents: u32,
     mapped: u32,
     dir: bindings::dma_data_direction,
@@ -150,6 +158,8 @@ impl DataMap {
     fn new() -> Self {
         // INVARIANT: nothing mapped, no array, no page.
         Self {
+            single_addr: 0,
+            single_len: 0,
             nents: 0,
             mapped: 0,
             dir: bindings::dma_data_direction::DMA_NONE,
@@ -188,6 +198,22 @@ impl DataMap {
             set.pool_free(self.page, self.page_dma);
             // INVARIANT: no page.
             self.page = ptr::null_mut();
+        }
+        if self.single_len != 0 {
+            // SAFETY: By the invariant the segment is mapped at `single_addr` for the tag
+            // set's device (which it keeps alive) in `dir`.
+            unsafe {
+                bindings::dma_unmap_page_attrs(
+                    set.raw_dev(),
+                    self.single_addr,
+                    self.single_len as usize,
+                    self.dir,
+                    0,
+                )
+            };
+            // INVARIANT: nothing mapped.
+            self.single_len = 0;
+            self.mapped = 0;
         }
         if self.nents != 0 {
             // SAFETY: By the invariant `sg_table()` holds `nents` entries mapped for the
@@ -447,15 +473,39 @@ impl<T: Operations> Request<T> {
 
 /// Iterator over the DMA segments (bus address, length) of a mapped request.
 pub(crate) struct SgIter<'a> {
+    /// The one segment of a request mapped without a scatterlist, not yet returned.
+    single: Option<(u64, u32)>,
     cur: *mut bindings::scatterlist,
     left: u32,
     _p: PhantomData<&'a DataMap>,
+}
+
+impl<'a> SgIter<'a> {
+    fn new(map: &'a mut DataMap) -> Self {
+        if map.single_len != 0 {
+            return Self {
+                single: Some((map.single_addr, map.single_len)),
+                cur: ptr::null_mut(),
+                left: 0,
+                _p: PhantomData,
+            };
+        }
+        Self {
+            single: None,
+            cur: map.sg_table(),
+            left: map.mapped,
+            _p: PhantomData,
+        }
+    }
 }
 
 impl Iterator for SgIter<'_> {
     type Item = (u64, u32);
 
     fn next(&mut self) -> Option<(u64, u32)> {
+        if let Some(seg) = self.single.take() {
+            return Some(seg);
+        }
         if self.left == 0 || self.cur.is_null() {
             return None;
         }
@@ -541,16 +591,76 @@ impl<'a, T: Operations> Dispatch<'a, T> {
     }
 
     /// Maps the request's data for DMA in direction `dir`; returns the number of DMA
-    /// segments. Released by [`Self::unmap`], [`Completing::end`] or
+    /// segments. A request of one segment is mapped as that segment, without a
+    /// scatterlist (C: `nvme_pci_setup_data_simple`'s `dma_map_bvec`); others through
+    /// their scatterlist. Released by [`Self::unmap`], [`Completing::end`] or
     /// [`Completing::requeue`].
     ///
     /// # Errors
     ///
     /// `IOERR` for a request without data segments or with more than the queue allows,
     /// `RESOURCE` when memory or the DMA mapping is short (blk-mq retries).
-    pub(crate) fn map_sg(&mut self, dir: DataDir, max_segments: u16) -> Result<u32, BlkStatus> {
+    pub(crate) fn map_data(&mut self, dir: DataDir, max_segments: u16) -> Result<u32, BlkStatus> {
+        if self.rq.nr_phys_segments() == 1 && self.map_single(dir)? {
+            return Ok(1);
+        }
+        self.map_sg(dir, max_segments)
+    }
+
+    /// Maps a request whose data is one segment of one bio; false (nothing mapped) when
+    /// its data is anything else.
+    fn map_single(&mut self, dir: DataDir) -> Result<bool, BlkStatus> {
+        let rq = self.rq.as_raw();
+        let bytes = self.rq.bytes();
+        // SAFETY: The request is the driver's while it dispatches it (type invariant): its
+        // flags and bio chain are stable. The bio's iterator indexes its vector (C:
+        // `req_bvec`, `mp_bvec_iter_bvec`).
+        let (page, offset, len) = unsafe {
+            let bio = (*rq).bio;
+            if (*rq).rq_flags & RQF_SPECIAL_PAYLOAD != 0 || bio.is_null() {
+                return Ok(false);
+            }
+            let it = (*bio).bi_iter;
+            let bv = &*(*bio).bi_io_vec.add(it.bi_idx as usize);
+            let len = bv.bv_len.saturating_sub(it.bi_offset).min(it.bi_size);
+            (bv.bv_page, bv.bv_offset.saturating_add(it.bi_offset), len)
+        };
+        // One physical segment can still be several bios back to back: only a request
+        // whose first bio vector holds all of its data goes this way (C maps the first
+        // vector whatever the request's length).
+        if len == 0 || len != bytes {
+            return Ok(false);
+        }
+        let dev = self.rq.tag_set().raw_dev();
+        // SAFETY: The page and the `len` bytes from `offset` are the request's data, which
+        // the driver owns until it ends the request; the device is kept alive by the tag
+        // set.
+        let addr = unsafe {
+            bindings::dma_map_page_attrs(dev, page, offset as usize, len as usize, dir.raw(), 0)
+        };
+        // C: `dma_mapping_error`, which also tells DMA-API debugging the address was
+        // checked.
+        #[cfg(CONFIG_DMA_API_DEBUG)]
+        // SAFETY: `addr` was just returned by a mapping for `dev`.
+        unsafe {
+            bindings::debug_dma_mapping_error(dev, addr)
+        };
+        if addr == DMA_MAPPING_ERROR {
+            return Err(BlkStatus::RESOURCE);
+        }
+        // INVARIANT: mapped above.
+        let map = self.map();
+        map.single_addr = addr;
+        map.single_len = len;
+        map.dir = dir.raw();
+        map.mapped = 1;
+        Ok(true)
+    }
+
+    /// Maps the request's data through its scatterlist.
+    fn map_sg(&mut self, dir: DataDir, max_segments: u16) -> Result<u32, BlkStatus> {
         let nseg = self.rq.nr_phys_segments();
-        if nseg == 0 || nseg > max_segments || self.map().nents != 0 {
+        if nseg == 0 || nseg > max_segments || self.map().mapped != 0 {
             return Err(BlkStatus::IOERR);
         }
         let rq = self.rq.as_raw();
@@ -598,12 +708,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
 
     /// The DMA segments of the mapping (none before [`Self::map_sg`]).
     pub(crate) fn segments(&mut self) -> SgIter<'_> {
-        let map = self.map();
-        SgIter {
-            cur: map.sg_table(),
-            left: map.mapped,
-            _p: PhantomData,
-        }
+        SgIter::new(self.map())
     }
 
     /// Takes a list page from the tag set's pool, released with the mapping.
@@ -643,14 +748,11 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             // mapping, so it cannot outlive the page.
             unsafe { core::slice::from_raw_parts_mut(map.page.cast::<E>(), n) }
         };
+        let list_dma = map.page_dma;
         MapParts {
-            segments: SgIter {
-                cur: map.sg_table(),
-                left: map.mapped,
-                _p: PhantomData,
-            },
+            segments: SgIter::new(map),
             list,
-            list_dma: map.page_dma,
+            list_dma,
         }
     }
 
