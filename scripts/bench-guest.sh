@@ -57,6 +57,11 @@ while [ $r -le $rounds ]; do
 		wait_disk nvme0n1 || { echo "# no disk for $d"; exit 1; }
 		sleep 1
 		echo "rn-bench-mem: $d $r $(modbytes $d) $((before - $(memavail)))"
+		# What the driver set up, so that a mismatch between the two cannot hide.
+		echo "rn-bench-setup: $d $r hw_queues=$(ls -d /sys/block/nvme0n1/mq/*/ | wc -l)" \
+			"nr_requests=$(cat /sys/block/nvme0n1/queue/nr_requests)" \
+			"max_sectors_kb=$(cat /sys/block/nvme0n1/queue/max_sectors_kb)" \
+			"poll=$(cat /sys/block/nvme0n1/queue/io_poll)"
 		run_wl $d $r /dev/nvme0n1
 		if [ $d = c ]; then unload_c; else unload_r; fi
 	done

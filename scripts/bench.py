@@ -19,7 +19,7 @@ median of each and the mean of the per-round ratios with its 95% confidence inte
 (Student's t over the rounds), and the memory each driver takes (module size; drop of
 MemAvailable from before the load until its disk is up).
 
-  scripts/bench.py [--rounds N] [--runtime S] [--base REV]
+  scripts/bench.py [--rounds N] [--runtime S] [--cpus N] [--base REV]
 """
 import argparse
 import json
@@ -129,9 +129,11 @@ def png(path, groups, labels, colors, width=900, height=420):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--runtime", type=int, default=6)
-    ap.add_argument("--cpus", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--runtime", type=int, default=5)
+    # As many vCPUs as host CPUs (at most 4): an overcommitted guest measures the host's
+    # scheduler as much as the drivers.
+    ap.add_argument("--cpus", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     ap.add_argument("--base", help="git revision to compare the working tree's module with")
     args = ap.parse_args()
     kdir, ko, base_ko = build(args.base)
@@ -152,8 +154,11 @@ def main():
                           "--module", ko, "--script", script, "--log", log, "--quiet",
                           "--cpus", str(args.cpus), "--mem", "2048", "--timeout", "3600",
                           "--no-nvme-trace"] + extra + ["--"] + qemu)
-    raw, mem = [], []
+    raw, mem, setup = [], [], {}
     for line in open(log, errors="replace"):
+        m = re.match(r"rn-bench-setup: (\S+) \d+ (.*)$", line)
+        if m:
+            setup.setdefault(m.group(1), set()).add(m.group(2).strip())
         m = re.match(r"rn-bench: (\S+) (\d+) (\S+) (\{.*\})\s*$", line)
         if m:
             try:
@@ -213,7 +218,9 @@ def main():
         if ms:
             memrows.append(f"| {d} | {statistics.median(x['module_bytes'] for x in ms):.0f} | "
                            f"{statistics.median(x['memavail_drop_kib'] for x in ms):.0f} |")
-    table = head + "\n\n" + "\n".join(rows) + "\n\nMemory:\n\n" + "\n".join(memrows)
+    setuprows = [f"- {d}: {'; '.join(sorted(v))}" for d, v in sorted(setup.items())]
+    table = (head + "\n\n" + "\n".join(rows) + "\n\nMemory:\n\n" + "\n".join(memrows)
+             + "\n\nSet-up (per driver, every round):\n\n" + "\n".join(setuprows))
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write(table + "\n")
     with open(os.path.join(OUT, "results.json"), "w") as f:
