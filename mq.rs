@@ -33,6 +33,7 @@ use crate::{
         bio::BioList,
         blk_mq::{
             self,
+            Batch,
             BlkStatus,
             Completing,
             Dispatch,
@@ -213,9 +214,17 @@ impl<C: IoController> IoQueue<C> {
     /// Completes the requests the queue's CQ names (from its interrupt handler, a poll, a
     /// timeout or the disable path); returns how many CQEs it reaped.
     pub(crate) fn reap(&self) -> u32 {
+        let mut batch = Batch::new();
+        // The successful completions end together once the CQ head is published (C:
+        // `nvme_irq`'s `io_comp_batch`): `batch` drops after the reap.
+        self.reap_into(&mut batch)
+    }
+
+    /// Reaps the CQ, the requests that succeeded going into `batch`.
+    fn reap_into(&self, batch: &mut Batch<'_, Ops<C>>) -> u32 {
         let rcu = rcu::read_lock();
         let n = self.qp.process_cq(|cqe| {
-            complete_cqe(&self.tags, cqe, &rcu);
+            complete_cqe(&self.tags, cqe, &rcu, batch);
         });
         u32::try_from(n).unwrap_or(u32::MAX)
     }
@@ -227,6 +236,7 @@ fn complete_cqe<C: IoController>(
     tags: &HwTags<Ops<C>>,
     cqe: &Completion,
     rcu: &rcu::Guard,
+    batch: &mut Batch<'_, Ops<C>>,
 ) -> bool {
     match tags.claim(cqe.cid, rcu) {
         Lookup::NotFound => false,
@@ -235,7 +245,7 @@ fn complete_cqe<C: IoController>(
         Lookup::Claimed(c) => {
             c.pdu().status.store(u32::from(cqe.status), Relaxed);
             c.pdu().result.store(cqe.result, Relaxed);
-            c.complete();
+            c.complete_in(batch, Status::from_cqe(cqe.status).is_some());
             true
         }
     }
@@ -452,8 +462,11 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
         q.commit();
     }
 
-    fn poll(q: &IoQueue<C>) -> u32 {
-        q.reap()
+    fn poll(q: &IoQueue<C>, batch: Option<&mut Batch<'_, Self>>) -> u32 {
+        match batch {
+            Some(b) => q.reap_into(b),
+            None => q.reap(),
+        }
     }
 
     fn map_queues(ctx: &IoContext<C>, maps: &mut QueueMaps<'_>) {

@@ -26,6 +26,7 @@ pub(crate) use operations::{
     TimeoutReturn, //
 };
 pub(crate) use request::{
+    Batch,
     Completing,
     DataDir,
     Dispatch,

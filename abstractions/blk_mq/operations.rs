@@ -20,6 +20,7 @@ use kernel::{
 
 use super::{
     request::{
+        Batch,
         Completing,
         Dispatch,
         HwTags,
@@ -77,8 +78,9 @@ pub(crate) trait Operations: Sized + 'static {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Reaps completions of a polled queue; returns how many (C: `poll`).
-    fn poll(_hw: &Self::HwData) -> u32 {
+    /// Reaps completions of a polled queue into `batch` (blk-mq's, which its caller ends;
+    /// `None`: end them one by one); returns how many (C: `poll`).
+    fn poll(_hw: &Self::HwData, _batch: Option<&mut Batch<'_, Self>>) -> u32 {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -178,13 +180,16 @@ impl<T: Operations> OperationsVTable<T> {
 
     /// # Safety
     ///
-    /// `hctx` is a polled hardware context of a `TagSet<T>` initialised by `init_hctx`.
+    /// - `hctx` is a polled hardware context of a `TagSet<T>` initialised by `init_hctx`.
+    /// - `iob` is null or a live batch for the call that blk-mq's poll set up.
     unsafe extern "C" fn poll(
         hctx: *mut bindings::blk_mq_hw_ctx,
-        _iob: *mut bindings::io_comp_batch,
+        iob: *mut bindings::io_comp_batch,
     ) -> c_int {
-        // SAFETY: Per the function's safety requirements.
-        let n = T::poll(unsafe { Self::hw(hctx) });
+        // SAFETY: Per the function's safety requirements; `iob` is blk-mq's batch for
+        // this poll (or null), which only this queue's completions join.
+        let (hw, mut batch) = unsafe { (Self::hw(hctx), Batch::<T>::from_raw(iob)) };
+        let n = T::poll(hw, batch.as_mut());
         c_int::try_from(n).unwrap_or(c_int::MAX)
     }
 

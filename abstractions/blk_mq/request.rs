@@ -1002,3 +1002,144 @@ pub(in crate::abstractions) unsafe fn pdu_of<T: Operations>(
     // invariants while the caller holds it.
     unsafe { Request::<T>::from_raw(rq) }.data().pdu.get()
 }
+
+/// `RQF_SCHED_TAGS`: the request has scheduler data (never batched).
+const RQF_SCHED_TAGS: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_SCHED_TAGS;
+/// What makes blk-mq take a completion timestamp (C: `blk_mq_need_time_stamp`).
+const RQF_NEED_TIMESTAMP: bindings::req_flags_t = (1 << bindings::rqf_flags___RQF_IO_STAT)
+    | (1 << bindings::rqf_flags___RQF_STATS)
+    | (1 << bindings::rqf_flags___RQF_USE_SCHED);
+
+/// Completions gathered to be ended together (C: `struct io_comp_batch`): one timestamp
+/// and one pass over the tags for all of them, with `blk_mq_end_request_batch`.
+///
+/// Either the driver's own ([`Batch::new`], ended on drop, as C's `nvme_irq` ends its
+/// `DEFINE_IO_COMP_BATCH`), or the one blk-mq passes to `poll`, which its caller ends.
+///
+/// # Invariants
+///
+/// The batch (`own` when `external` is null, else `*external`, live for `'a`) holds on
+/// its list only requests of a `TagSet<T>` whose completion was claimed, and its
+/// `complete` is null or `complete_batch::<T>`. (Its list points to the requests only, so
+/// `own` may move.)
+pub(crate) struct Batch<'a, T: Operations> {
+    own: bindings::io_comp_batch,
+    external: *mut bindings::io_comp_batch,
+    _p: PhantomData<(&'a mut bindings::io_comp_batch, T)>,
+}
+
+impl<T: Operations> Batch<'_, T> {
+    /// The driver's own batch, on the stack of the reaping context, ended when it drops.
+    pub(crate) fn new() -> Batch<'static, T> {
+        // INVARIANT: empty.
+        Batch {
+            // SAFETY: All-zero is an empty batch (C: `DEFINE_IO_COMP_BATCH`).
+            own: unsafe { core::mem::zeroed() },
+            external: ptr::null_mut(),
+            _p: PhantomData,
+        }
+    }
+
+    fn iob(&mut self) -> *mut bindings::io_comp_batch {
+        if self.external.is_null() {
+            &raw mut self.own
+        } else {
+            self.external
+        }
+    }
+
+    /// The batch blk-mq hands to `poll` (null: none).
+    ///
+    /// # Safety
+    ///
+    /// `iob` is null or a live batch for `'a` that only this tag set's completions join
+    /// (blk-mq's poll of one queue).
+    pub(super) unsafe fn from_raw<'a>(iob: *mut bindings::io_comp_batch) -> Option<Batch<'a, T>> {
+        if iob.is_null() {
+            return None;
+        }
+        // INVARIANT: Per the function's safety requirements.
+        Some(Batch {
+            // SAFETY: As in `new`; unused.
+            own: unsafe { core::mem::zeroed() },
+            external: iob,
+            _p: PhantomData,
+        })
+    }
+
+    /// Adds a claimed completion that ends without error; false (nothing done) when the
+    /// request cannot be batched (C: `blk_mq_add_to_batch`).
+    fn add(&mut self, rq: &Request<T>) -> bool {
+        let iob = self.iob();
+        let r = rq.as_raw();
+        // SAFETY: The request's completion was claimed by the caller, so the driver owns
+        // it; the batch is live (type invariant).
+        unsafe {
+            if (*r).rq_flags & RQF_SCHED_TAGS != 0 || (*r).end_io.is_some() {
+                return false;
+            }
+            let iob = &mut *iob;
+            match iob.complete {
+                None => iob.complete = Some(complete_batch::<T>),
+                // Ours (the same function's address; another driver's batch is refused).
+                Some(f)
+                    if core::ptr::fn_addr_eq(f, complete_batch::<T> as unsafe extern "C" fn(_)) => {
+                }
+                Some(_) => return false,
+            }
+            iob.need_ts |= (*r).rq_flags & RQF_NEED_TIMESTAMP != 0;
+            // C: `rq_list_add_tail`.
+            (*r).__bindgen_anon_1.rq_next = ptr::null_mut();
+            if iob.req_list.tail.is_null() {
+                iob.req_list.head = r;
+            } else {
+                (*iob.req_list.tail).__bindgen_anon_1.rq_next = r;
+            }
+            iob.req_list.tail = r;
+        }
+        // INVARIANT: a claimed request of a `TagSet<T>`, `complete` ours.
+        true
+    }
+}
+
+impl<T: Operations> Drop for Batch<'_, T> {
+    fn drop(&mut self) {
+        if self.external.is_null() && !self.own.req_list.head.is_null() {
+            // SAFETY: The driver's own batch (type invariant), ended here, once.
+            unsafe { complete_batch::<T>(&raw mut self.own) };
+        }
+    }
+}
+
+/// Ends a batch of claimed completions: releases each request's data mapping, then ends
+/// them together (C: `nvme_pci_complete_batch`, `nvme_complete_batch`).
+///
+/// # Safety
+///
+/// `iob` is a live batch that satisfies the invariants of [`Batch`] for `T`.
+unsafe extern "C" fn complete_batch<T: Operations>(iob: *mut bindings::io_comp_batch) {
+    // SAFETY: Per the function's safety requirements every request on the list is a
+    // claimed request of a `TagSet<T>`: this context owns its mapping until it is ended.
+    unsafe {
+        let mut r = (*iob).req_list.head;
+        while !r.is_null() {
+            let rq = Request::<T>::from_raw(r);
+            let set = rq.tag_set();
+            rq.map().unmap(set);
+            r = (*r).__bindgen_anon_1.rq_next;
+        }
+        bindings::blk_mq_end_request_batch(iob);
+    }
+}
+
+impl<'a, T: Operations> Claimed<'a, T> {
+    /// Completes a request that ended without error in `batch` when it can go there,
+    /// else as [`Claimed::complete`] does (C: `blk_mq_add_to_batch`, else
+    /// `nvme_pci_complete_rq`). Requests that ended with an error, and driver-private
+    /// ones, always go through `Operations::complete`.
+    pub(crate) fn complete_in(self, batch: &mut Batch<'_, T>, is_error: bool) {
+        if is_error || self.rq.op().is_drv() || !batch.add(self.rq) {
+            self.complete();
+        }
+    }
+}
