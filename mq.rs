@@ -431,8 +431,8 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
     }
 
     fn queue_rq(q: &IoQueue<C>, mut rq: Dispatch<'_, Self>, last: bool) -> BlkStatus {
+        let ctx = rq.tag_set_data();
         let r = rq.rq();
-        let ctx = r.tag_set_data();
         if ctx.dead.load(Relaxed) {
             return BlkStatus::IOERR;
         }
@@ -446,7 +446,7 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
             ctx.stranded.lock().append(bios);
             return BlkStatus::OK;
         }
-        let cmd = match map::prep_rq(ctx, r.queue_data(), &mut rq) {
+        let cmd = match map::prep_rq(ctx, rq.queue_data(), &mut rq) {
             Ok(c) => c,
             Err(s) => return s,
         };
@@ -508,8 +508,8 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
 /// Ends a request whose completion was recorded in its PDU (C: `nvme_pci_complete_rq` +
 /// `nvme_decide_disposition`).
 fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
+    let ctx = rq.tag_set_data();
     let r = rq.rq();
-    let ctx = r.tag_set_data();
     let p = rq.pdu();
     let status = p.status.load(Relaxed) as u16;
     let dead = ctx.dead.load(Relaxed);
@@ -533,7 +533,7 @@ fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
             return;
         }
         Some(s) => {
-            let ns = r.queue_data();
+            let ns = rq.queue_data();
             let retry = may_retry && s.is_retryable();
             dev_err!(
                 ctx.pdev.as_ref(),

@@ -126,8 +126,7 @@ fn setup_discard<C: IoController>(
     rq: &mut Dispatch<'_, Ops<C>>,
 ) -> Result<Command, BlkStatus> {
     rq.alloc_list_page()?;
-    let r = rq.rq();
-    let parts = rq.parts::<DsmRange>();
+    let (r, parts) = rq.parts::<DsmRange>();
     let len = DSM_MAX_RANGES.min(parts.list.len());
     let ranges = &mut parts.list[..len];
     match build_dsm_ranges(r.bio_extents(), ns.lba_shift(), ranges) {
@@ -179,7 +178,7 @@ fn map_data<C: IoController>(
             rq.unmap();
             return Err(e);
         }
-        let parts = rq.parts::<SglDesc>();
+        let (_, parts) = rq.parts::<SglDesc>();
         return match crate::sgl::build(parts.segments, parts.list, parts.list_dma) {
             Ok(d) => {
                 cmd.set_sgl(d.to_dptr());
@@ -201,7 +200,7 @@ fn map_data<C: IoController>(
             return Err(e);
         }
     }
-    let parts = rq.parts::<u64>();
+    let (_, parts) = rq.parts::<u64>();
     match prp::build(parts.segments, ctx.page_size, parts.list, parts.list_dma) {
         Ok(p) => {
             cmd.prp1 = p.prp1;

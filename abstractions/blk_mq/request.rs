@@ -558,9 +558,19 @@ impl<'a, T: Operations> Dispatch<'a, T> {
         }
     }
 
-    /// The request.
-    pub(crate) fn rq(&self) -> &'a Request<T> {
+    /// The request, while this handle owns it.
+    pub(crate) fn rq(&self) -> &Request<T> {
         self.rq
+    }
+
+    /// The tag set's data (it outlives the callback this handle lives in).
+    pub(crate) fn tag_set_data(&self) -> &'a T::TagSetData {
+        self.rq.tag_set_data()
+    }
+
+    /// The data of the request's queue (its disk lives while the callback runs).
+    pub(crate) fn queue_data(&self) -> &'a T::QueueData {
+        self.rq.queue_data()
     }
 
     /// The driver's data of the request.
@@ -730,8 +740,9 @@ impl<'a, T: Operations> Dispatch<'a, T> {
         Ok(())
     }
 
-    /// The segments and the list page as entries of `E`, to fill in.
-    pub(crate) fn parts<E: FromBytes>(&mut self) -> MapParts<'_, E> {
+    /// The request, the segments and the list page as entries of `E`, to fill in.
+    pub(crate) fn parts<E: FromBytes>(&mut self) -> (&Request<T>, MapParts<'_, E>) {
+        let rq = self.rq;
         let page_size = self.rq.tag_set().page_size;
         let map = self.map();
         let n = if map.page.is_null() || size_of::<E>() == 0 {
@@ -749,11 +760,14 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             unsafe { core::slice::from_raw_parts_mut(map.page.cast::<E>(), n) }
         };
         let list_dma = map.page_dma;
-        MapParts {
-            segments: SgIter::new(map),
-            list,
-            list_dma,
-        }
+        (
+            rq,
+            MapParts {
+                segments: SgIter::new(map),
+                list,
+                list_dma,
+            },
+        )
     }
 
     /// Releases the mapping and the list page, if any.
@@ -926,9 +940,19 @@ impl<'a, T: Operations> Completing<'a, T> {
         }
     }
 
-    /// The request.
-    pub(crate) fn rq(&self) -> &'a Request<T> {
+    /// The request, while this handle owns it.
+    pub(crate) fn rq(&self) -> &Request<T> {
         self.rq
+    }
+
+    /// The tag set's data (it outlives the callback this handle lives in).
+    pub(crate) fn tag_set_data(&self) -> &'a T::TagSetData {
+        self.rq.tag_set_data()
+    }
+
+    /// The data of the request's queue (its disk lives while the callback runs).
+    pub(crate) fn queue_data(&self) -> &'a T::QueueData {
+        self.rq.queue_data()
     }
 
     /// The driver's data of the request.
