@@ -35,11 +35,6 @@ use super::{
 };
 use crate::abstractions::bio::BioList;
 
-/// Scatterlist entries kept inside each request's data; a request with more segments gets
-/// an array allocated while it is mapped. 32 entries cover 128 KiB of scattered pages.
-pub(super) const INLINE_SEGMENTS: usize = 32;
-
-/// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
 const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
 /// `RQF_SPECIAL_PAYLOAD`: the data is `special_vec`, not the bios'.
 const RQF_SPECIAL_PAYLOAD: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_SPECIAL_PAYLOAD;
@@ -136,9 +131,10 @@ impl DataDir {
 ///
 /// - `single_len != 0` iff the request's one segment is mapped for the tag set's device
 ///   in direction `dir` at bus address `single_addr` (`mapped` is 1, `nents` 0).
-/// - `nents != 0` iff `sg_table()` holds `nents` entries mapped for the tag set's device in
+/// - `sg` is null, or an array of the tag set's scatterlist pool used by this request
+///   only.
+/// - `nents != 0` iff `sg` holds `nents` entries mapped for the tag set's device in
 ///   direction `dir`, of which `mapped` DMA segments resulted.
-/// - `sg_ext` is null, or the buffer of a `KVec<scatterlist>` of capacity `sg_ext_cap`.
 /// - `page` is null, or a buffer of the tag set's pool at bus address `page_dma`, used by
 ///   this request only.
 pub(super) struct DataMap {
@@ -147,9 +143,7 @@ pub(super) struct DataMap {
     nents: u32,
     mapped: u32,
     dir: bindings::dma_data_direction,
-    sg: [bindings::scatterlist; INLINE_SEGMENTS],
-    sg_ext: *mut bindings::scatterlist,
-    sg_ext_cap: usize,
+    sg: *mut bindings::scatterlist,
     page: *mut c_void,
     page_dma: u64,
 }
@@ -163,32 +157,18 @@ impl DataMap {
             nents: 0,
             mapped: 0,
             dir: bindings::dma_data_direction::DMA_NONE,
-            // SAFETY: A scatterlist is plain data; all-zero is its state before
-            // `sg_init_table`, which `map_sg` calls before each use.
-            sg: unsafe { core::mem::zeroed() },
-            sg_ext: ptr::null_mut(),
-            sg_ext_cap: 0,
+            sg: ptr::null_mut(),
             page: ptr::null_mut(),
             page_dma: 0,
         }
     }
 
-    fn sg_table(&mut self) -> *mut bindings::scatterlist {
-        if self.sg_ext.is_null() {
-            self.sg.as_mut_ptr()
-        } else {
-            self.sg_ext
-        }
-    }
-
-    fn free_sg_ext(&mut self) {
-        if !self.sg_ext.is_null() {
-            // SAFETY: By the invariant `sg_ext`/`sg_ext_cap` are the buffer of a `KVec`
-            // whose elements (plain data) need no drop; nothing is mapped through it.
-            drop(unsafe { KVec::from_raw_parts(self.sg_ext, 0, self.sg_ext_cap) });
+    /// Gives the scatterlist array back to the pool; nothing may be mapped through it.
+    fn free_sg(&mut self, set: &TagSetInner<impl Operations>) {
+        if !self.sg.is_null() {
+            set.sg_free(self.sg);
             // INVARIANT: no array.
-            self.sg_ext = ptr::null_mut();
-            self.sg_ext_cap = 0;
+            self.sg = ptr::null_mut();
         }
     }
 
@@ -216,22 +196,16 @@ impl DataMap {
             self.mapped = 0;
         }
         if self.nents != 0 {
-            // SAFETY: By the invariant `sg_table()` holds `nents` entries mapped for the
-            // tag set's device (which it keeps alive) in `dir`.
+            // SAFETY: By the invariant `sg` holds `nents` entries mapped for the tag set's
+            // device (which it keeps alive) in `dir`.
             unsafe {
-                bindings::dma_unmap_sg_attrs(
-                    set.raw_dev(),
-                    self.sg_table(),
-                    self.nents as i32,
-                    self.dir,
-                    0,
-                )
+                bindings::dma_unmap_sg_attrs(set.raw_dev(), self.sg, self.nents as i32, self.dir, 0)
             };
             // INVARIANT: nothing mapped.
             self.nents = 0;
             self.mapped = 0;
         }
-        self.free_sg_ext();
+        self.free_sg(set);
     }
 }
 
@@ -274,11 +248,8 @@ impl<T: Operations> RequestData<T> {
     /// `p` was initialised by [`Self::init`], is not used again, and no mapping is live.
     pub(super) unsafe fn exit(p: *mut Self) {
         // SAFETY: Per the function's safety requirements the value is live and unused
-        // from here on; dropping it frees an array left behind, if any.
-        unsafe {
-            (*(*p).map.get()).free_sg_ext();
-            ptr::drop_in_place(p);
-        }
+        // from here on. No mapping is live, so it holds no array or page of the pools.
+        unsafe { ptr::drop_in_place(p) };
     }
 }
 
@@ -492,7 +463,7 @@ impl<'a> SgIter<'a> {
         }
         Self {
             single: None,
-            cur: map.sg_table(),
+            cur: map.sg,
             left: map.mapped,
             _p: PhantomData,
         }
@@ -674,22 +645,18 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             return Err(BlkStatus::IOERR);
         }
         let rq = self.rq.as_raw();
-        let dev = self.rq.tag_set().raw_dev();
-        let map = self.map();
-        if usize::from(nseg) > INLINE_SEGMENTS {
-            // GFP_ATOMIC: `queue_rq` must not sleep; blk-mq retries on RESOURCE.
-            let table = KVec::<bindings::scatterlist>::with_capacity(usize::from(nseg), GFP_ATOMIC)
-                .map_err(|_| BlkStatus::RESOURCE)?;
-            let (p, _, cap) = table.into_raw_parts();
-            // INVARIANT: the raw parts of a `KVec`.
-            map.sg_ext = p;
-            map.sg_ext_cap = cap;
+        let set = self.rq.tag_set();
+        if nseg > set.sg_cap() {
+            return Err(BlkStatus::IOERR);
         }
-        let sg = map.sg_table();
+        let dev = set.raw_dev();
+        let sg = set.sg_alloc_atomic()?;
+        let map = self.map();
+        // INVARIANT: an array of the pool, for this request only.
+        map.sg = sg;
         let mut last = ptr::null_mut();
-        // SAFETY: `sg` has at least `nseg` entries (the inline ones or an array of `nseg`),
-        // and `__blk_rq_map_sg` fills at most `nr_phys_segments` (= `nseg`) of them from
-        // the request, which the driver owns.
+        // SAFETY: `sg` has `sg_cap() >= nseg` entries, and `__blk_rq_map_sg` fills at most
+        // `nr_phys_segments` (= `nseg`) of them from the request, which the driver owns.
         let n = unsafe {
             // Initialise only the entries this request needs: clearing all of them for
             // every small I/O costs more than the I/O itself under emulation.
@@ -697,7 +664,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             bindings::__blk_rq_map_sg(rq, sg, &mut last)
         };
         if n <= 0 {
-            map.free_sg_ext();
+            map.free_sg(set);
             return Err(BlkStatus::IOERR);
         }
         // SAFETY: `sg` holds `n` entries describing the request's pages; the device is
@@ -706,7 +673,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             bindings::dma_map_sg_attrs(dev, sg, n, dir.raw(), bindings::DMA_ATTR_NO_WARN as _)
         };
         if mapped == 0 {
-            map.free_sg_ext();
+            map.free_sg(set);
             return Err(BlkStatus::RESOURCE);
         }
         // INVARIANT: `n` entries mapped in `dir`, `mapped` segments.
