@@ -46,6 +46,7 @@ use crate::{
             HwTags,
             Lookup,
             QueueMaps,
+            RqList,
             TimeoutReturn, //
         },
     },
@@ -504,6 +505,66 @@ impl<C: IoController> TimedOut for TimedOutRq<'_, C> {
     }
 }
 
+/// Commands per doorbell from `queue_rqs` at most (a plug holds up to 32 requests, C's
+/// `BLK_MAX_REQUEST_COUNT`).
+const SUBMIT_BATCH: usize = 32;
+
+/// Started requests of one queue whose commands go to the SQ together, under one lock
+/// and one doorbell (C: `nvme_submit_cmds`); at most [`SUBMIT_BATCH`] at a time.
+struct SubmitBatch<'a, C: IoController> {
+    q: Option<&'a IoQueue<C>>,
+    cmds: [Command; SUBMIT_BATCH],
+    started: [Option<blk_mq::Started<'a, Ops<C>>>; SUBMIT_BATCH],
+    n: usize,
+}
+
+impl<'a, C: IoController> SubmitBatch<'a, C> {
+    fn new() -> Self {
+        Self {
+            q: None,
+            cmds: [Command::default(); SUBMIT_BATCH],
+            started: [const { None }; SUBMIT_BATCH],
+            n: 0,
+        }
+    }
+
+    /// Whether a request of `q` may join.
+    fn is_for(&self, q: &IoQueue<C>) -> bool {
+        self.q.is_none_or(|b| core::ptr::eq(b, q))
+    }
+
+    /// Adds the command of a started request of `q` (the batch is empty or for `q`).
+    fn push(&mut self, q: &'a IoQueue<C>, cmd: Command, started: blk_mq::Started<'a, Ops<C>>) {
+        if self.n == SUBMIT_BATCH {
+            self.submit();
+        }
+        self.q = Some(q);
+        if let (Some(c), Some(s)) = (self.cmds.get_mut(self.n), self.started.get_mut(self.n)) {
+            *c = cmd;
+            *s = Some(started);
+            self.n += 1;
+        }
+    }
+
+    /// Writes the commands and rings the doorbell; fails their requests if the queue
+    /// stopped existing meanwhile.
+    fn submit(&mut self) {
+        let n = core::mem::take(&mut self.n);
+        let Some(q) = self.q.take() else {
+            return;
+        };
+        let ok = q.submit_all(self.cmds.get(..n).unwrap_or(&[])).is_ok();
+        for s in self.started.iter_mut().take(n) {
+            if let Some(s) = s.take() {
+                if !ok {
+                    // As `queue_rq` fails a request whose queue is gone.
+                    s.end_unsent(BlkStatus::IOERR);
+                }
+            }
+        }
+    }
+}
+
 /// The driver's blk-mq operations.
 pub(crate) struct Ops<C: IoController>(PhantomData<C>);
 
@@ -545,6 +606,28 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
             return BlkStatus::IOERR;
         }
         BlkStatus::OK
+    }
+
+    fn queue_rqs(list: &mut RqList<'_, Self>) {
+        let mut batch = SubmitBatch::new();
+        while let Some((q, mut rq)) = list.pop() {
+            if !batch.is_for(q) {
+                batch.submit();
+            }
+            let ctx = rq.tag_set_data();
+            // Anything but the plain case (a dead controller, a queue gone or being
+            // remapped) goes the one-by-one way, which knows what to do with it (C:
+            // `nvme_prep_rq_batch`).
+            if ctx.dead.load(Relaxed) || ctx.remapping.load(Relaxed) || !q.is_live() {
+                list.retry(rq);
+                continue;
+            }
+            match map::prep_rq(ctx, rq.queue_data(), &mut rq) {
+                Ok(cmd) => batch.push(q, cmd, rq.start()),
+                Err(_) => list.retry(rq),
+            }
+        }
+        batch.submit();
     }
 
     fn commit_rqs(q: &IoQueue<C>) {

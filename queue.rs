@@ -301,6 +301,30 @@ impl QueuePair {
         Ok(())
     }
 
+    /// Copies `cmds` into the next SQ slots and rings SQyTDBL once (C:
+    /// `nvme_submit_cmds`).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` as for [`Self::submit`]: none of them is written.
+    pub(crate) fn submit_all(&self, cmds: &[Command]) -> Result {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let mut sq = self.sq_state.lock();
+        if !self.live.load(Relaxed) {
+            return Err(ENODEV);
+        }
+        for cmd in cmds {
+            io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
+            // INVARIANT: `Ring::next` stays below the depth.
+            sq.tail = sq.ring.next(sq.tail);
+        }
+        sq.last_tail = sq.tail;
+        self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+        Ok(())
+    }
+
     /// Rings SQyTDBL if commands were queued without ringing it (blk-mq `commit_rqs`).
     pub(crate) fn commit(&self) {
         let mut sq = self.sq_state.lock();

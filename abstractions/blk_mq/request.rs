@@ -506,6 +506,105 @@ pub(crate) struct MapParts<'a, E> {
     pub(crate) list_dma: u64,
 }
 
+/// The requests blk-mq hands to the driver together (C: `queue_rqs`'s `struct rq_list`):
+/// each is taken with [`Self::pop`] and then started, or handed back with
+/// [`Self::retry`]; blk-mq issues what is handed back (and what was not taken) one by one
+/// through `queue_rq`.
+///
+/// # Invariants
+///
+/// `list` is blk-mq's list for one `queue_rqs` call: requests of a `TagSet<T>` to be
+/// dispatched, not started, linked through `rq_next`; `back` links the requests handed
+/// back. Both are reachable only through `self` during the call.
+pub(crate) struct RqList<'a, T: Operations> {
+    list: &'a mut bindings::rq_list,
+    back: bindings::rq_list,
+    _p: PhantomData<T>,
+}
+
+/// Appends `rq` to `l` (C: `rq_list_add_tail`).
+///
+/// # Safety
+///
+/// `rq` is a live request on no list; `l` links live requests.
+unsafe fn rq_list_add_tail(l: &mut bindings::rq_list, rq: *mut bindings::request) {
+    // SAFETY: Per the function's safety requirements.
+    unsafe {
+        (*rq).__bindgen_anon_1.rq_next = ptr::null_mut();
+        if l.tail.is_null() {
+            l.head = rq;
+        } else {
+            (*l.tail).__bindgen_anon_1.rq_next = rq;
+        }
+    }
+    l.tail = rq;
+}
+
+impl<'a, T: Operations> RqList<'a, T> {
+    /// # Safety
+    ///
+    /// `list` is the list blk-mq passed to `queue_rqs` of a `TagSet<T>`, valid for `'a`.
+    pub(super) unsafe fn new(list: *mut bindings::rq_list) -> Self {
+        // INVARIANT: per the function's safety requirements; nothing handed back yet.
+        Self {
+            // SAFETY: Per the function's safety requirements.
+            list: unsafe { &mut *list },
+            back: bindings::rq_list {
+                head: ptr::null_mut(),
+                tail: ptr::null_mut(),
+            },
+            _p: PhantomData,
+        }
+    }
+
+    /// The next request with the data of its hardware queue (C: `rq_list_pop`).
+    pub(crate) fn pop(&mut self) -> Option<(&'a T::HwData, Dispatch<'a, T>)> {
+        let rq = self.list.head;
+        if rq.is_null() {
+            return None;
+        }
+        // SAFETY: By the type invariant `rq` heads the list of requests to dispatch; it
+        // leaves the list here. Its hardware context was initialised by `init_hctx`,
+        // whose data lives as long as the tag set.
+        unsafe {
+            self.list.head = (*rq).__bindgen_anon_1.rq_next;
+            if self.list.head.is_null() {
+                self.list.tail = ptr::null_mut();
+            }
+            (*rq).__bindgen_anon_1.rq_next = ptr::null_mut();
+            let hw = &*(*(*rq).mq_hctx).driver_data.cast::<T::HwData>();
+            Some((hw, Dispatch::new(rq)))
+        }
+    }
+
+    /// Hands a request back, unmapped, for blk-mq to issue through `queue_rq`.
+    pub(crate) fn retry(&mut self, mut rq: Dispatch<'a, T>) {
+        rq.unmap();
+        // SAFETY: The request was taken off the list by `pop` and not started (type
+        // invariant of `Dispatch`); it is on no list.
+        unsafe { rq_list_add_tail(&mut self.back, rq.rq.as_raw()) };
+    }
+}
+
+impl<T: Operations> Drop for RqList<'_, T> {
+    fn drop(&mut self) {
+        // What was handed back goes first, then what was not taken: blk-mq issues the
+        // list again in that order.
+        if self.back.head.is_null() {
+            return;
+        }
+        if !self.list.head.is_null() {
+            // SAFETY: `back.tail` is a request handed back (type invariant).
+            unsafe { (*self.back.tail).__bindgen_anon_1.rq_next = self.list.head };
+            self.back.tail = self.list.tail;
+        }
+        *self.list = bindings::rq_list {
+            head: self.back.head,
+            tail: self.back.tail,
+        };
+    }
+}
+
 /// A request being dispatched (`queue_rq`), not yet started: the driver's data is the
 /// caller's to change, and so is the data mapping.
 ///
@@ -519,7 +618,8 @@ pub(crate) struct Dispatch<'a, T: Operations> {
 impl<'a, T: Operations> Dispatch<'a, T> {
     /// # Safety
     ///
-    /// `rq` is a request of a `TagSet<T>` handed to `queue_rq`, not started.
+    /// `rq` is a request of a `TagSet<T>` handed to `queue_rq` (or taken off the list
+    /// of `queue_rqs`), not started.
     pub(super) unsafe fn new(rq: *mut bindings::request) -> Self {
         // INVARIANT: Per the function's safety requirements.
         // SAFETY: Per the function's safety requirements blk-mq handed the request to the
@@ -780,6 +880,21 @@ impl<T: Operations> Started<'_, T> {
             let set = self.rq.tag_set();
             // SAFETY: Claimed above: this context owns the mapping.
             unsafe { self.rq.map() }.unmap(set);
+        }
+    }
+
+    /// The request never reached the device, and no `queue_rq` returns a status for it
+    /// (it came from `queue_rqs`): releases its mapping and ends it with `status`. Nothing
+    /// if another context (a cancel) claimed it first: that one ends it.
+    pub(crate) fn end_unsent(self, status: BlkStatus) {
+        if self.rq.claim() {
+            let set = self.rq.tag_set();
+            // SAFETY: Claimed above: this context owns the mapping and the started
+            // request, which blk-mq lets its driver end.
+            unsafe {
+                self.rq.map().unmap(set);
+                bindings::blk_mq_end_request(self.rq.as_raw(), status.raw());
+            }
         }
     }
 }
