@@ -16,6 +16,7 @@ pub(crate) mod gendisk;
 pub(crate) mod global;
 pub(crate) mod irq;
 pub(crate) mod module;
+pub(crate) mod module_param;
 pub(crate) mod pci;
 pub(crate) mod sysfs;
 pub(crate) mod workqueue;

@@ -137,8 +137,11 @@ const IDENTIFY_LOG_SIZE: u32 = 4096;
 const ADMIN_QUEUE_DEPTH: u16 = 32;
 /// Largest I/O queue depth the driver uses, whatever CAP.MQES allows.
 pub(crate) const MAX_IO_QUEUE_DEPTH: u32 = 4095;
+
+/// Longest wait for a normal shutdown, in seconds, whatever RTD3E says (C: the clamp in
+/// `nvme_init_ctrl_finish`).
+const MAX_SHUTDOWN_SECS: u32 = 60;
 /// Time allowed for a normal shutdown (C: `shutdown_timeout`).
-const SHUTDOWN_TIMEOUT_MS: i64 = 5000;
 /// How often a waiter checks CSTS or an admin completion.
 const POLL_INTERVAL_US: i64 = 100;
 /// Controllers the instance allocator can number (and minors of `/dev/nvme<N>`).
@@ -337,6 +340,9 @@ pub(crate) struct Params {
     pub(crate) poll_queues: u32,
     /// Use Doorbell Buffer Config when the controller supports it.
     pub(crate) shadow_doorbell: bool,
+    /// Shortest wait for a normal shutdown, in seconds (C: nvme_core's
+    /// `shutdown_timeout`).
+    pub(crate) shutdown_timeout: u32,
     /// Most retries of an I/O request (C: nvme_core's `max_retries`).
     pub(crate) max_retries: u8,
 }
@@ -404,6 +410,9 @@ pub(crate) struct Ctrl {
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
     params: Params,
+    /// How long a normal shutdown may take, in seconds: the `shutdown_timeout` parameter,
+    /// or RTD3E when longer, at most 60 (C: `ctrl->shutdown_timeout`).
+    shutdown_secs: Atomic<u32>,
     /// The state machine (C: `nvme_change_ctrl_state`). Lock order: innermost.
     #[pin]
     state: SpinLock<State>,
@@ -534,6 +543,7 @@ impl Ctrl {
                 this <- new_spinlock_irq!(None),
                 bar,
                 instance,
+                shutdown_secs: Atomic::new(params.shutdown_timeout),
                 params,
                 ifaces,
                 state <- new_spinlock!(State::New),
@@ -1100,7 +1110,8 @@ impl Ctrl {
             }
             bar.write_reg(cc.with_shn(Shn::Normal));
         }
-        self.wait_csts("shutdown (CSTS.SHST)", SHUTDOWN_TIMEOUT_MS as u32, |c| {
+        let ms = self.shutdown_secs.load(Relaxed).saturating_mul(1000);
+        self.wait_csts("shutdown (CSTS.SHST)", ms, |c| {
             c.shst() == Ok(Shst::Complete)
         })
     }

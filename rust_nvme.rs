@@ -58,43 +58,35 @@ module! {
     authors: ["rust_nvme developers"],
     description: "NVM Express PCIe host driver (Rust)",
     license: "GPL",
-    params: {
-        io_queue_depth: u32 {
-            default: 1024,
-            description: "set io queue depth, should >= 2 and <= 4095",
-        },
-        max_io_queues: u32 {
-            default: 0,
-            description: "largest number of I/O queues (0 = one per possible CPU)",
-        },
-        io_timeout: u32 {
-            default: 30,
-            description: "timeout in seconds for I/O",
-        },
-        admin_timeout: u32 {
-            default: 60,
-            description: "timeout in seconds for admin commands",
-        },
-        poll_queues: u32 {
-            default: 0,
-            description: "Number of queues to use for polled IO.",
-        },
-        shadow_doorbell: bool {
-            default: true,
-            description: "use the controller's shadow doorbell buffer (Doorbell Buffer Config) when offered",
-        },
-        max_retries: u32 {
-            default: 5,
-            description: "max number of retries a command may have",
-        },
-        sgl_threshold: u32 {
-            default: 32768,
-            description: "Use SGLs when average request segment size is larger or equal to this size. Use 0 to disable SGLs.",
-        },
-    },
 }
 
-/// Most polled queues the driver sets up.
+/// The module's parameters, with nvme.ko's names, defaults and permissions (nvme_core's
+/// `io_timeout`, `admin_timeout`, `max_retries`, `shutdown_timeout`; nvme's
+/// `io_queue_depth`, `poll_queues`, `sgl_threshold`), shown under
+/// `/sys/module/rust_nvme/parameters/`. Writable ones apply to controllers bound after
+/// the write, as C's do; out-of-range values are refused at load and at the write.
+pub(crate) mod params {
+    use crate::abstractions::module_param::module_param;
+
+    module_param!(io_queue_depth: uint = 1024, 2, crate::ctrl::MAX_IO_QUEUE_DEPTH, 0o644,
+        "set io queue depth, should >= 2 and <= 4095");
+    module_param!(max_io_queues: uint = 0, 0, u32::MAX, 0o444,
+        "largest number of I/O queues (0 = one per possible CPU)");
+    module_param!(io_timeout: uint = 30, 1, u32::MAX, 0o644, "timeout in seconds for I/O");
+    module_param!(admin_timeout: uint = 60, 1, u32::MAX, 0o644,
+        "timeout in seconds for admin commands");
+    module_param!(shutdown_timeout: uint = 5, 0, 255, 0o644,
+        "timeout in seconds for controller shutdown");
+    module_param!(poll_queues: uint = 0, 0, super::MAX_POLL_QUEUES, 0o644,
+        "Number of queues to use for polled IO.");
+    module_param!(shadow_doorbell: bool = true, 0o444,
+        "use the controller's shadow doorbell buffer (Doorbell Buffer Config) when offered");
+    module_param!(max_retries: uint = 5, 0, 255, 0o644,
+        "max number of retries a command may have");
+    module_param!(sgl_threshold: uint = 32768, 0, u32::MAX, 0o644,
+        "Use SGLs when average request segment size is larger or equal to this size. Use 0 to disable SGLs.");
+}
+
 const MAX_POLL_QUEUES: u32 = 64;
 
 /// The module parameters, checked.
@@ -104,23 +96,16 @@ const MAX_POLL_QUEUES: u32 = 64;
 /// `EINVAL` (with a message naming the parameter) when one is out of range.
 pub(crate) fn params() -> Result<ctrl::Params> {
     let p = ctrl::Params {
-        io_queue_depth: module_parameters::io_queue_depth.value(),
-        max_io_queues: module_parameters::max_io_queues.value(),
-        io_timeout: module_parameters::io_timeout.value(),
-        admin_timeout: module_parameters::admin_timeout.value(),
-        sgl_threshold: module_parameters::sgl_threshold.value(),
-        poll_queues: module_parameters::poll_queues.value(),
-        shadow_doorbell: module_parameters::shadow_doorbell.value(),
-        max_retries: match u8::try_from(module_parameters::max_retries.value()) {
-            Ok(n) => n,
-            Err(_) => {
-                pr_err!(
-                    "max_retries={} is out of range [0, 255]\n",
-                    module_parameters::max_retries.value()
-                );
-                return Err(EINVAL);
-            }
-        },
+        io_queue_depth: params::io_queue_depth.get(),
+        max_io_queues: params::max_io_queues.get(),
+        io_timeout: params::io_timeout.get(),
+        admin_timeout: params::admin_timeout.get(),
+        sgl_threshold: params::sgl_threshold.get(),
+        poll_queues: params::poll_queues.get(),
+        shadow_doorbell: params::shadow_doorbell.get(),
+        shutdown_timeout: params::shutdown_timeout.get(),
+        // The parameter core keeps it in 0..=255.
+        max_retries: u8::try_from(params::max_retries.get()).unwrap_or(u8::MAX),
     };
     if p.io_queue_depth < 2 || p.io_queue_depth > ctrl::MAX_IO_QUEUE_DEPTH {
         pr_err!(

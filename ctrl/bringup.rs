@@ -295,6 +295,23 @@ impl Ctrl {
         )?;
         let idc = buf.read::<IdentifyCtrl>()?;
         let id = idc.to_id_ctrl();
+        // RTD3E is in microseconds (C: `nvme_init_ctrl_finish`).
+        let shutdown = match idc.rtd3e / 1_000_000 {
+            0 => self.params.shutdown_timeout,
+            t => t.clamp(
+                self.params.shutdown_timeout.min(MAX_SHUTDOWN_SECS),
+                MAX_SHUTDOWN_SECS,
+            ),
+        };
+        self.shutdown_secs.store(shutdown, Relaxed);
+        if shutdown != self.params.shutdown_timeout {
+            dev_info!(
+                self.dev(),
+                "nvme{}: D3 entry latency set to {} seconds\n",
+                self.instance,
+                shutdown
+            );
+        }
         inner.id = Some(id);
         *self.ident.lock() = Some(idc.to_identity());
         self.add_subsystem()?;

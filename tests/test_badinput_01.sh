@@ -18,6 +18,11 @@ check "module not loaded after refused parameters" sh -c "! grep -q '^rust_nvme 
 
 dmesg -c >/dev/null
 check "load the C nvme core on purpose" insmod $MODDIR/nvme-core.ko
+# nvme_core's parameters that rust_nvme shares, with their permissions (compared below).
+c_modes=""
+for n in io_timeout admin_timeout max_retries shutdown_timeout; do
+	c_modes="$c_modes $n=$(stat -c %a /sys/module/nvme_core/parameters/$n 2>/dev/null)"
+done
 check "insmod rust_nvme fails while nvme_core holds class 'nvme'" sh -c "! insmod $RN_KO 2>/dev/null"
 check "with a message naming nvme_core" sh -c "dmesg | grep -q 'nvme_core'"
 check "unload nvme_core" rmmod nvme_core
@@ -25,6 +30,33 @@ check "unload nvme_core" rmmod nvme_core
 check "insmod" rn_load
 check "both controllers bound" wait_for 10 rn_all_bound
 check "/dev/$RN_DISK appears" wait_disk $RN_DISK
+
+# Module parameters in sysfs as nvme.ko's: same names and permissions, settable at run
+# time where C's are, range-checked at the write, applied to the next bound controller.
+pp=/sys/module/rust_nvme/parameters
+r_modes=""
+for n in io_timeout admin_timeout max_retries shutdown_timeout; do
+	r_modes="$r_modes $n=$(stat -c %a $pp/$n 2>/dev/null)"
+done
+expect_eq "shared parameters have nvme_core's permissions" "$c_modes" "$r_modes"
+for n in io_queue_depth poll_queues sgl_threshold; do
+	expect_eq "$n is 0644 as nvme.ko's" 644 "$(stat -c %a $pp/$n 2>/dev/null)"
+done
+for n in max_io_queues shadow_doorbell; do
+	expect_eq "$n (rust_nvme's own) is read-only" 444 "$(stat -c %a $pp/$n 2>/dev/null)"
+done
+expect_eq "io_timeout reads its default" 30 "$(cat $pp/io_timeout)"
+expect_eq "shadow_doorbell reads as C's bools" Y "$(cat $pp/shadow_doorbell)"
+check "a read-only parameter cannot be written" sh -c "! echo 4 > $pp/max_io_queues 2>/dev/null"
+check "io_timeout=0 is refused at the write" sh -c "! echo 0 > $pp/io_timeout 2>/dev/null"
+check "io_queue_depth=5000 is refused at the write" sh -c "! echo 5000 > $pp/io_queue_depth 2>/dev/null"
+check "io_timeout=7 is taken" sh -c "echo 7 > $pp/io_timeout"
+expect_eq "and reads back" 7 "$(cat $pp/io_timeout)"
+fn1=$(basename "$(readlink -f /sys/class/nvme/nvme1/device)")
+check "rebind nvme1" sh -c "echo $fn1 > /sys/bus/pci/drivers/rust_nvme/unbind && echo $fn1 > /sys/bus/pci/drivers/rust_nvme/bind"
+check "/dev/$RN_DISK is back" wait_disk $RN_DISK
+expect_eq "the new binding's disk uses io_timeout=7 (ms)" 7000 "$(cat /sys/block/$RN_DISK/queue/io_timeout)"
+echo 30 > $pp/io_timeout
 check "the controller without namespaces is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
 check "and has no disk" sh -c "! ls /sys/block | grep -q '^nvme0n'"
 check "the namespace with metadata has a disk" wait_disk nvme1n2 10
