@@ -14,6 +14,7 @@ pub(crate) mod cred;
 pub(crate) mod device;
 pub(crate) mod gendisk;
 pub(crate) mod global;
+pub(crate) mod hwmon;
 pub(crate) mod irq;
 pub(crate) mod module;
 pub(crate) mod module_param;

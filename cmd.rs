@@ -248,6 +248,8 @@ pub(crate) enum Cns {
 pub(crate) enum FeatureId {
     /// LBA Range Type (a data structure of 64-byte entries).
     LbaRangeType = 0x03,
+    /// Temperature Threshold.
+    TempThreshold = 0x04,
     /// Number of Queues.
     NumQueues = 0x07,
     /// Asynchronous Event Configuration.
@@ -522,6 +524,29 @@ impl Command {
         let numd = (len / 4).saturating_sub(1);
         c.cdw10 = lid as u32 | ((numd & 0xffff) << LOG_NUMDL_SHIFT) | if rae { LOG_RAE } else { 0 };
         c.cdw11 = numd >> 16;
+        c
+    }
+
+    /// Get (`set` false) or Set Features, Temperature Threshold of sensor `sensor` (0 is
+    /// the Composite Temperature, 1 to 8 the sensors), the over (`under` false) or under
+    /// threshold, to `kelvin` when setting (Figure 326: TMPTH 15:0, TMPSEL 19:16, THSEL
+    /// 21:20).
+    pub(crate) fn temp_threshold(set: bool, sensor: u8, under: bool, kelvin: u16) -> Self {
+        /// TMPSEL's position.
+        const TMPSEL_SHIFT: u32 = 16;
+        /// THSEL: under temperature threshold.
+        const THSEL_UNDER: u32 = 1 << 20;
+        let op = if set {
+            AdminOpcode::SetFeatures
+        } else {
+            AdminOpcode::GetFeatures
+        };
+        let mut c = Self::admin(op);
+        c.cdw10 = FeatureId::TempThreshold as u32;
+        c.cdw11 = u32::from(sensor & 0xf) << TMPSEL_SHIFT | if under { THSEL_UNDER } else { 0 };
+        if set {
+            c.cdw11 |= u32::from(kelvin);
+        }
         c
     }
 

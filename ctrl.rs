@@ -47,6 +47,7 @@ use kernel::{
 mod admin;
 mod aen;
 mod bringup;
+mod health;
 mod ns;
 mod subsys;
 mod timeout;
@@ -321,6 +322,9 @@ impl Handler for VectorHandler {
 pub(crate) struct Interfaces {
     /// Creates the subsystem device `nvme-subsys<instance>` that shows `ident` (sysfs).
     pub(crate) subsys_device: fn(Arc<Identity>, u32) -> Result<ClassDevice<Identity>>,
+    /// Registers the controller's hardware monitor under its class device (`parent`);
+    /// the registration ends when the returned object drops.
+    pub(crate) hwmon: fn(Arc<Ctrl>, &kernel::device::Device) -> Result<KBox<dyn Send + Sync>>,
 }
 
 /// Module parameters as this controller uses them.
@@ -470,6 +474,12 @@ pub(crate) struct Ctrl {
     /// inside both).
     #[pin]
     subsys: Mutex<Option<Membership>>,
+    /// The hardware monitor (`/sys/class/hwmon/hwmon<M>` under `nvme<N>`), from the first
+    /// bring-up to removal. Lock order: after `inner`, before `class_dev`.
+    #[pin]
+    hwmon: Mutex<Option<KBox<dyn Send + Sync>>>,
+    /// WCTEMP (15:0) and CCTEMP (31:16) from Identify Controller, kelvin.
+    thermal: Atomic<u32>,
     /// What Identify Controller said about the controller (for sysfs); apart from
     /// `inner` so that reading an attribute never waits for a reset. Lock order:
     /// innermost.
@@ -564,6 +574,8 @@ impl Ctrl {
                 hw <- new_mutex!(Hw::default()),
                 class_dev <- new_mutex!(None),
                 subsys <- new_mutex!(None),
+                hwmon <- new_mutex!(None),
+                thermal: Atomic::new(0),
                 ident <- new_spinlock!(None),
                 effects <- new_spinlock!(None),
                 caps_changed: Atomic::new(false),
@@ -1250,6 +1262,8 @@ impl Ctrl {
     /// disks drain times out and fails (the timeout handler disables the controller).
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
+        // The monitor's readers send admin commands: they finish before the teardown.
+        drop(self.hwmon.lock().take());
         // Admin passthrough in progress finishes first (unbind deleted /dev/nvme<N>).
         self.close_gate();
         self.flush_reset_work();

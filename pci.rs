@@ -57,6 +57,7 @@ kernel::pci_device_table!(
 /// What the user interfaces give every controller.
 static INTERFACES: Interfaces = Interfaces {
     subsys_device: crate::sysfs::subsys_device,
+    hwmon: crate::hwmon::register,
 };
 
 impl pci::Driver for NvmeDriver {

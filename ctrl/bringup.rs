@@ -313,8 +313,13 @@ impl Ctrl {
             );
         }
         inner.id = Some(id);
+        self.set_thermal(health::Thermal {
+            wctemp: idc.wctemp,
+            cctemp: idc.cctemp,
+        });
         *self.ident.lock() = Some(idc.to_identity());
         self.add_subsystem()?;
+        self.register_hwmon();
         self.aen_configure(admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
             let e = self.read_effects(admin, idc.lpa)?;

@@ -5,9 +5,46 @@
 # re-armed, so a second warning is reported too.
 . /guest/tests/lib.sh
 
+# The hardware monitor as nvme.ko's (NVME_HWMON): the same attributes with the same
+# modes and values, read under each driver on the same controller.
+hwmon_dir() { for h in /sys/class/nvme/nvme0/hwmon*; do [ -d "$h" ] && echo "$h" && return; done; }
+hwmon_dump() { # what both drivers must show alike
+	h=$(hwmon_dir)
+	[ -n "$h" ] || { echo "no hwmon"; return; }
+	echo "name=$(cat $h/name)"
+	for f in $(ls $h | grep '^temp' | sort); do
+		case $f in *_input) v=live ;; *) v=$(cat $h/$f 2>/dev/null) ;; esac
+		echo "$f $(stat -c %a $h/$f) $v"
+	done
+}
+insmod $MODDIR/nvme-core.ko && insmod $MODDIR/nvme.ko
+check "nvme.ko: /dev/nvme0n1 appears" wait_disk nvme0n1
+hwmon_dump > /tmp/hwmon.c
+diag "$(cat /tmp/hwmon.c)"
+wait_for 10 rmmod nvme; rmmod nvme_core
+
 check "insmod" rn_load
 check "/dev/nvme0n1 appears" wait_disk nvme0n1
 check "controller state is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
+hwmon_dump > /tmp/hwmon.r
+check "a hardware monitor under nvme0" grep -q '^name=nvme$' /tmp/hwmon.r
+check "its attributes, modes and values are nvme.ko's" diff /tmp/hwmon.c /tmp/hwmon.r
+h=$(hwmon_dir)
+kelvin=$(nvme smart-log /dev/nvme0 -o json 2>/dev/null | tr -d ' \n' | grep -o '"temperature":[0-9]*' | cut -d: -f2)
+expect_eq "temp1_input is the SMART log's Composite Temperature ($kelvin K)" \
+	$((kelvin * 1000 - 273150)) "$(cat $h/temp1_input)"
+expect_eq "no temperature alarm yet" 0 "$(cat $h/temp1_alarm)"
+max=$(cat $h/temp1_max)
+dmesg -c >/dev/null
+check "temp1_max can be set below the temperature" sh -c "echo $(( (kelvin - 10) * 1000 - 273150 )) > $h/temp1_max"
+expect_eq "and reads back (Get Features)" $(( (kelvin - 10) * 1000 - 273150 )) "$(cat $h/temp1_max)"
+check "the controller raises the temperature warning (SMART event)" \
+	wait_for 20 sh -c "dmesg | grep -q 'SMART/health critical warning 0x02'"
+expect_eq "temp1_alarm shows it" 1 "$(cat $h/temp1_alarm)"
+check "temp1_max can be set back" sh -c "echo $max > $h/temp1_max"
+expect_eq "the alarm clears" 0 "$(cat $h/temp1_alarm)"
+check "a threshold below absolute zero is clamped, not refused" sh -c "echo -300000 > $h/temp1_min"
+check "temp1_min can be set back" sh -c "echo -273150 > $h/temp1_min"
 check "a uevent helper can be installed" uevent_helper_install NVME_AEN
 dmesg -c >/dev/null
 

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The controller's temperatures for the hardware monitor: the SMART / Health log and the
+//! Temperature Threshold feature (C: `drivers/nvme/host/hwmon.c`'s admin commands).
+
+use super::*;
+use crate::logpage::{
+    SmartLog,
+    SMART_LOG_SIZE, //
+};
+
+/// Warning and critical Composite Temperature thresholds of Identify Controller, kelvin
+/// (WCTEMP, CCTEMP; 0: not reported).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Thermal {
+    /// Warning Composite Temperature Threshold.
+    pub(crate) wctemp: u16,
+    /// Critical Composite Temperature Threshold.
+    pub(crate) cctemp: u16,
+}
+
+impl Ctrl {
+    /// WCTEMP and CCTEMP as the last Identify Controller reported them.
+    pub(crate) fn thermal(&self) -> Thermal {
+        let t = self.thermal.load(Relaxed);
+        Thermal {
+            wctemp: t as u16,
+            cctemp: (t >> 16) as u16,
+        }
+    }
+
+    /// Records WCTEMP and CCTEMP (at every identify).
+    pub(super) fn set_thermal(&self, t: Thermal) {
+        self.thermal
+            .store(u32::from(t.wctemp) | u32::from(t.cctemp) << 16, Relaxed);
+    }
+
+    /// The admin queue, or `EAGAIN` while there is none (the controller is resetting or
+    /// gone).
+    fn live_admin(&self) -> Result<Arc<AdminQueue>> {
+        self.admin.lock().clone().ok_or(EAGAIN)
+    }
+
+    /// Reads the SMART / Health Information log (C: `nvme_hwmon_get_smart_log`: RAE
+    /// clear, as nvme.ko's hardware monitor reads it). May sleep.
+    pub(crate) fn smart_log(&self) -> Result<SmartLog> {
+        let admin = self.live_admin()?;
+        let dev = self.bound_dev()?;
+        let buf = IdBuf::new(&dev)?;
+        let cmd = Command::get_log_page(LogPage::Smart, NSID_ALL, buf.dma(), SMART_LOG_SIZE, false);
+        self.admin_data(&admin, AdminOpcode::GetLogPage, cmd, &buf)?;
+        Ok(*buf.read::<SmartLog>()?)
+    }
+
+    /// The over (`under` false) or under temperature threshold of `sensor` (0: the
+    /// Composite Temperature), kelvin (C: `nvme_get_temp_thresh`). May sleep.
+    pub(crate) fn temp_threshold(&self, sensor: u8, under: bool) -> Result<u16> {
+        let admin = self.live_admin()?;
+        let cqe = self.admin(
+            &admin,
+            AdminOpcode::GetFeatures,
+            Command::temp_threshold(false, sensor, under, 0),
+        )?;
+        // TMPTH is bits 15:0 of Dword 0.
+        Ok(cqe.result as u16)
+    }
+
+    /// Sets a temperature threshold (C: `nvme_set_temp_thresh`). May sleep.
+    pub(crate) fn set_temp_threshold(&self, sensor: u8, under: bool, kelvin: u16) -> Result {
+        let admin = self.live_admin()?;
+        self.admin(
+            &admin,
+            AdminOpcode::SetFeatures,
+            Command::temp_threshold(true, sensor, under, kelvin),
+        )
+        .map(|_| ())
+    }
+
+    /// Keeps the hardware monitor registration (made by the interfaces' `hwmon` at the
+    /// first bring-up) until removal.
+    pub(super) fn register_hwmon(&self) {
+        let mut hw = self.hwmon.lock();
+        if hw.is_some() {
+            return;
+        }
+        let (Some(this), Some(cd)) = (
+            self.arc(),
+            self.class_dev
+                .lock()
+                .as_ref()
+                .map(|d| ARef::from(d.as_ref())),
+        ) else {
+            return;
+        };
+        match (self.ifaces.hwmon)(this, &cd) {
+            Ok(r) => *hw = Some(r),
+            // As C: a controller without a monitor still works.
+            Err(e) => dev_warn!(
+                self.dev(),
+                "nvme{}: no hardware monitor ({:?})\n",
+                self.instance,
+                e
+            ),
+        }
+    }
+}
