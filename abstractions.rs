@@ -17,5 +17,6 @@ pub(crate) mod global;
 pub(crate) mod irq;
 pub(crate) mod module;
 pub(crate) mod pci;
+pub(crate) mod printk;
 pub(crate) mod sysfs;
 pub(crate) mod workqueue;

@@ -87,6 +87,7 @@ use crate::{
         DbBuf,
         OACS_DBBUF, //
     },
+    diag::CtrlDiag,
     effects::{
         self,
         Effects, //
@@ -117,6 +118,7 @@ use crate::{
         Bar0,
         QueuePair, //
     },
+    quirks::Quirks,
     regs::{
         self,
         Cap,
@@ -309,11 +311,17 @@ impl Handler for VectorHandler {
     }
 }
 
+/// How long a `delay_before_chk_rdy` controller needs after CC.EN clears before CSTS.RDY
+/// means anything (C: `NVME_QUIRK_DELAY_AMOUNT`, found by experiment).
+const DELAY_BEFORE_CHK_RDY_MS: i64 = 2300;
+
 /// What the layers above give a controller at probe (the glue, `pci.rs`, hands them
 /// over), so that the controller does not import them.
 pub(crate) struct Interfaces {
     /// Creates the subsystem device `nvme-subsys<instance>` that shows `ident` (sysfs).
     pub(crate) subsys_device: fn(Arc<Identity>, u32) -> Result<ClassDevice<Identity>>,
+    /// Shows or hides the controller attributes that depend on what bring-up learnt.
+    pub(crate) update_ctrl_attrs: fn(&ClassDevice<Ctrl>) -> Result,
 }
 
 /// Module parameters as this controller uses them.
@@ -400,6 +408,10 @@ pub(crate) struct Ctrl {
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
     params: Params,
+    /// C's quirks for this controller (`crate::quirks`), fixed at probe.
+    pub(crate) quirks: Quirks,
+    /// Error and reset counters, logging switch and timeouts as sysfs shows them.
+    pub(crate) diag: CtrlDiag,
     /// The state machine (C: `nvme_change_ctrl_state`). Lock order: innermost.
     #[pin]
     state: SpinLock<State>,
@@ -512,6 +524,7 @@ impl Ctrl {
         pdev: &pci::Device<device::Bound>,
         bar: Bar0,
         params: Params,
+        quirks: Quirks,
         ifaces: &'static Interfaces,
     ) -> Result<Arc<Self>> {
         let instance = instance_get()?;
@@ -530,7 +543,9 @@ impl Ctrl {
                 this <- new_spinlock_irq!(None),
                 bar,
                 instance,
+                diag: CtrlDiag::new(params.admin_timeout, params.io_timeout),
                 params,
+                quirks,
                 ifaces,
                 state <- new_spinlock!(State::New),
                 reset_work <- new_work!("rust_nvme::reset_work"),
@@ -616,6 +631,10 @@ impl Ctrl {
         }
         *s = new;
         drop(s);
+        if new == State::Resetting && matches!(old, State::New | State::Live) {
+            // C counts these entries only (`nr_reset`).
+            self.diag.resets.add(1, Relaxed);
+        }
         dev_dbg!(
             self.dev(),
             "nvme{}: {} -> {}\n",
@@ -859,6 +878,10 @@ impl Ctrl {
                 return Ok(());
             }
             bar.write_reg(cc.with_en(false));
+        }
+        if self.quirks.has(Quirks::DELAY_BEFORE_CHK_RDY) {
+            // Such controllers misreport CSTS.RDY right after CC.EN clears (C's delay).
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(DELAY_BEFORE_CHK_RDY_MS));
         }
         self.wait_csts(
             "CSTS.RDY to clear",
