@@ -103,6 +103,9 @@ use crate::{
     },
     irq::{
         Handler,
+        InIrq,
+        IrqNumber,
+        IrqOwned,
         Vectors, //
     },
     mq::{
@@ -116,6 +119,7 @@ use crate::{
     prp,
     queue::{
         Bar0,
+        CqState,
         QueuePair, //
     },
     quirks::Quirks,
@@ -299,13 +303,13 @@ struct VectorHandler {
 }
 
 impl Handler for VectorHandler {
-    fn handle(&self) -> bool {
+    fn handle(&self, irq: &InIrq) -> bool {
         let mut handled = false;
         if let Some(a) = &self.admin {
-            handled |= a.reap();
+            handled |= a.reap_irq(irq);
         }
         if let Some(q) = &self.io {
-            handled |= q.reap() > 0;
+            handled |= q.reap_irq(irq) > 0;
         }
         handled
     }
@@ -1091,10 +1095,21 @@ impl Ctrl {
         // Field order drops the disks before the tag set they use; the handlers (freed in
         // `disable_io`) went before both.
         drop(core::mem::take(inner));
+        let old = self.admin.lock().take();
         let mut hw = self.hw.lock();
+        // Queues an open disk still holds must not disable a vector number that is about
+        // to be freed (and could be another device's next).
+        if let Some(ts) = hw.tagset.as_ref() {
+            for q in ts.queues() {
+                q.bind_irq(None);
+            }
+        }
+        if let Some(a) = old.as_ref() {
+            a.bind_irq(None);
+        }
         hw.tagset = None;
         hw.vectors = None;
-        let old = self.admin.lock().take();
+        drop(hw);
         drop(old);
     }
 

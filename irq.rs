@@ -17,7 +17,12 @@ use crate::abstractions::irq::{
     IrqTypes, //
 };
 
-pub(crate) use crate::abstractions::irq::Handler;
+pub(crate) use crate::abstractions::irq::{
+    Handler,
+    InIrq,
+    IrqNumber,
+    IrqOwned, //
+};
 
 /// The interrupt vectors of the controller's PCI function and their handlers.
 pub(crate) struct Vectors(vectors::Vectors);
@@ -56,6 +61,11 @@ impl Vectors {
         // Only INTx can be shared with other devices; MSI(-X) vectors are ours.
         let shared = !self.0.is_msix();
         self.0.request(index, c"rust_nvme", shared, handler)
+    }
+
+    /// The interrupt number of vector `index`, to bind CQs to before its handler.
+    pub(crate) fn irq(&self, index: u32) -> Result<IrqNumber> {
+        self.0.irq(index)
     }
 
     /// Frees every handler (waiting for running ones), keeping the vectors.

@@ -29,6 +29,11 @@ use kernel::{
 };
 
 use crate::{
+    abstractions::irq::{
+        InIrq,
+        IrqNumber,
+        IrqOwned, //
+    },
     abstractions::{
         bio::BioList,
         blk_mq::{
@@ -41,6 +46,7 @@ use crate::{
             HwTags,
             Lookup,
             QueueMaps,
+            RqList,
             TimeoutReturn, //
         },
     },
@@ -49,11 +55,15 @@ use crate::{
         Completion,
         Status, //
     },
+    dbbuf::Shadow,
     diag::NsDiag,
     effects::Effects,
     identify::NsIds,
     irq::Vectors,
-    queue::QueuePair,
+    queue::{
+        CqState,
+        QueuePair, //
+    },
 };
 
 mod disk;
@@ -186,10 +196,22 @@ impl Default for Pdu {
     }
 }
 
-/// One I/O queue pair as a hardware queue of the tag set: the rings and the tags its
-/// completions name.
+/// Who consumes an I/O queue's CQ, and so how its state is reached.
+enum CqOwner {
+    /// An interrupt-driven CQ belongs to its vector's handler, which reaps it without a
+    /// lock (C: `nvme_irq`); the timeout and teardown paths disable the vector first (C:
+    /// `nvme_poll_irqdisable`).
+    Irq(Pin<KBox<IrqOwned<CqState>>>),
+    /// A polled CQ is reaped by whoever polls, one at a time (C: `cq_poll_lock`); no
+    /// interrupt touches it. Lock order: above the SQ lock (`reset` takes it inside).
+    Polled(Pin<KBox<SpinLock<CqState>>>),
+}
+
+/// One I/O queue pair as a hardware queue of the tag set: the rings, the consumer of its
+/// CQ and the tags its completions name.
 pub(crate) struct IoQueue<C: IoController> {
     qp: Arc<QueuePair>,
+    cq: CqOwner,
     tags: HwTags<Ops<C>>,
 }
 
@@ -204,28 +226,96 @@ impl<C: IoController> Deref for IoQueue<C> {
 impl<C: IoController> IoQueue<C> {
     /// An I/O queue over `qp`, not yet a hardware queue of a tag set.
     pub(crate) fn new(qp: Arc<QueuePair>) -> Result<Arc<Self>> {
+        let state = qp.new_cq_state();
+        let cq = if qp.polled {
+            CqOwner::Polled(KBox::pin_init(
+                kernel::new_spinlock!(state, "rust_nvme:cq_poll"),
+                GFP_KERNEL,
+            )?)
+        } else {
+            CqOwner::Irq(KBox::pin_init(IrqOwned::new(state), GFP_KERNEL)?)
+        };
         Ok(Arc::new(
             Self {
                 qp,
+                cq,
                 tags: HwTags::new(),
             },
             GFP_KERNEL,
         )?)
     }
 
-    /// Completes the requests the queue's CQ names (from its interrupt handler, a poll, a
-    /// timeout or the disable path); returns how many CQEs it reaped.
-    pub(crate) fn reap(&self) -> u32 {
-        let mut batch = Batch::new();
-        // The successful completions end together once the CQ head is published (C:
-        // `nvme_irq`'s `io_comp_batch`): `batch` drops after the reap.
-        self.reap_into(&mut batch)
+    /// Runs `f` on the CQ's consumer state from a context that may sleep (an
+    /// interrupt-driven queue's vector is disabled meanwhile).
+    fn with_cq<R>(&self, f: impl FnOnce(&mut CqState) -> R) -> Option<R> {
+        match &self.cq {
+            CqOwner::Irq(o) => o.with_disabled(f),
+            CqOwner::Polled(l) => Some(f(&mut l.lock())),
+        }
     }
 
-    /// Reaps the CQ, the requests that succeeded going into `batch`.
-    fn reap_into(&self, batch: &mut Batch<'_, Ops<C>>) -> u32 {
+    /// Hands an interrupt-driven CQ to the handler of `irq` (`None`: to none) before that
+    /// handler is registered. Nothing for a polled queue. May sleep.
+    pub(crate) fn bind_irq(&self, irq: Option<IrqNumber>) {
+        if let CqOwner::Irq(o) = &self.cq {
+            o.bind(irq);
+        }
+    }
+
+    /// Returns the rings to their just-created state ([`QueuePair::reset`]). May sleep.
+    pub(crate) fn reset(&self) -> Result {
+        self.with_cq(|cq| self.qp.reset(cq)).unwrap_or(Err(EBUSY))
+    }
+
+    /// Starts (or stops) using shadow doorbells ([`QueuePair::set_shadows`]). May sleep.
+    pub(crate) fn set_shadows(&self, sq: Option<Shadow>, cq: Option<Shadow>) {
+        self.with_cq(|c| self.qp.set_shadows(c, sq, cq));
+    }
+
+    /// Completes the requests the queue's CQ names, from a context that may sleep (a
+    /// timeout, the disable path); returns how many CQEs it reaped.
+    pub(crate) fn reap(&self) -> u32 {
+        // The successful completions end together once the CQ head is published (C:
+        // `nvme_irq`'s `io_comp_batch`): `batch` drops after the reap.
+        let mut batch = Batch::new();
+        let n = self
+            .with_cq(|cq| {
+                // Inside: disabling the vector sleeps.
+                let rcu = rcu::read_lock();
+                self.qp.process_cq(cq, |cqe| {
+                    complete_cqe(&self.tags, cqe, &rcu, &mut batch);
+                })
+            })
+            .unwrap_or(0);
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// [`Self::reap`] from the handler of the queue's vector: no lock, nothing disabled.
+    pub(crate) fn reap_irq(&self, irq: &InIrq) -> u32 {
+        let CqOwner::Irq(o) = &self.cq else {
+            return 0;
+        };
+        let mut batch = Batch::new();
         let rcu = rcu::read_lock();
-        let n = self.qp.process_cq(|cqe| {
+        let n = o
+            .with_handler(irq, |cq| {
+                self.qp.process_cq(cq, |cqe| {
+                    complete_cqe(&self.tags, cqe, &rcu, &mut batch);
+                })
+            })
+            .unwrap_or(0);
+        drop(rcu);
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Reaps a polled queue's CQ (blk-mq's `poll`, which may run under RCU), the requests
+    /// that succeeded going into `batch`; nothing for an interrupt-driven queue.
+    fn reap_polled(&self, batch: &mut Batch<'_, Ops<C>>) -> u32 {
+        let CqOwner::Polled(l) = &self.cq else {
+            return 0;
+        };
+        let rcu = rcu::read_lock();
+        let n = self.qp.process_cq(&mut l.lock(), |cqe| {
             complete_cqe(&self.tags, cqe, &rcu, batch);
         });
         u32::try_from(n).unwrap_or(u32::MAX)
@@ -404,6 +494,66 @@ impl<C: IoController> TimedOut for TimedOutRq<'_, C> {
     }
 }
 
+/// Commands per doorbell from `queue_rqs` at most (a plug holds up to 32 requests, C's
+/// `BLK_MAX_REQUEST_COUNT`).
+const SUBMIT_BATCH: usize = 32;
+
+/// Started requests of one queue whose commands go to the SQ together, under one lock
+/// and one doorbell (C: `nvme_submit_cmds`); at most [`SUBMIT_BATCH`] at a time.
+struct SubmitBatch<'a, C: IoController> {
+    q: Option<&'a IoQueue<C>>,
+    cmds: [Command; SUBMIT_BATCH],
+    started: [Option<blk_mq::Started<'a, Ops<C>>>; SUBMIT_BATCH],
+    n: usize,
+}
+
+impl<'a, C: IoController> SubmitBatch<'a, C> {
+    fn new() -> Self {
+        Self {
+            q: None,
+            cmds: [Command::default(); SUBMIT_BATCH],
+            started: [const { None }; SUBMIT_BATCH],
+            n: 0,
+        }
+    }
+
+    /// Whether a request of `q` may join.
+    fn is_for(&self, q: &IoQueue<C>) -> bool {
+        self.q.is_none_or(|b| core::ptr::eq(b, q))
+    }
+
+    /// Adds the command of a started request of `q` (the batch is empty or for `q`).
+    fn push(&mut self, q: &'a IoQueue<C>, cmd: Command, started: blk_mq::Started<'a, Ops<C>>) {
+        if self.n == SUBMIT_BATCH {
+            self.submit();
+        }
+        self.q = Some(q);
+        if let (Some(c), Some(s)) = (self.cmds.get_mut(self.n), self.started.get_mut(self.n)) {
+            *c = cmd;
+            *s = Some(started);
+            self.n += 1;
+        }
+    }
+
+    /// Writes the commands and rings the doorbell; fails their requests if the queue
+    /// stopped existing meanwhile.
+    fn submit(&mut self) {
+        let n = core::mem::take(&mut self.n);
+        let Some(q) = self.q.take() else {
+            return;
+        };
+        let ok = q.submit_all(self.cmds.get(..n).unwrap_or(&[])).is_ok();
+        for s in self.started.iter_mut().take(n) {
+            if let Some(s) = s.take() {
+                if !ok {
+                    // As `queue_rq` fails a request whose queue is gone.
+                    s.end_unsent(BlkStatus::IOERR);
+                }
+            }
+        }
+    }
+}
+
 /// The driver's blk-mq operations.
 pub(crate) struct Ops<C: IoController>(PhantomData<C>);
 
@@ -447,14 +597,36 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
         BlkStatus::OK
     }
 
+    fn queue_rqs(list: &mut RqList<'_, Self>) {
+        let mut batch = SubmitBatch::new();
+        while let Some((q, mut rq)) = list.pop() {
+            if !batch.is_for(q) {
+                batch.submit();
+            }
+            let ctx = rq.tag_set_data();
+            // Anything but the plain case (a dead controller, a queue gone or being
+            // remapped) goes the one-by-one way, which knows what to do with it (C:
+            // `nvme_prep_rq_batch`).
+            if ctx.dead.load(Relaxed) || ctx.remapping.load(Relaxed) || !q.is_live() {
+                list.retry(rq);
+                continue;
+            }
+            match map::prep_rq(ctx, rq.queue_data(), &mut rq) {
+                Ok(cmd) => batch.push(q, cmd, rq.start()),
+                Err(_) => list.retry(rq),
+            }
+        }
+        batch.submit();
+    }
+
     fn commit_rqs(q: &IoQueue<C>) {
         q.commit();
     }
 
     fn poll(q: &IoQueue<C>, batch: Option<&mut Batch<'_, Self>>) -> u32 {
         match batch {
-            Some(b) => q.reap_into(b),
-            None => q.reap(),
+            Some(b) => q.reap_polled(b),
+            None => q.reap_polled(&mut Batch::new()),
         }
     }
 
@@ -575,6 +747,7 @@ impl<C: IoController> TagSet<C> {
             timeout_jiffies,
             poll_maps,
             list_page_size: ctx.page_size,
+            max_segments: MAX_SEGMENTS,
         };
         Ok(Self {
             set: Arc::new(blk_mq::TagSet::new(ctx, dev, p)?, GFP_KERNEL)?,

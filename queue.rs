@@ -27,10 +27,8 @@ use kernel::{
             Read, //
         },
         new_spinlock,
-        new_spinlock_irq,
         Arc,
-        SpinLock,
-        SpinLockIrq, //
+        SpinLock, //
     },
 };
 
@@ -126,11 +124,15 @@ struct SqState {
     shadow: Option<Shadow>,
 }
 
-/// The completion queue consumer's state.
-struct CqState {
+/// The completion queue consumer's state (C: `cq_head`, `cq_phase`), kept by whoever
+/// consumes the CQ: an interrupt-driven CQ's belongs to its vector's handler, a polled
+/// one's to the poller (the layers above decide how that is enforced).
+pub(crate) struct CqState {
     cur: CqCursor,
     /// Shadow doorbell slot, when Doorbell Buffer Config is in use.
     shadow: Option<Shadow>,
+    /// The queue it belongs to (checked: another queue's state consumes nothing).
+    qid: u16,
 }
 
 /// One queue pair: an SQ and its CQ, with the same identifier.
@@ -153,11 +155,11 @@ pub(crate) struct QueuePair {
     /// before the controller is disabled, since writing the doorbell of a queue that no
     /// longer exists is a protocol error.
     live: Atomic<bool>,
+    /// Lock order: innermost; taken by submitters (blk-mq dispatch, admin commands) and
+    /// by `reset` with the CQ state held. No interrupt handler takes it.
     #[pin]
     sq_state: SpinLock<SqState>,
-    /// Taken from the interrupt handler and from process context (timeouts, teardown).
-    #[pin]
-    cq_state: SpinLockIrq<CqState>,
+    ring: Ring,
 }
 
 impl QueuePair {
@@ -189,18 +191,30 @@ impl QueuePair {
                 bar,
                 live: Atomic::new(false),
                 sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0, shadow: None }),
-                cq_state <- new_spinlock_irq!(CqState { cur: CqCursor::new(ring), shadow: None }),
+                ring,
             }),
             GFP_KERNEL,
         )
     }
 
+    /// The consumer state of the queue's CQ as just created; the CQ's consumer keeps it.
+    pub(crate) fn new_cq_state(&self) -> CqState {
+        CqState {
+            cur: CqCursor::new(self.ring),
+            shadow: None,
+            qid: self.qid,
+        }
+    }
+
     /// Returns the rings to their just-created state, for re-creating the queue on the
     /// controller after a reset: empty SQ, CQ zeroed (so no stale entry carries the
-    /// phase the controller will write first).
-    pub(crate) fn reset(&self) -> Result {
+    /// phase the controller will write first). `cq` is the CQ's consumer state, which
+    /// the caller holds exclusively.
+    pub(crate) fn reset(&self, cq: &mut CqState) -> Result {
+        if cq.qid != self.qid {
+            return Err(EINVAL);
+        }
         let mut sq = self.sq_state.lock();
-        let mut cq = self.cq_state.lock();
         for i in 0..usize::from(self.depth) {
             io_project!(self.cq, [try: i]).copy_write(Completion::default());
         }
@@ -213,10 +227,15 @@ impl QueuePair {
     }
 
     /// Starts (or stops, with `None`) using shadow doorbells for this queue. Called while
-    /// the queue is idle, right after it is created.
-    pub(crate) fn set_shadows(&self, sq: Option<Shadow>, cq: Option<Shadow>) {
-        self.sq_state.lock().shadow = sq;
-        self.cq_state.lock().shadow = cq;
+    /// the queue is idle, right after it is created; `cq` as for [`Self::reset`].
+    pub(crate) fn set_shadows(
+        &self,
+        cq: &mut CqState,
+        sq_shadow: Option<Shadow>,
+        cq_shadow: Option<Shadow>,
+    ) {
+        self.sq_state.lock().shadow = sq_shadow;
+        cq.shadow = cq_shadow;
     }
 
     /// Bus address of the SQ ring (for ASQ / Create I/O SQ).
@@ -282,6 +301,30 @@ impl QueuePair {
         Ok(())
     }
 
+    /// Copies `cmds` into the next SQ slots and rings SQyTDBL once (C:
+    /// `nvme_submit_cmds`).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` as for [`Self::submit`]: none of them is written.
+    pub(crate) fn submit_all(&self, cmds: &[Command]) -> Result {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let mut sq = self.sq_state.lock();
+        if !self.live.load(Relaxed) {
+            return Err(ENODEV);
+        }
+        for cmd in cmds {
+            io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
+            // INVARIANT: `Ring::next` stays below the depth.
+            sq.tail = sq.ring.next(sq.tail);
+        }
+        sq.last_tail = sq.tail;
+        self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+        Ok(())
+    }
+
     /// Rings SQyTDBL if commands were queued without ringing it (blk-mq `commit_rqs`).
     pub(crate) fn commit(&self) {
         let mut sq = self.sq_state.lock();
@@ -291,11 +334,16 @@ impl QueuePair {
         }
     }
 
-    /// Consumes every new CQE, calling `f` for each, then writes CQyHDBL once.
+    /// Consumes every new CQE, calling `f` for each, then writes CQyHDBL once. `cq` is the
+    /// CQ's consumer state, which the caller holds exclusively (the CQ's interrupt
+    /// handler, or a context that keeps it from running: C's `nvme_process_cq` relies
+    /// on the same).
     ///
-    /// Returns the number of entries consumed.
-    pub(crate) fn process_cq(&self, mut f: impl FnMut(&Completion)) -> usize {
-        let mut cq = self.cq_state.lock();
+    /// Returns the number of entries consumed (none with another queue's state).
+    pub(crate) fn process_cq(&self, cq: &mut CqState, mut f: impl FnMut(&Completion)) -> usize {
+        if cq.qid != self.qid {
+            return 0;
+        }
         let mut n = 0;
         loop {
             let slot = usize::from(cq.cur.head);

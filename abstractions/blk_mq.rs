@@ -33,6 +33,8 @@ pub(crate) use request::{
     HwTags,
     Lookup,
     ReqOp,
+    RqList,
+    Started,
     TimedOut, //
 };
 pub(crate) use tag_set::{

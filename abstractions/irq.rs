@@ -11,17 +11,26 @@
 //! holds a reference to the device and owns the allocated vectors *and* every handler
 //! registered on them, so handlers are always freed before the vectors.
 
-use core::ffi::c_void;
+use core::{
+    cell::UnsafeCell,
+    ffi::c_void,
+    marker::PhantomData, //
+};
 
 use kernel::{
     bindings,
     cpumask::Cpumask,
-    pci,
+    new_mutex, pci,
     prelude::*,
     str::CStr,
     sync::{
         aref::ARef,
-        Arc, //
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
     },
 };
 
@@ -30,8 +39,147 @@ use super::pci::raw_pdev;
 /// Code run when a vector fires, in hard interrupt context.
 pub(crate) trait Handler: Send + Sync {
     /// Handles the interrupt; returns whether there was work for this handler
-    /// (C: `IRQ_HANDLED` or `IRQ_NONE`).
-    fn handle(&self) -> bool;
+    /// (C: `IRQ_HANDLED` or `IRQ_NONE`). `irq` opens the [`IrqOwned`] data bound to the
+    /// vector.
+    fn handle(&self, irq: &InIrq) -> bool;
+}
+
+/// A Linux interrupt number of one of the vectors (C: `pci_irq_vector`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IrqNumber(u32);
+
+/// The hard-interrupt context of one handler call.
+///
+/// # Invariants
+///
+/// Exists only for the duration of a call of a handler registered by [`Vectors::request`]
+/// on interrupt `irq`, made by the IRQ core: no other handler of `irq` runs meanwhile
+/// (the core runs the handlers of one interrupt one at a time, on one CPU).
+pub(crate) struct InIrq {
+    irq: u32,
+    /// Not `Send` or `Sync`: it stands for the current CPU's interrupt context.
+    _not_send: PhantomData<*mut ()>,
+}
+
+/// No interrupt number: [`IrqOwned`] data no handler may reach.
+const UNBOUND: u32 = u32::MAX;
+
+/// Data that belongs to the handler of one interrupt vector (C: an NVMe CQ, which
+/// `nvme_irq` reaps without a lock): the handler reaches it without any lock, every other
+/// context only with the vector disabled (`disable_irq`, which also waits for a running
+/// handler) and under the data's mutex (C: `nvme_poll_irqdisable`). The hot path thus
+/// costs one relaxed load; the others sleep.
+///
+/// # Invariants
+///
+/// - `data` and `busy` are only accessed by (a) a handler call of the interrupt `irq`
+///   holds (`InIrq`), or (b) a context holding `others` with `irq`'s vector disabled
+///   (or `irq` `UNBOUND`); at most one of those runs at a time.
+/// - `irq` changes only under `others`, with the old vector disabled.
+/// - `busy` is true while a reference to `data` is out (no second one is made).
+#[pin_data]
+pub(crate) struct IrqOwned<T> {
+    data: UnsafeCell<T>,
+    busy: UnsafeCell<bool>,
+    irq: Atomic<u32>,
+    /// Serialises the contexts that are not the handler. Lock order: taken by sleeping
+    /// contexts only, under no spinlock; nothing that a handler takes is held across it.
+    #[pin]
+    others: Mutex<()>,
+}
+
+// SAFETY: `data` is reached by one context at a time (type invariant), like a mutex's
+// contents: sending or sharing the owner is fine when `T` may move between threads.
+unsafe impl<T: Send> Send for IrqOwned<T> {}
+// SAFETY: As above: shared references only give exclusive access in turn.
+unsafe impl<T: Send> Sync for IrqOwned<T> {}
+
+impl<T> IrqOwned<T> {
+    /// Data that no handler may reach until [`Self::bind`].
+    pub(crate) fn new(data: T) -> impl PinInit<Self> {
+        // INVARIANT: unbound; no reference out.
+        pin_init!(Self {
+            data: UnsafeCell::new(data),
+            busy: UnsafeCell::new(false),
+            irq: Atomic::new(UNBOUND),
+            others <- new_mutex!(()),
+        })
+    }
+
+    /// Gives `f` the data while no one else has it.
+    ///
+    /// # Safety
+    ///
+    /// The caller has the access the type invariant's (a) or (b) describes.
+    unsafe fn open<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        // SAFETY: Per the function's safety requirements only this context reaches `busy`
+        // and `data`.
+        unsafe {
+            if *self.busy.get() {
+                // `f` of an outer call reached the same data again.
+                return None;
+            }
+            *self.busy.get() = true;
+            let r = f(&mut *self.data.get());
+            *self.busy.get() = false;
+            Some(r)
+        }
+    }
+
+    /// Runs `f` on the data from the handler of the interrupt it is bound to; `None` from
+    /// any other interrupt's handler.
+    pub(crate) fn with_handler<R>(&self, irq: &InIrq, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        // Relaxed: `irq` changes only with the vector disabled, and the IRQ core's
+        // descriptor lock orders a later handler call after that (`enable_irq`).
+        if self.irq.load(Relaxed) != irq.irq {
+            return None;
+        }
+        // SAFETY: `InIrq` says this is a handler call of `irq`, the interrupt the data is
+        // bound to (type invariant (a)); the others wait for it in `disable_irq`.
+        unsafe { self.open(f) }
+    }
+
+    /// Runs `f` on the data with the bound vector disabled. Sleeps: process context only.
+    pub(crate) fn with_disabled<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let _g = self.others.lock();
+        let irq = self.irq.load(Relaxed);
+        let _off = IrqOff::new(irq);
+        // SAFETY: `others` is held and `irq`'s vector disabled (or `irq` unbound), type
+        // invariant (b); `irq` cannot change while `others` is held.
+        unsafe { self.open(f) }
+    }
+
+    /// Hands the data to the handler of `irq` (`None`: to no handler). Sleeps.
+    pub(crate) fn bind(&self, irq: Option<IrqNumber>) {
+        let _g = self.others.lock();
+        let _off = IrqOff::new(self.irq.load(Relaxed));
+        // INVARIANT: changed under `others`, the old vector disabled: no handler of it
+        // runs now or sees the old value later.
+        self.irq.store(irq.map_or(UNBOUND, |i| i.0), Relaxed);
+    }
+}
+
+/// An interrupt disabled (and its running handler waited for) until drop.
+struct IrqOff(u32);
+
+impl IrqOff {
+    fn new(irq: u32) -> Self {
+        if irq != UNBOUND {
+            // SAFETY: Any interrupt number may be passed; one without a descriptor is
+            // ignored. Sleeps until a running handler returns (callers may sleep).
+            unsafe { bindings::disable_irq(irq) };
+        }
+        Self(irq)
+    }
+}
+
+impl Drop for IrqOff {
+    fn drop(&mut self) {
+        if self.0 != UNBOUND {
+            // SAFETY: Balances the `disable_irq` of `new`.
+            unsafe { bindings::enable_irq(self.0) };
+        }
+    }
 }
 
 /// The kinds of vector [`Vectors::alloc`] may allocate (C: `PCI_IRQ_*`).
@@ -104,13 +252,18 @@ pub(crate) struct Vectors {
 /// - The `Registration` that keeps that `T` alive has not finished `free_irq` (which waits
 ///   for running handlers), so the `T` is live for the call.
 unsafe extern "C" fn trampoline<T: Handler>(
-    _irq: c_int,
+    irq: c_int,
     cookie: *mut c_void,
 ) -> bindings::irqreturn_t {
     // SAFETY: Per the function's safety requirements, `cookie` points to a live `T`, which
     // is only ever shared (`Handler` is `Sync`).
     let handler = unsafe { &*cookie.cast::<T>() };
-    if handler.handle() {
+    // INVARIANT: the IRQ core is calling the handler of `irq`, for this call only.
+    let ctx = InIrq {
+        irq: irq as u32,
+        _not_send: PhantomData,
+    };
+    if handler.handle(&ctx) {
         bindings::irqreturn::IRQ_HANDLED
     } else {
         bindings::irqreturn::IRQ_NONE
@@ -196,6 +349,19 @@ impl Vectors {
         Some(unsafe { Cpumask::from_raw(mask) })
     }
 
+    /// The interrupt number of vector `index` (C: `pci_irq_vector`).
+    pub(crate) fn irq(&self, index: u32) -> Result<IrqNumber> {
+        if index >= self.count {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is live and, by the type invariant, has its vectors
+        // allocated; `index` is one of them.
+        let irq = unsafe { bindings::pci_irq_vector(raw_pdev(&self.pdev), index) };
+        u32::try_from(irq)
+            .map(IrqNumber)
+            .map_err(|_| Error::from_errno(irq))
+    }
+
     /// Registers `handler` on vector `index` under `name` (C: `pci_irq_vector` +
     /// `request_irq`); it stays registered until [`Vectors::free_handlers`] or until `self`
     /// drops. `shared` allows other devices' handlers on the same IRQ (C: `IRQF_SHARED`,
@@ -215,10 +381,7 @@ impl Vectors {
             return Err(EINVAL);
         }
         self.regs.reserve(1, GFP_KERNEL)?;
-        // SAFETY: The device is live and, by the type invariant, has its vectors
-        // allocated; `index` is one of them.
-        let irq = unsafe { bindings::pci_irq_vector(raw_pdev(&self.pdev), index) };
-        let irq = u32::try_from(irq).map_err(|_| Error::from_errno(irq))?;
+        let irq = self.irq(index)?.0;
         let cookie = Arc::as_ptr(&handler).cast::<c_void>().cast_mut();
         let flags = if shared { bindings::IRQF_SHARED } else { 0 };
         // SAFETY: `trampoline::<T>` matches `irq_handler_t`, and its safety requirements

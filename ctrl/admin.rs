@@ -76,6 +76,10 @@ impl Slot {
 pub(crate) struct AdminQueue {
     /// The admin submission and completion queues.
     pub(super) qp: Arc<QueuePair>,
+    /// The CQ's consumer state: vector 0's handler reaps without a lock, command
+    /// waiters with the vector disabled.
+    #[pin]
+    cq: IrqOwned<CqState>,
     /// What became of each command identifier.
     #[pin]
     slots: SpinLockIrq<[Slot; SLOTS]>,
@@ -89,9 +93,11 @@ pub(crate) struct AdminQueue {
 
 impl AdminQueue {
     pub(super) fn new(qp: Arc<QueuePair>, ctrl: Arc<Ctrl>) -> Result<Arc<Self>> {
+        let state = qp.new_cq_state();
         Arc::pin_init(
             pin_init!(Self {
                 qp,
+                cq <- IrqOwned::new(state),
                 slots <- new_spinlock_irq!([const { Slot::Free }; SLOTS]),
                 users_cancelled: Atomic::new(false),
                 ctrl,
@@ -100,9 +106,30 @@ impl AdminQueue {
         )
     }
 
-    /// Consumes admin completions; records each for its waiter.
+    /// Consumes admin completions, from a context that may sleep; records each for its
+    /// waiter.
     pub(super) fn reap(&self) -> bool {
-        self.qp.process_cq(|cqe| {
+        self.cq
+            .with_disabled(|cq| self.qp.process_cq(cq, |cqe| self.complete(cqe)))
+            .is_some_and(|n| n > 0)
+    }
+
+    /// [`Self::reap`] from the handler of vector 0: no lock, nothing disabled.
+    pub(super) fn reap_irq(&self, irq: &InIrq) -> bool {
+        self.cq
+            .with_handler(irq, |cq| self.qp.process_cq(cq, |cqe| self.complete(cqe)))
+            .is_some_and(|n| n > 0)
+    }
+
+    /// Hands the CQ to the handler of `irq` (`None`: to none) before that handler is
+    /// registered. May sleep.
+    pub(super) fn bind_irq(&self, irq: Option<IrqNumber>) {
+        self.cq.bind(irq);
+    }
+
+    /// Records an admin completion for its waiter.
+    fn complete(&self, cqe: &Completion) {
+        {
             if aen::is_aer_cid(cqe.cid) {
                 self.ctrl.aer_completed(cqe);
                 return;
@@ -135,7 +162,7 @@ impl AdminQueue {
                     other => other,
                 };
             }
-        }) > 0
+        }
     }
 
     /// Sends an Abort of I/O command `cid` on queue `qid` without waiting for it (C:

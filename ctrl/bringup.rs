@@ -272,6 +272,7 @@ impl Ctrl {
         *self.admin.lock() = Some(admin.clone());
         if nvec > 1 {
             if let Some(v) = self.hw.lock().vectors.as_mut() {
+                admin.bind_irq(Some(v.irq(0)?));
                 v.request(0, admin_only_handler(&admin)?)?;
             }
         }
@@ -491,6 +492,13 @@ impl Ctrl {
             } else {
                 None
             };
+            // The CQs go to the handler before it can run: from then on it reaps them
+            // without a lock, and everyone else disables the vector first.
+            let irq = v.irq(u32::from(qp.vector))?;
+            qp.bind_irq(Some(irq));
+            if let Some(a) = &admin_here {
+                a.bind_irq(Some(irq));
+            }
             v.request(
                 u32::from(qp.vector),
                 Arc::new(
@@ -503,6 +511,7 @@ impl Ctrl {
             )?;
         }
         if !live.iter().any(|q| !q.polled && q.vector == 0) && nvec == 1 {
+            admin.bind_irq(Some(v.irq(0)?));
             v.request(0, admin_only_handler(admin)?)?;
         }
         Ok(())

@@ -29,5 +29,20 @@ check "the reset requeued the request" sh -c "dmesg | grep 'cancelled and requeu
 check "recovery took two timeouts, not forever (${took}s)" [ $took -ge 6 -a $took -lt 60 ]
 expect_eq "controller is live again" live "$(cat /sys/class/nvme/nvme0/state)"
 check "verified I/O afterwards" rn_fio --name=after --rw=randwrite --bs=4k --filename=/dev/$disk --offset=64M --iodepth=16 --size=8M --verify=crc32c --verify_fatal=1
+
+# Timeouts under load: the timeout handler reaps the CQ with the queue's vector disabled
+# while that vector's handler reaps it without a lock for the other requests in flight
+# (lockless reaping against C's nvme_poll_irqdisable), then a reset cancels and requeues
+# what is in flight, with batched completions on both sides.
+dmesg -c >/dev/null
+echo 1 > /sys/block/$disk/io-timeout-fail
+echo 1 > $fi/probability
+echo 2 > $fi/times
+echo 0 > $fi/verbose
+check "verified random I/O at QD16 x 2 jobs survives lost completions" rn_fio --name=load --rw=randwrite --bs=4k --filename=/dev/$disk --offset=64M --iodepth=16 --numjobs=2 --size=16M --offset_increment=16M --verify=crc32c --verify_fatal=1
+echo 0 > /sys/block/$disk/io-timeout-fail
+check "both completions were really dropped (times left: $(cat $fi/times))" [ "$(cat $fi/times)" = 0 ]
+check "the timeouts led to a reset under load" sh -c "dmesg | grep -q 'resetting controller'"
+expect_eq "controller is live again" live "$(cat /sys/class/nvme/nvme0/state)"
 check "rmmod" rn_unload
 finish

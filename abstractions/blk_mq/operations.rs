@@ -25,6 +25,7 @@ use super::{
         Dispatch,
         HwTags,
         RequestData,
+        RqList,
         TimedOut, //
     },
     tag_set::{
@@ -64,6 +65,13 @@ pub(crate) trait Operations: Sized + 'static {
     /// Sends a request to the device (C: `queue_rq`). With `last` false the driver may
     /// defer the doorbell until [`Self::commit_rqs`] or a later `last` request.
     fn queue_rq(hw: &Self::HwData, rq: Dispatch<'_, Self>, last: bool) -> BlkStatus;
+
+    /// Sends the requests of a plugged batch, all of one request queue (C: `queue_rqs`);
+    /// those handed back with [`RqList::retry`] or not taken go through
+    /// [`Self::queue_rq`] one by one.
+    fn queue_rqs(_list: &mut RqList<'_, Self>) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 
     /// Rings the doorbell for requests queued with `last` false (C: `commit_rqs`).
     fn commit_rqs(_hw: &Self::HwData) {
@@ -119,6 +127,16 @@ impl<T: Operations> OperationsVTable<T> {
         // SAFETY: Per the function's safety requirements `rq` is being dispatched.
         let rq = unsafe { Dispatch::new(rq) };
         T::queue_rq(hw, rq, last).raw()
+    }
+
+    /// # Safety
+    ///
+    /// `list` is a list of requests of a `TagSet<T>` that blk-mq hands to the driver for
+    /// the call, not started, each of a hardware context initialised by `init_hctx`.
+    unsafe extern "C" fn queue_rqs(list: *mut bindings::rq_list) {
+        // SAFETY: Per the function's safety requirements.
+        let mut list = unsafe { RqList::<T>::new(list) };
+        T::queue_rqs(&mut list);
     }
 
     /// # Safety
@@ -241,6 +259,11 @@ impl<T: Operations> OperationsVTable<T> {
 
     const VTABLE: bindings::blk_mq_ops = bindings::blk_mq_ops {
         queue_rq: Some(Self::queue_rq),
+        queue_rqs: if T::HAS_QUEUE_RQS {
+            Some(Self::queue_rqs)
+        } else {
+            None
+        },
         commit_rqs: if T::HAS_COMMIT_RQS {
             Some(Self::commit_rqs)
         } else {

@@ -35,11 +35,6 @@ use super::{
 };
 use crate::abstractions::bio::BioList;
 
-/// Scatterlist entries kept inside each request's data; a request with more segments gets
-/// an array allocated while it is mapped. 32 entries cover 128 KiB of scattered pages.
-pub(super) const INLINE_SEGMENTS: usize = 32;
-
-/// `req_op()`: the operation in the low `REQ_OP_BITS` of `cmd_flags`.
 const REQ_OP_MASK: u32 = (1 << bindings::REQ_OP_BITS) - 1;
 /// `RQF_SPECIAL_PAYLOAD`: the data is `special_vec`, not the bios'.
 const RQF_SPECIAL_PAYLOAD: bindings::req_flags_t = 1 << bindings::rqf_flags___RQF_SPECIAL_PAYLOAD;
@@ -136,9 +131,10 @@ impl DataDir {
 ///
 /// - `single_len != 0` iff the request's one segment is mapped for the tag set's device
 ///   in direction `dir` at bus address `single_addr` (`mapped` is 1, `nents` 0).
-/// - `nents != 0` iff `sg_table()` holds `nents` entries mapped for the tag set's device in
+/// - `sg` is null, or an array of the tag set's scatterlist pool used by this request
+///   only.
+/// - `nents != 0` iff `sg` holds `nents` entries mapped for the tag set's device in
 ///   direction `dir`, of which `mapped` DMA segments resulted.
-/// - `sg_ext` is null, or the buffer of a `KVec<scatterlist>` of capacity `sg_ext_cap`.
 /// - `page` is null, or a buffer of the tag set's pool at bus address `page_dma`, used by
 ///   this request only.
 pub(super) struct DataMap {
@@ -147,9 +143,7 @@ pub(super) struct DataMap {
     nents: u32,
     mapped: u32,
     dir: bindings::dma_data_direction,
-    sg: [bindings::scatterlist; INLINE_SEGMENTS],
-    sg_ext: *mut bindings::scatterlist,
-    sg_ext_cap: usize,
+    sg: *mut bindings::scatterlist,
     page: *mut c_void,
     page_dma: u64,
 }
@@ -163,32 +157,18 @@ impl DataMap {
             nents: 0,
             mapped: 0,
             dir: bindings::dma_data_direction::DMA_NONE,
-            // SAFETY: A scatterlist is plain data; all-zero is its state before
-            // `sg_init_table`, which `map_sg` calls before each use.
-            sg: unsafe { core::mem::zeroed() },
-            sg_ext: ptr::null_mut(),
-            sg_ext_cap: 0,
+            sg: ptr::null_mut(),
             page: ptr::null_mut(),
             page_dma: 0,
         }
     }
 
-    fn sg_table(&mut self) -> *mut bindings::scatterlist {
-        if self.sg_ext.is_null() {
-            self.sg.as_mut_ptr()
-        } else {
-            self.sg_ext
-        }
-    }
-
-    fn free_sg_ext(&mut self) {
-        if !self.sg_ext.is_null() {
-            // SAFETY: By the invariant `sg_ext`/`sg_ext_cap` are the buffer of a `KVec`
-            // whose elements (plain data) need no drop; nothing is mapped through it.
-            drop(unsafe { KVec::from_raw_parts(self.sg_ext, 0, self.sg_ext_cap) });
+    /// Gives the scatterlist array back to the pool; nothing may be mapped through it.
+    fn free_sg(&mut self, set: &TagSetInner<impl Operations>) {
+        if !self.sg.is_null() {
+            set.sg_free(self.sg);
             // INVARIANT: no array.
-            self.sg_ext = ptr::null_mut();
-            self.sg_ext_cap = 0;
+            self.sg = ptr::null_mut();
         }
     }
 
@@ -216,22 +196,16 @@ impl DataMap {
             self.mapped = 0;
         }
         if self.nents != 0 {
-            // SAFETY: By the invariant `sg_table()` holds `nents` entries mapped for the
-            // tag set's device (which it keeps alive) in `dir`.
+            // SAFETY: By the invariant `sg` holds `nents` entries mapped for the tag set's
+            // device (which it keeps alive) in `dir`.
             unsafe {
-                bindings::dma_unmap_sg_attrs(
-                    set.raw_dev(),
-                    self.sg_table(),
-                    self.nents as i32,
-                    self.dir,
-                    0,
-                )
+                bindings::dma_unmap_sg_attrs(set.raw_dev(), self.sg, self.nents as i32, self.dir, 0)
             };
             // INVARIANT: nothing mapped.
             self.nents = 0;
             self.mapped = 0;
         }
-        self.free_sg_ext();
+        self.free_sg(set);
     }
 }
 
@@ -274,11 +248,8 @@ impl<T: Operations> RequestData<T> {
     /// `p` was initialised by [`Self::init`], is not used again, and no mapping is live.
     pub(super) unsafe fn exit(p: *mut Self) {
         // SAFETY: Per the function's safety requirements the value is live and unused
-        // from here on; dropping it frees an array left behind, if any.
-        unsafe {
-            (*(*p).map.get()).free_sg_ext();
-            ptr::drop_in_place(p);
-        }
+        // from here on. No mapping is live, so it holds no array or page of the pools.
+        unsafe { ptr::drop_in_place(p) };
     }
 }
 
@@ -492,7 +463,7 @@ impl<'a> SgIter<'a> {
         }
         Self {
             single: None,
-            cur: map.sg_table(),
+            cur: map.sg,
             left: map.mapped,
             _p: PhantomData,
         }
@@ -535,6 +506,105 @@ pub(crate) struct MapParts<'a, E> {
     pub(crate) list_dma: u64,
 }
 
+/// The requests blk-mq hands to the driver together (C: `queue_rqs`'s `struct rq_list`):
+/// each is taken with [`Self::pop`] and then started, or handed back with
+/// [`Self::retry`]; blk-mq issues what is handed back (and what was not taken) one by one
+/// through `queue_rq`.
+///
+/// # Invariants
+///
+/// `list` is blk-mq's list for one `queue_rqs` call: requests of a `TagSet<T>` to be
+/// dispatched, not started, linked through `rq_next`; `back` links the requests handed
+/// back. Both are reachable only through `self` during the call.
+pub(crate) struct RqList<'a, T: Operations> {
+    list: &'a mut bindings::rq_list,
+    back: bindings::rq_list,
+    _p: PhantomData<T>,
+}
+
+/// Appends `rq` to `l` (C: `rq_list_add_tail`).
+///
+/// # Safety
+///
+/// `rq` is a live request on no list; `l` links live requests.
+unsafe fn rq_list_add_tail(l: &mut bindings::rq_list, rq: *mut bindings::request) {
+    // SAFETY: Per the function's safety requirements.
+    unsafe {
+        (*rq).__bindgen_anon_1.rq_next = ptr::null_mut();
+        if l.tail.is_null() {
+            l.head = rq;
+        } else {
+            (*l.tail).__bindgen_anon_1.rq_next = rq;
+        }
+    }
+    l.tail = rq;
+}
+
+impl<'a, T: Operations> RqList<'a, T> {
+    /// # Safety
+    ///
+    /// `list` is the list blk-mq passed to `queue_rqs` of a `TagSet<T>`, valid for `'a`.
+    pub(super) unsafe fn new(list: *mut bindings::rq_list) -> Self {
+        // INVARIANT: per the function's safety requirements; nothing handed back yet.
+        Self {
+            // SAFETY: Per the function's safety requirements.
+            list: unsafe { &mut *list },
+            back: bindings::rq_list {
+                head: ptr::null_mut(),
+                tail: ptr::null_mut(),
+            },
+            _p: PhantomData,
+        }
+    }
+
+    /// The next request with the data of its hardware queue (C: `rq_list_pop`).
+    pub(crate) fn pop(&mut self) -> Option<(&'a T::HwData, Dispatch<'a, T>)> {
+        let rq = self.list.head;
+        if rq.is_null() {
+            return None;
+        }
+        // SAFETY: By the type invariant `rq` heads the list of requests to dispatch; it
+        // leaves the list here. Its hardware context was initialised by `init_hctx`,
+        // whose data lives as long as the tag set.
+        unsafe {
+            self.list.head = (*rq).__bindgen_anon_1.rq_next;
+            if self.list.head.is_null() {
+                self.list.tail = ptr::null_mut();
+            }
+            (*rq).__bindgen_anon_1.rq_next = ptr::null_mut();
+            let hw = &*(*(*rq).mq_hctx).driver_data.cast::<T::HwData>();
+            Some((hw, Dispatch::new(rq)))
+        }
+    }
+
+    /// Hands a request back, unmapped, for blk-mq to issue through `queue_rq`.
+    pub(crate) fn retry(&mut self, mut rq: Dispatch<'a, T>) {
+        rq.unmap();
+        // SAFETY: The request was taken off the list by `pop` and not started (type
+        // invariant of `Dispatch`); it is on no list.
+        unsafe { rq_list_add_tail(&mut self.back, rq.rq.as_raw()) };
+    }
+}
+
+impl<T: Operations> Drop for RqList<'_, T> {
+    fn drop(&mut self) {
+        // What was handed back goes first, then what was not taken: blk-mq issues the
+        // list again in that order.
+        if self.back.head.is_null() {
+            return;
+        }
+        if !self.list.head.is_null() {
+            // SAFETY: `back.tail` is a request handed back (type invariant).
+            unsafe { (*self.back.tail).__bindgen_anon_1.rq_next = self.list.head };
+            self.back.tail = self.list.tail;
+        }
+        *self.list = bindings::rq_list {
+            head: self.back.head,
+            tail: self.back.tail,
+        };
+    }
+}
+
 /// A request being dispatched (`queue_rq`), not yet started: the driver's data is the
 /// caller's to change, and so is the data mapping.
 ///
@@ -548,7 +618,8 @@ pub(crate) struct Dispatch<'a, T: Operations> {
 impl<'a, T: Operations> Dispatch<'a, T> {
     /// # Safety
     ///
-    /// `rq` is a request of a `TagSet<T>` handed to `queue_rq`, not started.
+    /// `rq` is a request of a `TagSet<T>` handed to `queue_rq` (or taken off the list
+    /// of `queue_rqs`), not started.
     pub(super) unsafe fn new(rq: *mut bindings::request) -> Self {
         // INVARIANT: Per the function's safety requirements.
         // SAFETY: Per the function's safety requirements blk-mq handed the request to the
@@ -674,22 +745,18 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             return Err(BlkStatus::IOERR);
         }
         let rq = self.rq.as_raw();
-        let dev = self.rq.tag_set().raw_dev();
-        let map = self.map();
-        if usize::from(nseg) > INLINE_SEGMENTS {
-            // GFP_ATOMIC: `queue_rq` must not sleep; blk-mq retries on RESOURCE.
-            let table = KVec::<bindings::scatterlist>::with_capacity(usize::from(nseg), GFP_ATOMIC)
-                .map_err(|_| BlkStatus::RESOURCE)?;
-            let (p, _, cap) = table.into_raw_parts();
-            // INVARIANT: the raw parts of a `KVec`.
-            map.sg_ext = p;
-            map.sg_ext_cap = cap;
+        let set = self.rq.tag_set();
+        if nseg > set.sg_cap() {
+            return Err(BlkStatus::IOERR);
         }
-        let sg = map.sg_table();
+        let dev = set.raw_dev();
+        let sg = set.sg_alloc_atomic()?;
+        let map = self.map();
+        // INVARIANT: an array of the pool, for this request only.
+        map.sg = sg;
         let mut last = ptr::null_mut();
-        // SAFETY: `sg` has at least `nseg` entries (the inline ones or an array of `nseg`),
-        // and `__blk_rq_map_sg` fills at most `nr_phys_segments` (= `nseg`) of them from
-        // the request, which the driver owns.
+        // SAFETY: `sg` has `sg_cap() >= nseg` entries, and `__blk_rq_map_sg` fills at most
+        // `nr_phys_segments` (= `nseg`) of them from the request, which the driver owns.
         let n = unsafe {
             // Initialise only the entries this request needs: clearing all of them for
             // every small I/O costs more than the I/O itself under emulation.
@@ -697,7 +764,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             bindings::__blk_rq_map_sg(rq, sg, &mut last)
         };
         if n <= 0 {
-            map.free_sg_ext();
+            map.free_sg(set);
             return Err(BlkStatus::IOERR);
         }
         // SAFETY: `sg` holds `n` entries describing the request's pages; the device is
@@ -706,7 +773,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             bindings::dma_map_sg_attrs(dev, sg, n, dir.raw(), bindings::DMA_ATTR_NO_WARN as _)
         };
         if mapped == 0 {
-            map.free_sg_ext();
+            map.free_sg(set);
             return Err(BlkStatus::RESOURCE);
         }
         // INVARIANT: `n` entries mapped in `dir`, `mapped` segments.
@@ -813,6 +880,21 @@ impl<T: Operations> Started<'_, T> {
             let set = self.rq.tag_set();
             // SAFETY: Claimed above: this context owns the mapping.
             unsafe { self.rq.map() }.unmap(set);
+        }
+    }
+
+    /// The request never reached the device, and no `queue_rq` returns a status for it
+    /// (it came from `queue_rqs`): releases its mapping and ends it with `status`. Nothing
+    /// if another context (a cancel) claimed it first: that one ends it.
+    pub(crate) fn end_unsent(self, status: BlkStatus) {
+        if self.rq.claim() {
+            let set = self.rq.tag_set();
+            // SAFETY: Claimed above: this context owns the mapping and the started
+            // request, which blk-mq lets its driver end.
+            unsafe {
+                self.rq.map().unmap(set);
+                bindings::blk_mq_end_request(self.rq.as_raw(), status.raw());
+            }
         }
     }
 }

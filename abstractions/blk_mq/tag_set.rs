@@ -151,6 +151,59 @@ pub(crate) struct TagSetParams {
     pub(crate) poll_maps: bool,
     /// Size (and alignment) of the list pages requests may take; a power of two.
     pub(crate) list_page_size: usize,
+    /// Most scatterlist entries a request maps (its queue's `max_segments` at most).
+    pub(crate) max_segments: u16,
+}
+
+/// Scatterlist arrays for multi-segment requests (C: the DMA vector `mempool` of
+/// `nvme_dev`): kept out of every request's data, so that the tags of a controller cost
+/// about what C's do, and taken from a reserve when memory is short so that I/O still
+/// makes progress (writeback and swap depend on it).
+///
+/// # Invariants
+///
+/// `pool` is a live `mempool` of kmalloc'd buffers of `cap` `scatterlist` entries each,
+/// with at least one element in reserve, until drop.
+struct SgPool {
+    pool: *mut bindings::mempool,
+    cap: u16,
+}
+
+impl SgPool {
+    /// Elements kept in reserve: one request at a time can always be mapped (as C's).
+    const RESERVE: i32 = 1;
+
+    fn new(cap: u16) -> Result<Self> {
+        if cap == 0 {
+            return Err(EINVAL);
+        }
+        let bytes = usize::from(cap) * size_of::<bindings::scatterlist>();
+        // SAFETY: `mempool_kmalloc`/`mempool_kfree` take the element size as their pool
+        // data (C: `mempool_create_kmalloc_pool`); the reserve is allocated here.
+        let pool = unsafe {
+            bindings::mempool_create_node_noprof(
+                Self::RESERVE,
+                Some(bindings::mempool_kmalloc),
+                Some(bindings::mempool_kfree),
+                bytes as *mut c_void,
+                bindings::GFP_KERNEL,
+                bindings::NUMA_NO_NODE,
+            )
+        };
+        if pool.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: created above, with elements of `cap` entries.
+        Ok(Self { pool, cap })
+    }
+}
+
+impl Drop for SgPool {
+    fn drop(&mut self) {
+        // SAFETY: By the invariant the pool is live; its elements went back with the
+        // requests' mappings before the tag set (which owns the pool) was freed.
+        unsafe { bindings::mempool_destroy(self.pool) };
+    }
 }
 
 /// A pool of equal DMA buffers (C: `struct dma_pool`).
@@ -201,11 +254,12 @@ pub(crate) struct TagSetInner<T: Operations> {
     pool: DmaPool,
     /// Size of the pool's buffers.
     pub(super) page_size: usize,
+    sg_pool: SgPool,
 }
 
-// SAFETY: The pool is internally locked; the rest is `Send`/`Sync` by its own types.
+// SAFETY: The pools are internally locked; the rest is `Send`/`Sync` by its own types.
 unsafe impl<T: Operations> Send for TagSetInner<T> {}
-// SAFETY: Shared use only calls the pool's internally locked functions and reads the
+// SAFETY: Shared use only calls the pools' internally locked functions and reads the
 // device reference; the data is `Sync` by its trait bound.
 unsafe impl<T: Operations> Sync for TagSetInner<T> {}
 
@@ -230,6 +284,33 @@ impl<T: Operations> TagSetInner<T> {
         // SAFETY: Callers give back buffers of this pool with their bus address, once
         // (`DataMap` invariant).
         unsafe { bindings::dma_pool_free(self.pool.pool, p, dma) };
+    }
+
+    /// Entries of each scatterlist array of [`Self::sg_alloc_atomic`].
+    pub(super) fn sg_cap(&self) -> u16 {
+        self.sg_pool.cap
+    }
+
+    /// A scatterlist array of [`Self::sg_cap`] entries (uninitialised), in atomic
+    /// context; from the reserve if the allocator has none.
+    pub(super) fn sg_alloc_atomic(&self) -> Result<*mut bindings::scatterlist, BlkStatus> {
+        // SAFETY: The pool is live (type invariant of `SgPool`); GFP_ATOMIC does not sleep.
+        let p = unsafe {
+            bindings::mempool_alloc_noprof(
+                self.sg_pool.pool,
+                bindings::GFP_ATOMIC | bindings::__GFP_NOWARN,
+            )
+        };
+        if p.is_null() {
+            return Err(BlkStatus::RESOURCE);
+        }
+        Ok(p.cast())
+    }
+
+    /// Gives an array of [`Self::sg_alloc_atomic`] back.
+    pub(super) fn sg_free(&self, sg: *mut bindings::scatterlist) {
+        // SAFETY: Callers give back arrays of this pool, once (`DataMap` invariant).
+        unsafe { bindings::mempool_free(sg.cast(), self.sg_pool.pool) };
     }
 }
 
@@ -267,6 +348,7 @@ impl<T: Operations> TagSet<T> {
                 pool: DmaPool::new(dev, p.list_page_size)?,
                 dev: ARef::from(&**dev),
                 page_size: p.list_page_size,
+                sg_pool: SgPool::new(p.max_segments)?,
             },
             GFP_KERNEL,
         )?;
