@@ -19,5 +19,6 @@ pub(crate) mod irq;
 pub(crate) mod module;
 pub(crate) mod module_param;
 pub(crate) mod pci;
+pub(crate) mod printk;
 pub(crate) mod sysfs;
 pub(crate) mod workqueue;

@@ -88,6 +88,7 @@ use crate::{
         DbBuf,
         OACS_DBBUF, //
     },
+    diag::CtrlDiag,
     effects::{
         self,
         Effects, //
@@ -122,6 +123,7 @@ use crate::{
         CqState,
         QueuePair, //
     },
+    quirks::Quirks,
     regs::{
         self,
         Cap,
@@ -317,6 +319,10 @@ impl Handler for VectorHandler {
     }
 }
 
+/// How long a `delay_before_chk_rdy` controller needs after CC.EN clears before CSTS.RDY
+/// means anything (C: `NVME_QUIRK_DELAY_AMOUNT`, found by experiment).
+const DELAY_BEFORE_CHK_RDY_MS: i64 = 2300;
+
 /// What the layers above give a controller at probe (the glue, `pci.rs`, hands them
 /// over), so that the controller does not import them.
 pub(crate) struct Interfaces {
@@ -325,6 +331,8 @@ pub(crate) struct Interfaces {
     /// Registers the controller's hardware monitor under its class device (`parent`);
     /// the registration ends when the returned object drops.
     pub(crate) hwmon: fn(Arc<Ctrl>, &kernel::device::Device) -> Result<KBox<dyn Send + Sync>>,
+    /// Shows or hides the controller attributes that depend on what bring-up learnt.
+    pub(crate) update_ctrl_attrs: fn(&ClassDevice<Ctrl>) -> Result,
 }
 
 /// Module parameters as this controller uses them.
@@ -417,6 +425,10 @@ pub(crate) struct Ctrl {
     /// How long a normal shutdown may take, in seconds: the `shutdown_timeout` parameter,
     /// or RTD3E when longer, at most 60 (C: `ctrl->shutdown_timeout`).
     shutdown_secs: Atomic<u32>,
+    /// C's quirks for this controller (`crate::quirks`), fixed at probe.
+    pub(crate) quirks: Quirks,
+    /// Error and reset counters, logging switch and timeouts as sysfs shows them.
+    pub(crate) diag: CtrlDiag,
     /// The state machine (C: `nvme_change_ctrl_state`). Lock order: innermost.
     #[pin]
     state: SpinLock<State>,
@@ -535,6 +547,7 @@ impl Ctrl {
         pdev: &pci::Device<device::Bound>,
         bar: Bar0,
         params: Params,
+        quirks: Quirks,
         ifaces: &'static Interfaces,
     ) -> Result<Arc<Self>> {
         let instance = instance_get()?;
@@ -554,7 +567,9 @@ impl Ctrl {
                 bar,
                 instance,
                 shutdown_secs: Atomic::new(params.shutdown_timeout),
+                diag: CtrlDiag::new(params.admin_timeout, params.io_timeout),
                 params,
+                quirks,
                 ifaces,
                 state <- new_spinlock!(State::New),
                 reset_work <- new_work!("rust_nvme::reset_work"),
@@ -642,6 +657,10 @@ impl Ctrl {
         }
         *s = new;
         drop(s);
+        if new == State::Resetting && matches!(old, State::New | State::Live) {
+            // C counts these entries only (`nr_reset`).
+            self.diag.resets.add(1, Relaxed);
+        }
         dev_dbg!(
             self.dev(),
             "nvme{}: {} -> {}\n",
@@ -885,6 +904,10 @@ impl Ctrl {
                 return Ok(());
             }
             bar.write_reg(cc.with_en(false));
+        }
+        if self.quirks.has(Quirks::DELAY_BEFORE_CHK_RDY) {
+            // Such controllers misreport CSTS.RDY right after CC.EN clears (C's delay).
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(DELAY_BEFORE_CHK_RDY_MS));
         }
         self.wait_csts(
             "CSTS.RDY to clear",

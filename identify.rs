@@ -360,8 +360,14 @@ impl IdentifyCtrl {
         }
     }
 
-    /// How the controller names itself, with the subsystem NQN it goes by.
-    pub(crate) fn to_identity(&self) -> Identity {
+    /// How the controller names itself, with the subsystem NQN it goes by (the made-up
+    /// one when `ignore_subnqn`: C's `ignore_dev_subnqn` quirk).
+    pub(crate) fn to_identity(&self, ignore_subnqn: bool) -> Identity {
+        let given = if ignore_subnqn {
+            [0; NQN_SIZE]
+        } else {
+            self.subnqn
+        };
         Identity {
             vid: self.vid,
             sn: self.sn,
@@ -369,7 +375,10 @@ impl IdentifyCtrl {
             fr: self.fr,
             cntlid: self.cntlid,
             cmic: self.cmic,
-            subnqn: Identity::subsys_nqn(&self.subnqn, self.vid, self.ssvid, &self.sn, &self.mn),
+            subnqn: Identity::subsys_nqn(&given, self.vid, self.ssvid, &self.sn, &self.mn),
+            cntrltype: self.cntrltype,
+            dctype: self.dctype,
+            hmpre: self.hmpre,
         }
     }
 }
@@ -640,6 +649,12 @@ pub(crate) struct Identity {
     pub(crate) cmic: u8,
     /// NVM Subsystem NQN, NUL padded (C: `nvme_init_subnqn`).
     pub(crate) subnqn: [u8; NQN_SIZE],
+    /// Controller Type (1: I/O, 2: discovery, 3: administrative; 0: not reported).
+    pub(crate) cntrltype: u8,
+    /// Discovery Controller Type.
+    pub(crate) dctype: u8,
+    /// Host Memory Buffer Preferred Size, 4 KiB units (0: the controller wants none).
+    pub(crate) hmpre: u32,
 }
 
 /// The prefix of the NQN the C driver makes up for a controller without SUBNQN.
@@ -737,6 +752,15 @@ mod nidt {
 const NID_HEADER: usize = 4;
 
 impl NsIds {
+    /// The Command Set Identifier alone: the identifiers of a controller whose EUI64,
+    /// NGUID and UUID are garbage (C's `bogus_nid` quirk).
+    pub(crate) fn command_set_only(self) -> Self {
+        Self {
+            csi: self.csi,
+            ..Self::default()
+        }
+    }
+
     /// Takes the identifiers of a Namespace Identification Descriptor list (CNS 03h);
     /// whether it reported the Command Set Identifier.
     ///
@@ -1016,7 +1040,7 @@ mod tests {
             (id.mdts, id.oacs, id.nn, id.oncs, id.vwc),
             (7, 0x10a, 256, 0x15d, 7)
         );
-        let ident = c.to_identity();
+        let ident = c.to_identity(false);
         assert_eq!((ident.vid, ident.cntlid, ident.cmic), (0x1b36, 0x1234, 2));
         assert_eq!(&ident.sn[..6], b"rnvme0");
         assert_eq!(ident.nqn_str(), "nqn.2019-08.org.qemu:rnvme0");

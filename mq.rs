@@ -53,10 +53,10 @@ use crate::{
     cmd::{
         Command,
         Completion,
-        IoOpcode,
         Status, //
     },
     dbbuf::Shadow,
+    diag::NsDiag,
     effects::Effects,
     identify::NsIds,
     irq::Vectors,
@@ -155,6 +155,8 @@ pub(crate) struct NsInfo<C: IoController> {
     pub(crate) deac: bool,
     /// Namespace identifiers, for sysfs.
     pub(crate) ids: NsIds,
+    /// Error and retry counters, passthrough logging (`crate::diag`).
+    pub(crate) diag: NsDiag,
     /// The controller (C: `ns->ctrl`); the namespace lives as long as its gendisk, so
     /// ioctls on an open disk can still reach the controller after it was removed.
     pub(crate) ctrl: Arc<C>,
@@ -456,19 +458,6 @@ impl<C: IoController> IoContext<C> {
     }
 }
 
-fn io_opcode_name(opcode: u8) -> &'static str {
-    [
-        IoOpcode::Read,
-        IoOpcode::Write,
-        IoOpcode::Flush,
-        IoOpcode::WriteZeroes,
-        IoOpcode::Dsm,
-    ]
-    .into_iter()
-    .find(|o| *o as u8 == opcode)
-    .map_or("I/O command", IoOpcode::name)
-}
-
 /// The block status a failed NVMe status maps to (C: `nvme_error_status`): media errors
 /// are `BLK_STS_MEDIUM` (ENODATA to the caller), invalid opcode/field "not supported",
 /// anything else an I/O error.
@@ -687,8 +676,13 @@ fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
     let dead = ctx.dead.load(Relaxed);
     if r.op().is_drv() {
         // The caller reads status and result from the PDU; no retry, no requeue (C:
-        // passthrough requests are REQ_FAILFAST_DRIVER), no log.
-        let sts = Status::from_cqe(status).map_or(BlkStatus::OK, |s| block_status(&s));
+        // passthrough requests are REQ_FAILFAST_DRIVER), logged only if asked.
+        let sts = Status::from_cqe(status).map_or(BlkStatus::OK, |s| {
+            let ns = rq.queue_data();
+            let disk = format_args!("nvme{}n{}", ns.instance, ns.disk_id);
+            ns.diag.passthru_failed(disk, &p.passthru, status);
+            block_status(&s)
+        });
         rq.end(sts);
         return;
     }
@@ -701,34 +695,24 @@ fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
         // Cancelled by a controller reset: resubmitted once the controller is back.
         Some(s) if s == Status::HOST_ABORTED && may_retry => {
             p.retries.store(retries + 1, Relaxed);
+            rq.queue_data().diag.retried();
             rq.requeue();
             return;
         }
         Some(s) => {
             let ns = rq.queue_data();
-            let retry = may_retry && s.is_retryable();
-            dev_err!(
-                ctx.pdev.as_ref(),
-                "nvme{}n{}: {} (opcode {:#04x}) at LBA {}: {}{}\n",
-                ns.instance,
-                ns.disk_id,
-                io_opcode_name(p.opcode),
-                p.opcode,
-                p.slba,
-                s,
-                if retry {
-                    "; retrying"
-                } else if dead {
-                    "; controller dead"
-                } else {
-                    ""
-                }
-            );
-            if retry {
+            if may_retry && s.is_retryable() {
                 p.retries.store(retries + 1, Relaxed);
+                ns.diag.retried();
                 rq.requeue();
                 return;
             }
+            // C's line, once the request fails for good (`nvme_log_error`).
+            let disk = format_args!("nvme{}n{}", ns.instance, ns.disk_id);
+            let shift = ns.lba_shift();
+            let lba = r.sector() >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+            ns.diag
+                .io_failed(disk, p.opcode, lba, r.bytes() >> shift, status);
             if dead {
                 BlkStatus::IOERR
             } else {

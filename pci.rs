@@ -28,6 +28,7 @@ use crate::{
         Ctrl,
         Interfaces, //
     },
+    quirks::Quirks,
     regs, //
     sysfs::CtrlDevice,
 };
@@ -58,6 +59,7 @@ kernel::pci_device_table!(
 static INTERFACES: Interfaces = Interfaces {
     subsys_device: crate::sysfs::subsys_device,
     hwmon: crate::hwmon::register,
+    update_ctrl_attrs: crate::sysfs::update_ctrl_attrs,
 };
 
 impl pci::Driver for NvmeDriver {
@@ -71,9 +73,16 @@ impl pci::Driver for NvmeDriver {
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         let params = crate::params()?;
+        // C's quirks for this controller, by PCI vendor and device.
+        let quirks = Quirks::for_pci(pdev.vendor_id().as_raw(), pdev.device_id());
         pdev.enable_device_mem()?;
         pdev.set_master();
-        lifecycle::dma_set_mask_and_coherent(pdev, DmaMask::new::<64>())?;
+        let mask = if quirks.has(Quirks::DMA_ADDRESS_BITS_48) {
+            DmaMask::new::<48>()
+        } else {
+            DmaMask::new::<64>()
+        };
+        lifecycle::dma_set_mask_and_coherent(pdev, mask)?;
         // PRPs and SGLs put no limit on a segment's length (C does the same).
         lifecycle::dma_set_max_seg_size(pdev, u32::MAX)?;
         // Bounced buffers keep their offset in the controller page, as PRPs need; the
@@ -83,7 +92,7 @@ impl pci::Driver for NvmeDriver {
             .iomap_region_sized::<{ regs::BAR0_MIN_SIZE }>(0, c"rust_nvme")?
             .into_devres()?;
 
-        let ctrl = Ctrl::new(pdev, bar, params, &INTERFACES)?;
+        let ctrl = Ctrl::new(pdev, bar, params, quirks, &INTERFACES)?;
         // The character device first, so that /dev/nvme<N> opens once it appears (C:
         // `cdev_device_add`).
         let cdev = crate::chardev::publish(&ctrl)

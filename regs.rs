@@ -109,6 +109,24 @@ register! {
     pub(crate) ACQ_HI(u32) @ 0x34 {
         31:0 value;
     }
+
+    /// Controller Memory Buffer Location (zero unless CMBMSC.CRE is set, with CAP.CMBS).
+    pub(crate) CMBLOC(u32) @ 0x38 {
+        31:0 value;
+    }
+
+    /// Controller Memory Buffer Size (zero: no CMB).
+    pub(crate) CMBSZ(u32) @ 0x3c {
+        31:0 value;
+    }
+
+    /// Controller Memory Buffer Memory Space Control, low half.
+    pub(crate) CMBMSC_LO(u32) @ 0x50 {
+        /// Controller Memory Space Enable.
+        1:1 cmse => bool;
+        /// Capabilities Registers Enabled: CMBLOC and CMBSZ read their values.
+        0:0 cre => bool;
+    }
 }
 
 /// Offset of the first doorbell register (SQ0TDBL).

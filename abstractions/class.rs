@@ -31,6 +31,7 @@ use crate::abstractions::{
     device,
     sysfs::{
         DataSource,
+        Group,
         Groups, //
     },
 };
@@ -228,6 +229,19 @@ impl<T: Send + Sync + 'static> ClassDevice<T> {
             data,
             _class: reg,
         })
+    }
+
+    /// Re-evaluates which attributes of `group` (one of the groups the device was created
+    /// with) are visible, adding and removing their files (C: `sysfs_update_group`).
+    ///
+    /// This removes and re-creates every file of the group, waiting for its running
+    /// `show`/`store` callbacks: the caller must not hold anything those wait for.
+    pub(crate) fn update_group(&self, group: &'static Group<ClassData<T>>) -> Result {
+        // SAFETY: The device is registered (type invariant), so is its kobject; the group
+        // reads the driver data as `ClassData<T>` says, which holds for this device (see
+        // `new`); the files it adds go with the device when it is unregistered.
+        let ret = unsafe { bindings::sysfs_update_group(self.kobj(), group.as_raw()) };
+        kernel::error::to_result(ret)
     }
 
     /// The object the device's attributes show.

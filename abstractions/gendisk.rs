@@ -226,6 +226,15 @@ impl<'a, T: Operations> DiskView<'a, T> {
         unsafe { ptr::read_volatile(&raw const (*(*self.disk).queue).limits.logical_block_size) }
     }
 
+    /// Sets the queue's request timeout to `ms` milliseconds (C: `blk_queue_rq_timeout`),
+    /// for requests started from now on.
+    pub(crate) fn set_rq_timeout(&self, ms: u32) {
+        let jiffies = kernel::time::msecs_to_jiffies(ms);
+        // SAFETY: By the invariant the disk, and with it its queue, is alive; the C
+        // function only stores the timeout (a plain word the block layer reads racily).
+        unsafe { bindings::blk_queue_rq_timeout((*self.disk).queue, jiffies as u32) };
+    }
+
     /// Runs a driver-private request on the disk's queue and waits for it (C:
     /// `blk_mq_alloc_request` + `blk_rq_map_user` + `blk_execute_rq`): `setup` prepares
     /// the driver's data, `len` bytes of user memory at `ubuf` carry the data (bounds

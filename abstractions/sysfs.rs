@@ -62,6 +62,8 @@ pub(crate) type VisibleFn<D> = fn(&D) -> bool;
 pub(crate) const MODE_RO: u16 = 0o444;
 /// `S_IWUSR`: writable by the owner (root).
 pub(crate) const MODE_WO: u16 = 0o200;
+/// `S_IRUGO | S_IWUSR`: readable by everyone, writable by the owner (root).
+pub(crate) const MODE_RW: u16 = 0o644;
 
 /// A device attribute (C: `struct device_attribute`) backed by safe Rust functions.
 ///
@@ -112,6 +114,15 @@ impl<S: DataSource> Attribute<S> {
     /// A read-only attribute, mode 0444 (C: `DEVICE_ATTR_RO`).
     pub(crate) const fn ro(name: &'static CStr, show: ShowFn<S::Data>) -> Self {
         Self::new(name, MODE_RO, Some(show), None)
+    }
+
+    /// A read-write attribute, mode 0644 (C: `DEVICE_ATTR_RW`).
+    pub(crate) const fn rw(
+        name: &'static CStr,
+        show: ShowFn<S::Data>,
+        store: StoreFn<S::Data>,
+    ) -> Self {
+        Self::new(name, MODE_RW, Some(show), Some(store))
     }
 
     /// A write-only attribute, mode 0200 (C: `DEVICE_ATTR_WO`).
@@ -289,6 +300,23 @@ pub(crate) struct Group<S: DataSource>(bindings::attribute_group, PhantomData<S>
 unsafe impl<S: DataSource> Sync for Group<S> {}
 
 impl<S: DataSource> Group<S> {
+    /// The group of `attrs`, in a subdirectory `name` of the device's directory (C: a
+    /// named `attribute_group`).
+    pub(crate) const fn named<const N: usize>(
+        name: &'static CStr,
+        attrs: &'static AttributeList<S, N>,
+    ) -> Self {
+        let mut g = Self::new(attrs);
+        g.0.name = name.as_ptr().cast();
+        g
+    }
+
+    /// The C group, for the functions that attach it to a device whose driver data `S`
+    /// reads (see [`DataSource`]).
+    pub(crate) fn as_raw(&'static self) -> *const bindings::attribute_group {
+        &raw const self.0
+    }
+
     /// The group of `attrs`.
     pub(crate) const fn new<const N: usize>(attrs: &'static AttributeList<S, N>) -> Self {
         let mut g: bindings::attribute_group = pin_init::zeroed();

@@ -300,17 +300,18 @@ impl PassthruGate<'_> {
         for d in c.inner.lock().disks.iter() {
             disks.push(d.get(), GFP_KERNEL)?;
         }
-        let secs = c
-            .params
-            .io_timeout
+        let ms = c
+            .diag
+            .io_timeout_ms
+            .load(Relaxed)
             .saturating_mul(2)
-            .saturating_add(c.params.admin_timeout);
-        Frozen::new(disks, Delta::from_secs(i64::from(secs))).inspect_err(|_| {
+            .saturating_add(c.admin_timeout_ms());
+        Frozen::new(disks, Delta::from_millis(i64::from(ms))).inspect_err(|_| {
             dev_warn!(
                 c.dev(),
-                "nvme{}: I/O did not drain within {} s; command not sent\n",
+                "nvme{}: I/O did not drain within {} ms; command not sent\n",
                 c.instance,
-                secs
+                ms
             );
         })
     }
@@ -361,12 +362,12 @@ impl PassthruGate<'_> {
         let admin = c.admin.lock().clone().ok_or(ENODEV)?;
         // As C: the caller's timeout, or the admin timeout.
         let timeout_ms = match timeout_ms {
-            0 => c.params.admin_timeout.saturating_mul(1000),
+            0 => c.admin_timeout_ms(),
             t => t,
         };
         match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, true, hold) {
             Ok(cqe) => Ok(PassthruDone {
-                status: cqe.status,
+                status: c.admin_status(&cmd, cqe.status),
                 result: cqe.result,
             }),
             Err(e) if e == ETIMEDOUT => {
@@ -381,6 +382,21 @@ impl PassthruGate<'_> {
 }
 
 impl Ctrl {
+    /// The admin command timeout in ms (`admin_timeout`, which sysfs may change).
+    pub(crate) fn admin_timeout_ms(&self) -> u32 {
+        self.diag.admin_timeout_ms.load(Relaxed)
+    }
+
+    /// Logs and counts the error status `status` of admin command `cmd` as C does
+    /// (`crate::diag`); returns `status`.
+    fn admin_status(&self, cmd: &Command, status: u16) -> u16 {
+        if Status::from_cqe(status).is_some() {
+            self.diag
+                .admin_failed(format_args!("nvme{}", self.instance), cmd, status);
+        }
+        status
+    }
+
     /// Waits for a reset in progress to finish.
     fn wait_for_reset(&self) {
         if matches!(self.state(), State::Resetting | State::Connecting) {
@@ -552,7 +568,7 @@ impl Ctrl {
         cmd: Command,
         hold: Option<DmaHold>,
     ) -> Result<Completion> {
-        let timeout_ms = self.params.admin_timeout.saturating_mul(1000);
+        let timeout_ms = self.admin_timeout_ms();
         let cqe = self
             .admin_submit(admin, name, cmd, timeout_ms, false, hold)
             .inspect_err(|e| {
@@ -568,6 +584,11 @@ impl Ctrl {
                 }
             })?;
         if let Some(s) = Status::from_cqe(cqe.status) {
+            if self.diag.passthru_err_log.load(Relaxed) {
+                // C's line instead (its own commands are passthrough commands there).
+                self.admin_status(&cmd, cqe.status);
+                return Err(s.to_error());
+            }
             dev_err!(
                 self.dev(),
                 "nvme{}: admin command {} failed: {}\n",

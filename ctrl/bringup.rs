@@ -189,6 +189,7 @@ impl Ctrl {
         inner.cap = Some(cap);
         self.hw.lock().cap = Some(cap);
         let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
+        self.read_cmb(cap)?;
         dev_info!(
             dev,
             "nvme{}: NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
@@ -278,6 +279,25 @@ impl Ctrl {
         Ok(admin)
     }
 
+    /// CMBLOC and CMBSZ for sysfs (C: `nvme_map_cmb`, which reads them at each reset;
+    /// with CAP.CMBS they read zero until CMBMSC.CRE is set). The driver does not use the
+    /// memory buffer itself.
+    fn read_cmb(&self, cap: Cap) -> Result {
+        let bar = self.bar.try_access().ok_or(ENODEV)?;
+        if cap.cmbs() {
+            bar.write_reg(regs::CMBMSC_LO::zeroed().with_cre(true));
+        }
+        let sz = bar.read(regs::CMBSZ).value().get();
+        let loc = if sz != 0 {
+            bar.read(regs::CMBLOC).value().get()
+        } else {
+            0
+        };
+        self.diag.cmbsz.store(sz, Relaxed);
+        self.diag.cmbloc.store(loc, Relaxed);
+        Ok(())
+    }
+
     /// Identify Controller, and what follows from it: the subsystem, asynchronous
     /// events, the command effects (C: `nvme_init_identify`).
     fn identify_ctrl(
@@ -317,7 +337,19 @@ impl Ctrl {
             wctemp: idc.wctemp,
             cctemp: idc.cctemp,
         });
-        *self.ident.lock() = Some(idc.to_identity());
+        *self.ident.lock() = Some(idc.to_identity(self.quirks.has(Quirks::IGNORE_DEV_SUBNQN)));
+        // Attributes that depend on it (`hmb`, `cmb*`) appear or go now (C:
+        // `nvme_update_attrs`).
+        if let Some(cd) = self.class_dev.lock().as_ref() {
+            if let Err(e) = (self.ifaces.update_ctrl_attrs)(cd) {
+                dev_warn!(
+                    dev,
+                    "nvme{}: sysfs update failed ({:?})\n",
+                    self.instance,
+                    e
+                );
+            }
+        }
         self.add_subsystem()?;
         self.register_hwmon();
         self.aen_configure(admin, idc.oaes, idc.aerl);
@@ -601,7 +633,7 @@ impl Ctrl {
             self.params.max_retries,
         )?;
         ctx.set_irq_mapped(irq_mapped, nr_irq, self.hw.lock().vectors.as_ref());
-        let timeout = msecs_to_jiffies(self.params.io_timeout.saturating_mul(1000)) as u32;
+        let timeout = msecs_to_jiffies(self.diag.io_timeout_ms.load(Relaxed)) as u32;
         let ts = Arc::new(
             TagSet::new(
                 ctx,

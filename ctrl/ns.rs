@@ -43,6 +43,7 @@ use crate::{
         LogPage,
         NSID_ALL, //
     },
+    diag::NsDiag,
     identify::{
         csi,
         IdBuf,
@@ -56,6 +57,7 @@ use crate::{
         VWC_PRESENT, //
     },
     mq::Limits,
+    quirks::Quirks,
     regs,
 };
 
@@ -343,6 +345,8 @@ impl Ctrl {
                 (Some(f), Some(p)) => {
                     let d = &inner.disks[p];
                     let ns = d.ns();
+                    // For sysfs only (I/O never looks at it): no freeze needed.
+                    ns.diag.ms.store(f.ns.diag.ms.load(Relaxed), Relaxed);
                     if d.capacity_sectors() != f.lim.capacity_sectors
                         || d.block_size() != 1 << f.lim.lba_shift
                         || ns.lba_shift() != f.ns.lba_shift()
@@ -392,6 +396,8 @@ impl Ctrl {
                 class_dev.as_ref().ok_or(ENODEV)?.as_ref(),
             )?
         };
+        // The tag set's timeout is the module parameter's; sysfs may have changed it.
+        disk.set_timeout_ms(self.diag.io_timeout_ms.load(Relaxed));
         match f.no_block_io {
             None => dev_info!(
                 self.dev(),
@@ -448,6 +454,7 @@ impl Ctrl {
             match geo {
                 Some(g) => {
                     ns.lba_shift.store(g.lba_shift, Relaxed);
+                    ns.diag.ms.store(u32::from(g.ms), Relaxed);
                     let block = g.usage() == NsUse::Block && ns.ids.csi == csi::NVM;
                     ns.block_io.store(block, Relaxed);
                 }
@@ -498,7 +505,7 @@ impl Ctrl {
         // namespace whose list cannot be read is skipped, as in C
         // (`nvme_identify_ns_descs`).
         let multi_css = regs::cc_css(cap) == regs::CC_CSS_CSI;
-        if self.vs_at_least(1, 3) || multi_css {
+        if (self.vs_at_least(1, 3) || multi_css) && !self.quirks.has(Quirks::NO_NS_DESC_LIST) {
             self.admin_data(
                 admin,
                 AdminOpcode::Identify,
@@ -536,6 +543,17 @@ impl Ctrl {
                 return Err(EINVAL);
             }
         }
+        if self.quirks.has(Quirks::BOGUS_NID) {
+            // Garbage identifiers (the same on every controller of a model, or changing):
+            // C ignores them, so `wwid` falls back to vendor, serial, model and NSID and
+            // the by-id names match nvme.ko's.
+            dev_info!(
+                dev,
+                "nvme{}: Ignoring bogus Namespace Identifiers\n",
+                self.instance
+            );
+            ids = ids.command_set_only();
+        }
         // Another command set (CC.CSS selects all that the controller supports, so a
         // zoned namespace runs as one): not an ordinary disk. C gives it a hidden disk
         // of capacity 0 with these messages (`nvme_update_ns_info_generic`); so does this
@@ -560,6 +578,8 @@ impl Ctrl {
             }
             no_block_io = Some("I/O command set without block device support");
         }
+        let write_zeroes =
+            id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
         let max_hw_sectors = inner.max_hw_sectors;
         let poll = inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0);
         let lim = Limits {
@@ -580,7 +600,7 @@ impl Ctrl {
                 0
             },
             discard_granularity: feat.discard_granularity(shift),
-            max_write_zeroes_sectors: if id.oncs & ONCS_WRITE_ZEROES != 0 {
+            max_write_zeroes_sectors: if write_zeroes {
                 inner
                     .nvm
                     .max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
@@ -595,6 +615,7 @@ impl Ctrl {
         let ident = self.identity();
         let ns = NsInfo {
             ids,
+            diag: NsDiag::new(geo.ms, idns.nuse),
             ctrl: self.arc().ok_or(ENODEV)?,
             effects: self.effects.lock().clone().ok_or(EINVAL)?,
             vid: ident.map_or(0, |i| i.vid),
@@ -607,7 +628,7 @@ impl Ctrl {
             block_io: Atomic::new(no_block_io.is_none()),
             instance: self.instance,
             dsm: id.oncs & ONCS_DSM != 0,
-            write_zeroes: id.oncs & ONCS_WRITE_ZEROES != 0,
+            write_zeroes,
             deac: feat.deac(),
         };
         Ok(Some(Found {
@@ -617,5 +638,37 @@ impl Ctrl {
             reads_zeroes: feat.reads_zeroes(),
             no_block_io,
         }))
+    }
+}
+
+impl Ctrl {
+    /// Namespace Utilization of namespace `nsid` as the controller reports it now (C:
+    /// `ns_update_nuse`).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` without a working controller (or once removal began); what Identify
+    /// Namespace fails with.
+    pub(crate) fn read_nuse(&self, nsid: u32) -> Result<u64> {
+        let gate = self.passthru_gate()?;
+        let buf = IdBuf::new(gate.dev())?;
+        let admin = self.admin.lock().clone().ok_or(ENODEV)?;
+        self.admin_data(
+            &admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::Namespace, nsid, buf.dma()),
+            &buf,
+        )?;
+        Ok(buf.read::<IdentifyNs>()?.nuse)
+    }
+
+    /// Sets the I/O timeout of every disk, and of disks added later, to `ms` (C:
+    /// `nvme_io_timeout_store`).
+    pub(crate) fn set_io_timeout(&self, ms: u32) {
+        let inner = self.inner.lock();
+        self.diag.io_timeout_ms.store(ms, Relaxed);
+        for d in inner.disks.iter() {
+            d.set_timeout_ms(ms);
+        }
     }
 }

@@ -238,6 +238,11 @@ where
         self.0.mark_dead();
     }
 
+    /// Sets the request timeout of the disk's queue to `ms` milliseconds.
+    pub(crate) fn set_timeout_ms(&self, ms: u32) {
+        self.0.view().set_rq_timeout(ms);
+    }
+
     /// The namespace behind the disk.
     pub(crate) fn ns(&self) -> &NsInfo<C> {
         self.0.view().data()

@@ -70,6 +70,7 @@ check "verified I/O at 512-byte blocks" rn_fio --name=v512 --rw=randwrite --bsra
 # formatting back through it restores it.
 check "nvme format --lbaf=1 (512 + 8 bytes metadata)" nvme format /dev/nvme0n1 --lbaf=1 --force
 expect_eq "the disk stays, with capacity 0" 0 "$(cat /sys/block/nvme0n1/size 2>/dev/null)"
+expect_eq "metadata_bytes follows the format (8)" 8 "$(cat /sys/block/nvme0n1/metadata_bytes)"
 # (No RESIZE=1 uevent: the block layer sends none for a change to or from 0.)
 check "the block layer saw the capacity change" \
 	sh -c "dmesg | grep -q 'nvme0n1: detected capacity change from $size to 0'"
@@ -80,6 +81,7 @@ check "I/O passthrough is refused" sh -c "! nvme read /dev/nvme0n1 -s 0 -c 0 -z 
 check "nvme id-ns still works on it" nvme id-ns /dev/nvme0n1
 check "nvme format --lbaf=0 through it" nvme format /dev/nvme0n1 --lbaf=0 --force
 expect_eq "the capacity is back" "$size" "$(cat /sys/block/nvme0n1/size)"
+expect_eq "metadata_bytes back to 0" 0 "$(cat /sys/block/nvme0n1/metadata_bytes)"
 check "verified I/O after it came back" rn_fio --name=back --rw=randwrite --bs=4k \
 	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
 check "rmmod" rn_unload
