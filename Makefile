@@ -14,12 +14,16 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 PY ?= python3
 
-.PHONY: all modules setup kernel print-kdir run check bench clean rustfmt
+.PHONY: all modules setup setup-bench kernel print-kdir run check bench clean rustfmt
 
 all: modules
 
 setup:
 	@scripts/setup.sh
+
+# What only the benchmark needs on top (matplotlib for its chart).
+setup-bench:
+	@scripts/setup.sh --bench
 
 kernel: setup
 	@scripts/build-kernel.sh >/dev/null
@@ -43,7 +47,7 @@ run: modules
 check: modules
 	@$(PY) tests/check.py
 
-bench: setup
+bench: setup-bench
 	@$(PY) scripts/bench.py $(BENCH_ARGS)
 
 rustfmt:

@@ -13,8 +13,17 @@ case "$FLAVOUR" in
 debug)   cp "$here/guest.config" "$frag" ;;
 release) grep -vE '^CONFIG_(DEBUG_|PROVE_LOCKING|DMA_API_DEBUG|KFENCE|RUST_DEBUG_ASSERTIONS|FAULT_INJECTION|FAIL_IO_TIMEOUT|KUNIT)' \
 		"$here/guest.config" > "$frag"
-	# null_blk (the benchmark's block-layer ceiling) needs configfs.
-	echo CONFIG_CONFIGFS_FS=y >> "$frag" ;;
+	# null_blk (the benchmark's block-layer ceiling) needs configfs. tinyconfig builds
+	# with -Os (CC_OPTIMIZE_FOR_SIZE, which gives rustc opt-level=s) and the slab
+	# allocator without per-CPU caches (SLUB_TINY): a distribution kernel has neither,
+	# and both would tax the fast paths being measured (-O2 and opt-level=2 instead).
+	cat >> "$frag" <<-'EOF'
+	CONFIG_CONFIGFS_FS=y
+	CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=y
+	# CONFIG_CC_OPTIMIZE_FOR_SIZE is not set
+	# CONFIG_SLUB_TINY is not set
+	EOF
+	;;
 *) echo "build-kernel: unknown FLAVOUR=$FLAVOUR" >&2; exit 1 ;;
 esac
 
@@ -40,7 +49,9 @@ mkdir -p "$KDIR"
 (cd "$KDIR" && "$KSRC/scripts/kconfig/merge_config.sh" -m .config "$frag" >/dev/null)
 "${KMAKE[@]}" -s olddefconfig >&2
 # merge_config does not fail on dropped options; check the ones we cannot live without.
-for opt in RUST MODULES PCI_MSI BLK_DEV_NVME BLOCK; do
+need="RUST MODULES PCI_MSI BLK_DEV_NVME BLOCK"
+[ "$FLAVOUR" = debug ] || need="$need CC_OPTIMIZE_FOR_PERFORMANCE CONFIGFS_FS BLK_DEV_NULL_BLK"
+for opt in $need; do
 	grep -qE "^CONFIG_$opt=(y|m)" "$KDIR/.config" || {
 		echo "build-kernel: CONFIG_$opt did not survive olddefconfig (is 'make rustavailable' happy?)" >&2
 		"${KMAKE[@]}" rustavailable >&2 || true

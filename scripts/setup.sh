@@ -2,9 +2,13 @@
 # Install the toolchain rust_nvme needs: Debian packages, bindgen-cli and the Linux 7.3
 # source from trixie-backports (pinned so nothing else comes from that suite).
 # Idempotent: when everything is present it only checks and returns in seconds.
+#   scripts/setup.sh --bench   also what only `make bench` needs (matplotlib for the chart,
+#                              under the system Python /usr/bin/python3)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
+bench=0
+[ "${1:-}" = --bench ] && bench=1
 
 die() { echo "setup: $*" >&2; exit 1; }
 
@@ -13,6 +17,7 @@ SUDO=
 
 PKGS=(rustc-web rust-web-src libclang-19-dev gcc libc6-dev make flex bison bc libelf-dev libssl-dev
       cpio kmod busybox-static fio nvme-cli e2fsprogs qemu-system-x86 xz-utils python3)
+[ $bench = 0 ] || PKGS+=(python3-matplotlib)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -72,4 +77,6 @@ fi
 for t in "$RUSTC" "$RUSTDOC" "$BINDGEN" qemu-system-x86_64 fio nvme busybox mkfs.ext4; do
 	command -v "$t" >/dev/null || [ -x "$t" ] || die "$t is missing after set-up"
 done
+[ $bench = 0 ] || /usr/bin/python3 -c 'import matplotlib' 2>/dev/null \
+	|| die "/usr/bin/python3 cannot import matplotlib after set-up"
 echo "setup: toolchain ready (linux-source-7.3 $ver, $("$RUSTC" --version))"
