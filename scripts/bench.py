@@ -266,7 +266,7 @@ def report(args, log, rc, t0, host_cpus, chart_ok):
                 a: ma, b: mb, "null_blk": mn, f"{a}_ci95": cia, f"{b}_ci95": cib,
                 "per_round_ratio": ratios, "paired_median": rm, "paired_median_ci95": rci,
                 "paired_mean": pm, "paired_mean_ci95_halfwidth": pci}
-            paired_med = "" if rm is None else f"{rm:.2f} {fmt_ci(rci)}"
+            paired_med = "" if rm is None else f"{rm:.2f} {fmt_ci(rci)}".rstrip()
             paired_mean = "" if pm is None else f"{pm:.2f}" + ("" if pci is None else f" ± {pci:.2f}")
             rows.append(f"| {label} | {name} | {ma:.0f} | {mb:.0f} | {paired_med} | {paired_mean} | "
                         f"{spread(list(va.values())):.0f}% / {spread(list(vb.values())):.0f}% |"
