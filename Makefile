@@ -35,7 +35,8 @@ modules: kernel
 	@kdir=$$($(KDIR_CMD)) && . scripts/env.sh && \
 	mkdir -p build/module-debug && \
 	$(MAKE) -s -C "$$kdir" M=$(TOP) MO=$(TOP)/build/module-debug ARCH=x86_64 RUSTC="$$RUSTC" \
-		RUSTDOC="$$RUSTDOC" BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" modules && \
+		RUSTDOC="$$RUSTDOC" BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" \
+		$$(cat "$$kdir/.rust-nvme-make-flags" 2>/dev/null) modules && \
 	cp build/module-debug/rust_nvme.ko rust_nvme.ko
 
 print-kdir:

@@ -26,7 +26,11 @@ With --base REV the same guest compares rust_nvme built from git revision REV ("
 with the working tree's ("rust") instead of C with Rust, without null_blk: the A/B of a
 change, with the same alternation.
 
-  scripts/bench.py [--rounds N] [--runtime S] [--cpus N] [--base REV]
+With --llvm both drivers run on the release kernel built with LLVM=1 (clang of rustc's
+LLVM version) and RUST_INLINE_HELPERS (the C helpers the Rust side calls inlined into it;
+scripts/build-kernel.sh FLAVOUR=release-llvm), the module built with the same flags.
+
+  scripts/bench.py [--rounds N] [--runtime S] [--cpus N] [--base REV] [--llvm]
 """
 import argparse
 import json
@@ -65,19 +69,21 @@ def sh(cmd, **kw):
 
 
 def build_module(kdir, src, mo):
-    """rust_nvme.ko from the sources in `src`, built against `kdir` into `mo`."""
+    """rust_nvme.ko from the sources in `src`, built against `kdir` into `mo`, with the
+    kernel's own make flags (LLVM=... for an LLVM-built kernel)."""
     os.makedirs(mo, exist_ok=True)
     envsh = f'. "{TOP}/scripts/env.sh" && '
     subprocess.run(["bash", "-c", envsh + f'make -s -C "{kdir}" M="{src}" MO="{mo}" ARCH=x86_64 '
-                    'RUSTC="$RUSTC" RUSTDOC="$RUSTDOC" BINDGEN="$BINDGEN" HOSTRUSTC="$RUSTC" modules'],
+                    'RUSTC="$RUSTC" RUSTDOC="$RUSTDOC" BINDGEN="$BINDGEN" HOSTRUSTC="$RUSTC" '
+                    f'$(cat "{kdir}/.rust-nvme-make-flags" 2>/dev/null) modules'],
                    cwd=TOP, check=True)
     return os.path.join(mo, "rust_nvme.ko")
 
 
-def build(base=None):
-    env = dict(os.environ, FLAVOUR="release")
+def build(flavour, base=None):
+    env = dict(os.environ, FLAVOUR=flavour)
     kdir = sh([os.path.join(TOP, "scripts/build-kernel.sh")], env=env).split()[-1]
-    ko = build_module(kdir, TOP, os.path.join(TOP, "build", "module-release"))
+    ko = build_module(kdir, TOP, os.path.join(TOP, "build", f"module-{flavour}"))
     base_ko = None
     if base:
         # The other revision's sources, checked out beside the tree (its build output too).
@@ -86,7 +92,7 @@ def build(base=None):
                        capture_output=True)
         subprocess.run(["git", "worktree", "add", "--detach", "-f", wt, base], cwd=TOP,
                        check=True, capture_output=True)
-        base_ko = build_module(kdir, wt, os.path.join(TOP, "build", "module-release-base"))
+        base_ko = build_module(kdir, wt, os.path.join(TOP, "build", f"module-{flavour}-base"))
     return kdir, ko, base_ko
 
 
@@ -185,6 +191,9 @@ def main():
     host_cpus = len(os.sched_getaffinity(0))
     ap.add_argument("--cpus", type=int, default=max(1, min(4, host_cpus)))
     ap.add_argument("--base", help="git revision to compare the working tree's module with")
+    ap.add_argument("--llvm", action="store_true",
+                    help="the release kernel built with LLVM=1 and RUST_INLINE_HELPERS "
+                         "(FLAVOUR=release-llvm), both drivers against it")
     ap.add_argument("--from-log", metavar="LOG",
                     help="only make the report again, from the console log of an earlier run "
                          "(give it that run's --rounds, --runtime, --cpus and --base)")
@@ -197,7 +206,12 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     if args.from_log:
         return report(args, args.from_log, 0, time.time(), host_cpus, chart_ok)
-    kdir, ko, base_ko = build(args.base)
+    flavour = "release"
+    if args.llvm:
+        flavour = "release-llvm"
+        if subprocess.call([os.path.join(TOP, "scripts/setup.sh"), "--llvm"]) != 0:
+            return 1
+    kdir, ko, base_ko = build(flavour, args.base)
     script = os.path.join(OUT, "run.sh")
     with open(script, "w") as f:
         f.write(f"export RN_ROUNDS={args.rounds} RN_RUNTIME={args.runtime}\n")
@@ -236,6 +250,8 @@ def report(args, log, rc, t0, host_cpus, chart_ok):
 
     cpu = sh(["bash", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
     what = f"rust_nvme of {args.base} (base) vs the working tree (rust)" if args.base else "C vs Rust"
+    if args.llvm:
+        what += ", LLVM kernel with Rust-inlined C helpers"
     head = (f"`make bench`, {time.strftime('%Y-%m-%d')}, {what}, {args.rounds} rounds x {args.runtime} s, "
             f"{args.cpus}-vCPU TCG guest on {cpu} ({host_cpus} host CPUs), fio jobs pinned, "
             f"the two drivers back to back per workload (order alternating). {a}, {b}: medians "
