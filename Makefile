@@ -14,12 +14,16 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 PY ?= python3
 
-.PHONY: all modules setup kernel print-kdir run check bench clean rustfmt
+.PHONY: all modules setup setup-bench kernel print-kdir run check bench clean rustfmt
 
 all: modules
 
 setup:
 	@scripts/setup.sh
+
+# What only the benchmark needs on top (matplotlib for its chart).
+setup-bench:
+	@scripts/setup.sh --bench
 
 kernel: setup
 	@scripts/build-kernel.sh >/dev/null
@@ -31,7 +35,8 @@ modules: kernel
 	@kdir=$$($(KDIR_CMD)) && . scripts/env.sh && \
 	mkdir -p build/module-debug && \
 	$(MAKE) -s -C "$$kdir" M=$(TOP) MO=$(TOP)/build/module-debug ARCH=x86_64 RUSTC="$$RUSTC" \
-		RUSTDOC="$$RUSTDOC" BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" modules && \
+		RUSTDOC="$$RUSTDOC" BINDGEN="$$BINDGEN" HOSTRUSTC="$$RUSTC" \
+		$$(cat "$$kdir/.rust-nvme-make-flags" 2>/dev/null) modules && \
 	cp build/module-debug/rust_nvme.ko rust_nvme.ko
 
 print-kdir:
@@ -43,7 +48,7 @@ run: modules
 check: modules
 	@$(PY) tests/check.py
 
-bench: setup
+bench: setup-bench
 	@$(PY) scripts/bench.py $(BENCH_ARGS)
 
 rustfmt:

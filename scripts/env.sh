@@ -9,3 +9,7 @@ RUSTDOC=${RUSTDOC:-/usr/bin/rustdoc}
 BINDGEN_VERSION=0.72.1
 BINDGEN=${BINDGEN:-$TOOLS_DIR/bin/bindgen}
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+# The LLVM major version rustc is built with: the clang of an LLVM=1 kernel (the
+# release-llvm flavour) must match it for the C helpers to be inlined into Rust.
+# (Empty before rustc is installed; never fails, for scripts under `set -e`.)
+RN_LLVM_MAJOR=${RN_LLVM_MAJOR:-$({ "$RUSTC" -vV 2>/dev/null || true; } | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')}

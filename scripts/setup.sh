@@ -2,17 +2,30 @@
 # Install the toolchain rust_nvme needs: Debian packages, bindgen-cli and the Linux 7.3
 # source from trixie-backports (pinned so nothing else comes from that suite).
 # Idempotent: when everything is present it only checks and returns in seconds.
+#   scripts/setup.sh --bench   also what only `make bench` needs (matplotlib for the chart,
+#                              under the system Python /usr/bin/python3)
+#   scripts/setup.sh --llvm    also clang, lld and llvm of rustc's LLVM version (and that
+#                              libclang for bindgen), for the LLVM=1 kernel of `bench.py --llvm`
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
-
 die() { echo "setup: $*" >&2; exit 1; }
+
+bench=0 llvm=0
+for a in "$@"; do
+	case $a in
+	--bench) bench=1 ;;
+	--llvm) llvm=1 ;;
+	*) die "unknown option $a" ;;
+	esac
+done
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 PKGS=(rustc-web rust-web-src libclang-19-dev gcc libc6-dev make flex bison bc libelf-dev libssl-dev
       cpio kmod busybox-static fio nvme-cli e2fsprogs qemu-system-x86 xz-utils python3)
+[ $bench = 0 ] || PKGS+=(python3-matplotlib)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -50,6 +63,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 		|| die "could not install: ${missing[*]}"
 fi
 
+# LLVM of rustc's own major version (known once rustc is installed).
+if [ $llvm = 1 ]; then
+	major=$("$RUSTC" -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+	[ -n "$major" ] || die "cannot tell rustc's LLVM version ($RUSTC -vV)"
+	missing=()
+	for p in "clang-$major" "lld-$major" "llvm-$major" "libclang1-$major"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "setup: installing ${missing[*]}"
+		$SUDO apt-get update -qq || die "apt-get update failed"
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+			|| die "could not install: ${missing[*]} (an LLVM=1 kernel needs clang of rustc's LLVM $major)"
+	fi
+fi
+
 # bindgen-cli from crates.io (the kernel's Rust build needs it).
 if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 	command -v cargo >/dev/null || die "cargo is missing: needed to install bindgen-cli $BINDGEN_VERSION"
@@ -72,4 +101,6 @@ fi
 for t in "$RUSTC" "$RUSTDOC" "$BINDGEN" qemu-system-x86_64 fio nvme busybox mkfs.ext4; do
 	command -v "$t" >/dev/null || [ -x "$t" ] || die "$t is missing after set-up"
 done
+[ $bench = 0 ] || /usr/bin/python3 -c 'import matplotlib' 2>/dev/null \
+	|| die "/usr/bin/python3 cannot import matplotlib after set-up"
 echo "setup: toolchain ready (linux-source-7.3 $ver, $("$RUSTC" --version))"
