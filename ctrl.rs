@@ -492,6 +492,8 @@ pub(crate) struct Ctrl {
     hwmon: Mutex<Option<KBox<dyn Send + Sync>>>,
     /// WCTEMP (15:0) and CCTEMP (31:16) from Identify Controller, kelvin.
     thermal: Atomic<u32>,
+    /// A bring-up identified the controller (C: `ctrl->identified`).
+    identified: Atomic<bool>,
     /// What Identify Controller said about the controller (for sysfs); apart from
     /// `inner` so that reading an attribute never waits for a reset. Lock order:
     /// innermost.
@@ -591,6 +593,7 @@ impl Ctrl {
                 subsys <- new_mutex!(None),
                 hwmon <- new_mutex!(None),
                 thermal: Atomic::new(0),
+                identified: Atomic::new(false),
                 ident <- new_spinlock!(None),
                 effects <- new_spinlock!(None),
                 caps_changed: Atomic::new(false),

@@ -161,6 +161,32 @@ impl<T: TempSensors> Chip<T> {
         unsafe { &*data.cast::<T>() }
     }
 
+    /// A temperature attribute of a channel, from the hwmon core's numbers.
+    fn temp(ty: u32, attr: u32, channel: c_int) -> Option<(TempAttr, u32)> {
+        if ty != HWMON_TEMP {
+            return None;
+        }
+        Some((TempAttr::from_raw(attr)?, u32::try_from(channel).ok()?))
+    }
+
+    /// The `T` and the attribute a `read` or `write` callback is for.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is a device of [`Registration`] for a `T`, during one of its callbacks.
+    unsafe fn target<'a>(
+        dev: *mut bindings::device,
+        ty: u32,
+        attr: u32,
+        channel: c_int,
+    ) -> Result<(&'a T, TempAttr, u32)> {
+        let (attr, ch) = Self::temp(ty, attr, channel).ok_or(EOPNOTSUPP)?;
+        // SAFETY: Per the function's safety requirements the device's driver data is the
+        // registration's `T`.
+        let t = unsafe { Self::data(bindings::dev_get_drvdata(dev)) };
+        Ok((t, attr, ch))
+    }
+
     /// # Safety
     ///
     /// Called by the hwmon core with the driver data of a device of [`Registration`].
@@ -170,12 +196,9 @@ impl<T: TempSensors> Chip<T> {
         attr: u32,
         channel: c_int,
     ) -> u16 {
-        let (Some(attr), Ok(ch)) = (TempAttr::from_raw(attr), u32::try_from(channel)) else {
+        let Some((attr, ch)) = Self::temp(ty, attr, channel) else {
             return 0;
         };
-        if ty != HWMON_TEMP {
-            return 0;
-        }
         // SAFETY: Per the function's safety requirements.
         unsafe { Self::data(data) }.mode(attr, ch)
     }
@@ -190,16 +213,9 @@ impl<T: TempSensors> Chip<T> {
         channel: c_int,
         val: *mut c_long,
     ) -> c_int {
-        let (Some(attr), Ok(ch)) = (TempAttr::from_raw(attr), u32::try_from(channel)) else {
-            return EOPNOTSUPP.to_errno();
-        };
-        if ty != HWMON_TEMP {
-            return EOPNOTSUPP.to_errno();
-        }
-        // SAFETY: Per the function's safety requirements the device's driver data is the
-        // registration's `T`.
-        let t = unsafe { Self::data(bindings::dev_get_drvdata(dev)) };
-        match t.read(attr, ch) {
+        // SAFETY: Per the function's safety requirements.
+        let r = unsafe { Self::target(dev, ty, attr, channel) };
+        match r.and_then(|(t, attr, ch)| t.read(attr, ch)) {
             Ok(v) => {
                 // SAFETY: Per the function's safety requirements.
                 unsafe { *val = v as c_long };
@@ -241,15 +257,9 @@ impl<T: TempSensors> Chip<T> {
         channel: c_int,
         val: c_long,
     ) -> c_int {
-        let (Some(attr), Ok(ch)) = (TempAttr::from_raw(attr), u32::try_from(channel)) else {
-            return EOPNOTSUPP.to_errno();
-        };
-        if ty != HWMON_TEMP {
-            return EOPNOTSUPP.to_errno();
-        }
-        // SAFETY: As for `read`.
-        let t = unsafe { Self::data(bindings::dev_get_drvdata(dev)) };
-        match t.write(attr, ch, i64::from(val)) {
+        // SAFETY: Per the function's safety requirements.
+        let r = unsafe { Self::target(dev, ty, attr, channel) };
+        match r.and_then(|(t, attr, ch)| t.write(attr, ch, i64::from(val))) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }

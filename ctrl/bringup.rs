@@ -338,20 +338,24 @@ impl Ctrl {
             cctemp: idc.cctemp,
         });
         *self.ident.lock() = Some(idc.to_identity(self.quirks.has(Quirks::IGNORE_DEV_SUBNQN)));
-        // Attributes that depend on it (`hmb`, `cmb*`) appear or go now (C:
-        // `nvme_update_attrs`).
-        if let Some(cd) = self.class_dev.lock().as_ref() {
-            if let Err(e) = (self.ifaces.update_ctrl_attrs)(cd) {
-                dev_warn!(
-                    dev,
-                    "nvme{}: sysfs update failed ({:?})\n",
-                    self.instance,
-                    e
-                );
+        // What sysfs shows from Identify (`hmb`, `cmb*`: C's `nvme_update_attrs`) and the
+        // hardware monitor are set up by the first bring-up only (C: `!ctrl->identified`):
+        // a later one, a reset, may run while a namespace scan holds `class_dev`, its
+        // partition read waiting for this very reset.
+        if !self.identified.xchg(true, Relaxed) {
+            if let Some(cd) = self.class_dev.lock().as_ref() {
+                if let Err(e) = (self.ifaces.update_ctrl_attrs)(cd) {
+                    dev_warn!(
+                        dev,
+                        "nvme{}: sysfs update failed ({:?})\n",
+                        self.instance,
+                        e
+                    );
+                }
             }
+            self.register_hwmon();
         }
         self.add_subsystem()?;
-        self.register_hwmon();
         self.aen_configure(admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
             let e = self.read_effects(admin, idc.lpa)?;
