@@ -120,7 +120,10 @@ impl Quirks {
     /// Admin DMA buffers page aligned.
     #[cfg_attr(
         not(CONFIG_KUNIT),
-        expect(dead_code, reason = "already true of rust_nvme: only named (and tested)")
+        expect(
+            dead_code,
+            reason = "already true of rust_nvme: only named (and tested)"
+        )
     )]
     pub(crate) const ADMIN_PAGE_ALIGN: Self = Self(1 << 23);
 
