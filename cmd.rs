@@ -179,6 +179,13 @@ pub(crate) enum IoOpcode {
     ReservationRelease = 0x15,
     /// Copy (only through passthrough).
     Copy = 0x19,
+    /// Zone Management Send (Zoned Namespace Command Set Specification 1.1, §3.4.3).
+    ZoneMgmtSend = 0x79,
+    /// Zone Management Receive (ZNS §3.4.2).
+    ZoneMgmtRecv = 0x7a,
+    /// Zone Append (ZNS §3.4.1): a write at a zone's write pointer, which the
+    /// completion reports.
+    ZoneAppend = 0x7d,
 }
 
 impl AdminOpcode {
@@ -222,6 +229,9 @@ impl IoOpcode {
             Self::ReservationAcquire => "Reservation Acquire",
             Self::ReservationRelease => "Reservation Release",
             Self::Copy => "Copy",
+            Self::ZoneMgmtSend => "Zone Management Send",
+            Self::ZoneMgmtRecv => "Zone Management Receive",
+            Self::ZoneAppend => "Zone Append",
         }
     }
 }
@@ -238,6 +248,8 @@ pub(crate) enum Cns {
     ActiveNsList = 0x02,
     /// Namespace Identification Descriptor list for the NSID.
     NsDescList = 0x03,
+    /// I/O Command Set specific Identify Namespace (CSI in CDW11).
+    NsCsi = 0x05,
     /// I/O Command Set specific Identify Controller (CSI in CDW11; 0 is NVM).
     CtrlCsi = 0x06,
 }
@@ -309,6 +321,10 @@ pub(crate) const DSM_AD: u32 = 1 << 2;
 pub(crate) const DSM_MAX_RANGES: usize = 256;
 /// Command Dword 0 PSDT value: SGL for data, metadata pointer is an address.
 pub(crate) const PSDT_SGL: u32 = 0x1;
+/// Get Log Page CDW14: the Command Set Identifier (bits 31:24).
+pub(crate) const LOG_CSI_SHIFT: u32 = 24;
+/// Identify CDW11: the Command Set Identifier (bits 31:24).
+pub(crate) const IDENTIFY_CSI_SHIFT: u32 = 24;
 
 /// One Dataset Management range.
 #[repr(C)]
@@ -567,6 +583,13 @@ impl Command {
         Self::identify(Cns::CtrlCsi, 0, dma)
     }
 
+    /// Identify with `cns` for `nsid` and I/O Command Set `csi` (CDW11 bits 31:24).
+    pub(crate) fn identify_csi(cns: Cns, csi: u8, nsid: u32, dma: u64) -> Self {
+        let mut c = Self::identify(cns, nsid, dma);
+        c.cdw11 = u32::from(csi) << IDENTIFY_CSI_SHIFT;
+        c
+    }
+
     /// Flush the volatile write cache of `nsid`.
     pub(crate) fn flush(nsid: u32) -> Self {
         Self::new(IoOpcode::Flush as u8, nsid)
@@ -647,6 +670,22 @@ pub(crate) mod sc {
         pub(crate) const FEATURE_NOT_SAVEABLE: u16 = 0x0d;
         /// Conflicting Attributes (NVM command set).
         pub(crate) const CONFLICTING_ATTRIBUTES: u16 = 0x80;
+        /// Zone Boundary Error (ZNS Figure 26).
+        pub(crate) const ZONE_BOUNDARY_ERROR: u16 = 0xb8;
+        /// Zone Is Full.
+        pub(crate) const ZONE_FULL: u16 = 0xb9;
+        /// Zone Is Read Only.
+        pub(crate) const ZONE_READ_ONLY: u16 = 0xba;
+        /// Zone Is Offline.
+        pub(crate) const ZONE_OFFLINE: u16 = 0xbb;
+        /// Zone Invalid Write (not at the write pointer).
+        pub(crate) const ZONE_INVALID_WRITE: u16 = 0xbc;
+        /// Too Many Active Zones.
+        pub(crate) const ZONE_TOO_MANY_ACTIVE: u16 = 0xbd;
+        /// Too Many Open Zones.
+        pub(crate) const ZONE_TOO_MANY_OPEN: u16 = 0xbe;
+        /// Invalid Zone State Transition.
+        pub(crate) const ZONE_INVALID_TRANSITION: u16 = 0xbf;
     }
 
     /// Media and Data Integrity Errors values ([`super::sct::MEDIA`]; Base Figure 96,
@@ -747,6 +786,14 @@ impl Status {
             (sct::COMMAND_SPECIFIC, cs::INVALID_QUEUE_DELETION) => "Invalid Queue Deletion",
             (sct::COMMAND_SPECIFIC, cs::FEATURE_NOT_SAVEABLE) => "Feature Identifier Not Saveable",
             (sct::COMMAND_SPECIFIC, cs::CONFLICTING_ATTRIBUTES) => "Conflicting Attributes",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_BOUNDARY_ERROR) => "Zoned Boundary Error",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_FULL) => "Zone Is Full",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_READ_ONLY) => "Zone Is Read Only",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_OFFLINE) => "Zone Is Offline",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_INVALID_WRITE) => "Zone Invalid Write",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_TOO_MANY_ACTIVE) => "Too Many Active Zones",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_TOO_MANY_OPEN) => "Too Many Open Zones",
+            (sct::COMMAND_SPECIFIC, cs::ZONE_INVALID_TRANSITION) => "Invalid Zone State Transition",
             (sct::MEDIA, m::WRITE_FAULT) => "Write Fault",
             (sct::MEDIA, m::UNRECOVERED_READ_ERROR) => "Unrecovered Read Error",
             (sct::MEDIA, m::GUARD_CHECK_ERROR) => "End-to-end Guard Check Error",

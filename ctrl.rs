@@ -51,6 +51,7 @@ mod health;
 mod ns;
 mod subsys;
 mod timeout;
+mod zoned;
 
 use subsys::Membership;
 
@@ -289,8 +290,21 @@ fn instance_put(n: u32) {
 pub(crate) type TagSet = mq::TagSet<Ctrl>;
 /// An I/O queue of the controller's tag set.
 pub(crate) type IoQueue = mq::IoQueue<Ctrl>;
-/// A namespace disk of the controller.
-pub(crate) type Disk = mq::Disk<Ctrl>;
+/// A namespace of the controller as the system sees it: its disk and its generic
+/// character device (`/dev/ng<N>n<M>`, when it could be created).
+pub(crate) struct Disk {
+    /// Declared first, so deleted first: C deletes the generic device before the disk.
+    _ng: Option<KBox<dyn Send + Sync>>,
+    disk: mq::Disk<Ctrl>,
+}
+
+impl core::ops::Deref for Disk {
+    type Target = mq::Disk<Ctrl>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.disk
+    }
+}
 /// A counted reference to a namespace disk.
 pub(crate) type DiskRef = mq::DiskRef<Ctrl>;
 /// A namespace disk, borrowed.
@@ -333,6 +347,10 @@ pub(crate) struct Interfaces {
     pub(crate) hwmon: fn(Arc<Ctrl>, &kernel::device::Device) -> Result<KBox<dyn Send + Sync>>,
     /// Shows or hides the controller attributes that depend on what bring-up learnt.
     pub(crate) update_ctrl_attrs: fn(&ClassDevice<Ctrl>) -> Result,
+    /// Creates the generic character device `ng<instance>n<disk id>` of a namespace disk
+    /// under the controller's class device; deleted when the returned object drops.
+    pub(crate) ng_device:
+        fn(DiskRef, u32, u32, &kernel::device::Device) -> Result<KBox<dyn Send + Sync>>,
 }
 
 /// Module parameters as this controller uses them.

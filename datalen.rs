@@ -197,6 +197,7 @@ pub(crate) fn nvm(c: &Command, lba_shift: u32) -> Option<u64> {
     let len = if op == IoOpcode::Read as u8
         || op == IoOpcode::Write as u8
         || op == IoOpcode::Compare as u8
+        || op == IoOpcode::ZoneAppend as u8
     {
         let blocks = u64::from(RwCdw12::from_raw(c.cdw12).nlb().get()) + 1;
         // At most 2^16 blocks of at most 2^31 bytes (callers pass the namespace's shift).
@@ -207,6 +208,9 @@ pub(crate) fn nvm(c: &Command, lba_shift: u32) -> Option<u64> {
         let f = CopyCdw12::from_raw(c.cdw12);
         let size = *COPY_DESC_SIZE.get(f.desfmt().get() as usize)?;
         (u64::from(f.nr().get()) + 1) * size
+    } else if op == IoOpcode::ZoneMgmtRecv as u8 {
+        // Number of Dwords, 0's based, all of CDW12 (ZNS Figure 40).
+        dwords(u64::from(c.cdw12))
     } else if op == IoOpcode::ReservationRegister as u8 {
         RESV_REGISTER_SIZE
     } else if op == IoOpcode::ReservationReport as u8 {

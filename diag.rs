@@ -227,6 +227,9 @@ fn io_name(opcode: u8) -> &'static str {
         ReservationAcquire,
         ReservationRelease,
         Copy,
+        ZoneMgmtSend,
+        ZoneMgmtRecv,
+        ZoneAppend,
     ]
     .into_iter()
     .find(|o| *o as u8 == opcode)

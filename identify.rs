@@ -357,6 +357,7 @@ impl IdentifyCtrl {
             oncs: self.oncs,
             vwc: self.vwc,
             sgls: self.sgls,
+            lpa: self.lpa,
         }
     }
 
@@ -628,6 +629,8 @@ pub(crate) struct IdCtrl {
     pub(crate) vwc: u8,
     /// SGL Support.
     pub(crate) sgls: u32,
+    /// Log Page Attributes (bit 1: Commands Supported and Effects per command set).
+    pub(crate) lpa: u8,
 }
 
 /// How the controller names itself: what sysfs shows under `/sys/class/nvme/nvme<N>` and

@@ -50,7 +50,8 @@ use crate::{
     abstractions::{
         gendisk::{
             DiskData,
-            DiskOperations, //
+            DiskOperations,
+            ZoneReport, //
         },
         sysfs::GroupsRef,
     },
@@ -444,9 +445,9 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Comman
             );
             return Err(EINVAL);
         }
-        // A format the block layer cannot address (metadata, block size): the controller
-        // would move metadata through a pointer nobody set up.
-        if !ns.block_io() {
+        // A format with metadata: the controller would move metadata through a pointer
+        // nobody set up, or more data than the blocks' size says.
+        if !ns.passthru_io() {
             return Err(EINVAL);
         }
     }
@@ -593,7 +594,7 @@ fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Re
     let io = UserSlice::new(UserPtr::from_addr(arg), size_of::<UserIo>())
         .reader()
         .read::<UserIo>()?;
-    if !ns.block_io() {
+    if !ns.passthru_io() {
         return Err(EINVAL);
     }
     let (cmd, addr, nblocks) = user_io_command(&io, ns.nsid)?;
@@ -622,6 +623,15 @@ impl DiskOperations for Ops<Ctrl> {
     ) -> Result<i32> {
         ns_ioctl(disk, cmd, arg, write, partition)
     }
+
+    fn report_zones(
+        disk: DiskView<'_>,
+        sector: u64,
+        nr_zones: u32,
+        report: &mut ZoneReport<'_>,
+    ) -> Result<u32> {
+        disk.report_zones(sector, nr_zones, report)
+    }
 }
 
 pub(crate) fn ns_ioctl(
@@ -641,6 +651,17 @@ pub(crate) fn ns_ioctl(
         _ => Err(ENOTTY),
     }?;
     Ok(r as i32)
+}
+
+/// The ioctls of `/dev/ng<N>n<M>` (C: `nvme_ns_chr_ioctl`): those of the namespace's
+/// block device, never as a partition.
+pub(crate) fn generic_ioctl(
+    disk: DiskView<'_>,
+    cmd: u32,
+    arg: usize,
+    write: bool,
+) -> Result<isize> {
+    ns_ioctl(disk, cmd, arg, write, false).map(|r| r as isize)
 }
 
 /// The ioctls of `/dev/nvme<N>` (C: `nvme_dev_ioctl`).

@@ -116,8 +116,9 @@ pub(crate) trait TimedOut {
 pub(crate) struct Pdu {
     /// Status half-word of the completion, written by the interrupt handler.
     status: Atomic<u32>,
-    /// Dword 0 of the completion (the command's result, for passthrough).
-    result: Atomic<u32>,
+    /// Dwords 0 and 1 of the completion: the command's result (for passthrough), the
+    /// LBA a Zone Append wrote at.
+    result: Atomic<u64>,
     /// Retries of retryable errors so far (kept across requeues).
     retries: Atomic<u32>,
     /// The timeout handler already asked for an Abort of this command.
@@ -153,6 +154,9 @@ pub(crate) struct NsInfo<C: IoController> {
     /// Write Zeroes may deallocate (DLFEAT: deallocated blocks read zeroes and DEAC is
     /// supported).
     pub(crate) deac: bool,
+    /// Zone size in 512-byte sectors of a zoned namespace on a zoned disk, 0 otherwise.
+    /// Changed as `lba_shift`.
+    pub(crate) zone_sectors: Atomic<u64>,
     /// Namespace identifiers, for sysfs.
     pub(crate) ids: NsIds,
     /// Error and retry counters, passthrough logging (`crate::diag`).
@@ -179,6 +183,14 @@ impl<C: IoController> NsInfo<C> {
     /// Whether block I/O can address the namespace.
     pub(crate) fn block_io(&self) -> bool {
         self.block_io.load(Relaxed)
+    }
+
+    /// Whether passthrough I/O can carry the namespace's data: its LBA format has no
+    /// metadata, which would need a metadata buffer or, interleaved, move more than the
+    /// command's blocks of data (any command set, any block size: the generic device
+    /// reaches namespaces the block layer cannot address).
+    pub(crate) fn passthru_io(&self) -> bool {
+        self.diag.ms.load(Relaxed) == 0
     }
 }
 
@@ -336,8 +348,12 @@ fn complete_cqe<C: IoController>(
         Lookup::Dropped => true,
         Lookup::Claimed(c) => {
             c.pdu().status.store(u32::from(cqe.status), Relaxed);
-            c.pdu().result.store(cqe.result, Relaxed);
-            c.complete_in(batch, Status::from_cqe(cqe.status).is_some());
+            let result = u64::from(cqe.result) | (u64::from(cqe.dw1) << 32);
+            c.pdu().result.store(result, Relaxed);
+            // A Zone Append reports where it wrote, which its own completion passes on.
+            let alone =
+                Status::from_cqe(cqe.status).is_some() || c.op() == blk_mq::ReqOp::ZoneAppend;
+            c.complete_in(batch, alone);
             true
         }
     }
@@ -462,9 +478,14 @@ impl<C: IoController> IoContext<C> {
 /// are `BLK_STS_MEDIUM` (ENODATA to the caller), invalid opcode/field "not supported",
 /// anything else an I/O error.
 fn block_status(s: &Status) -> BlkStatus {
-    use crate::cmd::sct;
+    use crate::cmd::{
+        sc::command_specific as cs,
+        sct, //
+    };
     match (s.sct, s.sc) {
         _ if s.is_not_supported() => BlkStatus::NOTSUPP,
+        (sct::COMMAND_SPECIFIC, cs::ZONE_TOO_MANY_ACTIVE) => BlkStatus::ZONE_ACTIVE_RESOURCE,
+        (sct::COMMAND_SPECIFIC, cs::ZONE_TOO_MANY_OPEN) => BlkStatus::ZONE_OPEN_RESOURCE,
         (sct::GENERIC, crate::cmd::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
         (sct::GENERIC, crate::cmd::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
         (sct::MEDIA, _) => BlkStatus::MEDIUM,
@@ -668,7 +689,7 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
 
 /// Ends a request whose completion was recorded in its PDU (C: `nvme_pci_complete_rq` +
 /// `nvme_decide_disposition`).
-fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
+fn complete_rq<C: IoController>(mut rq: Completing<'_, Ops<C>>) {
     let ctx = rq.tag_set_data();
     let r = rq.rq();
     let p = rq.pdu();
@@ -691,6 +712,13 @@ fn complete_rq<C: IoController>(rq: Completing<'_, Ops<C>>) {
     let retries = p.retries.load(Relaxed);
     let may_retry = !dead && !r.is_failfast() && retries < u32::from(ctx.max_retries);
     let sts = match Status::from_cqe(status) {
+        None if r.op() == blk_mq::ReqOp::ZoneAppend => {
+            // Where the data landed (C: `nvme_end_req_zoned`).
+            let lba = p.result.load(Relaxed);
+            let sector = crate::zns::lba_to_sectors(lba, rq.queue_data().lba_shift());
+            rq.set_sector(sector);
+            BlkStatus::OK
+        }
         None => BlkStatus::OK,
         // Cancelled by a controller reset: resubmitted once the controller is back.
         Some(s) if s == Status::HOST_ABORTED && may_retry => {

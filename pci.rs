@@ -60,6 +60,7 @@ static INTERFACES: Interfaces = Interfaces {
     subsys_device: crate::sysfs::subsys_device,
     hwmon: crate::hwmon::register,
     update_ctrl_attrs: crate::sysfs::update_ctrl_attrs,
+    ng_device: crate::chardev::ng_device,
 };
 
 impl pci::Driver for NvmeDriver {

@@ -29,6 +29,7 @@ mod quirks;
 mod regs;
 mod sgl;
 mod sysfs;
+mod zns;
 
 /// The module: the `nvme` class, then the PCI driver.
 #[pin_data]

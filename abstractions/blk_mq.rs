@@ -63,6 +63,10 @@ impl BlkStatus {
     pub(crate) const RESOURCE: Self = Self(9);
     /// `BLK_STS_IOERR`: any other I/O error.
     pub(crate) const IOERR: Self = Self(10);
+    /// `BLK_STS_ZONE_OPEN_RESOURCE`: the zone would exceed the device's open zones.
+    pub(crate) const ZONE_OPEN_RESOURCE: Self = Self(14);
+    /// `BLK_STS_ZONE_ACTIVE_RESOURCE`: the zone would exceed the device's active zones.
+    pub(crate) const ZONE_ACTIVE_RESOURCE: Self = Self(15);
 
     /// The raw value.
     pub(crate) fn raw(self) -> bindings::blk_status_t {

@@ -39,6 +39,7 @@ use crate::abstractions::{
 const BLK_FEAT_WRITE_CACHE: u32 = 1 << 0;
 const BLK_FEAT_FUA: u32 = 1 << 1;
 const BLK_FEAT_POLL: u32 = 1 << 9;
+const BLK_FEAT_ZONED: u32 = 1 << 10;
 
 /// `BLK_OPEN_WRITE`: the block device was opened for writing.
 const BLK_OPEN_WRITE: bindings::blk_mode_t = 1 << 1;
@@ -77,6 +78,21 @@ pub(crate) struct QueueLimits {
     pub(crate) write_cache: bool,
     /// `BLK_FEAT_POLL`.
     pub(crate) poll: bool,
+    /// `BLK_FEAT_ZONED` and the zone limits: a host-managed zoned disk.
+    pub(crate) zoned: Option<ZonedLimits>,
+}
+
+/// The limits of a zoned disk (`BLK_FEAT_ZONED`), in 512-byte sectors.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct ZonedLimits {
+    /// Zone size, a power of two (`chunk_sectors`).
+    pub(crate) zone_sectors: u32,
+    /// `max_open_zones` (0: no limit).
+    pub(crate) max_open_zones: u32,
+    /// `max_active_zones` (0: no limit).
+    pub(crate) max_active_zones: u32,
+    /// `max_hw_zone_append_sectors`.
+    pub(crate) max_zone_append_sectors: u32,
 }
 
 impl QueueLimits {
@@ -104,6 +120,16 @@ impl QueueLimits {
         if self.poll {
             ql.features |= BLK_FEAT_POLL;
         }
+        let z = self.zoned.unwrap_or_default();
+        if self.zoned.is_some() {
+            ql.features |= BLK_FEAT_ZONED;
+        } else {
+            ql.features &= !BLK_FEAT_ZONED;
+        }
+        ql.chunk_sectors = z.zone_sectors;
+        ql.max_open_zones = z.max_open_zones;
+        ql.max_active_zones = z.max_active_zones;
+        ql.max_hw_zone_append_sectors = z.max_zone_append_sectors;
     }
 }
 
@@ -121,6 +147,67 @@ pub(crate) trait DiskOperations: Operations {
         write: bool,
         partition: bool,
     ) -> Result<i32>;
+
+    /// Reports up to `nr_zones` zones of a zoned disk from the zone containing `sector`
+    /// through `report` (C: `report_zones`); returns how many were reported.
+    fn report_zones(
+        _disk: DiskView<'_, Self>,
+        _sector: u64,
+        _nr_zones: u32,
+        _report: &mut ZoneReport<'_>,
+    ) -> Result<u32> {
+        Err(EOPNOTSUPP)
+    }
+}
+
+/// A zone of a zoned disk, sequential write required, as the block layer describes it
+/// (C: `struct blk_zone`), in 512-byte sectors.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BlkZone {
+    /// First sector.
+    pub(crate) start: u64,
+    /// Length: the zone size.
+    pub(crate) len: u64,
+    /// Usable sectors from `start`.
+    pub(crate) capacity: u64,
+    /// Write pointer.
+    pub(crate) wp: u64,
+    /// Condition (`BLK_ZONE_COND_*`).
+    pub(crate) cond: u8,
+}
+
+/// Where `report_zones` puts the zones it finds (C: `struct blk_report_zones_args`).
+///
+/// # Invariants
+///
+/// `disk` is the gendisk and `args` the arguments of a `report_zones` call in progress.
+pub(crate) struct ZoneReport<'a> {
+    disk: *mut bindings::gendisk,
+    args: *mut bindings::blk_report_zones_args,
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl ZoneReport<'_> {
+    /// Reports `zone` as the `idx`-th of this call (C: `disk_report_zone`).
+    ///
+    /// # Errors
+    ///
+    /// What the block layer's callback returns (it stops the report).
+    pub(crate) fn report(&mut self, idx: u32, zone: &BlkZone) -> Result {
+        // SAFETY: All-zero is a valid `blk_zone` (no flags, reserved bytes zero).
+        let mut z: bindings::blk_zone = unsafe { core::mem::zeroed() };
+        z.start = zone.start;
+        z.len = zone.len;
+        z.wp = zone.wp;
+        z.capacity = zone.capacity;
+        z.cond = zone.cond;
+        z.type_ = bindings::blk_zone_type_BLK_ZONE_TYPE_SEQWRITE_REQ as u8;
+        // SAFETY: By the invariant `disk` and `args` are those of a call in progress; `z`
+        // is a valid zone the callee copies.
+        kernel::error::to_result(unsafe {
+            bindings::disk_report_zone(self.disk, &mut z, idx, self.args)
+        })
+    }
 }
 
 /// The `block_device_operations` trampolines of a [`GenDisk<T>`].
@@ -154,6 +241,30 @@ impl<T: DiskOperations> BdevVTable<T> {
 
     /// # Safety
     ///
+    /// `disk` is a `GenDisk<T>`'s gendisk, alive during the call (the block layer calls
+    /// this while it holds the disk); `args` are the call's report arguments.
+    unsafe extern "C" fn report_zones(
+        disk: *mut bindings::gendisk,
+        sector: u64,
+        nr_zones: u32,
+        args: *mut bindings::blk_report_zones_args,
+    ) -> c_int {
+        // SAFETY: Per the function's safety requirements.
+        let view = unsafe { DiskView::<T>::from_raw(disk) };
+        // INVARIANT: the arguments of this call, which `report` lives within.
+        let mut report = ZoneReport {
+            disk,
+            args,
+            _p: PhantomData,
+        };
+        match T::report_zones(view, sector, nr_zones, &mut report) {
+            Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
     /// `disk` is a `GenDisk<T>`'s gendisk whose last reference is gone.
     unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
         // SAFETY: `GenDisk::new` set `private_data` to a leaked `KBox<T::QueueData>`; the
@@ -165,6 +276,7 @@ impl<T: DiskOperations> BdevVTable<T> {
         // An open disk pins the module.
         owner: &raw const bindings::__this_module as *mut _,
         ioctl: Some(Self::ioctl),
+        report_zones: Some(Self::report_zones),
         free_disk: Some(Self::free_disk),
         // SAFETY: All-zero is a valid table (every other callback optional).
         ..unsafe { core::mem::zeroed() }
@@ -226,6 +338,22 @@ impl<'a, T: Operations> DiskView<'a, T> {
         unsafe { ptr::read_volatile(&raw const (*(*self.disk).queue).limits.logical_block_size) }
     }
 
+    /// The most bytes one request can carry as a single mapping of kernel memory: its
+    /// `max_hw_sectors`, and a page per segment (C bounds its zone report buffers so).
+    pub(crate) fn max_transfer_bytes(&self) -> usize {
+        // SAFETY: By the invariant the disk, and with it its queue, is alive; the limits
+        // are replaced whole under `limits_lock`, so a torn read is at worst stale.
+        let (hw, segs) = unsafe {
+            let l = &raw const (*(*self.disk).queue).limits;
+            (
+                ptr::read_volatile(&raw const (*l).max_hw_sectors),
+                ptr::read_volatile(&raw const (*l).max_segments),
+            )
+        };
+        ((hw as usize) << kernel::block::SECTOR_SHIFT)
+            .min((segs as usize) << kernel::page::PAGE_SHIFT)
+    }
+
     /// Sets the queue's request timeout to `ms` milliseconds (C: `blk_queue_rq_timeout`),
     /// for requests started from now on.
     pub(crate) fn set_rq_timeout(&self, ms: u32) {
@@ -236,22 +364,21 @@ impl<'a, T: Operations> DiskView<'a, T> {
     }
 
     /// Runs a driver-private request on the disk's queue and waits for it (C:
-    /// `blk_mq_alloc_request` + `blk_rq_map_user` + `blk_execute_rq`): `setup` prepares
-    /// the driver's data, `len` bytes of user memory at `ubuf` carry the data (bounds
-    /// checked: a bad pointer is `EFAULT`), `timeout_ms` 0 keeps the queue's timeout, and
-    /// `done` reads the outcome from the driver's data. User data is copied back (when
-    /// bounced) and unpinned after `done`.
+    /// `blk_mq_alloc_request` + `blk_rq_map_user` or `blk_rq_map_kern` +
+    /// `blk_execute_rq`): `setup` prepares the driver's data, `data` carries the data
+    /// (user memory is bounds checked: a bad pointer is `EFAULT`), `timeout_ms` 0 keeps
+    /// the queue's timeout, and `done` reads the outcome from the driver's data. User
+    /// data is copied back (when bounced) and unpinned after `done`.
     ///
     /// # Errors
     ///
     /// `ENODEV` and others from allocating the request once the disk is being deleted,
-    /// `EFAULT`/`EINVAL` from mapping the user buffer, what `done` returns, and errors
-    /// from copying back.
+    /// `EFAULT`/`EINVAL` from mapping the buffer, what `done` returns, and errors from
+    /// copying back.
     pub(crate) fn execute_drv<R>(
         &self,
         write: bool,
-        ubuf: u64,
-        len: u32,
+        data: DrvData<'_>,
         timeout_ms: u32,
         setup: impl FnOnce(&mut T::Pdu),
         done: impl FnOnce(&T::Pdu, BlkStatus) -> Result<R>,
@@ -261,11 +388,13 @@ impl<'a, T: Operations> DiskView<'a, T> {
         } else {
             bindings::req_op_REQ_OP_DRV_IN
         };
+        let mut user = false;
         // SAFETY: By the invariant the disk and its queue are alive. A request holds a
         // reference on the queue's usage counter until freed, so deleting the disk waits
         // for it: the disk's data and the tag set stay until `blk_mq_free_request`. The
         // request is ours from allocation to free: its driver data is ours to change
-        // before `blk_execute_rq` and after it returns.
+        // before `blk_execute_rq` and after it returns. A kernel buffer is borrowed
+        // mutably for the whole call, which ends after the request did.
         unsafe {
             let q = (*self.disk).queue;
             let rq = kernel::error::from_err_ptr(bindings::blk_mq_alloc_request(q, op, 0))?;
@@ -273,28 +402,42 @@ impl<'a, T: Operations> DiskView<'a, T> {
             if timeout_ms > 0 {
                 (*rq).timeout = kernel::time::msecs_to_jiffies(timeout_ms) as u32;
             }
-            if ubuf != 0 && len != 0 {
-                let ret = bindings::blk_rq_map_user(
-                    q,
-                    rq,
-                    ptr::null_mut(),
-                    ubuf as usize as *mut c_void,
-                    len as _,
-                    bindings::GFP_KERNEL,
-                );
-                if ret != 0 {
-                    bindings::blk_mq_free_request(rq);
-                    return Err(Error::from_errno(ret));
+            let ret = match data {
+                DrvData::User { addr, len } if addr != 0 && len != 0 => {
+                    user = true;
+                    bindings::blk_rq_map_user(
+                        q,
+                        rq,
+                        ptr::null_mut(),
+                        addr as usize as *mut c_void,
+                        len as _,
+                        bindings::GFP_KERNEL,
+                    )
                 }
+                DrvData::Kernel(buf) if !buf.is_empty() => match u32::try_from(buf.len()) {
+                    Ok(len) => bindings::blk_rq_map_kern(
+                        rq,
+                        buf.as_mut_ptr().cast(),
+                        len,
+                        bindings::GFP_KERNEL,
+                    ),
+                    Err(_) => EINVAL.to_errno(),
+                },
+                _ => 0,
+            };
+            if ret != 0 {
+                bindings::blk_mq_free_request(rq);
+                return Err(Error::from_errno(ret));
             }
             let bio = (*rq).bio;
             let sts = BlkStatus::from_raw(bindings::blk_execute_rq(rq, false));
             let r = done(&*pdu_of::<T>(rq), sts);
-            // Copies bounced data back to the user and releases the pages.
-            let unmapped = if bio.is_null() {
-                0
-            } else {
+            // Copies bounced data back to the user and releases the pages; a kernel
+            // buffer's bio went with the request's completion.
+            let unmapped = if user && !bio.is_null() {
                 bindings::blk_rq_unmap_user(bio)
+            } else {
+                0
             };
             bindings::blk_mq_free_request(rq);
             let r = r?;
@@ -302,6 +445,33 @@ impl<'a, T: Operations> DiskView<'a, T> {
             Ok(r)
         }
     }
+
+    /// Reads the zones of a zoned disk again and rebuilds the block layer's zone state
+    /// from them (C: `blk_revalidate_disk_zones`); it calls `report_zones` and freezes
+    /// the queue itself. The caller holds no lock that the disk's I/O needs and has not
+    /// frozen the queue.
+    ///
+    /// # Errors
+    ///
+    /// What the block layer says (`ENODEV` for a zone geometry it refuses).
+    pub(crate) fn revalidate_zones(&self) -> Result {
+        // SAFETY: By the invariant the disk is alive; the block layer serialises
+        // revalidation with the queue's limits lock and freezes the queue itself.
+        kernel::error::to_result(unsafe { bindings::blk_revalidate_disk_zones(self.disk) })
+    }
+}
+
+/// The data of a driver-private request ([`DiskView::execute_drv`]).
+pub(crate) enum DrvData<'a> {
+    /// `len` bytes of user memory at `addr` (none when either is 0).
+    User {
+        /// The user address.
+        addr: u64,
+        /// Bytes.
+        len: u32,
+    },
+    /// A kernel buffer (kmalloc or vmalloc memory; at most the queue's transfer limit).
+    Kernel(&'a mut [u8]),
 }
 
 /// A counted reference to a disk: keeps the gendisk and its data alive (C: `get_device`
@@ -504,6 +674,8 @@ pub(crate) struct DiskParams<'a> {
     /// No block interface (C: `GENHD_FL_HIDDEN`): in sysfs, but no block device,
     /// partitions or uevent.
     pub(crate) hidden: bool,
+    /// Read-only (C: `set_disk_ro`).
+    pub(crate) read_only: bool,
 }
 
 /// A gendisk on a [`TagSet<T>`], added to the system, owning a `T::QueueData`.
@@ -527,13 +699,15 @@ unsafe impl<T: DiskOperations> Sync for GenDisk<T> {}
 
 impl<T: DiskOperations> GenDisk<T> {
     /// Creates and adds a disk on `tagset` under `parent` with the attribute groups
-    /// `T::GROUPS` (C: `blk_mq_alloc_disk` + `device_add_disk`).
+    /// `T::GROUPS` (C: `blk_mq_alloc_disk` + `device_add_disk`). A zoned disk has its
+    /// zones read before it is added, as C orders it; how that went is the second value
+    /// (the disk is added either way, as C adds it on a first scan).
     pub(crate) fn new(
         tagset: Arc<TagSet<T>>,
         data: T::QueueData,
         p: &DiskParams<'_>,
         parent: &Device,
-    ) -> Result<Self> {
+    ) -> Result<(Self, Result)> {
         if p.name.len() >= bindings::DISK_NAME_LEN as usize {
             return Err(EINVAL);
         }
@@ -572,7 +746,18 @@ impl<T: DiskOperations> GenDisk<T> {
                 (*disk).flags |= bindings::GENHD_FL_HIDDEN as c_int;
             }
             bindings::set_capacity(disk, p.capacity_sectors);
+            if p.read_only {
+                bindings::set_disk_ro(disk, true);
+            }
         }
+        let zones = if p.limits.zoned.is_some() && p.capacity_sectors != 0 {
+            // SAFETY: `disk` is set up (its operations and data are in place, so the
+            // block layer's `report_zones` reaches this disk's data); it is not added
+            // yet, so nothing else revalidates it.
+            unsafe { DiskView::<T>::from_raw(disk) }.revalidate_zones()
+        } else {
+            Ok(())
+        };
         // SAFETY: `disk` is set up; `parent` is a live device, which the block layer
         // references while the disk is added; the attribute groups are static, and their
         // source `DiskData<T>` finds this disk's data (set above).
@@ -587,10 +772,13 @@ impl<T: DiskOperations> GenDisk<T> {
             return Err(Error::from_errno(ret));
         }
         // INVARIANT: allocated on `tagset` and added; the gendisk owns `data` from here.
-        Ok(Self {
-            disk,
-            _tagset: tagset,
-        })
+        Ok((
+            Self {
+                disk,
+                _tagset: tagset,
+            },
+            zones,
+        ))
     }
 
     /// Fails all future I/O on the disk (C: `blk_mark_disk_dead`).

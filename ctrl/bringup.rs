@@ -358,7 +358,7 @@ impl Ctrl {
         self.add_subsystem()?;
         self.aen_configure(admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
-            let e = self.read_effects(admin, idc.lpa)?;
+            let e = self.read_effects(admin, idc.lpa, crate::identify::csi::NVM)?;
             *self.effects.lock() = Some(e);
         }
         dev_info!(
@@ -655,20 +655,26 @@ impl Ctrl {
 
     /// Commands Supported and Effects: the log page when LPA says there is one, plus what
     /// C knows of the commands that change data or namespaces (C: `nvme_init_effects`,
-    /// `nvme_init_known_nvm_effects`).
-    pub(super) fn read_effects(&self, admin: &AdminQueue, lpa: u8) -> Result<Arc<Effects>> {
+    /// `nvme_init_known_nvm_effects`), of the I/O commands of command set `csi`.
+    pub(super) fn read_effects(
+        &self,
+        admin: &AdminQueue,
+        lpa: u8,
+        csi: u8,
+    ) -> Result<Arc<Effects>> {
         /// LPA bit 1: the Commands Supported and Effects log page is supported.
         const LPA_CSE: u8 = 1 << 1;
         let mut log = None;
         if lpa & LPA_CSE != 0 {
             let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
-            let cmd = Command::get_log_page(
+            let mut cmd = Command::get_log_page(
                 LogPage::CmdEffects,
                 NSID_ALL,
                 buf.dma(),
                 IDENTIFY_LOG_SIZE,
                 false,
             );
+            cmd.cdw14 = u32::from(csi) << crate::cmd::LOG_CSI_SHIFT;
             if self
                 .admin_data(admin, AdminOpcode::GetLogPage, cmd, &buf)
                 .is_ok()

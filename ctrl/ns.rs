@@ -56,7 +56,10 @@ use crate::{
         ONCS_WRITE_ZEROES,
         VWC_PRESENT, //
     },
-    mq::Limits,
+    mq::{
+        self,
+        Limits, //
+    },
     quirks::Quirks,
     regs,
 };
@@ -79,6 +82,9 @@ pub(super) struct ScanOutcome {
     pub(super) removed: KVec<Disk>,
     /// Disks whose namespace changed (capacity, LBA format), to update in place.
     updates: KVec<(DiskRef, Found)>,
+    /// Zoned disks whose zones are to be read again (C revalidates them on every scan:
+    /// a reset or a notice may have changed their conditions).
+    revalidate: KVec<DiskRef>,
     /// New namespaces, their disk numbers reserved (in `retired_ids`), to add: adding a
     /// disk reads its partition table, I/O that may need a reset, which takes `inner`.
     added: KVec<(Arc<TagSet>, Found)>,
@@ -120,6 +126,11 @@ impl Ctrl {
         // while holding `inner`, which a reset (that such I/O may need) takes.
         for (d, f) in core::mem::take(&mut out.updates) {
             self.update_disk(d, f, &mut out.removed);
+        }
+        for d in core::mem::take(&mut out.revalidate) {
+            if let Err(e) = d.view().revalidate_zones() {
+                self.warn_zones(d.view().ns().disk_id, e);
+            }
         }
         for (ts, f) in core::mem::take(&mut out.added) {
             let id = f.ns.disk_id;
@@ -166,7 +177,14 @@ impl Ctrl {
         let ns = d.view().ns();
         let (id, nsid) = (ns.disk_id, ns.nsid);
         let (old_bs, old_cap) = (d.view().block_size(), d.view().capacity_sectors());
-        match d.update(&f.lim, f.ns.lba_shift(), f.ns.block_io()) {
+        let zone_sectors = f.ns.zone_sectors.load(Relaxed);
+        let res = d.update(&f.lim, f.ns.lba_shift(), f.ns.block_io(), zone_sectors);
+        if res.is_ok() && zone_sectors != 0 {
+            if let Err(e) = d.view().revalidate_zones() {
+                self.warn_zones(id, e);
+            }
+        }
+        match res {
             Ok(()) => match f.no_block_io {
                 Some(why) => self.warn_passthrough_only(id, nsid, why),
                 None if old_bs != 1 << f.lim.lba_shift || old_cap == 0 => dev_info!(
@@ -202,6 +220,17 @@ impl Ctrl {
                 }
             }
         }
+    }
+
+    /// Says that the zones of disk `id` could not be read (C goes on with the disk).
+    fn warn_zones(&self, id: u32, e: Error) {
+        dev_warn!(
+            self.dev(),
+            "nvme{}n{}: zone revalidation failed ({:?})\n",
+            self.instance,
+            id,
+            e
+        );
     }
 
     /// Says why disk `id` (namespace `nsid`) has capacity 0.
@@ -351,8 +380,11 @@ impl Ctrl {
                         || d.block_size() != 1 << f.lim.lba_shift
                         || ns.lba_shift() != f.ns.lba_shift()
                         || ns.block_io() != f.ns.block_io()
+                        || ns.zone_sectors.load(Relaxed) != f.ns.zone_sectors.load(Relaxed)
                     {
                         out.updates.push((d.get(), f), GFP_KERNEL)?;
+                    } else if ns.zone_sectors.load(Relaxed) != 0 {
+                        out.revalidate.push(d.get(), GFP_KERNEL)?;
                     }
                 }
                 (Some(mut f), None) => {
@@ -389,12 +421,23 @@ impl Ctrl {
         );
         let disk = {
             let class_dev = self.class_dev.lock();
-            Disk::new(
-                tagset,
-                f.ns,
-                &f.lim,
-                class_dev.as_ref().ok_or(ENODEV)?.as_ref(),
-            )?
+            let parent = class_dev.as_ref().ok_or(ENODEV)?.as_ref();
+            let (disk, zones) = mq::Disk::new(tagset, f.ns, &f.lim, parent)?;
+            if let Err(e) = zones {
+                self.warn_zones(id, e);
+            }
+            // As C, a namespace without its generic device still has its disk.
+            let ng = (self.ifaces.ng_device)(disk.get(), self.instance, id, parent)
+                .inspect_err(|_| {
+                    dev_err!(
+                        self.dev(),
+                        "Unable to create the ng{}n{} device\n",
+                        self.instance,
+                        id
+                    )
+                })
+                .ok();
+            Disk { _ng: ng, disk }
         };
         // The tag set's timeout is the module parameter's; sysfs may have changed it.
         disk.set_timeout_ms(self.diag.io_timeout_ms.load(Relaxed));
@@ -453,9 +496,12 @@ impl Ctrl {
             });
             match geo {
                 Some(g) => {
+                    // A zoned disk keeps its zones only in the same block size; the
+                    // rescan sets up anything else.
+                    let zoned = ns.zone_sectors.load(Relaxed) != 0 && ns.lba_shift() == g.lba_shift;
                     ns.lba_shift.store(g.lba_shift, Relaxed);
                     ns.diag.ms.store(u32::from(g.ms), Relaxed);
-                    let block = g.usage() == NsUse::Block && ns.ids.csi == csi::NVM;
+                    let block = g.usage() == NsUse::Block && (ns.ids.csi == csi::NVM || zoned);
                     ns.block_io.store(block, Relaxed);
                 }
                 None => ns.block_io.store(false, Relaxed),
@@ -554,20 +600,42 @@ impl Ctrl {
             );
             ids = ids.command_set_only();
         }
-        // Another command set (CC.CSS selects all that the controller supports, so a
-        // zoned namespace runs as one): not an ordinary disk. C gives it a hidden disk
-        // of capacity 0 with these messages (`nvme_update_ns_info_generic`); so does this
-        // driver, which has no zoned block device support.
-        let hidden = ids.csi != csi::NVM;
-        if hidden {
-            if ids.csi == csi::ZONED {
+        // A zoned namespace is a zoned disk (C: `nvme_update_ns_info_block` with
+        // `nvme_query_zone_info`); a zoned namespace whose zones the block layer cannot
+        // take, or one of another command set, gets C's hidden disk of capacity 0 with
+        // C's messages (`nvme_update_ns_info_generic`, `-ENODEV`).
+        let mut effects = self.effects.lock().clone().ok_or(EINVAL)?;
+        let (mut zoned, mut read_only) = (None, false);
+        let hidden = match ids.csi {
+            csi::NVM => false,
+            csi::ZONED if cfg!(CONFIG_BLK_DEV_ZONED) => {
+                match self.zoned_ns(inner, admin, nsid, idns.lbaf_index(), geo.lba_shift) {
+                    Ok(z) => {
+                        (zoned, read_only, effects) = (z.limits, z.read_only, z.effects);
+                        zoned.is_none()
+                    }
+                    Err(e) if e == ETIMEDOUT || e == ENODEV => return Err(e),
+                    Err(_) => {
+                        dev_warn!(
+                            dev,
+                            "nvme{}: zone info query failed for nsid {}, not enabling zoned mode\n",
+                            self.instance,
+                            nsid
+                        );
+                        true
+                    }
+                }
+            }
+            csi::ZONED => {
                 dev_info!(
                     dev,
                     "nvme{}: block device for nsid {} not supported without CONFIG_BLK_DEV_ZONED\n",
                     self.instance,
                     nsid
                 );
-            } else {
+                true
+            }
+            _ => {
                 dev_info!(
                     dev,
                     "nvme{}: block device for nsid {} not supported (csi {})\n",
@@ -575,8 +643,14 @@ impl Ctrl {
                     nsid,
                     ids.csi
                 );
+                true
             }
+        };
+        if hidden {
             no_block_io = Some("I/O command set without block device support");
+        }
+        if no_block_io.is_some() {
+            zoned = None;
         }
         let write_zeroes =
             id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
@@ -611,13 +685,15 @@ impl Ctrl {
             poll,
             sgl: crate::sgl::supported(id.sgls),
             hidden,
+            zoned,
+            read_only,
         };
         let ident = self.identity();
         let ns = NsInfo {
             ids,
             diag: NsDiag::new(geo.ms, idns.nuse),
             ctrl: self.arc().ok_or(ENODEV)?,
-            effects: self.effects.lock().clone().ok_or(EINVAL)?,
+            effects,
             vid: ident.map_or(0, |i| i.vid),
             sn: ident.map_or([0; 20], |i| i.sn),
             mn: ident.map_or([0; 40], |i| i.mn),
@@ -630,6 +706,7 @@ impl Ctrl {
             dsm: id.oncs & ONCS_DSM != 0,
             write_zeroes,
             deac: feat.deac(),
+            zone_sectors: Atomic::new(zoned.map_or(0, |z| u64::from(z.zone_sectors))),
         };
         Ok(Some(Found {
             ns,

@@ -7,7 +7,8 @@ use core::fmt::Write;
 
 use kernel::{
     prelude::*,
-    sync::atomic::Relaxed, //
+    sync::atomic::Relaxed,
+    transmute::FromBytes, //
 };
 
 use super::{
@@ -25,16 +26,26 @@ use crate::{
         },
         gendisk::{
             self,
+            BlkZone,
             DiskOperations,
             DiskParams,
+            DrvData,
             GenDisk,
-            QueueLimits, //
+            QueueLimits,
+            ZoneReport,
+            ZonedLimits, //
         },
     },
     cmd::{
         Command,
         Status,
         DSM_MAX_RANGES, //
+    },
+    zns::{
+        self,
+        BadZoneType,
+        ZoneDescriptor,
+        ZoneReportHeader, //
     },
 };
 
@@ -77,6 +88,11 @@ pub(crate) struct Limits {
     /// the driver has no block device for): the disk is in sysfs, but has no block
     /// device, partitions or uevent. Takes effect when the disk is added.
     pub(crate) hidden: bool,
+    /// A zoned namespace on a zoned disk: its zone limits.
+    pub(crate) zoned: Option<ZonedLimits>,
+    /// Read-only (a zoned namespace without Zone Append, as C forces it); taken when the
+    /// disk is added.
+    pub(crate) read_only: bool,
 }
 
 impl Limits {
@@ -112,6 +128,7 @@ impl Limits {
             dma_alignment: 3,
             write_cache: self.write_cache,
             poll: self.poll,
+            zoned: self.zoned,
         }
     }
 }
@@ -151,8 +168,7 @@ impl<'a, C: IoController> DiskView<'a, C> {
         let write = cmd.opcode() & 1 != 0;
         self.execute_drv(
             write,
-            ubuf,
-            len,
+            DrvData::User { addr: ubuf, len },
             timeout_ms,
             |pdu| {
                 pdu.passthru = *cmd;
@@ -162,7 +178,8 @@ impl<'a, C: IoController> DiskView<'a, C> {
             |pdu, sts| {
                 let done = PassthruDone {
                     status: pdu.status.load(Relaxed) as u16,
-                    result: pdu.result.load(Relaxed),
+                    // Dword 0: what the ioctls return.
+                    result: pdu.result.load(Relaxed) as u32,
                 };
                 match Status::from_cqe(done.status) {
                     Some(s) if s == Status::HOST_ABORTED => Err(EINTR),
@@ -174,6 +191,93 @@ impl<'a, C: IoController> DiskView<'a, C> {
     }
 }
 
+impl<C: IoController> DiskView<'_, C> {
+    /// Reports up to `nr_zones` zones from the one holding `sector` (C:
+    /// `nvme_ns_report_zones`): Zone Management Receive on the disk's own queue into a
+    /// buffer of at most one transfer, as many rounds as it takes.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a disk without zones, a zone that is not sequential write required
+    /// or no zone at all; `ENOMEM`; `EIO` when the controller fails the report; what
+    /// the block layer's callback returns.
+    pub(crate) fn report_zones(
+        &self,
+        sector: u64,
+        nr_zones: u32,
+        report: &mut ZoneReport<'_>,
+    ) -> Result<u32> {
+        let ns = self.ns();
+        let (zone_sectors, shift) = (ns.zone_sectors.load(Relaxed), ns.lba_shift());
+        if zone_sectors == 0 || !zone_sectors.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let capacity = self.capacity_sectors();
+        let nr_zones = u64::from(nr_zones).min(capacity / zone_sectors) as u32;
+        let (len, max_in_buf) = zns::report_size(nr_zones, self.max_transfer_bytes());
+        let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let lba_sectors = shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+        let mut sector = sector & !(zone_sectors - 1);
+        let mut idx = 0u32;
+        while idx < nr_zones && sector < capacity {
+            buf.fill(0);
+            let cmd = Command::zone_report(ns.nsid, sector >> lba_sectors, len as u32);
+            self.execute_drv(
+                false,
+                DrvData::Kernel(&mut buf),
+                0,
+                |pdu| {
+                    pdu.passthru = cmd;
+                    pdu.status.store(0, Relaxed);
+                },
+                |pdu, sts| match Status::from_cqe(pdu.status.load(Relaxed) as u16) {
+                    None if sts == BlkStatus::OK => Ok(()),
+                    _ => Err(EIO),
+                },
+            )?;
+            let hdr =
+                ZoneReportHeader::from_bytes_copy(buf.get(..64).unwrap_or(&[])).ok_or(EINVAL)?;
+            let nz = hdr
+                .nr_zones
+                .min(u64::from(nr_zones - idx))
+                .min(max_in_buf as u64) as usize;
+            if nz == 0 {
+                break;
+            }
+            let descs = buf.get(size_of::<ZoneReportHeader>()..).unwrap_or(&[]);
+            for d in descs.chunks_exact(size_of::<ZoneDescriptor>()).take(nz) {
+                let d = ZoneDescriptor::from_bytes_copy(d).ok_or(EINVAL)?;
+                let z = d.to_zone(shift, zone_sectors).map_err(|BadZoneType(t)| {
+                    pr_err!(
+                        "nvme{}n{}: invalid zone type {:#x} at zone {}\n",
+                        ns.instance,
+                        ns.disk_id,
+                        t,
+                        idx
+                    );
+                    EINVAL
+                })?;
+                report.report(
+                    idx,
+                    &BlkZone {
+                        start: z.start,
+                        len: z.len,
+                        capacity: z.capacity,
+                        wp: z.wp,
+                        cond: z.cond,
+                    },
+                )?;
+                idx += 1;
+            }
+            sector = sector.saturating_add(zone_sectors.saturating_mul(nz as u64));
+        }
+        if idx == 0 {
+            return Err(EINVAL);
+        }
+        Ok(idx)
+    }
+}
+
 impl<C: IoController> DiskRef<C> {
     /// Applies a namespace's new LBA format, limits and capacity to its disk in place
     /// (C: `nvme_update_ns_info_block`), with the queue frozen, so that no request
@@ -182,10 +286,17 @@ impl<C: IoController> DiskRef<C> {
     /// # Errors
     ///
     /// What the block layer says of the new limits (nothing changed then).
-    pub(crate) fn update(&self, lim: &Limits, lba_shift: u32, block_io: bool) -> Result {
+    pub(crate) fn update(
+        &self,
+        lim: &Limits,
+        lba_shift: u32,
+        block_io: bool,
+        zone_sectors: u64,
+    ) -> Result {
         self.update_limits(&lim.queue_limits(), lim.capacity_sectors, |ns| {
             ns.lba_shift.store(lba_shift, Relaxed);
             ns.block_io.store(block_io, Relaxed);
+            ns.zone_sectors.store(zone_sectors, Relaxed);
         })
     }
 }
@@ -200,13 +311,14 @@ where
     Ops<C>: DiskOperations + Operations<QueueData = NsInfo<C>>,
 {
     /// Creates and adds the disk `nvme<instance>n<disk_id>` under the controller device
-    /// `parent`.
+    /// `parent`; a zoned one reads its zones first, and the second value says how that
+    /// went.
     pub(crate) fn new(
         tagset: &TagSet<C>,
         ns: NsInfo<C>,
         lim: &Limits,
         parent: &kernel::device::Device,
-    ) -> Result<Self> {
+    ) -> Result<(Self, Result)> {
         let mut name = NameBuf::default();
         write!(name, "nvme{}n{}", ns.instance, ns.disk_id).map_err(|_| EINVAL)?;
         let p = DiskParams {
@@ -214,13 +326,10 @@ where
             limits: lim.queue_limits(),
             capacity_sectors: lim.capacity_sectors,
             hidden: lim.hidden,
+            read_only: lim.read_only,
         };
-        Ok(Self(GenDisk::new(
-            tagset.raw_set().clone(),
-            ns,
-            &p,
-            parent,
-        )?))
+        let (disk, zones) = GenDisk::new(tagset.raw_set().clone(), ns, &p, parent)?;
+        Ok((Self(disk), zones))
     }
 
     /// The capacity in 512-byte sectors (C: `get_capacity`).
@@ -306,6 +415,8 @@ mod tests {
             poll: false,
             sgl,
             hidden: false,
+            zoned: None,
+            read_only: false,
         }
     }
 

@@ -32,6 +32,7 @@ use crate::{
     },
     prp,
     sgl::SglDesc,
+    zns::ZoneAction,
 };
 
 /// Builds the NVMe command for a request being dispatched and maps its data (C:
@@ -70,17 +71,18 @@ pub(super) fn prep_rq<C: IoController>(
             }
             cmd
         }
-        ReqOp::Read | ReqOp::Write => {
+        ReqOp::Read | ReqOp::Write | ReqOp::ZoneAppend => {
             let shift = ns.lba_shift();
             let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
             let nlb = bytes >> shift;
             if nlb == 0 || bytes & ((1 << shift) - 1) != 0 {
                 return Err(BlkStatus::IOERR);
             }
-            let (opc, dir) = if op == ReqOp::Write {
-                (IoOpcode::Write, DataDir::ToDevice)
-            } else {
-                (IoOpcode::Read, DataDir::FromDevice)
+            let (opc, dir) = match op {
+                ReqOp::Write => (IoOpcode::Write, DataDir::ToDevice),
+                // At the zone's start: the controller picks the LBA (C: `nvme_setup_rw`).
+                ReqOp::ZoneAppend => (IoOpcode::ZoneAppend, DataDir::ToDevice),
+                _ => (IoOpcode::Read, DataDir::FromDevice),
             };
             rq.pdu().slba = slba;
             let mut cmd = Command::rw(opc, ns.nsid, slba, nlb, rq.rq().is_fua());
@@ -88,6 +90,23 @@ pub(super) fn prep_rq<C: IoController>(
             cmd
         }
         ReqOp::Flush => Command::flush(ns.nsid),
+        ReqOp::ZoneOpen
+        | ReqOp::ZoneClose
+        | ReqOp::ZoneFinish
+        | ReqOp::ZoneReset
+        | ReqOp::ZoneResetAll => {
+            // C: `nvme_setup_zone_mgmt_send`.
+            let action = match op {
+                ReqOp::ZoneOpen => ZoneAction::Open,
+                ReqOp::ZoneClose => ZoneAction::Close,
+                ReqOp::ZoneFinish => ZoneAction::Finish,
+                _ => ZoneAction::Reset,
+            };
+            let shift = ns.lba_shift();
+            let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+            rq.pdu().slba = slba;
+            Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll)
+        }
         ReqOp::Discard if ns.dsm => setup_discard(ctx, ns, rq)?,
         ReqOp::WriteZeroes if ns.write_zeroes => {
             let shift = ns.lba_shift();

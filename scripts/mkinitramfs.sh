@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 
-TOOLS=(busybox fio nvme mkfs.ext4 e2fsck dumpe2fs blkdiscard fstrim sha256sum)
+TOOLS=(busybox fio nvme mkfs.ext4 e2fsck dumpe2fs blkdiscard fstrim sha256sum blkzone mkfs.btrfs)
 paths=()
 for t in "${TOOLS[@]}"; do
 	p=$(command -v "$t" || true)
@@ -33,7 +33,7 @@ copy_with_libs() {
 		cp -L "$lib" "$root/$lib"
 	done
 }
-for t in fio nvme mkfs.ext4 e2fsck dumpe2fs; do
+for t in fio nvme mkfs.ext4 e2fsck dumpe2fs blkzone mkfs.btrfs; do
 	rm -f "$root/usr/bin/$t" "$root/bin/$t"
 	copy_with_libs "$(command -v "$t")" "usr/bin/$t"
 done

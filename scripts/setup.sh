@@ -24,7 +24,7 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 PKGS=(rustc-web rust-web-src libclang-19-dev gcc libc6-dev make flex bison bc libelf-dev libssl-dev
-      cpio kmod busybox-static fio nvme-cli e2fsprogs qemu-system-x86 xz-utils python3)
+      cpio kmod busybox-static fio nvme-cli e2fsprogs btrfs-progs util-linux qemu-system-x86 xz-utils python3)
 [ $bench = 0 ] || PKGS+=(python3-matplotlib)
 
 missing=()
@@ -98,7 +98,7 @@ if [ ! -f "$KSRC/.rust-nvme-unpacked-$ver" ]; then
 	touch "$KSRC/.rust-nvme-unpacked-$ver"
 fi
 
-for t in "$RUSTC" "$RUSTDOC" "$BINDGEN" qemu-system-x86_64 fio nvme busybox mkfs.ext4; do
+for t in "$RUSTC" "$RUSTDOC" "$BINDGEN" qemu-system-x86_64 fio nvme busybox mkfs.ext4 mkfs.btrfs blkzone; do
 	command -v "$t" >/dev/null || [ -x "$t" ] || die "$t is missing after set-up"
 done
 [ $bench = 0 ] || /usr/bin/python3 -c 'import matplotlib' 2>/dev/null \

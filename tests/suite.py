@@ -19,7 +19,7 @@ KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme
                 "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_dbbuf", "rust_nvme_identify",
                 "rust_nvme_ioctl", "rust_nvme_aen", "rust_nvme_effects", "rust_nvme_subsys",
                 "rust_nvme_timeout", "rust_nvme_datalen", "rust_nvme_logpage", "rust_nvme_quirks",
-                "rust_nvme_diag"]
+                "rust_nvme_diag", "rust_nvme_zns"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
@@ -51,6 +51,13 @@ SGL_LIST = r"pci_nvme_map_sgl .*type 0x3 "
 
 # A zoned namespace (ZNS command set) of 4 MiB zones.
 ZONED_NS = "zoned=true,zoned.zone_size=4M,zoned.zone_capacity=4M"
+# One whose zones the block layer cannot take (3 MiB: not a power of two).
+ZONED_NS_NPOW2 = "zoned=true,zoned.zone_size=3M,zoned.zone_capacity=3M"
+
+# A zoned namespace whose limits a test can hit: 16 MiB zones of 12 MiB capacity, at most
+# 4 open and 6 active zones.
+ZONED_LIMITS = ("zoned=true,zoned.zone_size=16M,zoned.zone_capacity=12M,zoned.max_open=4,"
+                "zoned.max_active=6")
 
 # Namespace identifiers the tools run gives QEMU.
 TOOLS_UUID = "6a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
@@ -179,13 +186,15 @@ RUNS = [
         "qemu": ["-trace", "pci_nvme_map_prp"],
         # nvme1's second namespace has 8 bytes of metadata per block: a disk of
         # capacity 0, as nvme.ko gives it without integrity support; its third is zoned
-        # (CSI 2): a hidden disk of capacity 0, as nvme.ko gives it without zoned block
-        # device support. QEMU's PRP trace shows what the short-buffer probe sent.
+        # (CSI 2): a zoned disk; its fourth has 3 MiB zones, not a power of two: a
+        # hidden disk of capacity 0, as nvme.ko gives it. QEMU's PRP trace shows what
+        # the short-buffer probe sent.
         "devices": [{"serial": "rnvme0", "ns": []},
                     {"serial": "rnvme1", "ns": [{"size": "64M"},
                                                 {"size": "16M", "opts": "ms=8"},
-                                                {"size": "16M", "opts": ZONED_NS}]}],
-        "env": {"RN_DISK": "nvme1n1", "RN_ZNS": "nvme1n3"},
+                                                {"size": "16M", "opts": ZONED_NS},
+                                                {"size": "16M", "opts": ZONED_NS_NPOW2}]}],
+        "env": {"RN_DISK": "nvme1n1", "RN_ZNS": "nvme1n3", "RN_ZNS_BAD": "nvme1n4"},
         "host_checks": [
             ("the short-buffer probe's commands reached the device with PRPs",
              r"pci_nvme_map_prp trans_len", "shortbuf", 1, None),
@@ -196,11 +205,12 @@ RUNS = [
     },
     {
         # The controller as tools see it: sysfs as nvme.ko lays it out, /dev/nvme0 and
-        # its ioctls through Debian's nvme-cli, namespace attach/detach through AENs.
+        # /dev/ng0n1 and their ioctls through Debian's nvme-cli, namespace
+        # attach/detach through AENs.
         # A subsystem (so that namespace 2 can start detached), a UUID and an EUI64.
         "name": "tools",
-        "tests": ["test_sysfs_01.sh", "test_cli_01.sh", "test_nsattach_01.sh",
-                  "test_smart_01.sh"],
+        "tests": ["test_sysfs_01.sh", "test_cli_01.sh", "test_generic_01.sh",
+                  "test_nsattach_01.sh", "test_smart_01.sh"],
         "cpus": 2,
         "qemu": ["-device", "nvme-subsys,id=subsys0,nqn=rnvme-subsys"],
         "devices": [{"serial": "rnvme0", "nvme": "subsys=subsys0", "ns": [
@@ -217,6 +227,31 @@ RUNS = [
                            r"pci_nvme_err_req_status .* status 0x4002 opc 0x6",
                            r"pci_nvme_err_req_status cid \d+ nsid 0 status 0x4002 opc 0x2$"],
         "timeout": 600,
+    },
+    {
+        # Zoned namespaces as zoned block devices, compared with nvme.ko: nsid 1 with
+        # zone capacity below the zone size and open/active limits a test can hit
+        # (ZASL 5: 128 KiB appends), a conventional nsid 2 beside it, a zoned nsid 3
+        # without limits for a zoned btrfs, whose data goes out as Zone Append (0x7d).
+        "name": "zoned",
+        "tests": ["test_zns_01.sh"],
+        "cpus": 2,
+        "qemu": ["-trace", "pci_nvme_io_cmd"],
+        "devices": [{"serial": "rnvme0", "nvme": "zoned.zasl=5", "ns": [
+            {"size": "256M", "opts": ZONED_LIMITS},
+            {"size": "64M"},
+            {"size": "2G", "opts": "zoned=true,zoned.zone_size=16M"}]}],
+        "host_checks": [
+            ("the zoned btrfs wrote with Zone Append", r"pci_nvme_io_cmd .*opc 0x7d", "btrfs",
+             1, None),
+        ],
+        # What the tests provoke on purpose, with both drivers: a fifth open zone (Too
+        # Many Open Zones) and a write off the write pointer (Zone Invalid Write).
+        "allow_nvme_err": [r"pci_nvme_err_insuff_open_res max_open=4",
+                           r"pci_nvme_err_req_status .* status 0x41be opc 0x79$",
+                           r"pci_nvme_err_write_not_at_wp",
+                           r"pci_nvme_err_req_status .* status 0x41bc opc 0x1$"],
+        "timeout": 900,
     },
     {
         # Two controllers of one subsystem (QEMU wants one serial), namespace 1 shared

@@ -1,32 +1,38 @@
 #!/bin/sh
-# A namespace of another I/O command set (QEMU's zoned namespace, CSI 2) beside a
-# conventional one: the controller runs with all command sets enabled, the zoned
-# namespace gets a hidden disk of capacity 0 with nvme.ko's message (no zoned block
-# device support), while the conventional namespace keeps its data across a reset and
-# a rescan. nvme.ko, loaded after, does the same with the same controller.
-# Expects controller nvme1 with RN_DISK (namespace 1) and a zoned namespace 3 (RN_ZNS).
+# Namespaces of another I/O command set (QEMU's zoned namespaces, CSI 2) beside a
+# conventional one: the controller runs with all command sets enabled; the zoned
+# namespace of 4 MiB zones is a host-managed zoned disk, the one whose zone size is not a
+# power of two gets a hidden disk of capacity 0 with nvme.ko's message, while the
+# conventional namespace keeps its data across a reset and a rescan. nvme.ko, loaded
+# after, does the same with the same controller.
+# Expects controller nvme1 with RN_DISK (namespace 1), a zoned namespace 3 (RN_ZNS) and
+# a zoned namespace 4 of 3 MiB zones (RN_ZNS_BAD).
 . /guest/tests/lib.sh
 
 disk=${RN_DISK:-nvme1n1}
 zns=${RN_ZNS:-nvme1n3}
+bad=${RN_ZNS_BAD:-nvme1n4}
 ctrl=${disk%n*}
 
-# The zoned disk's sysfs view, as both drivers must show it.
-zoned_hidden() {
-	expect_eq "$1: $zns has capacity 0" 0 "$(cat /sys/block/$zns/size)"
-	expect_eq "$1: $zns is hidden (no block interface)" 1 "$(cat /sys/block/$zns/hidden)"
-	check "$1: $zns cannot be opened as a block device" \
-		sh -c "! dd if=/dev/$zns of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"
+# The zoned disks' sysfs view, as both drivers must show it.
+zoned_disks() {
+	expect_eq "$1: $zns is host-managed with 4 zones" "host-managed 4 32768" \
+		"$(echo $(cat /sys/block/$zns/queue/zoned /sys/block/$zns/queue/nr_zones /sys/block/$zns/size))"
+	check "$1: $zns reads" dd if=/dev/$zns of=/dev/null bs=4k count=1 iflag=direct
+	expect_eq "$1: $bad (3 MiB zones) has capacity 0" 0 "$(cat /sys/block/$bad/size)"
+	expect_eq "$1: $bad is hidden (no block interface)" 1 "$(cat /sys/block/$bad/hidden)"
+	check "$1: $bad cannot be opened as a block device" \
+		sh -c "! dd if=/dev/$bad of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"
 }
 
 dmesg -c >/dev/null
 check "insmod" rn_load
 check "/dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=512 count=1 iflag=direct
-check "the zoned namespace has a disk" wait_for 10 [ -e /sys/block/$zns ]
-zoned_hidden rust_nvme
-expect_eq "rust_nvme: its csi attribute" 2 "$(cat /sys/block/$zns/csi)"
+check "the zoned namespaces have disks" wait_for 10 [ -e /sys/block/$zns -a -e /sys/block/$bad ]
+zoned_disks rust_nvme
+expect_eq "rust_nvme: the csi attributes" "2 2" "$(cat /sys/block/$zns/csi) $(cat /sys/block/$bad/csi)"
 check "rust_nvme: says why, with nvme.ko's words" \
-	sh -c "dmesg | grep -q 'block device for nsid 3 not supported without CONFIG_BLK_DEV_ZONED'"
+	sh -c "dmesg | grep -q 'invalid zone size: 6144 for namespace: 4'"
 expect_eq "rust_nvme: the conventional namespace's csi" 0 "$(cat /sys/block/$disk/csi)"
 check "4 MiB of random data on $disk" dd if=/dev/urandom of=/tmp/csi.in bs=1M count=4
 check "written" dd if=/tmp/csi.in of=/dev/$disk bs=1M oflag=direct
@@ -34,7 +40,7 @@ check "reset the controller" sh -c "echo 1 > /sys/class/nvme/$ctrl/reset_control
 check "rescan" sh -c "echo 1 > /sys/class/nvme/$ctrl/rescan_controller"
 check "live again" wait_for 20 grep -qx live /sys/class/nvme/$ctrl/state
 sleep 1
-zoned_hidden "after reset and rescan"
+zoned_disks "after reset and rescan"
 check "$disk reads back its data" \
 	sh -c "dd if=/dev/$disk bs=1M count=4 iflag=direct 2>/dev/null | cmp - /tmp/csi.in"
 check "verified I/O on $disk" rn_fio --name=csi --rw=randwrite --bs=4k --filename=/dev/$disk --iodepth=8 --size=4M --offset=8M --verify=crc32c --verify_fatal=1
@@ -55,16 +61,17 @@ disk_of() {
 	done
 	return 1
 }
-three_disks() { [ "$(ls -d /sys/block/${cctrl}n* 2>/dev/null | wc -l)" -ge 3 ]; }
-check "nvme.ko: a disk for each of the three namespaces" wait_for 10 three_disks
+four_disks() { [ "$(ls -d /sys/block/${cctrl}n* 2>/dev/null | wc -l)" -ge 4 ]; }
+check "nvme.ko: a disk for each of the four namespaces" wait_for 10 four_disks
 disk=$(disk_of 1)
 zns=$(disk_of 3)
-diag "nvme.ko: namespace 1 is $disk, namespace 3 is $zns"
+bad=$(disk_of 4)
+diag "nvme.ko: namespace 1 is $disk, namespace 3 is $zns, namespace 4 is $bad"
 check "nvme.ko: /dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=512 count=1 iflag=direct
-check "nvme.ko: the zoned namespace has a disk" wait_for 10 [ -e /sys/block/$zns ]
-zoned_hidden nvme.ko
+check "nvme.ko: the zoned namespaces have disks" wait_for 10 [ -e /sys/block/$zns -a -e /sys/block/$bad ]
+zoned_disks nvme.ko
 check "nvme.ko: the same message" \
-	sh -c "dmesg | grep -q 'block device for nsid 3 not supported without CONFIG_BLK_DEV_ZONED'"
+	sh -c "dmesg | grep -q 'invalid zone size: 6144 for namespace: 4'"
 check "nvme.ko: $disk holds the same data" \
 	sh -c "dd if=/dev/$disk bs=1M count=4 iflag=direct 2>/dev/null | cmp - /tmp/csi.in"
 check "unload nvme.ko" c_unload

@@ -13,10 +13,8 @@
 
 # Entries whose values depend on the instance, not the driver: the device numbers
 # (`dev`, and `uevent`, which repeats them), the disk's sequence number (`diskseq`,
-# counting every disk since boot), I/O statistics (`stat`, `inflight`). And one
-# entry nvme.ko has that rust_nvme does not provide yet: the generic character device
-# `ng0n1` (a directory under the controller).
-SYSFS_EXCEPTIONS="dev uevent diskseq stat inflight ng0n1"
+# counting every disk since boot), I/O statistics (`stat`, `inflight`).
+SYSFS_EXCEPTIONS="dev uevent diskseq stat inflight"
 
 # sysfs_dump DIR: one line per entry of DIR and DIR/diag: name, type, and for files the
 # mode bits and the value (newlines as '|'; what reading fails with for unreadable ones).

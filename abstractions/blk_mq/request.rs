@@ -68,6 +68,19 @@ pub(crate) enum ReqOp {
     DrvIn,
     /// `REQ_OP_DRV_OUT`: a driver-private request writing data (passthrough).
     DrvOut,
+    /// `REQ_OP_ZONE_APPEND`: a write at the zone's write pointer; the completion says
+    /// where it landed ([`Completing::set_sector`]).
+    ZoneAppend,
+    /// `REQ_OP_ZONE_OPEN`.
+    ZoneOpen,
+    /// `REQ_OP_ZONE_CLOSE`.
+    ZoneClose,
+    /// `REQ_OP_ZONE_FINISH`.
+    ZoneFinish,
+    /// `REQ_OP_ZONE_RESET`.
+    ZoneReset,
+    /// `REQ_OP_ZONE_RESET_ALL`.
+    ZoneResetAll,
     /// Any other operation, by number.
     Other(u32),
 }
@@ -82,6 +95,12 @@ impl ReqOp {
             bindings::req_op_REQ_OP_WRITE_ZEROES => Self::WriteZeroes,
             bindings::req_op_REQ_OP_DRV_IN => Self::DrvIn,
             bindings::req_op_REQ_OP_DRV_OUT => Self::DrvOut,
+            bindings::req_op_REQ_OP_ZONE_APPEND => Self::ZoneAppend,
+            bindings::req_op_REQ_OP_ZONE_OPEN => Self::ZoneOpen,
+            bindings::req_op_REQ_OP_ZONE_CLOSE => Self::ZoneClose,
+            bindings::req_op_REQ_OP_ZONE_FINISH => Self::ZoneFinish,
+            bindings::req_op_REQ_OP_ZONE_RESET => Self::ZoneReset,
+            bindings::req_op_REQ_OP_ZONE_RESET_ALL => Self::ZoneResetAll,
             op => Self::Other(op),
         }
     }
@@ -101,6 +120,12 @@ impl ReqOp {
             Self::WriteZeroes => bindings::req_op_REQ_OP_WRITE_ZEROES,
             Self::DrvIn => bindings::req_op_REQ_OP_DRV_IN,
             Self::DrvOut => bindings::req_op_REQ_OP_DRV_OUT,
+            Self::ZoneAppend => bindings::req_op_REQ_OP_ZONE_APPEND,
+            Self::ZoneOpen => bindings::req_op_REQ_OP_ZONE_OPEN,
+            Self::ZoneClose => bindings::req_op_REQ_OP_ZONE_CLOSE,
+            Self::ZoneFinish => bindings::req_op_REQ_OP_ZONE_FINISH,
+            Self::ZoneReset => bindings::req_op_REQ_OP_ZONE_RESET,
+            Self::ZoneResetAll => bindings::req_op_REQ_OP_ZONE_RESET_ALL,
             Self::Other(op) => op,
         }
     }
@@ -989,6 +1014,11 @@ impl<'a, T: Operations> Claimed<'a, T> {
         self.rq.pdu()
     }
 
+    /// What the request asks for.
+    pub(crate) fn op(&self) -> ReqOp {
+        self.rq.op()
+    }
+
     /// Completes the request: `Operations::complete` runs on the submitting CPU or here
     /// (C: `blk_mq_complete_request_remote`, then the local completion).
     pub(crate) fn complete(self) {
@@ -1047,6 +1077,15 @@ impl<'a, T: Operations> Completing<'a, T> {
         // SAFETY: The completion was claimed (type invariant): this context owns the
         // mapping.
         unsafe { self.rq.map() }.unmap(set);
+    }
+
+    /// Records where the data of a zone append landed, before the request ends (C:
+    /// `req->__sector = ...` in `nvme_end_req_zoned`): the block layer hands it to the
+    /// submitter as the bio's sector.
+    pub(crate) fn set_sector(&mut self, sector: u64) {
+        // SAFETY: The completion was claimed (type invariant): this context owns the
+        // request until it ends it, and nothing else reads `__sector` meanwhile.
+        unsafe { (*self.rq.as_raw()).__sector = sector };
     }
 
     /// Releases the data mapping and ends the request with `status` (C:
