@@ -670,6 +670,8 @@ pub(crate) mod sc {
         pub(crate) const FEATURE_NOT_SAVEABLE: u16 = 0x0d;
         /// Conflicting Attributes (NVM command set).
         pub(crate) const CONFLICTING_ATTRIBUTES: u16 = 0x80;
+        /// Invalid Protection Information (NVM Command Set Figure 29).
+        pub(crate) const INVALID_PROTECTION_INFORMATION: u16 = 0x81;
         /// Zone Boundary Error (ZNS Figure 26).
         pub(crate) const ZONE_BOUNDARY_ERROR: u16 = 0xb8;
         /// Zone Is Full.
@@ -697,6 +699,10 @@ pub(crate) mod sc {
         pub(crate) const UNRECOVERED_READ_ERROR: u16 = 0x81;
         /// End-to-end Guard Check Error.
         pub(crate) const GUARD_CHECK_ERROR: u16 = 0x82;
+        /// End-to-end Application Tag Check Error.
+        pub(crate) const APP_TAG_CHECK_ERROR: u16 = 0x83;
+        /// End-to-end Reference Tag Check Error.
+        pub(crate) const REF_TAG_CHECK_ERROR: u16 = 0x84;
         /// Access Denied.
         pub(crate) const ACCESS_DENIED: u16 = 0x86;
         /// Deallocated or Unwritten Logical Block.
@@ -797,6 +803,11 @@ impl Status {
             (sct::MEDIA, m::WRITE_FAULT) => "Write Fault",
             (sct::MEDIA, m::UNRECOVERED_READ_ERROR) => "Unrecovered Read Error",
             (sct::MEDIA, m::GUARD_CHECK_ERROR) => "End-to-end Guard Check Error",
+            (sct::MEDIA, m::APP_TAG_CHECK_ERROR) => "End-to-end Application Tag Check Error",
+            (sct::MEDIA, m::REF_TAG_CHECK_ERROR) => "End-to-end Reference Tag Check Error",
+            (sct::COMMAND_SPECIFIC, cs::INVALID_PROTECTION_INFORMATION) => {
+                "Invalid Protection Information"
+            }
             (sct::MEDIA, m::ACCESS_DENIED) => "Access Denied",
             (sct::MEDIA, m::DEALLOCATED_OR_UNWRITTEN) => "Deallocated or Unwritten Logical Block",
             (sct::PATH, p::HOST_ABORTED_COMMAND) => "Host Aborted Command",

@@ -477,6 +477,9 @@ pub(crate) struct Ctrl {
     max_transfer: Atomic<u32>,
     /// Controller memory page size, set by bring-up.
     page_size: Atomic<usize>,
+    /// The controller reports extended LBA formats (CTRATT.ELBAS): each format's guard
+    /// comes from the NVM command set's Identify Namespace. Set by bring-up.
+    elbas: Atomic<bool>,
     /// What the reset, scan and removal paths work on. Lock order: outermost (before
     /// `subsys`, `class_dev`, `hw` and the spinlocks).
     #[pin]
@@ -604,6 +607,7 @@ impl Ctrl {
                 gate_idle <- new_condvar!(),
                 max_transfer: Atomic::new(0),
                 page_size: Atomic::new(kernel::page::PAGE_SIZE),
+                elbas: Atomic::new(false),
                 inner <- new_mutex!(Inner::default()),
                 admin <- new_spinlock!(None),
                 hw <- new_mutex!(Hw::default()),
@@ -1063,6 +1067,11 @@ impl Ctrl {
         if alive {
             if shutdown {
                 let _ = self.shutdown();
+            }
+            // No admin doorbell once the controller may have dropped its admin queue:
+            // a command another task submits now fails at once.
+            if let Some(a) = admin.as_ref() {
+                a.stop_doorbells();
             }
             // Disabling deletes every queue on the controller and stops its DMA. A
             // controller that does not acknowledge it loses bus mastering, so that it

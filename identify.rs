@@ -24,7 +24,13 @@ use kernel::{
     transmute, //
 };
 
-use crate::cmd::IDENTIFY_DATA_SIZE;
+use crate::{
+    cmd::IDENTIFY_DATA_SIZE,
+    pi::{
+        MetaUse,
+        Metadata, //
+    },
+};
 
 /// A 4 KiB buffer for Identify data (and log pages of that size), copied out whole into
 /// a layout after the command completes.
@@ -560,8 +566,10 @@ impl IdentifyNs {
         usize::from(self.flbas & 0xf) | (usize::from(self.flbas >> 5 & 0x3) << 4)
     }
 
-    /// The size and the LBA format in use; `None` when FLBAS names a format beyond NLBAF.
-    pub(crate) fn geometry(&self) -> Option<NsGeometry> {
+    /// The size and the LBA format in use, its metadata as the format's extended
+    /// format `elbaf` (when the controller has them) says; `None` when FLBAS names a
+    /// format beyond NLBAF.
+    pub(crate) fn geometry(&self, elbaf: Option<u32>) -> Option<NsGeometry> {
         let idx = self.lbaf_index();
         if idx > usize::from(self.nlbaf) {
             return None;
@@ -571,6 +579,7 @@ impl IdentifyNs {
             nsze: self.nsze,
             ms: f.ms,
             lba_shift: u32::from(f.lbads),
+            meta: Metadata::new(f.ms, self.flbas, self.dps, elbaf),
         })
     }
 
@@ -913,6 +922,14 @@ pub(crate) const VWC_PRESENT: u8 = 1 << 0;
 /// Smallest logical block the block layer accepts, as a shift.
 pub(crate) const MIN_LBA_SHIFT: u32 = 9;
 
+/// log2 of the largest logical block the block layer takes (C: `BLK_MAX_BLOCK_SIZE`:
+/// 64 KiB with large folios, which need transparent huge pages, else `PAGE_SIZE`).
+pub(crate) const MAX_LBA_SHIFT: u32 = if cfg!(CONFIG_TRANSPARENT_HUGEPAGE) {
+    16
+} else {
+    kernel::page::PAGE_SHIFT as u32
+};
+
 /// A namespace as Identify Namespace (CNS 00h) describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NsGeometry {
@@ -922,6 +939,8 @@ pub(crate) struct NsGeometry {
     pub(crate) lba_shift: u32,
     /// Metadata bytes per logical block.
     pub(crate) ms: u16,
+    /// How the format carries metadata and protection information.
+    pub(crate) meta: Metadata,
 }
 
 /// How the driver can expose a namespace (C: `nvme_update_ns_info_block`,
@@ -952,12 +971,10 @@ impl NsGeometry {
             })
         {
             NsUse::Skip("capacity overflows 64-bit sectors")
-        } else if self.lba_shift > kernel::page::PAGE_SHIFT as u32 {
-            NsUse::PassthroughOnly("logical block larger than PAGE_SIZE")
-        } else if self.ms != 0 {
-            // No integrity support: the block layer could not hand the controller a
-            // metadata buffer.
-            NsUse::PassthroughOnly("LBA format with per-block metadata")
+        } else if self.lba_shift > MAX_LBA_SHIFT {
+            NsUse::PassthroughOnly("logical block larger than the block layer's maximum")
+        } else if let MetaUse::Unusable(why) = self.meta.usage() {
+            NsUse::PassthroughOnly(why)
         } else {
             NsUse::Block
         }
@@ -968,9 +985,7 @@ impl NsGeometry {
     pub(crate) fn disk_lba_shift(&self) -> u32 {
         match self.usage() {
             NsUse::Block => self.lba_shift,
-            _ if (MIN_LBA_SHIFT..=kernel::page::PAGE_SHIFT as u32).contains(&self.lba_shift) => {
-                self.lba_shift
-            }
+            _ if (MIN_LBA_SHIFT..=MAX_LBA_SHIFT).contains(&self.lba_shift) => self.lba_shift,
             _ => MIN_LBA_SHIFT,
         }
     }
@@ -1071,11 +1086,12 @@ mod tests {
         ])?;
         assert_eq!(ns.lbaf_index(), 17);
         assert_eq!(
-            ns.geometry(),
+            ns.geometry(None),
             Some(NsGeometry {
                 nsze: 1 << 18,
                 lba_shift: 12,
-                ms: 0
+                ms: 0,
+                meta: Metadata::NONE,
             })
         );
         let f = ns.features();
@@ -1091,7 +1107,7 @@ mod tests {
         assert_eq!(ns.lbaf[0].lbads, 9);
         // A format beyond NLBAF is not used.
         let bad = layout::<IdentifyNs>(&[(25, &[0, 0x01])])?;
-        assert_eq!(bad.geometry(), None);
+        assert_eq!(bad.geometry(None), None);
         Ok(())
     }
 
@@ -1101,6 +1117,8 @@ mod tests {
             nsze,
             lba_shift,
             ms,
+            // Extended LBAs: metadata that is not PI cannot reach the block layer.
+            meta: Metadata::new(ms, crate::pi::FLBAS_META_EXT, 0, None),
         };
         assert_eq!(g(1 << 21, 9, 0).usage(), NsUse::Block);
         assert_eq!(g(1 << 21, 9, 0).capacity_sectors(), 1 << 21);
@@ -1110,12 +1128,12 @@ mod tests {
         assert_eq!(g(1 << 40, 12, 0).disk_lba_shift(), 12);
         assert!(matches!(g(0, 9, 0).usage(), NsUse::Skip(_)));
         assert!(matches!(g(u64::MAX, 12, 0).usage(), NsUse::Skip(_)));
-        // Metadata: a disk of capacity 0 with the namespace's block size.
+        // Extended-LBA metadata: a disk of capacity 0 with the namespace's block size.
         let md = g(8, 12, 8);
         assert!(matches!(md.usage(), NsUse::PassthroughOnly(_)));
         assert_eq!((md.capacity_sectors(), md.disk_lba_shift()), (0, 12));
         // Block sizes the block layer cannot use: capacity 0, 512-byte blocks.
-        for shift in [8, 16] {
+        for shift in [8, MAX_LBA_SHIFT + 1] {
             let b = g(8, shift, 0);
             assert!(matches!(b.usage(), NsUse::PassthroughOnly(_)));
             assert_eq!((b.capacity_sectors(), b.disk_lba_shift()), (0, 9));

@@ -60,6 +60,7 @@ use crate::{
     effects::Effects,
     identify::NsIds,
     irq::Vectors,
+    pi::Metadata,
     queue::{
         CqState,
         QueuePair, //
@@ -157,6 +158,9 @@ pub(crate) struct NsInfo<C: IoController> {
     /// Zone size in 512-byte sectors of a zoned namespace on a zoned disk, 0 otherwise.
     /// Changed as `lba_shift`.
     pub(crate) zone_sectors: Atomic<u64>,
+    /// How the LBA format carries metadata ([`Metadata::to_bits`]). Changed as
+    /// `lba_shift`.
+    pub(crate) meta: Atomic<u64>,
     /// Namespace identifiers, for sysfs.
     pub(crate) ids: NsIds,
     /// Error and retry counters, passthrough logging (`crate::diag`).
@@ -178,6 +182,11 @@ impl<C: IoController> NsInfo<C> {
     /// log2 of the logical block size.
     pub(crate) fn lba_shift(&self) -> u32 {
         self.lba_shift.load(Relaxed)
+    }
+
+    /// How the LBA format carries metadata and protection information.
+    pub(crate) fn meta(&self) -> Metadata {
+        Metadata::from_bits(self.meta.load(Relaxed))
     }
 
     /// Whether block I/O can address the namespace.
@@ -486,6 +495,13 @@ fn block_status(s: &Status) -> BlkStatus {
         _ if s.is_not_supported() => BlkStatus::NOTSUPP,
         (sct::COMMAND_SPECIFIC, cs::ZONE_TOO_MANY_ACTIVE) => BlkStatus::ZONE_ACTIVE_RESOURCE,
         (sct::COMMAND_SPECIFIC, cs::ZONE_TOO_MANY_OPEN) => BlkStatus::ZONE_OPEN_RESOURCE,
+        (sct::COMMAND_SPECIFIC, cs::INVALID_PROTECTION_INFORMATION)
+        | (
+            sct::MEDIA,
+            crate::cmd::sc::media::GUARD_CHECK_ERROR
+            | crate::cmd::sc::media::APP_TAG_CHECK_ERROR
+            | crate::cmd::sc::media::REF_TAG_CHECK_ERROR,
+        ) => BlkStatus::PROTECTION,
         (sct::GENERIC, crate::cmd::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
         (sct::GENERIC, crate::cmd::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
         (sct::MEDIA, _) => BlkStatus::MEDIUM,

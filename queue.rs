@@ -155,6 +155,10 @@ pub(crate) struct QueuePair {
     /// before the controller is disabled, since writing the doorbell of a queue that no
     /// longer exists is a protocol error.
     live: Atomic<bool>,
+    /// Doorbells stopped for good ([`Self::stop_doorbells`]): the controller is about
+    /// to be disabled while the queue still counts as live for its waiters. Set under
+    /// `sq_state` and with the CQ's consumer state held.
+    stopped: Atomic<bool>,
     /// Lock order: innermost; taken by submitters (blk-mq dispatch, admin commands) and
     /// by `reset` with the CQ state held. No interrupt handler takes it.
     #[pin]
@@ -190,6 +194,7 @@ impl QueuePair {
                 cq_db,
                 bar,
                 live: Atomic::new(false),
+                stopped: Atomic::new(false),
                 sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0, shadow: None }),
                 ring,
             }),
@@ -258,11 +263,27 @@ impl QueuePair {
         self.live.load(Relaxed)
     }
 
-    /// Writes `value` to the doorbell at `offset`; nothing if the queue is not live or
-    /// the device is gone, or if the shadow doorbell says the controller does not need
-    /// it.
+    /// Stops the queue's doorbells for good before the controller is disabled (C
+    /// quiesces its admin queue first): once this returns no submission is accepted or
+    /// announced, and no CQ head written, though waiters still see the queue live until
+    /// the disable is done. `cq`, the CQ's consumer state, shows that the caller holds
+    /// the CQ: no reaper is between its check and its doorbell write.
+    pub(crate) fn stop_doorbells(&self, cq: &mut CqState) {
+        let _ = cq;
+        let _sq = self.sq_state.lock();
+        self.stopped.store(true, Relaxed);
+    }
+
+    /// Whether doorbells may be written: the queue is live and not stopped.
+    fn doorbells_open(&self) -> bool {
+        self.live.load(Relaxed) && !self.stopped.load(Relaxed)
+    }
+
+    /// Writes `value` to the doorbell at `offset`; nothing if the queue is not live,
+    /// stopped or the device is gone, or if the shadow doorbell says the controller does
+    /// not need it.
     fn ring_doorbell(&self, value: u16, offset: usize, shadow: Option<&Shadow>) {
-        if !self.live.load(Relaxed) {
+        if !self.doorbells_open() {
             return;
         }
         if let Some(s) = shadow {
@@ -288,7 +309,7 @@ impl QueuePair {
     /// doorbell will announce (C: `queue_rq` checks `NVMEQ_ENABLED`).
     pub(crate) fn submit(&self, cmd: &Command, ring: bool) -> Result {
         let mut sq = self.sq_state.lock();
-        if !self.live.load(Relaxed) {
+        if !self.doorbells_open() {
             return Err(ENODEV);
         }
         io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
@@ -312,7 +333,7 @@ impl QueuePair {
             return Ok(());
         }
         let mut sq = self.sq_state.lock();
-        if !self.live.load(Relaxed) {
+        if !self.doorbells_open() {
             return Err(ENODEV);
         }
         for cmd in cmds {

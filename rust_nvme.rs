@@ -23,6 +23,7 @@ mod irq;
 mod logpage;
 mod mq;
 mod pci;
+mod pi;
 mod prp;
 mod queue;
 mod quirks;

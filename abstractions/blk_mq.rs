@@ -59,6 +59,8 @@ impl BlkStatus {
     pub(crate) const TARGET: Self = Self(5);
     /// `BLK_STS_MEDIUM`: a media error.
     pub(crate) const MEDIUM: Self = Self(7);
+    /// `BLK_STS_PROTECTION`: protection information did not check out.
+    pub(crate) const PROTECTION: Self = Self(8);
     /// `BLK_STS_RESOURCE`: out of a resource; blk-mq retries the request later.
     pub(crate) const RESOURCE: Self = Self(9);
     /// `BLK_STS_IOERR`: any other I/O error.

@@ -41,6 +41,13 @@ const BLK_FEAT_FUA: u32 = 1 << 1;
 const BLK_FEAT_POLL: u32 = 1 << 9;
 const BLK_FEAT_ZONED: u32 = 1 << 10;
 
+/// `enum blk_integrity_flags` (`include/linux/blk-integrity.h`, not in the bindings):
+/// the device checks the protection information, its reference tag is the block
+/// number, and a request may be split at any protection interval.
+const BLK_INTEGRITY_DEVICE_CAPABLE: u8 = 1 << 2;
+const BLK_INTEGRITY_REF_TAG: u8 = 1 << 3;
+const BLK_SPLIT_INTERVAL_CAPABLE: u8 = 1 << 5;
+
 /// `BLK_OPEN_WRITE`: the block device was opened for writing.
 const BLK_OPEN_WRITE: bindings::blk_mode_t = 1 << 1;
 
@@ -80,6 +87,38 @@ pub(crate) struct QueueLimits {
     pub(crate) poll: bool,
     /// `BLK_FEAT_ZONED` and the zone limits: a host-managed zoned disk.
     pub(crate) zoned: Option<ZonedLimits>,
+    /// The integrity profile: the block layer hands each request a metadata buffer
+    /// (one segment: `max_integrity_segments` 1).
+    pub(crate) integrity: Option<IntegrityLimits>,
+}
+
+/// The checksum of an integrity profile (C: `enum blk_integrity_checksum`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum IntegrityCsum {
+    /// None: the block layer only carries the metadata.
+    #[default]
+    None,
+    /// T10 DIF CRC16 guard.
+    Crc,
+    /// CRC64 guard.
+    Crc64,
+}
+
+/// An integrity profile (C: `struct blk_integrity` in the queue limits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IntegrityLimits {
+    /// The checksum the block layer generates and verifies.
+    pub(crate) csum: IntegrityCsum,
+    /// Metadata bytes per protection interval (a logical block).
+    pub(crate) metadata_size: u8,
+    /// Offset of the protection information in the metadata.
+    pub(crate) pi_offset: u8,
+    /// Bytes of the protection information tuple.
+    pub(crate) pi_tuple_size: u8,
+    /// Bytes of opaque tag the block layer may use.
+    pub(crate) tag_size: u8,
+    /// The reference tag is the block number (PI types 1 and 2).
+    pub(crate) ref_tag: bool,
 }
 
 /// The limits of a zoned disk (`BLK_FEAT_ZONED`), in 512-byte sectors.
@@ -130,6 +169,29 @@ impl QueueLimits {
         ql.max_open_zones = z.max_open_zones;
         ql.max_active_zones = z.max_active_zones;
         ql.max_hw_zone_append_sectors = z.max_zone_append_sectors;
+        // SAFETY: All-zero is a valid (absent) integrity profile.
+        ql.integrity = unsafe { core::mem::zeroed() };
+        ql.max_integrity_segments = 0;
+        if let Some(i) = self.integrity {
+            let bi = &mut ql.integrity;
+            bi.flags = BLK_SPLIT_INTERVAL_CAPABLE;
+            bi.csum_type = match i.csum {
+                IntegrityCsum::None => bindings::blk_integrity_checksum_BLK_INTEGRITY_CSUM_NONE,
+                IntegrityCsum::Crc => bindings::blk_integrity_checksum_BLK_INTEGRITY_CSUM_CRC,
+                IntegrityCsum::Crc64 => bindings::blk_integrity_checksum_BLK_INTEGRITY_CSUM_CRC64,
+            };
+            if i.csum != IntegrityCsum::None {
+                bi.flags |= BLK_INTEGRITY_DEVICE_CAPABLE;
+                bi.pi_offset = i.pi_offset;
+                bi.pi_tuple_size = i.pi_tuple_size;
+            }
+            if i.ref_tag {
+                bi.flags |= BLK_INTEGRITY_REF_TAG;
+            }
+            bi.metadata_size = i.metadata_size;
+            bi.tag_size = i.tag_size;
+            ql.max_integrity_segments = 1;
+        }
     }
 }
 

@@ -114,6 +114,14 @@ impl AdminQueue {
             .is_some_and(|n| n > 0)
     }
 
+    /// Stops the admin queue's doorbells before the controller is disabled: a command
+    /// submitted from here on fails with `ENODEV`, and none is announced to a controller
+    /// whose admin queue no longer exists (C: `nvme_quiesce_admin_queue` in
+    /// `nvme_dev_disable`). Waiters keep waiting until the disable is done.
+    pub(super) fn stop_doorbells(&self) {
+        self.cq.with_disabled(|cq| self.qp.stop_doorbells(cq));
+    }
+
     /// [`Self::reap`] from the handler of vector 0: no lock, nothing disabled.
     pub(super) fn reap_irq(&self, irq: &InIrq) -> bool {
         self.cq

@@ -333,6 +333,8 @@ impl Ctrl {
             );
         }
         inner.id = Some(id);
+        self.elbas
+            .store(idc.ctratt & crate::pi::CTRATT_ELBAS != 0, Relaxed);
         self.set_thermal(health::Thermal {
             wctemp: idc.wctemp,
             cctemp: idc.cctemp,

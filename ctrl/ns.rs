@@ -60,6 +60,10 @@ use crate::{
         self,
         Limits, //
     },
+    pi::{
+        IdentifyNsNvm,
+        MetaUse, //
+    },
     quirks::Quirks,
     regs,
 };
@@ -178,7 +182,7 @@ impl Ctrl {
         let (id, nsid) = (ns.disk_id, ns.nsid);
         let (old_bs, old_cap) = (d.view().block_size(), d.view().capacity_sectors());
         let zone_sectors = f.ns.zone_sectors.load(Relaxed);
-        let res = d.update(&f.lim, f.ns.lba_shift(), f.ns.block_io(), zone_sectors);
+        let res = d.update(&f.lim, &f.ns);
         if res.is_ok() && zone_sectors != 0 {
             if let Err(e) = d.view().revalidate_zones() {
                 self.warn_zones(id, e);
@@ -381,6 +385,7 @@ impl Ctrl {
                         || ns.lba_shift() != f.ns.lba_shift()
                         || ns.block_io() != f.ns.block_io()
                         || ns.zone_sectors.load(Relaxed) != f.ns.zone_sectors.load(Relaxed)
+                        || ns.meta.load(Relaxed) != f.ns.meta.load(Relaxed)
                     {
                         out.updates.push((d.get(), f), GFP_KERNEL)?;
                     } else if ns.zone_sectors.load(Relaxed) != 0 {
@@ -456,10 +461,42 @@ impl Ctrl {
         Ok(disk)
     }
 
+    /// Identify Namespace of `nsid` into `buf`, and the LBA format in use with its
+    /// metadata (C: `nvme_identify_ns`, `nvme_identify_ns_nvm` where the controller has
+    /// extended LBA formats); `None` (logged) when FLBAS names a format the namespace
+    /// does not have.
+    fn read_geometry(
+        &self,
+        admin: &AdminQueue,
+        nsid: u32,
+        buf: &Arc<IdBuf>,
+    ) -> Result<Option<(KBox<IdentifyNs>, NsGeometry)>> {
+        self.admin_data(
+            admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::Namespace, nsid, buf.dma()),
+            buf,
+        )?;
+        let id = buf.read::<IdentifyNs>()?;
+        let elbaf = if self.elbas.load(Relaxed) {
+            self.admin_data(
+                admin,
+                AdminOpcode::Identify,
+                Command::identify_csi(Cns::NsCsi, csi::NVM, nsid, buf.dma()),
+                buf,
+            )?;
+            let nvm = buf.read::<IdentifyNsNvm>()?;
+            nvm.elbaf.get(id.lbaf_index()).copied()
+        } else {
+            None
+        };
+        Ok(self.ns_geometry(&id, nsid, elbaf).map(|g| (id, g)))
+    }
+
     /// The LBA format in use and the size, from Identify Namespace data `id`; `None`
     /// (logged) when FLBAS names a format the namespace does not have.
-    fn ns_geometry(&self, id: &IdentifyNs, nsid: u32) -> Option<NsGeometry> {
-        let geo = id.geometry();
+    fn ns_geometry(&self, id: &IdentifyNs, nsid: u32, elbaf: Option<u32>) -> Option<NsGeometry> {
+        let geo = id.geometry(elbaf);
         if geo.is_none() {
             dev_warn!(
                 self.dev(),
@@ -484,22 +521,17 @@ impl Ctrl {
         let admin = self.admin.lock().clone();
         for d in frozen.disks() {
             let ns = d.ns();
-            let geo = admin.as_ref().and_then(|a| {
-                self.admin_data(
-                    a,
-                    AdminOpcode::Identify,
-                    Command::identify(Cns::Namespace, ns.nsid, buf.dma()),
-                    buf,
-                )
-                .ok()?;
-                self.ns_geometry(&*buf.read::<IdentifyNs>().ok()?, ns.nsid)
-            });
+            let geo = admin
+                .as_ref()
+                .and_then(|a| self.read_geometry(a, ns.nsid, buf).ok().flatten())
+                .map(|(_, g)| g);
             match geo {
                 Some(g) => {
                     // A zoned disk keeps its zones only in the same block size; the
                     // rescan sets up anything else.
                     let zoned = ns.zone_sectors.load(Relaxed) != 0 && ns.lba_shift() == g.lba_shift;
                     ns.lba_shift.store(g.lba_shift, Relaxed);
+                    ns.meta.store(g.meta.to_bits(), Relaxed);
                     ns.diag.ms.store(u32::from(g.ms), Relaxed);
                     let block = g.usage() == NsUse::Block && (ns.ids.csi == csi::NVM || zoned);
                     ns.block_io.store(block, Relaxed);
@@ -517,14 +549,7 @@ impl Ctrl {
             return Err(EINVAL);
         };
         let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
-        self.admin_data(
-            admin,
-            AdminOpcode::Identify,
-            Command::identify(Cns::Namespace, nsid, buf.dma()),
-            &buf,
-        )?;
-        let idns = buf.read::<IdentifyNs>()?;
-        let Some(geo) = self.ns_geometry(&idns, nsid) else {
+        let Some((idns, geo)) = self.read_geometry(admin, nsid, &buf)? else {
             return Ok(None);
         };
         let mut no_block_io = match geo.usage() {
@@ -687,6 +712,10 @@ impl Ctrl {
             hidden,
             zoned,
             read_only,
+            integrity: match geo.meta.usage() {
+                MetaUse::Integrity(p) if no_block_io.is_none() => Some(p),
+                _ => None,
+            },
         };
         let ident = self.identity();
         let ns = NsInfo {
@@ -707,6 +736,7 @@ impl Ctrl {
             write_zeroes,
             deac: feat.deac(),
             zone_sectors: Atomic::new(zoned.map_or(0, |z| u64::from(z.zone_sectors))),
+            meta: Atomic::new(geo.meta.to_bits()),
         };
         Ok(Some(Found {
             ns,

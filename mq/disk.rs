@@ -31,6 +31,8 @@ use crate::{
             DiskParams,
             DrvData,
             GenDisk,
+            IntegrityCsum,
+            IntegrityLimits,
             QueueLimits,
             ZoneReport,
             ZonedLimits, //
@@ -40,6 +42,10 @@ use crate::{
         Command,
         Status,
         DSM_MAX_RANGES, //
+    },
+    pi::{
+        Checksum,
+        Profile, //
     },
     zns::{
         self,
@@ -93,6 +99,8 @@ pub(crate) struct Limits {
     /// Read-only (a zoned namespace without Zone Append, as C forces it); taken when the
     /// disk is added.
     pub(crate) read_only: bool,
+    /// Separate metadata: the integrity profile the block layer hands it through.
+    pub(crate) integrity: Option<Profile>,
 }
 
 impl Limits {
@@ -129,6 +137,18 @@ impl Limits {
             write_cache: self.write_cache,
             poll: self.poll,
             zoned: self.zoned,
+            integrity: self.integrity.map(|p| IntegrityLimits {
+                csum: match p.csum {
+                    Checksum::None => IntegrityCsum::None,
+                    Checksum::Crc16 => IntegrityCsum::Crc,
+                    Checksum::Crc64 => IntegrityCsum::Crc64,
+                },
+                metadata_size: p.metadata_size,
+                pi_offset: p.pi_offset,
+                pi_tuple_size: p.pi_tuple_size,
+                tag_size: p.tag_size,
+                ref_tag: p.ref_tag,
+            }),
         }
     }
 }
@@ -286,17 +306,13 @@ impl<C: IoController> DiskRef<C> {
     /// # Errors
     ///
     /// What the block layer says of the new limits (nothing changed then).
-    pub(crate) fn update(
-        &self,
-        lim: &Limits,
-        lba_shift: u32,
-        block_io: bool,
-        zone_sectors: u64,
-    ) -> Result {
+    pub(crate) fn update(&self, lim: &Limits, fresh: &NsInfo<C>) -> Result {
         self.update_limits(&lim.queue_limits(), lim.capacity_sectors, |ns| {
-            ns.lba_shift.store(lba_shift, Relaxed);
-            ns.block_io.store(block_io, Relaxed);
-            ns.zone_sectors.store(zone_sectors, Relaxed);
+            ns.lba_shift.store(fresh.lba_shift(), Relaxed);
+            ns.block_io.store(fresh.block_io(), Relaxed);
+            ns.zone_sectors
+                .store(fresh.zone_sectors.load(Relaxed), Relaxed);
+            ns.meta.store(fresh.meta.load(Relaxed), Relaxed);
         })
     }
 }
@@ -417,6 +433,7 @@ mod tests {
             hidden: false,
             zoned: None,
             read_only: false,
+            integrity: None,
         }
     }
 

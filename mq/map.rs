@@ -30,6 +30,10 @@ use crate::{
         IoOpcode,
         DSM_MAX_RANGES, //
     },
+    pi::{
+        self,
+        Metadata, //
+    },
     prp,
     sgl::SglDesc,
     zns::ZoneAction,
@@ -87,6 +91,7 @@ pub(super) fn prep_rq<C: IoController>(
             rq.pdu().slba = slba;
             let mut cmd = Command::rw(opc, ns.nsid, slba, nlb, rq.rq().is_fua());
             map_data(ctx, rq, &mut cmd, dir, bytes)?;
+            protect(ns, rq, &mut cmd, dir, nlb, op == ReqOp::ZoneAppend)?;
             cmd
         }
         ReqOp::Flush => Command::flush(ns.nsid),
@@ -117,7 +122,15 @@ pub(super) fn prep_rq<C: IoController>(
             }
             rq.pdu().slba = slba;
             let deallocate = ns.deac && !rq.rq().is_nounmap();
-            Command::write_zeroes(ns.nsid, slba, nlb, deallocate)
+            let mut cmd = Command::write_zeroes(ns.nsid, slba, nlb, deallocate);
+            // The controller makes the protection information of the zeroes (C:
+            // `nvme_setup_write_zeroes`).
+            let meta = ns.meta();
+            if meta.has_pi() {
+                cmd.cdw12 |= pi::RW_PRACT;
+                set_ref_tag(&meta, &mut cmd, rq.rq().pi_ref_tag());
+            }
+            cmd
         }
         _ => {
             if !ctx.warned_notsupp.xchg(true, Relaxed) {
@@ -165,6 +178,65 @@ fn setup_discard<C: IoController>(
             rq.unmap();
             Err(BlkStatus::IOERR)
         }
+    }
+}
+
+/// The metadata and protection information of a read, write or zone append of `nlb`
+/// blocks whose data is mapped (C: the PI part of `nvme_setup_rw`, and
+/// `nvme_map_metadata` with a metadata pointer): the integrity payload mapped as one
+/// buffer, the checks it asks for, or PRACT without one; its reference and application
+/// tags. Unmaps the request on failure.
+fn protect<C: IoController>(
+    ns: &NsInfo<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
+    cmd: &mut Command,
+    dir: DataDir,
+    nlb: u32,
+    append: bool,
+) -> Result<(), BlkStatus> {
+    let meta = ns.meta();
+    if meta.ms == 0 {
+        return Ok(());
+    }
+    let checks = rq.rq().integrity_checks();
+    // Without a payload the controller must make (and strip) the metadata itself.
+    if checks.is_none() && !meta.has_pi() {
+        rq.unmap();
+        return Err(BlkStatus::NOTSUPP);
+    }
+    if checks.is_some() {
+        let mapped = nlb
+            .checked_mul(u32::from(meta.ms))
+            .ok_or(BlkStatus::IOERR)
+            .and_then(|len| rq.map_integrity(dir, len));
+        match mapped {
+            Ok(addr) => cmd.mptr = addr,
+            Err(e) => {
+                rq.unmap();
+                return Err(e);
+            }
+        }
+    }
+    let prinfo = meta.prinfo(checks.map(|c| (c.guard, c.ref_tag, c.app_tag.is_some())));
+    cmd.cdw12 |= prinfo;
+    if prinfo & (pi::RW_PRACT | pi::RW_PRCHK_REF) != 0 {
+        set_ref_tag(&meta, cmd, rq.rq().pi_ref_tag());
+        if append && prinfo & pi::RW_PRCHK_REF != 0 {
+            cmd.cdw12 |= pi::APPEND_PIREMAP;
+        }
+    }
+    if let Some(app) = checks.and_then(|c| c.app_tag) {
+        // LBAT, with every bit of it checked (LBATM).
+        cmd.cdw15 = u32::from(app) | (0xffff << 16);
+    }
+    Ok(())
+}
+
+/// Sets the Expected Initial Logical Block Reference Tag (C: `nvme_set_ref_tag`).
+fn set_ref_tag(meta: &Metadata, cmd: &mut Command, full: u64) {
+    if let Some((lo, hi)) = meta.ref_tag(full) {
+        cmd.cdw14 = lo;
+        cmd.cdw3 = hi;
     }
 }
 

@@ -19,7 +19,7 @@ KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme
                 "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_dbbuf", "rust_nvme_identify",
                 "rust_nvme_ioctl", "rust_nvme_aen", "rust_nvme_effects", "rust_nvme_subsys",
                 "rust_nvme_timeout", "rust_nvme_datalen", "rust_nvme_logpage", "rust_nvme_quirks",
-                "rust_nvme_diag", "rust_nvme_zns"]
+                "rust_nvme_diag", "rust_nvme_zns", "rust_nvme_pi"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
@@ -184,14 +184,14 @@ RUNS = [
         "tests": ["test_badinput_01.sh", "test_shortbuf_01.sh", "test_csi_01.sh"],
         "cpus": 2,
         "qemu": ["-trace", "pci_nvme_map_prp"],
-        # nvme1's second namespace has 8 bytes of metadata per block: a disk of
-        # capacity 0, as nvme.ko gives it without integrity support; its third is zoned
+        # nvme1's second namespace has 8 bytes of metadata in extended LBAs, not PI:
+        # a disk of capacity 0, as nvme.ko gives it; its third is zoned
         # (CSI 2): a zoned disk; its fourth has 3 MiB zones, not a power of two: a
         # hidden disk of capacity 0, as nvme.ko gives it. QEMU's PRP trace shows what
         # the short-buffer probe sent.
         "devices": [{"serial": "rnvme0", "ns": []},
                     {"serial": "rnvme1", "ns": [{"size": "64M"},
-                                                {"size": "16M", "opts": "ms=8"},
+                                                {"size": "16M", "opts": "ms=8,mset=1"},
                                                 {"size": "16M", "opts": ZONED_NS},
                                                 {"size": "16M", "opts": ZONED_NS_NPOW2}]}],
         "env": {"RN_DISK": "nvme1n1", "RN_ZNS": "nvme1n3", "RN_ZNS_BAD": "nvme1n4"},
@@ -252,6 +252,21 @@ RUNS = [
                            r"pci_nvme_err_write_not_at_wp",
                            r"pci_nvme_err_req_status .* status 0x41bc opc 0x1$"],
         "timeout": 900,
+    },
+    {
+        # Metadata and protection information, one controller with each of QEMU's
+        # shapes, and 16 KiB logical blocks; every one compared with nvme.ko.
+        "name": "metadata",
+        "tests": ["test_pi_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "ns": [
+            {"size": "64M", "opts": "ms=8,mset=0,pi=1"},
+            {"size": "64M", "lbads": 4096, "opts": "ms=8,pi=3"},
+            {"size": "64M", "opts": "ms=16,pi=0"},
+            {"size": "64M", "opts": "ms=8,mset=1,pi=1"},
+            {"size": "64M", "lbads": 4096, "opts": "ms=16,pi=1,pif=2"},
+            {"size": "64M", "lbads": 16384}]}],
+        "timeout": 600,
     },
     {
         # Two controllers of one subsystem (QEMU wants one serial), namespace 1 shared

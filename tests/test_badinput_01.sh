@@ -1,9 +1,9 @@
 #!/bin/sh
 # Bad input stays outside: out-of-range module parameters fail insmod with a message;
 # the C nvme core holding class 'nvme' makes insmod fail clearly; a controller with no
-# namespace binds without a disk; a namespace with per-block metadata gets a disk of
-# capacity 0 (no integrity support, as nvme.ko) that refuses I/O passthrough; malformed
-# and out-of-range requests are refused.
+# namespace binds without a disk; a namespace with metadata in extended LBAs that is not
+# protection information gets a disk of capacity 0 (as nvme.ko) that refuses I/O
+# passthrough; malformed and out-of-range requests are refused.
 # Expects two controllers: nvme0 without namespaces, nvme1 with RN_DISK and a second
 # namespace with metadata (nvme1n2).
 . /guest/tests/lib.sh
@@ -62,7 +62,7 @@ check "and has no disk" sh -c "! ls /sys/block | grep -q '^nvme0n'"
 check "the namespace with metadata has a disk" wait_disk nvme1n2 10
 expect_eq "of capacity 0" 0 "$(cat /sys/block/nvme1n2/size)"
 check "the driver said why" \
-	sh -c "dmesg | grep -q 'nvme1n2: namespace 2: LBA format with per-block metadata; capacity 0'"
+	sh -c "dmesg | grep -q 'nvme1n2: namespace 2: extended LBA metadata other than protection information; capacity 0'"
 check "Identify through it works" nvme id-ns /dev/nvme1n2
 check "I/O passthrough to it is refused" \
 	sh -c "! nvme read /dev/nvme1n2 -s 0 -c 0 -z 512 -d /tmp/md.out 2>/dev/null"

@@ -51,6 +51,37 @@ const REQ_FAILFAST_MASK: u32 = (1 << bindings::req_flag_bits___REQ_FAILFAST_DEV)
     | (1 << bindings::req_flag_bits___REQ_FAILFAST_TRANSPORT)
     | (1 << bindings::req_flag_bits___REQ_FAILFAST_DRIVER);
 
+/// `REQ_INTEGRITY`: the request carries an integrity payload.
+const REQ_INTEGRITY: u32 = 1 << bindings::req_flag_bits___REQ_INTEGRITY;
+/// `BIP_CHECK_*` (`include/linux/bio-integrity.h`, not in the bindings): what the payload
+/// asks the device to check.
+const BIP_CHECK_GUARD: u16 = 1 << 5;
+const BIP_CHECK_REFTAG: u16 = 1 << 6;
+const BIP_CHECK_APPTAG: u16 = 1 << 7;
+
+/// `struct bio_integrity_payload` of 7.3 (`include/linux/bio-integrity.h`), which the
+/// bindings leave opaque: its layout, field for field.
+#[repr(C)]
+struct BioIntegrityPayload {
+    bip_iter: bindings::bvec_iter,
+    bip_vcnt: u16,
+    bip_max_vcnt: u16,
+    bip_flags: u16,
+    app_tag: u16,
+    bip_vec: *mut bindings::bio_vec,
+}
+
+/// What a request's integrity payload asks the device to check (C: `bip_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IntegrityChecks {
+    /// Check the guard.
+    pub(crate) guard: bool,
+    /// Check the reference tag.
+    pub(crate) ref_tag: bool,
+    /// Check the application tag: the tag expected.
+    pub(crate) app_tag: Option<u16>,
+}
+
 /// What a request asks for (C: `enum req_op`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ReqOp {
@@ -162,9 +193,13 @@ impl DataDir {
 ///   direction `dir`, of which `mapped` DMA segments resulted.
 /// - `page` is null, or a buffer of the tag set's pool at bus address `page_dma`, used by
 ///   this request only.
+/// - `meta_len != 0` iff the request's integrity payload is mapped for the tag set's
+///   device in direction `dir` at `meta_addr`.
 pub(super) struct DataMap {
     single_addr: u64,
     single_len: u32,
+    meta_addr: u64,
+    meta_len: u32,
     nents: u32,
     mapped: u32,
     dir: bindings::dma_data_direction,
@@ -179,6 +214,8 @@ impl DataMap {
         Self {
             single_addr: 0,
             single_len: 0,
+            meta_addr: 0,
+            meta_len: 0,
             nents: 0,
             mapped: 0,
             dir: bindings::dma_data_direction::DMA_NONE,
@@ -197,8 +234,24 @@ impl DataMap {
         }
     }
 
-    /// Releases the list page and the DMA mapping (C: `nvme_unmap_data`).
+    /// Releases the list page and the DMA mappings (C: `nvme_unmap_data`,
+    /// `nvme_unmap_metadata`).
     fn unmap(&mut self, set: &TagSetInner<impl Operations>) {
+        if self.meta_len != 0 {
+            // SAFETY: By the invariant the payload is mapped at `meta_addr` for the tag
+            // set's device (which it keeps alive) in `dir`.
+            unsafe {
+                bindings::dma_unmap_page_attrs(
+                    set.raw_dev(),
+                    self.meta_addr,
+                    self.meta_len as usize,
+                    self.dir,
+                    0,
+                )
+            };
+            // INVARIANT: no payload mapped.
+            self.meta_len = 0;
+        }
         if !self.page.is_null() {
             set.pool_free(self.page, self.page_dma);
             // INVARIANT: no page.
@@ -356,6 +409,56 @@ impl<T: Operations> Request<T> {
     /// `REQ_NOUNMAP` is set.
     pub(crate) fn is_nounmap(&self) -> bool {
         field!(self, cmd_flags) & REQ_NOUNMAP != 0
+    }
+
+    /// The integrity payload's first bio payload, if the request carries one (C:
+    /// `blk_integrity_rq`: `rq->bio->bi_integrity`).
+    fn integrity_payload(&self) -> Option<*const BioIntegrityPayload> {
+        if field!(self, cmd_flags) & REQ_INTEGRITY == 0 {
+            return None;
+        }
+        let bio = field!(self, bio);
+        if bio.is_null() {
+            return None;
+        }
+        // SAFETY: The request is the driver's (type invariant), so its bios are stable;
+        // a bio is valid while its request is.
+        let bip = unsafe { (*bio).bi_integrity }.cast::<BioIntegrityPayload>();
+        (!bip.is_null()).then_some(bip.cast_const())
+    }
+
+    /// What the request's integrity payload asks the device to check; `None` without a
+    /// payload (C: `blk_integrity_rq`, `bio_integrity_flagged`).
+    pub(crate) fn integrity_checks(&self) -> Option<IntegrityChecks> {
+        let bip = self.integrity_payload()?;
+        // SAFETY: A payload attached to a bio of a request the driver owns is live and
+        // unchanged until the request ends; its layout is `BioIntegrityPayload`'s.
+        let (flags, app) = unsafe { ((*bip).bip_flags, (*bip).app_tag) };
+        Some(IntegrityChecks {
+            guard: flags & BIP_CHECK_GUARD != 0,
+            ref_tag: flags & BIP_CHECK_REFTAG != 0,
+            app_tag: (flags & BIP_CHECK_APPTAG != 0).then_some(app),
+        })
+    }
+
+    /// The protection interval number of the request's first sector, all 64 bits (C:
+    /// `full_pi_ref_tag`): what type 1 and 2 reference tags count from.
+    pub(crate) fn pi_ref_tag(&self) -> u64 {
+        let q = field!(self, q);
+        // SAFETY: The queue outlives its requests; its limits change only while it is
+        // frozen, when no request is owned by the driver.
+        let (lbs, exp) = unsafe {
+            (
+                (*q).limits.logical_block_size,
+                (*q).limits.integrity.interval_exp,
+            )
+        };
+        let shift = if exp != 0 {
+            u32::from(exp)
+        } else {
+            lbs.max(1).ilog2()
+        };
+        self.sector() >> shift.saturating_sub(kernel::block::SECTOR_SHIFT)
     }
 
     /// The submitter wants no retries (C: `blk_noretry_request`).
@@ -711,6 +814,58 @@ impl<'a, T: Operations> Dispatch<'a, T> {
             return Ok(1);
         }
         self.map_sg(dir, max_segments)
+    }
+
+    /// Maps the request's integrity payload, `len` bytes in one segment, for the device
+    /// (C: `nvme_pci_setup_meta_mptr`, which maps the payload's first vector; here the
+    /// whole of it, which the queue's one integrity segment makes contiguous). Returns
+    /// its bus address.
+    ///
+    /// # Errors
+    ///
+    /// `IOERR` without a payload, with more than one integrity segment, or one shorter
+    /// than `len`; `RESOURCE` when the DMA mapping is short (blk-mq retries).
+    pub(crate) fn map_integrity(&mut self, dir: DataDir, len: u32) -> Result<u64, BlkStatus> {
+        let bip = self.rq.integrity_payload().ok_or(BlkStatus::IOERR)?;
+        let rq = self.rq.as_raw();
+        // SAFETY: The payload of a request the driver owns is live and stable (see
+        // `Request::integrity_checks`); its iterator indexes its vector.
+        let (page, offset, size, nseg) = unsafe {
+            let it = (*bip).bip_iter;
+            let bv = &*(*bip).bip_vec.add(it.bi_idx as usize);
+            (
+                bv.bv_page,
+                bv.bv_offset.saturating_add(it.bi_offset),
+                it.bi_size,
+                (*rq).nr_integrity_segments,
+            )
+        };
+        // One segment: the request's payloads are physically contiguous from the first
+        // one's current vector on; the first bio's alone must not be longer than all.
+        if nseg != 1 || len == 0 || size > len || self.map().meta_len != 0 {
+            return Err(BlkStatus::IOERR);
+        }
+        let dev = self.rq.tag_set().raw_dev();
+        // SAFETY: The `len` bytes from `offset` in `page` are the request's integrity
+        // data (one contiguous segment, checked above), which the driver owns until it
+        // ends the request; the device is kept alive by the tag set.
+        let addr = unsafe {
+            bindings::dma_map_page_attrs(dev, page, offset as usize, len as usize, dir.raw(), 0)
+        };
+        #[cfg(CONFIG_DMA_API_DEBUG)]
+        // SAFETY: `addr` was just returned by a mapping for `dev`.
+        unsafe {
+            bindings::debug_dma_mapping_error(dev, addr)
+        };
+        if addr == DMA_MAPPING_ERROR {
+            return Err(BlkStatus::RESOURCE);
+        }
+        // INVARIANT: mapped above, in the direction of the request's data.
+        let map = self.map();
+        map.meta_addr = addr;
+        map.meta_len = len;
+        map.dir = dir.raw();
+        Ok(addr)
     }
 
     /// Maps a request whose data is one segment of one bio; false (nothing mapped) when
