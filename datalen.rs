@@ -190,6 +190,22 @@ pub(crate) fn admin(c: &Command) -> Option<u64> {
     Some(len)
 }
 
+/// The logical blocks an NVM command set I/O command reads or writes (NLB + 1), for the
+/// commands that move one metadata unit per block: Read, Write, Compare, Zone Append;
+/// `None` for the others.
+pub(crate) fn nvm_blocks(c: &Command) -> Option<u64> {
+    let op = c.opcode();
+    [
+        IoOpcode::Read,
+        IoOpcode::Write,
+        IoOpcode::Compare,
+        IoOpcode::ZoneAppend,
+    ]
+    .iter()
+    .any(|o| *o as u8 == op)
+    .then(|| u64::from(RwCdw12::from_raw(c.cdw12).nlb().get()) + 1)
+}
+
 /// The bytes an NVM command set I/O command transfers on a namespace of
 /// `2^lba_shift`-byte blocks without metadata, `None` where its fields do not say.
 pub(crate) fn nvm(c: &Command, lba_shift: u32) -> Option<u64> {
@@ -246,6 +262,17 @@ mod tests {
         c.cdw11 = cdw11;
         c.cdw12 = cdw12;
         c
+    }
+
+    #[test]
+    fn metadata_counts_blocks() {
+        // One metadata unit per block of Read, Write, Compare and Zone Append; PRINFO
+        // and FUA above NLB do not count; other commands say nothing.
+        assert_eq!(nvm_blocks(&cmd(0x02, 0, 0, 7)), Some(8));
+        assert_eq!(nvm_blocks(&cmd(0x01, 0, 0, 0x3400_0000)), Some(1));
+        assert_eq!(nvm_blocks(&cmd(0x7d, 0, 0, 15)), Some(16));
+        assert_eq!(nvm_blocks(&cmd(0x09, 0, 0, 7)), None);
+        assert_eq!(nvm_blocks(&cmd(0x00, 0, 0, 0)), None);
     }
 
     #[test]

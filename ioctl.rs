@@ -9,7 +9,8 @@
 //! Everything from userspace is copied in with bounds checks (`UserSlice`: a bad
 //! pointer is `EFAULT`) and validated before anything reaches the controller: reserved
 //! `flags` must be zero, the namespace ID must match the namespace, metadata buffers are
-//! refused (no integrity support), and so is I/O to a namespace formatted with metadata;
+//! taken only on namespaces with separate metadata and must be the commands' metadata
+//! where their block count is known, I/O to a namespace with extended LBAs is refused;
 //! data is bounded by the transfer limit, and must cover the transfer the command asks
 //! for wherever its fields say how long that is (`crate::datalen`). I/O commands run as blk-mq passthrough
 //! requests on the namespace's queue; admin commands on the admin queue with a DMA
@@ -51,6 +52,7 @@ use crate::{
         gendisk::{
             DiskData,
             DiskOperations,
+            DrvData,
             ZoneReport, //
         },
         sysfs::GroupsRef,
@@ -102,6 +104,61 @@ pub(crate) const NVME_IOCTL_RESCAN: u32 = _IO(IOCTL_TYPE, 0x46);
 pub(crate) const NVME_IOCTL_ADMIN64_CMD: u32 = _IOWR::<PassthruCmd64>(IOCTL_TYPE, 0x47);
 /// `NVME_IOCTL_IO64_CMD`.
 pub(crate) const NVME_IOCTL_IO64_CMD: u32 = _IOWR::<PassthruCmd64>(IOCTL_TYPE, 0x48);
+/// `NVME_IOCTL_IO64_CMD_VEC`: `addr` is an array of `data_len` `struct iovec`s.
+pub(crate) const NVME_IOCTL_IO64_CMD_VEC: u32 = _IOWR::<PassthruCmd64>(IOCTL_TYPE, 0x49);
+
+/// Which passthrough structure an I/O ioctl takes.
+#[derive(Clone, Copy)]
+enum Passthru {
+    /// `struct nvme_passthru_cmd` (32-bit result).
+    Cmd,
+    /// `struct nvme_passthru_cmd64`.
+    Cmd64,
+    /// `struct nvme_passthru_cmd64` with a vector of user buffers.
+    Cmd64Vec,
+}
+
+/// Most entries of a user vector (C: `UIO_MAXIOV`, which `import_iovec` enforces).
+const UIO_MAXIOV: u32 = 1024;
+
+/// A `struct iovec` as user space lays it out (64-bit).
+#[repr(C)]
+#[derive(Clone, Copy, Default, FromBytes, IntoBytes)]
+struct UserIovec {
+    base: u64,
+    len: u64,
+}
+kernel::static_assert!(size_of::<UserIovec>() == 16);
+
+// SAFETY: `repr(C)`, two integers, no padding (`IntoBytes` derived above checks it): any
+// byte pattern is a valid value.
+unsafe impl FromBytes for UserIovec {}
+
+/// The bytes the vector of `count` iovecs at `addr` adds up to (C: `import_iovec`'s
+/// checks: at most `UIO_MAXIOV` entries, a total that fits; 0 entries: no data).
+///
+/// # Errors
+///
+/// `EFAULT` for an array the caller cannot read, `EINVAL` for too many entries or a
+/// total beyond 32 bits.
+fn iov_total(addr: u64, count: u32) -> Result<u32> {
+    if count == 0 || addr == 0 {
+        return Ok(0);
+    }
+    if count > UIO_MAXIOV {
+        return Err(EINVAL);
+    }
+    let bytes = (count as usize)
+        .checked_mul(size_of::<UserIovec>())
+        .ok_or(EINVAL)?;
+    let mut r = UserSlice::new(UserPtr::from_addr(addr as usize), bytes).reader();
+    let mut total: u64 = 0;
+    for _ in 0..count {
+        let v = r.read::<UserIovec>()?;
+        total = total.checked_add(v.len).ok_or(EINVAL)?;
+    }
+    u32::try_from(total).map_err(|_| EINVAL)
+}
 
 /// First vendor specific opcode (C: `nvme_cmd_vendor_start`).
 const VENDOR_START: u8 = 0x80;
@@ -430,7 +487,7 @@ fn write_result(arg: usize, size: usize, result: u32) -> Result {
 /// shorter (with SGLs, which user I/O commands get where the controller has them, the
 /// controller refuses a descriptor longer than the transfer; with PRPs it ignores the
 /// rest, so mapping only the transfer gives the same result on both).
-fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Command, u32)> {
+fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Command, u32, Meta)> {
     if p.flags != 0 {
         return Err(EINVAL);
     }
@@ -451,10 +508,6 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Comman
             return Err(EINVAL);
         }
     }
-    // Metadata buffers are refused as C refuses them without integrity support.
-    if p.addr != 0 && p.data_len != 0 && p.metadata != 0 && p.metadata_len != 0 {
-        return Err(EINVAL);
-    }
     if p.data_len > ctrl.max_transfer_bytes() {
         return Err(EINVAL);
     }
@@ -470,13 +523,61 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Comman
         return Err(EINVAL);
     }
     let len = need.map_or(have, |n| u32::try_from(n).map_or(have, |n| n.min(have)));
-    Ok((cmd, len))
+    let meta = user_metadata(ctrl, ns, &cmd, have, (p.metadata, p.metadata_len))?;
+    Ok((cmd, len, meta))
+}
+
+/// A user metadata buffer: its address and length (`None`: none).
+type Meta = Option<(u64, u32)>;
+
+/// The metadata buffer of a passthrough command, `(addr, len)` as the caller gave it,
+/// checked against the namespace's format (C: `nvme_map_user_request`, which takes one
+/// on a namespace with an integrity profile). Beyond C: on a namespace with separate
+/// metadata, a command whose blocks are known (Read, Write, Compare, Zone Append) must
+/// bring exactly their metadata, or the controller would move it through a pointer
+/// nobody set up or past the end of the buffer.
+///
+/// # Errors
+///
+/// `EINVAL` (logged) for metadata without data, on an admin command or on a namespace
+/// without separate metadata, and for a buffer that is not the command's metadata.
+fn user_metadata(
+    ctrl: &Ctrl,
+    ns: Option<&NsInfo>,
+    cmd: &Command,
+    data_len: u32,
+    (addr, len): (u64, u32),
+) -> Result<Meta> {
+    let given = addr != 0 && len != 0;
+    let ms = match ns.map(|ns| ns.meta()) {
+        Some(m) if m.ms != 0 && !m.ext => m.ms,
+        _ if given => return Err(EINVAL),
+        _ => return Ok(None),
+    };
+    let need = datalen::nvm_blocks(cmd).map(|b| b.saturating_mul(u64::from(ms)));
+    let ok = match need {
+        Some(0) => !given,
+        Some(n) => given && u64::from(len) == n && data_len != 0,
+        None => !given || data_len != 0,
+    };
+    if !ok {
+        dev_err!(
+            ctrl.pci_dev().as_ref(),
+            "nvme{}: passthrough {:#x}: metadata buffer of {} bytes, {} expected\n",
+            ctrl.instance,
+            cmd.opcode(),
+            if given { len } else { 0 },
+            need.unwrap_or(0)
+        );
+        return Err(EINVAL);
+    }
+    Ok(given.then_some((addr, len)))
 }
 
 /// `NVME_IOCTL_ADMIN_CMD` / `ADMIN64_CMD` (C: `nvme_user_cmd(ctrl, NULL, ...)`).
 fn admin_cmd(ctrl: &Ctrl, arg: usize, size: usize) -> Result<isize> {
     let p = read_cmd(arg, size)?;
-    let (mut cmd, len) = validate(ctrl, None, &p)?;
+    let (mut cmd, len, _) = validate(ctrl, None, &p)?;
     allowed(access(&cmd, None, false, true))?;
     let done = admin_passthru(ctrl, &mut cmd, &p, len as usize)?;
     write_result(arg, size, done.result)?;
@@ -572,16 +673,45 @@ fn admin_passthru(
 fn io_cmd(
     disk: DiskView<'_>,
     arg: usize,
-    size: usize,
+    how: Passthru,
     write: bool,
     partition: bool,
 ) -> Result<isize> {
     let ns = disk.ns();
-    let p = read_cmd(arg, size)?;
-    let (cmd, len) = validate(&ns.ctrl, Some(ns), &p)?;
+    let (size, vec) = match how {
+        Passthru::Cmd => (PASSTHRU_SIZE, false),
+        Passthru::Cmd64 => (PASSTHRU64_SIZE, false),
+        Passthru::Cmd64Vec => (PASSTHRU64_SIZE, true),
+    };
+    let mut p = read_cmd(arg, size)?;
+    // A vector: `data_len` counts its entries; checked as the bytes they add up to.
+    let iov_count = if vec {
+        let count = p.data_len;
+        p.data_len = iov_total(p.addr, count)?;
+        Some(count)
+    } else {
+        None
+    };
+    let (cmd, len, meta) = validate(&ns.ctrl, Some(ns), &p)?;
     let e = ns.effects.io(cmd.opcode());
     allowed(access(&cmd, Some(e), partition, write))?;
-    let done = disk.passthru(&cmd, p.addr, len, p.timeout_ms);
+    let (meta, meta_len) = meta.unwrap_or((0, 0));
+    let data = match iov_count {
+        Some(count) => DrvData::UserVec {
+            iov: p.addr,
+            count,
+            min_len: len,
+            meta,
+            meta_len,
+        },
+        None => DrvData::User {
+            addr: p.addr,
+            len,
+            meta,
+            meta_len,
+        },
+    };
+    let done = disk.passthru(&cmd, data, p.timeout_ms);
     ns.ctrl.passthru_end(e);
     let done = done?;
     write_result(arg, size, done.result)?;
@@ -602,9 +732,21 @@ fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Re
     if len > ns.ctrl.max_transfer_bytes() {
         return Err(EINVAL);
     }
+    // C: the metadata of every block (`(nblocks + 1) * ms`) on a separate-metadata
+    // namespace.
+    let m = ns.meta();
+    let meta_len = nblocks.checked_mul(u32::from(m.ms)).ok_or(EINVAL)?;
+    let meta = user_metadata(&ns.ctrl, Some(ns), &cmd, len, (io.metadata, meta_len))?;
     let e = ns.effects.io(cmd.opcode());
     allowed(access(&cmd, Some(e), partition, write))?;
-    let done = disk.passthru(&cmd, addr, len, 0)?;
+    let (meta, meta_len) = meta.unwrap_or((0, 0));
+    let data = DrvData::User {
+        addr,
+        len,
+        meta,
+        meta_len,
+    };
+    let done = disk.passthru(&cmd, data, 0)?;
     Ok(status_ret(done.status))
 }
 
@@ -645,8 +787,9 @@ pub(crate) fn ns_ioctl(
         NVME_IOCTL_ID => return Ok(disk.ns().nsid as i32),
         NVME_IOCTL_ADMIN_CMD => admin_cmd(&disk.ns().ctrl, arg, PASSTHRU_SIZE),
         NVME_IOCTL_ADMIN64_CMD => admin_cmd(&disk.ns().ctrl, arg, PASSTHRU64_SIZE),
-        NVME_IOCTL_IO_CMD => io_cmd(disk, arg, PASSTHRU_SIZE, write, partition),
-        NVME_IOCTL_IO64_CMD => io_cmd(disk, arg, PASSTHRU64_SIZE, write, partition),
+        NVME_IOCTL_IO_CMD => io_cmd(disk, arg, Passthru::Cmd, write, partition),
+        NVME_IOCTL_IO64_CMD => io_cmd(disk, arg, Passthru::Cmd64, write, partition),
+        NVME_IOCTL_IO64_CMD_VEC => io_cmd(disk, arg, Passthru::Cmd64Vec, write, partition),
         NVME_IOCTL_SUBMIT_IO => submit_io(disk, arg, write, partition),
         _ => Err(ENOTTY),
     }?;
@@ -677,7 +820,7 @@ pub(crate) fn ctrl_ioctl(ctrl: &Arc<Ctrl>, cmd: u32, arg: usize, write: bool) ->
                 "nvme{}: using deprecated NVME_IOCTL_IO_CMD ioctl on the char device!\n",
                 ctrl.instance
             );
-            io_cmd(disk.view(), arg, PASSTHRU_SIZE, write, false)
+            io_cmd(disk.view(), arg, Passthru::Cmd, write, false)
         }
         NVME_IOCTL_RESET => {
             allowed(Access::NeedsAdmin)?;
@@ -723,6 +866,7 @@ mod tests {
         assert_eq!(NVME_IOCTL_RESCAN, 0x4e46);
         assert_eq!(NVME_IOCTL_ADMIN64_CMD, 0xc0504e47);
         assert_eq!(NVME_IOCTL_IO64_CMD, 0xc0504e48);
+        assert_eq!(NVME_IOCTL_IO64_CMD_VEC, 0xc0504e49);
     }
 
     #[test]

@@ -195,11 +195,13 @@ impl<C: IoController> NsInfo<C> {
     }
 
     /// Whether passthrough I/O can carry the namespace's data: its LBA format has no
-    /// metadata, which would need a metadata buffer or, interleaved, move more than the
-    /// command's blocks of data (any command set, any block size: the generic device
-    /// reaches namespaces the block layer cannot address).
+    /// metadata, or separate metadata that a metadata buffer carries; metadata
+    /// interleaved with the data would move more than the command's blocks of data (any
+    /// command set, any block size: the generic device reaches namespaces the block
+    /// layer cannot address).
     pub(crate) fn passthru_io(&self) -> bool {
-        self.diag.ms.load(Relaxed) == 0
+        let m = self.meta();
+        m.ms == 0 || !m.ext
     }
 }
 

@@ -48,6 +48,17 @@ const BLK_INTEGRITY_DEVICE_CAPABLE: u8 = 1 << 2;
 const BLK_INTEGRITY_REF_TAG: u8 = 1 << 3;
 const BLK_SPLIT_INTERVAL_CAPABLE: u8 = 1 << 5;
 
+// `include/linux/blk-integrity.h`, which the bindings do not include (7.3's signature;
+// `rq` is a `struct request *`).
+extern "C" {
+    fn blk_rq_integrity_map_user(rq: *mut c_void, ubuf: *mut c_void, bytes: isize) -> c_int;
+}
+
+/// `ITER_SOURCE`/`ITER_DEST` (`include/linux/uio.h`): the user memory is read (a write
+/// to the device) or written.
+const ITER_SOURCE: c_int = 1;
+const ITER_DEST: c_int = 0;
+
 /// `BLK_OPEN_WRITE`: the block device was opened for writing.
 const BLK_OPEN_WRITE: bindings::blk_mode_t = 1 << 1;
 
@@ -465,16 +476,70 @@ impl<'a, T: Operations> DiskView<'a, T> {
                 (*rq).timeout = kernel::time::msecs_to_jiffies(timeout_ms) as u32;
             }
             let ret = match data {
-                DrvData::User { addr, len } if addr != 0 && len != 0 => {
+                DrvData::User {
+                    addr,
+                    len,
+                    meta,
+                    meta_len,
+                } if addr != 0 && len != 0 => {
                     user = true;
-                    bindings::blk_rq_map_user(
+                    let mut ret = bindings::blk_rq_map_user(
                         q,
                         rq,
                         ptr::null_mut(),
                         addr as usize as *mut c_void,
                         len as _,
                         bindings::GFP_KERNEL,
-                    )
+                    );
+                    if ret == 0 && meta != 0 && meta_len != 0 {
+                        // Pins or bounces the user's metadata (C:
+                        // `nvme_map_user_request`); released with the data below.
+                        ret = blk_rq_integrity_map_user(
+                            rq.cast(),
+                            meta as usize as *mut c_void,
+                            meta_len as isize,
+                        );
+                        if ret != 0 {
+                            bindings::blk_rq_unmap_user((*rq).bio);
+                        }
+                    }
+                    ret
+                }
+                DrvData::UserVec {
+                    iov,
+                    count,
+                    min_len,
+                    meta,
+                    meta_len,
+                } if iov != 0 && count != 0 => {
+                    user = true;
+                    let dir = if write { ITER_SOURCE } else { ITER_DEST };
+                    let mut ret = bindings::blk_rq_map_user_io(
+                        rq,
+                        ptr::null_mut(),
+                        iov as usize as *mut c_void,
+                        count as _,
+                        bindings::GFP_KERNEL,
+                        true,
+                        0,
+                        false,
+                        dir,
+                    );
+                    if ret == 0 && (*rq).__data_len < min_len {
+                        ret = EINVAL.to_errno();
+                        bindings::blk_rq_unmap_user((*rq).bio);
+                    }
+                    if ret == 0 && meta != 0 && meta_len != 0 {
+                        ret = blk_rq_integrity_map_user(
+                            rq.cast(),
+                            meta as usize as *mut c_void,
+                            meta_len as isize,
+                        );
+                        if ret != 0 {
+                            bindings::blk_rq_unmap_user((*rq).bio);
+                        }
+                    }
+                    ret
                 }
                 DrvData::Kernel(buf) if !buf.is_empty() => match u32::try_from(buf.len()) {
                     Ok(len) => bindings::blk_rq_map_kern(
@@ -525,15 +590,37 @@ impl<'a, T: Operations> DiskView<'a, T> {
 
 /// The data of a driver-private request ([`DiskView::execute_drv`]).
 pub(crate) enum DrvData<'a> {
-    /// `len` bytes of user memory at `addr` (none when either is 0).
+    /// `len` bytes of user memory at `addr` (none when either is 0), and `meta_len`
+    /// bytes of metadata at `meta` (none when either is 0; only with data, on a disk
+    /// with an integrity profile), which becomes the request's integrity payload.
     User {
         /// The user address.
         addr: u64,
         /// Bytes.
         len: u32,
+        /// The user address of the metadata.
+        meta: u64,
+        /// Bytes of metadata.
+        meta_len: u32,
     },
     /// A kernel buffer (kmalloc or vmalloc memory; at most the queue's transfer limit).
     Kernel(&'a mut [u8]),
+    /// The user memory an array of `count` `struct iovec`s at `iov` describes (C:
+    /// `blk_rq_map_user_io` with `vec`), of at least `min_len` bytes once mapped (the
+    /// array is read again by the mapping: a caller that changed it meanwhile gets
+    /// `EINVAL`), with metadata as for [`DrvData::User`].
+    UserVec {
+        /// The user address of the iovec array.
+        iov: u64,
+        /// Entries in the array.
+        count: u32,
+        /// Bytes the request must carry at least.
+        min_len: u32,
+        /// The user address of the metadata.
+        meta: u64,
+        /// Bytes of metadata.
+        meta_len: u32,
+    },
 }
 
 /// A counted reference to a disk: keeps the gendisk and its data alive (C: `get_device`

@@ -168,8 +168,8 @@ impl<'a, C: IoController> DiskView<'a, C> {
     }
 
     /// Runs a passthrough I/O command on the disk's queue (C: `nvme_submit_user_cmd`),
-    /// mapping `len` bytes of user memory at `ubuf` (bounds checked: a bad pointer is
-    /// `EFAULT`). It shares the tags, timeouts and reset handling of all other I/O;
+    /// mapping the user memory `data` names (bounds checked: a bad pointer is `EFAULT`).
+    /// It shares the tags, timeouts and reset handling of all other I/O;
     /// `timeout_ms` 0 is the queue's timeout.
     ///
     /// # Errors
@@ -180,15 +180,14 @@ impl<'a, C: IoController> DiskView<'a, C> {
     pub(crate) fn passthru(
         &self,
         cmd: &Command,
-        ubuf: u64,
-        len: u32,
+        data: DrvData<'_>,
         timeout_ms: u32,
     ) -> Result<PassthruDone> {
         // Bit 0 of the opcode: data from host to controller.
         let write = cmd.opcode() & 1 != 0;
         self.execute_drv(
             write,
-            DrvData::User { addr: ubuf, len },
+            data,
             timeout_ms,
             |pdu| {
                 pdu.passthru = *cmd;

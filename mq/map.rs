@@ -72,6 +72,18 @@ pub(super) fn prep_rq<C: IoController>(
                     DataDir::FromDevice
                 };
                 map_data(ctx, rq, &mut cmd, dir, bytes)?;
+                // The user's metadata, checked by the ioctl against what the command
+                // moves; as given, without the driver's PRINFO (C).
+                let meta = rq.rq().integrity_bytes();
+                if meta != 0 {
+                    match rq.map_integrity(dir, meta) {
+                        Ok(addr) => cmd.mptr = addr,
+                        Err(e) => {
+                            rq.unmap();
+                            return Err(e);
+                        }
+                    }
+                }
             }
             cmd
         }

@@ -441,6 +441,14 @@ impl<T: Operations> Request<T> {
         })
     }
 
+    /// Bytes of the integrity payload of the request's first bio (all of it for a
+    /// driver-private request, which has one bio); 0 without a payload.
+    pub(crate) fn integrity_bytes(&self) -> u32 {
+        // SAFETY: As in `integrity_checks`.
+        self.integrity_payload()
+            .map_or(0, |bip| unsafe { (*bip).bip_iter.bi_size })
+    }
+
     /// The protection interval number of the request's first sector, all 64 bits (C:
     /// `full_pi_ref_tag`): what type 1 and 2 reference tags count from.
     pub(crate) fn pi_ref_tag(&self) -> u64 {
