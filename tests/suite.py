@@ -298,7 +298,7 @@ RUNS = [
         # whose every request takes 2 s (reads return zeroes, writes are dropped), so
         # that its format (one Write Zeroes inside QEMU) does; namespace 1 holds data.
         "name": "format-slow",
-        "tests": ["test_format_02.sh"],
+        "tests": ["test_format_02.sh", "test_ngremove_01.sh"],
         "cpus": 2,
         # Freed memory is zeroed: a command buffer freed before its command ends shows.
         "append": "init_on_free=1",

@@ -76,6 +76,18 @@ check "nvme0n6: 64 KiB written and read back" sh -c \
 	"dd if=/tmp/b16 of=/dev/nvme0n6 bs=16k seek=3 oflag=direct 2>/dev/null &&
 	 dd if=/dev/nvme0n6 bs=16k skip=3 count=4 iflag=direct 2>/dev/null | cmp - /tmp/b16"
 
+# A filesystem on 16 KiB blocks (ext4's large block size support).
+check "mkfs.ext4 -b 16384 on nvme0n6" sh -c "mkfs.ext4 -q -F -b 16384 /dev/nvme0n6 >/tmp/mkfs.out 2>&1 || { cat /tmp/mkfs.out; false; }"
+mkdir -p /mnt/b16
+check "mount it" mount -t ext4 /dev/nvme0n6 /mnt/b16
+dd if=/dev/urandom of=/tmp/f16 bs=1M count=4 2>/dev/null
+check "a file written and synced" sh -c "cp /tmp/f16 /mnt/b16/f && sync"
+check "unmount" umount /mnt/b16
+check "e2fsck finds it clean" e2fsck -fn /dev/nvme0n6
+check "mount again" mount -t ext4 /dev/nvme0n6 /mnt/b16
+check "the file reads back" cmp /tmp/f16 /mnt/b16/f
+check "unmount again" umount /mnt/b16
+
 # Data with PI survives a controller reset.
 dd if=/dev/urandom of=/tmp/p1 bs=4k count=16 2>/dev/null
 dd if=/tmp/p1 of=/dev/nvme0n1 bs=4k seek=100 oflag=direct 2>/dev/null

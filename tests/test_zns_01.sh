@@ -5,7 +5,8 @@
 # and writes off the write pointer are refused (as with nvme.ko); fio writes and
 # verifies across zones; a zoned btrfs writes with Zone Append (QEMU's trace, between
 # the btrfs marks) and keeps its files across a remount; a controller reset and a
-# rescan leave the zones and their data as they were.
+# rescan leave the zones and their data as they were, and so does a format of the
+# conventional namespace beside them.
 # Expects nsid 1 zoned (16 MiB zones of 12 MiB capacity, max_open 4, max_active 6),
 # nsid 2 conventional, nsid 3 zoned without limits (for btrfs).
 . /guest/tests/lib.sh
@@ -130,6 +131,17 @@ check "zone 6's data intact" \
 	sh -c "dd if=/dev/nvme0n1 bs=1M skip=96 count=3 iflag=direct 2>/dev/null | cmp - /tmp/z6"
 expect_eq "still host-managed with 16 zones" "host-managed 16" \
 	"$(cat /sys/block/nvme0n1/queue/zoned) $(cat /sys/block/nvme0n1/queue/nr_zones)"
+
+# Format NVM of the conventional namespace beside the zoned ones: it takes the new
+# block size, the zoned disk keeps its zones and data.
+before=$($BLKZONE report /dev/nvme0n1)
+check "nvme format of nvme0n2 to 4 KiB blocks" nvme format /dev/nvme0n2 --lbaf=4 --force
+check "nvme0n2 has 4 KiB blocks" wait_for 10 [ "$(cat /sys/block/nvme0n2/queue/logical_block_size)" = 4096 ]
+check "verified I/O on nvme0n2 after its format" rn_fio --name=fmt --filename=/dev/nvme0n2 \
+	--rw=randwrite --bs=4k --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1
+expect_eq "nvme0n1's zones unchanged by the format" "$before" "$($BLKZONE report /dev/nvme0n1)"
+check "zone 6's data still intact" \
+	sh -c "dd if=/dev/nvme0n1 bs=1M skip=96 count=3 iflag=direct 2>/dev/null | cmp - /tmp/z6"
 
 # A zoned btrfs: data goes out as Zone Append.
 echo "rn-mark: btrfs-start"
