@@ -36,6 +36,7 @@ check "nvme.ko binds the controller (reference)" c_load
 check "nvme.ko: $ng appears" wait_for 30 [ -c $ng ]
 check "nvme.ko: /dev/nvme0n1 opens" wait_for 30 dd if=/dev/nvme0n1 of=/dev/null bs=512 count=1
 c_row=$(list_row)
+c_listv=$(nvme list -v 2>&1)
 c_idns=$(nvme id-ns $ng 2>&1)
 c_rules=$(unpriv_rules)
 c_mode=$(stat -c %a $ng)
@@ -57,6 +58,9 @@ row=$(list_row)
 diag "rust_nvme: $row"
 expect_eq "nvme list: the Generic column" $ng "$(echo "$row" | cut -c23-43 | sed 's/ *$//')"
 expect_eq "nvme list: the row as nvme.ko's" "$c_row" "$row"
+listv=$(nvme list -v 2>&1)
+expect_eq "nvme list -v as under nvme.ko" "$c_listv" "$listv"
+check "nvme list -v names the generic device" sh -c "echo \"\$1\" | grep -q ng0n1" _ "$listv"
 expect_eq "nvme id-ns $ng as under nvme.ko" "$c_idns" "$(nvme id-ns $ng 2>&1)"
 expect_eq "nvme id-ns $ng: nsze is the disk's size" "$(cat /sys/block/nvme0n1/size)" \
 	"$(( $(nvme id-ns $ng | sed -n 's/^nsze *: *//p') ))"
