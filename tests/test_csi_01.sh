@@ -23,6 +23,10 @@ zoned_disks() {
 	expect_eq "$1: $bad is hidden (no block interface)" 1 "$(cat /sys/block/$bad/hidden)"
 	check "$1: $bad cannot be opened as a block device" \
 		sh -c "! dd if=/dev/$bad of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"
+	# The generic device is there for it all the same: passthrough reaches it.
+	check "$1: the hidden disk has its generic device /dev/${bad/nvme/ng}" \
+		wait_for 10 [ -c /dev/${bad/nvme/ng} ]
+	check "$1: Identify through it" nvme id-ns /dev/${bad/nvme/ng}
 }
 
 dmesg -c >/dev/null
