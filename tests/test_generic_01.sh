@@ -28,6 +28,17 @@ unpriv_rules() {
 # succeed, writing through a read-only open and other Identify structures do not.
 NVME046="read=0 write=1 id-ns=0 id-ctrl=0 ns-descs=1"
 
+# priv_rules: what an unprivileged user with the node open for writing may not do: a
+# Format NVM through it, a vendor-specific I/O command (opcode 80h), a Write through a
+# read-only open; one word.
+priv_rules() {
+	chmod o+rw $ng
+	printf '%s' "format=$(as_nobody "nvme format $ng --lbaf=0 --force")"
+	printf '%s' " vendor=$(as_nobody "nvme io-passthru $ng --opcode 0x80 --data-len 4096 --namespace-id 1 --read")"
+	printf '%s\n' " read-rw=$(as_nobody "nvme io-passthru $ng --opcode 2 --data-len 4096 --namespace-id 1 --read")"
+	chmod o-rw $ng
+}
+
 # The device's row of `nvme list` (nvme-cli 2.3: Generic in columns 23-43).
 list_row() { nvme list 2>/dev/null | grep '^/dev/nvme0n1 '; }
 
@@ -39,6 +50,7 @@ c_row=$(list_row)
 c_listv=$(nvme list -v 2>&1)
 c_idns=$(nvme id-ns $ng 2>&1)
 c_rules=$(unpriv_rules)
+c_priv=$(priv_rules)
 c_mode=$(stat -c %a $ng)
 diag "nvme.ko: $c_rules, mode $c_mode"
 diag "nvme.ko: $c_row"
@@ -83,6 +95,11 @@ rules=$(unpriv_rules)
 diag "rust_nvme: $rules"
 expect_eq "unprivileged commands on $ng: as nvme/046 expects" "$NVME046" "$rules"
 expect_eq "unprivileged commands on $ng: as under nvme.ko" "$c_rules" "$rules"
+priv=$(priv_rules)
+diag "rust_nvme: $priv; nvme.ko: $c_priv"
+expect_eq "unprivileged Format and vendor-specific commands refused, reads allowed" \
+	"format=1 vendor=1 read-rw=0" "$priv"
+expect_eq "and as under nvme.ko" "$c_priv" "$priv"
 
 # The device goes with the driver.
 check "rmmod" rn_unload
