@@ -461,7 +461,6 @@ impl<'a, T: Operations> DiskView<'a, T> {
         } else {
             bindings::req_op_REQ_OP_DRV_IN
         };
-        let mut user = false;
         // SAFETY: By the invariant the disk and its queue are alive. A request holds a
         // reference on the queue's usage counter until freed, so deleting the disk waits
         // for it: the disk's data and the tag set stay until `blk_mq_free_request`. The
@@ -475,83 +474,7 @@ impl<'a, T: Operations> DiskView<'a, T> {
             if timeout_ms > 0 {
                 (*rq).timeout = kernel::time::msecs_to_jiffies(timeout_ms) as u32;
             }
-            let ret = match data {
-                DrvData::User {
-                    addr,
-                    len,
-                    meta,
-                    meta_len,
-                } if addr != 0 && len != 0 => {
-                    user = true;
-                    let mut ret = bindings::blk_rq_map_user(
-                        q,
-                        rq,
-                        ptr::null_mut(),
-                        addr as usize as *mut c_void,
-                        len as _,
-                        bindings::GFP_KERNEL,
-                    );
-                    if ret == 0 && meta != 0 && meta_len != 0 {
-                        // Pins or bounces the user's metadata (C:
-                        // `nvme_map_user_request`); released with the data below.
-                        ret = blk_rq_integrity_map_user(
-                            rq.cast(),
-                            meta as usize as *mut c_void,
-                            meta_len as isize,
-                        );
-                        if ret != 0 {
-                            bindings::blk_rq_unmap_user((*rq).bio);
-                        }
-                    }
-                    ret
-                }
-                DrvData::UserVec {
-                    iov,
-                    count,
-                    min_len,
-                    meta,
-                    meta_len,
-                } if iov != 0 && count != 0 => {
-                    user = true;
-                    let dir = if write { ITER_SOURCE } else { ITER_DEST };
-                    let mut ret = bindings::blk_rq_map_user_io(
-                        rq,
-                        ptr::null_mut(),
-                        iov as usize as *mut c_void,
-                        count as _,
-                        bindings::GFP_KERNEL,
-                        true,
-                        0,
-                        false,
-                        dir,
-                    );
-                    if ret == 0 && (*rq).__data_len < min_len {
-                        ret = EINVAL.to_errno();
-                        bindings::blk_rq_unmap_user((*rq).bio);
-                    }
-                    if ret == 0 && meta != 0 && meta_len != 0 {
-                        ret = blk_rq_integrity_map_user(
-                            rq.cast(),
-                            meta as usize as *mut c_void,
-                            meta_len as isize,
-                        );
-                        if ret != 0 {
-                            bindings::blk_rq_unmap_user((*rq).bio);
-                        }
-                    }
-                    ret
-                }
-                DrvData::Kernel(buf) if !buf.is_empty() => match u32::try_from(buf.len()) {
-                    Ok(len) => bindings::blk_rq_map_kern(
-                        rq,
-                        buf.as_mut_ptr().cast(),
-                        len,
-                        bindings::GFP_KERNEL,
-                    ),
-                    Err(_) => EINVAL.to_errno(),
-                },
-                _ => 0,
-            };
+            let (ret, user) = map_drv_data(q, rq, data, write);
             if ret != 0 {
                 bindings::blk_mq_free_request(rq);
                 return Err(Error::from_errno(ret));
@@ -586,6 +509,107 @@ impl<'a, T: Operations> DiskView<'a, T> {
         // revalidation with the queue's limits lock and freezes the queue itself.
         kernel::error::to_result(unsafe { bindings::blk_revalidate_disk_zones(self.disk) })
     }
+}
+
+/// Maps `data` into the driver-private request `rq` of queue `q` (C:
+/// `nvme_map_user_request`, `blk_rq_map_kern`): the status, and whether user memory
+/// was mapped (to be released with `blk_rq_unmap_user`). On failure nothing stays
+/// mapped.
+///
+/// # Safety
+///
+/// `rq` is a request of `q` allocated by the caller and not yet executed, for `write`'s
+/// direction; a kernel buffer in `data` outlives the request.
+unsafe fn map_drv_data(
+    q: *mut bindings::request_queue,
+    rq: *mut bindings::request,
+    data: DrvData<'_>,
+    write: bool,
+) -> (c_int, bool) {
+    let (mut ret, meta, meta_len) = match data {
+        DrvData::User {
+            addr,
+            len,
+            meta,
+            meta_len,
+        } if addr != 0 && len != 0 => {
+            // SAFETY: Per the function's safety requirements; the user pointer is only
+            // handed to the block layer, which checks it.
+            let ret = unsafe {
+                bindings::blk_rq_map_user(
+                    q,
+                    rq,
+                    ptr::null_mut(),
+                    addr as usize as *mut c_void,
+                    len as _,
+                    bindings::GFP_KERNEL,
+                )
+            };
+            (ret, meta, meta_len)
+        }
+        DrvData::UserVec {
+            iov,
+            count,
+            min_len,
+            meta,
+            meta_len,
+        } if iov != 0 && count != 0 => {
+            let dir = if write { ITER_SOURCE } else { ITER_DEST };
+            // SAFETY: As above; the block layer reads and checks the iovec array.
+            let mut ret = unsafe {
+                bindings::blk_rq_map_user_io(
+                    rq,
+                    ptr::null_mut(),
+                    iov as usize as *mut c_void,
+                    count as _,
+                    bindings::GFP_KERNEL,
+                    true,
+                    0,
+                    false,
+                    dir,
+                )
+            };
+            // SAFETY: `rq` is the caller's; mapped above if `ret` is 0.
+            if ret == 0 && unsafe { (*rq).__data_len } < min_len {
+                // SAFETY: Mapped above: released here, so nothing stays mapped.
+                unsafe { bindings::blk_rq_unmap_user((*rq).bio) };
+                ret = EINVAL.to_errno();
+            }
+            (ret, meta, meta_len)
+        }
+        DrvData::Kernel(buf) if !buf.is_empty() => {
+            let ret = match u32::try_from(buf.len()) {
+                // SAFETY: Per the function's safety requirements the buffer outlives the
+                // request.
+                Ok(len) => unsafe {
+                    bindings::blk_rq_map_kern(
+                        rq,
+                        buf.as_mut_ptr().cast(),
+                        len,
+                        bindings::GFP_KERNEL,
+                    )
+                },
+                Err(_) => EINVAL.to_errno(),
+            };
+            // A kernel buffer's bio goes with the request's completion.
+            return (ret, false);
+        }
+        _ => return (0, false),
+    };
+    if ret == 0 && meta != 0 && meta_len != 0 {
+        // Pins or bounces the user's metadata as the request's integrity payload (C:
+        // `nvme_map_user_request`); released with the data.
+        // SAFETY: `rq` has its user data mapped (above); the block layer checks the
+        // user pointer.
+        ret = unsafe {
+            blk_rq_integrity_map_user(rq.cast(), meta as usize as *mut c_void, meta_len as isize)
+        };
+        if ret != 0 {
+            // SAFETY: The data was mapped above: released so that nothing stays mapped.
+            unsafe { bindings::blk_rq_unmap_user((*rq).bio) };
+        }
+    }
+    (ret, ret == 0)
 }
 
 /// The data of a driver-private request ([`DiskView::execute_drv`]).

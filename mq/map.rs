@@ -76,13 +76,7 @@ pub(super) fn prep_rq<C: IoController>(
                 // moves; as given, without the driver's PRINFO (C).
                 let meta = rq.rq().integrity_bytes();
                 if meta != 0 {
-                    match rq.map_integrity(dir, meta) {
-                        Ok(addr) => cmd.mptr = addr,
-                        Err(e) => {
-                            rq.unmap();
-                            return Err(e);
-                        }
-                    }
+                    map_metadata(rq, &mut cmd, dir, Ok(meta))?;
                 }
             }
             cmd
@@ -217,17 +211,8 @@ fn protect<C: IoController>(
         return Err(BlkStatus::NOTSUPP);
     }
     if checks.is_some() {
-        let mapped = nlb
-            .checked_mul(u32::from(meta.ms))
-            .ok_or(BlkStatus::IOERR)
-            .and_then(|len| rq.map_integrity(dir, len));
-        match mapped {
-            Ok(addr) => cmd.mptr = addr,
-            Err(e) => {
-                rq.unmap();
-                return Err(e);
-            }
-        }
+        let len = nlb.checked_mul(u32::from(meta.ms)).ok_or(BlkStatus::IOERR);
+        map_metadata(rq, cmd, dir, len)?;
     }
     let prinfo = meta.prinfo(checks.map(|c| (c.guard, c.ref_tag, c.app_tag.is_some())));
     cmd.cdw12 |= prinfo;
@@ -242,6 +227,26 @@ fn protect<C: IoController>(
         cmd.cdw15 = u32::from(app) | (0xffff << 16);
     }
     Ok(())
+}
+
+/// Maps the request's integrity payload of `len` bytes into the command's metadata
+/// pointer (C: `nvme_pci_setup_meta_mptr`); unmaps the request on failure.
+fn map_metadata<C: IoController>(
+    rq: &mut Dispatch<'_, Ops<C>>,
+    cmd: &mut Command,
+    dir: DataDir,
+    len: Result<u32, BlkStatus>,
+) -> Result<(), BlkStatus> {
+    match len.and_then(|len| rq.map_integrity(dir, len)) {
+        Ok(addr) => {
+            cmd.mptr = addr;
+            Ok(())
+        }
+        Err(e) => {
+            rq.unmap();
+            Err(e)
+        }
+    }
 }
 
 /// Sets the Expected Initial Logical Block Reference Tag (C: `nvme_set_ref_tag`).

@@ -287,6 +287,35 @@ impl DataMap {
     }
 }
 
+/// Maps `len` bytes from `offset` in `page` for `dev` in direction `dir` (C:
+/// `dma_map_page` + `dma_mapping_error`, which also tells DMA-API debugging the address
+/// was checked); `RESOURCE` when the mapping failed (blk-mq retries).
+///
+/// # Safety
+///
+/// The bytes are memory the caller owns until it unmaps them; `dev` is alive.
+unsafe fn dma_map(
+    dev: *mut bindings::device,
+    page: *mut bindings::page,
+    offset: u32,
+    len: u32,
+    dir: DataDir,
+) -> Result<u64, BlkStatus> {
+    // SAFETY: Per the function's safety requirements.
+    let addr = unsafe {
+        bindings::dma_map_page_attrs(dev, page, offset as usize, len as usize, dir.raw(), 0)
+    };
+    #[cfg(CONFIG_DMA_API_DEBUG)]
+    // SAFETY: `addr` was just returned by a mapping for `dev`.
+    unsafe {
+        bindings::debug_dma_mapping_error(dev, addr)
+    };
+    if addr == DMA_MAPPING_ERROR {
+        return Err(BlkStatus::RESOURCE);
+    }
+    Ok(addr)
+}
+
 /// What the tag set keeps after each `struct request` (its `cmd_size`).
 ///
 /// # Invariants
@@ -857,17 +886,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
         // SAFETY: The `len` bytes from `offset` in `page` are the request's integrity
         // data (one contiguous segment, checked above), which the driver owns until it
         // ends the request; the device is kept alive by the tag set.
-        let addr = unsafe {
-            bindings::dma_map_page_attrs(dev, page, offset as usize, len as usize, dir.raw(), 0)
-        };
-        #[cfg(CONFIG_DMA_API_DEBUG)]
-        // SAFETY: `addr` was just returned by a mapping for `dev`.
-        unsafe {
-            bindings::debug_dma_mapping_error(dev, addr)
-        };
-        if addr == DMA_MAPPING_ERROR {
-            return Err(BlkStatus::RESOURCE);
-        }
+        let addr = unsafe { dma_map(dev, page, offset, len, dir) }?;
         // INVARIANT: mapped above, in the direction of the request's data.
         let map = self.map();
         map.meta_addr = addr;
@@ -904,19 +923,7 @@ impl<'a, T: Operations> Dispatch<'a, T> {
         // SAFETY: The page and the `len` bytes from `offset` are the request's data, which
         // the driver owns until it ends the request; the device is kept alive by the tag
         // set.
-        let addr = unsafe {
-            bindings::dma_map_page_attrs(dev, page, offset as usize, len as usize, dir.raw(), 0)
-        };
-        // C: `dma_mapping_error`, which also tells DMA-API debugging the address was
-        // checked.
-        #[cfg(CONFIG_DMA_API_DEBUG)]
-        // SAFETY: `addr` was just returned by a mapping for `dev`.
-        unsafe {
-            bindings::debug_dma_mapping_error(dev, addr)
-        };
-        if addr == DMA_MAPPING_ERROR {
-            return Err(BlkStatus::RESOURCE);
-        }
+        let addr = unsafe { dma_map(dev, page, offset, len, dir) }?;
         // INVARIANT: mapped above.
         let map = self.map();
         map.single_addr = addr;
