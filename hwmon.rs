@@ -27,6 +27,7 @@ use crate::{
         millicelsius_to_kelvin,
         CRIT_TEMPERATURE, //
     },
+    quirks::Quirks,
 };
 
 /// Temperature Sensor fields of the SMART log (`temp2` to `temp9`).
@@ -55,6 +56,23 @@ const LABELS: [&CStr; SENSORS + 1] = [
     c"Sensor 7",
     c"Sensor 8",
 ];
+
+/// The mode of a temperature threshold of `channel` (C: `nvme_hwmon_is_visible`): the
+/// Composite Temperature's when the controller reports WCTEMP, a sensor's when the SMART
+/// log reports it, unless `NO_SECONDARY_TEMP_THRESH`; read-only under
+/// `NO_TEMP_THRESH_CHANGE`.
+fn threshold_mode(channel: u32, wctemp: bool, present: bool, quirks: Quirks) -> u16 {
+    let shown = if channel == 0 {
+        wctemp
+    } else {
+        present && !quirks.has(Quirks::NO_SECONDARY_TEMP_THRESH)
+    };
+    match (shown, quirks.has(Quirks::NO_TEMP_THRESH_CHANGE)) {
+        (false, _) => 0,
+        (true, true) => 0o444,
+        (true, false) => 0o644,
+    }
+}
 
 /// One controller's monitor.
 #[pin_data]
@@ -94,10 +112,8 @@ impl TempSensors for Monitor {
         let thermal = self.ctrl.thermal();
         match attr {
             TempAttr::Crit if channel == 0 && thermal.cctemp != 0 => 0o444,
-            TempAttr::Max | TempAttr::Min
-                if (channel == 0 && thermal.wctemp != 0) || (channel != 0 && present) =>
-            {
-                0o644
+            TempAttr::Max | TempAttr::Min => {
+                threshold_mode(channel, thermal.wctemp != 0, present, self.ctrl.quirks)
             }
             TempAttr::Alarm if channel == 0 => 0o444,
             TempAttr::Input | TempAttr::Label if present => 0o444,
@@ -160,4 +176,36 @@ pub(crate) fn register(ctrl: Arc<Ctrl>, parent: &Device) -> Result<KBox<dyn Send
     )?;
     let reg = Registration::new(parent, c"nvme", mon)?;
     Ok(KBox::new(reg, GFP_KERNEL)?)
+}
+
+#[kunit_tests(rust_nvme_hwmon)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_as_c() {
+        let none = Quirks::default();
+        assert_eq!(threshold_mode(0, true, true, none), 0o644);
+        assert_eq!(threshold_mode(0, false, true, none), 0);
+        assert_eq!(threshold_mode(3, false, true, none), 0o644);
+        assert_eq!(threshold_mode(3, true, false, none), 0);
+        // Thresholds that must not change are shown read-only.
+        assert_eq!(
+            threshold_mode(0, true, true, Quirks::NO_TEMP_THRESH_CHANGE),
+            0o444
+        );
+        assert_eq!(
+            threshold_mode(2, false, true, Quirks::NO_TEMP_THRESH_CHANGE),
+            0o444
+        );
+        // No secondary thresholds: only the Composite Temperature's.
+        assert_eq!(
+            threshold_mode(2, true, true, Quirks::NO_SECONDARY_TEMP_THRESH),
+            0
+        );
+        assert_eq!(
+            threshold_mode(0, true, true, Quirks::NO_SECONDARY_TEMP_THRESH),
+            0o644
+        );
+    }
 }
