@@ -292,43 +292,44 @@ mod tests {
         Some((pif << 7) | sts)
     }
 
+    /// The profile the block layer gets.
+    fn profile(
+        csum: Checksum,
+        metadata_size: u8,
+        pi_offset: u8,
+        pi_tuple_size: u8,
+        tag_size: u8,
+        ref_tag: bool,
+    ) -> MetaUse {
+        MetaUse::Integrity(Profile {
+            csum,
+            metadata_size,
+            pi_offset,
+            pi_tuple_size,
+            tag_size,
+            ref_tag,
+        })
+    }
+
     #[test]
     fn separate_metadata_profiles() {
         // 512+8, type 1, PI last (QEMU's default): CRC, ref tag, tag size 2.
         let m = Metadata::new(8, 0, 1, None);
         assert_eq!((m.pi_type, m.pi_size, m.pi_offset), (1, 8, 0));
-        let MetaUse::Integrity(p) = m.usage() else {
-            panic!("type 1 is an integrity profile");
-        };
-        assert_eq!(
-            (p.csum, p.tag_size, p.ref_tag, p.metadata_size),
-            (Checksum::Crc16, 2, true, 8)
-        );
+        assert_eq!(m.usage(), profile(Checksum::Crc16, 8, 0, 8, 2, true));
         // Type 3, 16 bytes of metadata, PI first: no ref tag, tag size 6, offset 0.
         let m = Metadata::new(16, 0, 3 | DPS_PI_FIRST, None);
-        let MetaUse::Integrity(p) = m.usage() else {
-            panic!("type 3 is an integrity profile");
-        };
-        assert_eq!(
-            (p.csum, p.tag_size, p.ref_tag, p.pi_offset),
-            (Checksum::Crc16, 6, false, 0)
-        );
+        assert_eq!(m.usage(), profile(Checksum::Crc16, 16, 0, 8, 6, false));
         // PI last in 16 bytes: at offset 8.
         assert_eq!(Metadata::new(16, 0, 1, None).pi_offset, 8);
         // Metadata without PI: the block layer carries it, nothing to check.
-        let MetaUse::Integrity(p) = Metadata::new(16, 0, 0, None).usage() else {
-            panic!("metadata without PI is an integrity profile");
-        };
         assert_eq!(
-            (p.csum, p.metadata_size, p.pi_tuple_size),
-            (Checksum::None, 16, 0)
+            Metadata::new(16, 0, 0, None).usage(),
+            profile(Checksum::None, 16, 0, 0, 0, false)
         );
-        // 64-bit guard (ELBAF PIF 2) in 16 bytes: CRC64, 16-byte tuple.
+        // 64-bit guard (ELBAF PIF 2) in 16 bytes, PI last: CRC64, 16-byte tuple.
         let m = Metadata::new(16, 0, 1, elbaf(2, 0));
-        let MetaUse::Integrity(p) = m.usage() else {
-            panic!("64-bit guard is an integrity profile");
-        };
-        assert_eq!((p.csum, p.pi_tuple_size), (Checksum::Crc64, 16));
+        assert_eq!(m.usage(), profile(Checksum::Crc64, 16, 0, 16, 2, true));
         // Storage tags: no PI, as C.
         assert_eq!(Metadata::new(16, 0, 1, elbaf(2, 4)).pi_type, 0);
         // PI larger than the metadata: no PI.
