@@ -30,9 +30,18 @@ dd if=/dev/urandom of=/tmp/n2.in bs=4096 count=4 2>/dev/null
 check "nvme write on nvme0n2" nvme write /dev/nvme0n2 -s 0 -c 31 -z 16384 -d /tmp/n2.in
 check "nvme read on nvme0n2" nvme read /dev/nvme0n2 -s 0 -c 31 -z 16384 -d /tmp/n2.out
 check "nvme0n2 data round-trips" cmp /tmp/n2.in /tmp/n2.out
+# Its generic device comes with it, in nvme-generic's region next to ng0n1's.
+check "/dev/ng0n2 appears with the namespace" wait_for 10 [ -c /dev/ng0n2 ]
+expect_eq "ng0n2 shares ng0n1's major" "$(stat -c %t /dev/ng0n1)" "$(stat -c %t /dev/ng0n2)"
+check "ng0n2 has its own minor" [ "$(stat -c %T /dev/ng0n1)" != "$(stat -c %T /dev/ng0n2)" ]
+expect_eq "ng0n2 mode and owner as C's" "600 root" "$(stat -c '%a %U' /dev/ng0n2)"
+check "ng0n2 is a child of the controller" [ -d /sys/class/nvme/nvme0/ng0n2 ]
+check "nvme read on /dev/ng0n2" nvme read /dev/ng0n2 -s 0 -c 31 -z 16384 -d /tmp/n2.ng
+check "what the block device wrote reads back through ng0n2" cmp /tmp/n2.in /tmp/n2.ng
 
 check "nvme detach-ns -n 2" nvme detach-ns /dev/nvme0 -n 2 -c $cntlid
 check "/dev/nvme0n2 goes away after the event" wait_for 20 [ ! -e /dev/nvme0n2 ]
+check "/dev/ng0n2 goes with it" wait_for 10 [ ! -e /dev/ng0n2 ]
 check "the driver logged the removal" sh -c "dmesg | grep -q 'nvme0n2: namespace 2 removed'"
 
 # Attach again, then rescan on demand (a scan that finds nothing new changes nothing).
