@@ -15,6 +15,7 @@ pub(crate) mod device;
 pub(crate) mod gendisk;
 pub(crate) mod global;
 pub(crate) mod hwmon;
+pub(crate) mod io_uring;
 pub(crate) mod irq;
 pub(crate) mod module;
 pub(crate) mod module_param;

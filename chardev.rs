@@ -45,6 +45,10 @@ use crate::{
             ClassDevice, //
         },
         global::global_mutex,
+        io_uring::{
+            IoUringCmd,
+            Queued, //
+        },
         sysfs::Groups,
     },
     ctrl::{
@@ -79,6 +83,12 @@ impl FileOps for Ctrl {
 
     fn ioctl(ctrl: &Arc<Ctrl>, cmd: u32, arg: usize, writable: bool) -> Result<isize> {
         crate::ioctl::ctrl_ioctl(ctrl, cmd, arg, writable)
+    }
+
+    const URING_CMD: bool = true;
+
+    fn uring_cmd(ctrl: &Arc<Ctrl>, cmd: IoUringCmd<'_>, _writable: bool) -> Result<Queued> {
+        crate::uring::ctrl_uring_cmd(ctrl, cmd)
     }
 }
 
@@ -190,6 +200,14 @@ impl FileOps for NsChr {
     /// C: `nvme_ns_chr_open` takes a reference to the namespace, nothing else.
     fn ioctl(this: &Arc<NsChr>, cmd: u32, arg: usize, writable: bool) -> Result<isize> {
         crate::ioctl::generic_ioctl(this.disk.view(), cmd, arg, writable)
+    }
+
+    const URING_CMD: bool = true;
+    // Every queued command is a request on the namespace's queue.
+    const URING_CMD_IOPOLL: bool = true;
+
+    fn uring_cmd(this: &Arc<NsChr>, cmd: IoUringCmd<'_>, writable: bool) -> Result<Queued> {
+        crate::uring::ns_uring_cmd(this.disk.view(), cmd, writable)
     }
 }
 

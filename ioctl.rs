@@ -278,7 +278,7 @@ pub(crate) struct PassthruCmd64 {
     /// Timeout in milliseconds; 0 is the driver's default.
     pub(crate) timeout_ms: u32,
     pub(crate) rsvd2: u32,
-    /// Completion dwords 0 and 1, written back (the driver writes dword 0).
+    /// Completion dwords 0 and 1, written back.
     pub(crate) result: u64,
 }
 kernel::static_assert!(size_of::<PassthruCmd64>() == 80);
@@ -465,20 +465,20 @@ fn read_cmd(arg: usize, size: usize) -> Result<PassthruCmd> {
 }
 
 /// Writes the command's result back into the user's structure, and nothing else
-/// (`result` is 32 bits wide in the 72-byte structure, 64 in the 80-byte one; C:
-/// `put_user`).
-fn write_result(arg: usize, size: usize, result: u32) -> Result {
+/// (`result` is 32 bits wide in the 72-byte structure, dword 0; 64 in the 80-byte one,
+/// dwords 0 and 1; C: `put_user`).
+fn write_result(arg: usize, size: usize, result: u64) -> Result {
     let ptr = UserPtr::from_addr(arg);
     if size == PASSTHRU64_SIZE {
         let off = offset_of!(PassthruCmd64, result);
         UserSlice::new(ptr.wrapping_byte_add(off), size_of::<u64>())
             .writer()
-            .write(&u64::from(result))
+            .write(&result)
     } else {
         let off = offset_of!(PassthruCmd, result);
         UserSlice::new(ptr.wrapping_byte_add(off), size_of::<u32>())
             .writer()
-            .write(&result)
+            .write(&(result as u32))
     }
 }
 
@@ -577,11 +577,74 @@ fn user_metadata(
 /// `NVME_IOCTL_ADMIN_CMD` / `ADMIN64_CMD` (C: `nvme_user_cmd(ctrl, NULL, ...)`).
 fn admin_cmd(ctrl: &Ctrl, arg: usize, size: usize) -> Result<isize> {
     let p = read_cmd(arg, size)?;
-    let (mut cmd, len, _) = validate(ctrl, None, &p)?;
-    allowed(access(&cmd, None, false, true))?;
-    let done = admin_passthru(ctrl, &mut cmd, &p, len as usize)?;
+    let done = admin_user_cmd(ctrl, p, false)?;
     write_result(arg, size, done.result)?;
     Ok(status_ret(done.status))
+}
+
+/// Checks and runs an admin passthrough command `p` (C: `nvme_user_cmd64(ctrl, NULL,
+/// ...)`, `nvme_uring_cmd_io(ctrl, NULL, ...)`); for a vector (`vec`), `data_len` counts
+/// the entries of an iovec array at `addr`, checked as the bytes they add up to.
+pub(crate) fn admin_user_cmd(ctrl: &Ctrl, mut p: PassthruCmd, vec: bool) -> Result<PassthruDone> {
+    let buf = if vec {
+        let count = p.data_len;
+        p.data_len = iov_total(p.addr, count)?;
+        UserBuf::Vec { iov: p.addr, count }
+    } else {
+        UserBuf::Flat(p.addr)
+    };
+    let (mut cmd, len, _) = validate(ctrl, None, &p)?;
+    allowed(access(&cmd, None, false, true))?;
+    admin_passthru(ctrl, &mut cmd, &p, buf, len as usize)
+}
+
+/// The user memory of an admin passthrough command.
+#[derive(Clone, Copy)]
+enum UserBuf {
+    /// One buffer at this address.
+    Flat(u64),
+    /// The buffers an array of `count` iovecs at `iov` describes, in order.
+    Vec { iov: u64, count: u32 },
+}
+
+impl UserBuf {
+    /// Calls `f` with each user segment of the first `len` bytes, in order, with its
+    /// offset and length.
+    fn for_each(self, len: usize, mut f: impl FnMut(UserSlice, usize, usize) -> Result) -> Result {
+        match self {
+            UserBuf::Flat(addr) => f(
+                UserSlice::new(UserPtr::from_addr(addr as usize), len),
+                0,
+                len,
+            ),
+            UserBuf::Vec { iov, count } => {
+                let bytes = (count as usize)
+                    .checked_mul(size_of::<UserIovec>())
+                    .ok_or(EINVAL)?;
+                let mut r = UserSlice::new(UserPtr::from_addr(iov as usize), bytes).reader();
+                let mut off = 0usize;
+                for _ in 0..count {
+                    let v = r.read::<UserIovec>()?;
+                    let seg = usize::try_from(v.len)
+                        .map_err(|_| EINVAL)?
+                        .min(len.saturating_sub(off));
+                    if seg > 0 {
+                        f(
+                            UserSlice::new(UserPtr::from_addr(v.base as usize), seg),
+                            off,
+                            seg,
+                        )?;
+                    }
+                    off += seg;
+                }
+                // The array changed since its total was checked.
+                if off < len {
+                    return Err(EINVAL);
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A DMA buffer holding a copy of `src`.
@@ -612,16 +675,16 @@ fn admin_passthru(
     ctrl: &Ctrl,
     cmd: &mut Command,
     p: &PassthruCmd,
+    buf: UserBuf,
     len: usize,
 ) -> Result<PassthruDone> {
     let gate = ctrl.passthru_gate()?;
     let dev = gate.dev();
-    let user = || UserSlice::new(UserPtr::from_addr(p.addr as usize), len);
     let data: Option<Coherent<[u8]>> = match (len, is_write(p.opcode)) {
         (0, _) => None,
         (_, true) => {
             let mut v = KVec::new();
-            user().read_all(&mut v, GFP_KERNEL)?;
+            buf.for_each(len, |u, _, _| u.read_all(&mut v, GFP_KERNEL))?;
             Some(coherent_copy(dev, &v)?)
         }
         (_, false) => Some(Coherent::<u8>::zeroed_slice(dev, len, GFP_KERNEL)?),
@@ -664,7 +727,7 @@ fn admin_passthru(
     ctrl.passthru_end(fx);
     let done = done?;
     if let (Some(d), false) = (&bufs.data, is_write(p.opcode)) {
-        user().writer().write_dma(d, 0, len)?;
+        buf.for_each(len, |u, off, n| u.writer().write_dma(d, off, n))?;
     }
     Ok(done)
 }
@@ -683,8 +746,37 @@ fn io_cmd(
         Passthru::Cmd64 => (PASSTHRU64_SIZE, false),
         Passthru::Cmd64Vec => (PASSTHRU64_SIZE, true),
     };
-    let mut p = read_cmd(arg, size)?;
-    // A vector: `data_len` counts its entries; checked as the bytes they add up to.
+    let p = read_cmd(arg, size)?;
+    let io = prepare_io(ns, p, vec, write, partition)?;
+    let done = disk.passthru(&io.cmd, io.data, p.timeout_ms);
+    ns.ctrl.passthru_end(io.effects);
+    let done = done?;
+    write_result(arg, size, done.result)?;
+    Ok(status_ret(done.status))
+}
+
+/// An I/O passthrough command checked and ready to send.
+pub(crate) struct IoPassthru {
+    /// The command.
+    pub(crate) cmd: Command,
+    /// The user memory it moves.
+    pub(crate) data: DrvData<'static>,
+    /// Its Commands Supported and Effects.
+    pub(crate) effects: u32,
+}
+
+/// Checks an I/O passthrough command `p` for namespace `ns` as the ioctls and io_uring
+/// commands share them (C: `nvme_user_cmd64`, `nvme_uring_cmd_io`): for a vector
+/// (`vec`), `data_len` counts its entries and is checked as the bytes they add up to;
+/// then [`validate`] and the permission rules for a file opened for writing or not
+/// (`write`), through a partition or not.
+pub(crate) fn prepare_io(
+    ns: &NsInfo,
+    mut p: PassthruCmd,
+    vec: bool,
+    write: bool,
+    partition: bool,
+) -> Result<IoPassthru> {
     let iov_count = if vec {
         let count = p.data_len;
         p.data_len = iov_total(p.addr, count)?;
@@ -693,8 +785,8 @@ fn io_cmd(
         None
     };
     let (cmd, len, meta) = validate(&ns.ctrl, Some(ns), &p)?;
-    let e = ns.effects.io(cmd.opcode());
-    allowed(access(&cmd, Some(e), partition, write))?;
+    let effects = ns.effects.io(cmd.opcode());
+    allowed(access(&cmd, Some(effects), partition, write))?;
     let (meta, meta_len) = meta.unwrap_or((0, 0));
     let data = match iov_count {
         Some(count) => DrvData::UserVec {
@@ -711,11 +803,7 @@ fn io_cmd(
             meta_len,
         },
     };
-    let done = disk.passthru(&cmd, data, p.timeout_ms);
-    ns.ctrl.passthru_end(e);
-    let done = done?;
-    write_result(arg, size, done.result)?;
-    Ok(status_ret(done.status))
+    Ok(IoPassthru { cmd, data, effects })
 }
 
 /// `NVME_IOCTL_SUBMIT_IO` (C: `nvme_submit_io`).

@@ -30,6 +30,7 @@ mod quirks;
 mod regs;
 mod sgl;
 mod sysfs;
+mod uring;
 mod zns;
 
 /// The module: the `nvme` class, then the PCI driver.

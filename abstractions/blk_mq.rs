@@ -79,6 +79,13 @@ impl BlkStatus {
     pub(crate) fn from_raw(s: bindings::blk_status_t) -> Self {
         Self(s)
     }
+
+    /// The errno the block layer reports for this status (C: `blk_status_to_errno`; 0
+    /// for `OK`).
+    pub(crate) fn to_errno(self) -> i32 {
+        // SAFETY: A pure table lookup, valid for any value.
+        unsafe { bindings::blk_status_to_errno(self.0) }
+    }
 }
 
 use kernel::bindings;

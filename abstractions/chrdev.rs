@@ -35,6 +35,12 @@ use kernel::{
     types::Opaque,
 };
 
+use crate::abstractions::io_uring::{
+    self,
+    IoUringCmd,
+    Queued, //
+};
+
 /// `MINORBITS`: a device number is `major << 20 | minor` (C: `MKDEV`).
 const MINOR_BITS: u32 = 20;
 
@@ -105,6 +111,21 @@ pub(crate) trait FileOps: Send + Sync + Sized + 'static {
     /// An ioctl on an open file (C: `file_operations.unlocked_ioctl`); `writable` says
     /// whether the file was opened for writing (C: `FMODE_WRITE`).
     fn ioctl(this: &Arc<Self>, cmd: u32, arg: usize, writable: bool) -> Result<isize>;
+
+    /// Whether files take io_uring commands ([`FileOps::uring_cmd`]).
+    const URING_CMD: bool = false;
+
+    /// Whether commands queued through
+    /// [`DiskView::execute_drv_uring`](crate::abstractions::gendisk::DiskView) may be
+    /// polled (`IORING_SETUP_IOPOLL`; C: `uring_cmd_iopoll`). Only for files whose
+    /// queued commands all run through it.
+    const URING_CMD_IOPOLL: bool = false;
+
+    /// An io_uring command on an open file (C: `file_operations.uring_cmd`), completed
+    /// or queued; an error completes it with that error.
+    fn uring_cmd(_this: &Arc<Self>, _cmd: IoUringCmd<'_>, _writable: bool) -> Result<Queued> {
+        Err(EOPNOTSUPP)
+    }
 }
 
 /// What a [`Cdev`] allocates: the `struct cdev`, the kobject whose release frees it all,
@@ -227,6 +248,16 @@ impl<T: FileOps> Vtable<T> {
         } else {
             None
         },
+        uring_cmd: if T::URING_CMD {
+            Some(Self::uring_cmd)
+        } else {
+            None
+        },
+        uring_cmd_iopoll: if T::URING_CMD && T::URING_CMD_IOPOLL {
+            Some(io_uring::iopoll)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid table for the remaining fields (all optional).
         ..unsafe { core::mem::zeroed() }
     };
@@ -321,6 +352,30 @@ impl<T: FileOps> Vtable<T> {
         match T::ioctl(&data, cmd, arg as usize, writable) {
             Ok(v) => v as c_long,
             Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// - Called by io_uring only, for a command on a file that [`Self::open`] opened
+    ///   (held by the command), with the issue flags io_uring chose.
+    unsafe extern "C" fn uring_cmd(cmd: *mut bindings::io_uring_cmd, issue_flags: c_uint) -> c_int {
+        // SAFETY: The command is live and its file open (safety requirements), so
+        // `private_data` holds the `Arc<T>` that `open` stored; `f_mode` does not change
+        // after open. The command is only used during this call or until completed.
+        let (data, writable, cmd) = unsafe {
+            let cmd = IoUringCmd::from_raw(cmd, issue_flags);
+            let file = cmd.file();
+            (
+                ArcBorrow::<T>::from_raw((*file).private_data.cast::<T>()),
+                (*file).f_mode & FMODE_WRITE != 0,
+                cmd,
+            )
+        };
+        let data: Arc<T> = data.into();
+        match T::uring_cmd(&data, cmd, writable) {
+            Ok(_queued) => -io_uring::EIOCBQUEUED,
+            Err(e) => e.to_errno(),
         }
     }
 }

@@ -398,6 +398,12 @@ impl<'a, T: Operations> DiskView<'a, T> {
         unsafe { &*(*self.disk).private_data.cast::<T::QueueData>() }
     }
 
+    /// The disk's request queue, alive for `'a`.
+    pub(in crate::abstractions) fn queue_ptr(&self) -> *mut bindings::request_queue {
+        // SAFETY: By the invariant the gendisk is alive, and with it its queue.
+        unsafe { (*self.disk).queue }
+    }
+
     /// The capacity in 512-byte sectors (C: `get_capacity`).
     pub(crate) fn capacity_sectors(&self) -> u64 {
         // SAFETY: By the invariant the disk is alive; `part0` is its whole-disk device.
@@ -520,13 +526,13 @@ impl<'a, T: Operations> DiskView<'a, T> {
 ///
 /// `rq` is a request of `q` allocated by the caller and not yet executed, for `write`'s
 /// direction; a kernel buffer in `data` outlives the request.
-unsafe fn map_drv_data(
+pub(in crate::abstractions) unsafe fn map_drv_data(
     q: *mut bindings::request_queue,
     rq: *mut bindings::request,
     data: DrvData<'_>,
     write: bool,
 ) -> (c_int, bool) {
-    let (mut ret, meta, meta_len) = match data {
+    let (ret, min_len, meta, meta_len) = match data {
         DrvData::User {
             addr,
             len,
@@ -545,7 +551,7 @@ unsafe fn map_drv_data(
                     bindings::GFP_KERNEL,
                 )
             };
-            (ret, meta, meta_len)
+            (ret, 0, meta, meta_len)
         }
         DrvData::UserVec {
             iov,
@@ -556,7 +562,7 @@ unsafe fn map_drv_data(
         } if iov != 0 && count != 0 => {
             let dir = if write { ITER_SOURCE } else { ITER_DEST };
             // SAFETY: As above; the block layer reads and checks the iovec array.
-            let mut ret = unsafe {
+            let ret = unsafe {
                 bindings::blk_rq_map_user_io(
                     rq,
                     ptr::null_mut(),
@@ -569,13 +575,7 @@ unsafe fn map_drv_data(
                     dir,
                 )
             };
-            // SAFETY: `rq` is the caller's; mapped above if `ret` is 0.
-            if ret == 0 && unsafe { (*rq).__data_len } < min_len {
-                // SAFETY: Mapped above: released here, so nothing stays mapped.
-                unsafe { bindings::blk_rq_unmap_user((*rq).bio) };
-                ret = EINVAL.to_errno();
-            }
-            (ret, meta, meta_len)
+            (ret, min_len, meta, meta_len)
         }
         DrvData::Kernel(buf) if !buf.is_empty() => {
             let ret = match u32::try_from(buf.len()) {
@@ -596,16 +596,44 @@ unsafe fn map_drv_data(
         }
         _ => return (0, false),
     };
+    // SAFETY: `rq` is the caller's; its user data was mapped above when `ret` is 0.
+    unsafe { finish_user_map(rq, ret, min_len, meta, meta_len) }
+}
+
+/// Completes the mapping of user memory into the driver-private request `rq`, whose
+/// data mapping returned `ret`: the request must carry at least `min_len` bytes (a
+/// vector's array is read again by the mapping: a caller that changed it meanwhile gets
+/// `EINVAL`), and `meta_len` bytes of user metadata at `meta` (none when either is 0)
+/// become its integrity payload. The status, and whether user memory stays mapped (to
+/// be released with `blk_rq_unmap_user`); on failure nothing stays mapped.
+///
+/// # Safety
+///
+/// `rq` is a request allocated by the caller and not yet executed; when `ret` is 0 its
+/// data was just mapped from user memory (`blk_rq_map_user*`) and nothing else.
+pub(in crate::abstractions) unsafe fn finish_user_map(
+    rq: *mut bindings::request,
+    mut ret: c_int,
+    min_len: u32,
+    meta: u64,
+    meta_len: u32,
+) -> (c_int, bool) {
+    // SAFETY: `rq` is the caller's; mapped if `ret` is 0.
+    if ret == 0 && unsafe { (*rq).__data_len } < min_len {
+        // SAFETY: Mapped: released here, so nothing stays mapped.
+        unsafe { bindings::blk_rq_unmap_user((*rq).bio) };
+        ret = EINVAL.to_errno();
+    }
     if ret == 0 && meta != 0 && meta_len != 0 {
         // Pins or bounces the user's metadata as the request's integrity payload (C:
         // `nvme_map_user_request`); released with the data.
-        // SAFETY: `rq` has its user data mapped (above); the block layer checks the
-        // user pointer.
+        // SAFETY: `rq` has its user data mapped; the block layer checks the user
+        // pointer.
         ret = unsafe {
             blk_rq_integrity_map_user(rq.cast(), meta as usize as *mut c_void, meta_len as isize)
         };
         if ret != 0 {
-            // SAFETY: The data was mapped above: released so that nothing stays mapped.
+            // SAFETY: The data was mapped: released so that nothing stays mapped.
             unsafe { bindings::blk_rq_unmap_user((*rq).bio) };
         }
     }

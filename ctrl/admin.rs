@@ -376,7 +376,7 @@ impl PassthruGate<'_> {
         match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, true, hold) {
             Ok(cqe) => Ok(PassthruDone {
                 status: c.admin_status(&cmd, cqe.status),
-                result: cqe.result,
+                result: u64::from(cqe.result) | u64::from(cqe.dw1) << 32,
             }),
             Err(e) if e == ETIMEDOUT => {
                 let _ = c.schedule_reset();

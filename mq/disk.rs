@@ -15,6 +15,7 @@ use super::{
     IoController,
     NsInfo,
     Ops,
+    Pdu,
     TagSet,
     MAX_SEGMENTS, //
 };
@@ -36,6 +37,11 @@ use crate::{
             QueueLimits,
             ZoneReport,
             ZonedLimits, //
+        },
+        io_uring::{
+            DrvEnd,
+            IoUringCmd,
+            Queued, //
         },
     },
     cmd::{
@@ -157,8 +163,9 @@ impl Limits {
 pub(crate) struct PassthruDone {
     /// The CQE status half-word (phase tag in bit 0).
     pub(crate) status: u16,
-    /// Dword 0 of the completion.
-    pub(crate) result: u32,
+    /// Dwords 0 and 1 of the completion (C: `nvme_req(req)->result.u64`; the 32-bit
+    /// ioctl returns dword 0).
+    pub(crate) result: u64,
 }
 
 impl<'a, C: IoController> DiskView<'a, C> {
@@ -197,8 +204,7 @@ impl<'a, C: IoController> DiskView<'a, C> {
             |pdu, sts| {
                 let done = PassthruDone {
                     status: pdu.status.load(Relaxed) as u16,
-                    // Dword 0: what the ioctls return.
-                    result: pdu.result.load(Relaxed) as u32,
+                    result: pdu.result.load(Relaxed),
                 };
                 match Status::from_cqe(done.status) {
                     Some(s) if s == Status::HOST_ABORTED => Err(EINTR),
@@ -210,7 +216,47 @@ impl<'a, C: IoController> DiskView<'a, C> {
     }
 }
 
+/// How a passthrough command run for an io_uring command ends: the CQE's `res` is the
+/// NVMe status field (C: `nvme_req(req)->status`), `-EINTR` when a reset cancelled it,
+/// the block status's errno when the driver could not send it; `res2` the 64-bit result
+/// (C: `nvme_uring_cmd_end_io`).
+struct UringEnd;
+
+impl<C: IoController> DrvEnd<Ops<C>> for UringEnd {
+    fn end(pdu: &Pdu, sts: BlkStatus) -> (i32, u64) {
+        let status = pdu.status.load(Relaxed) as u16;
+        let res = match Status::from_cqe(status) {
+            Some(s) if s == Status::HOST_ABORTED => EINTR.to_errno(),
+            Some(_) => i32::from(status >> 1),
+            None => sts.to_errno(),
+        };
+        (res, pdu.result.load(Relaxed))
+    }
+}
+
 impl<C: IoController> DiskView<'_, C> {
+    /// Sends a passthrough I/O command for an io_uring command without waiting (C:
+    /// `nvme_uring_cmd_io`): as [`Self::passthru`], completed by a CQE from the
+    /// submitter's task ([`UringEnd`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`DiskView::execute_drv_uring`]; then the command is not completed.
+    pub(crate) fn passthru_uring(
+        &self,
+        ucmd: IoUringCmd<'_>,
+        cmd: &Command,
+        data: DrvData<'_>,
+        timeout_ms: u32,
+    ) -> Result<Queued> {
+        let write = cmd.opcode() & 1 != 0;
+        self.execute_drv_uring::<UringEnd>(ucmd, write, data, timeout_ms, |pdu| {
+            pdu.passthru = *cmd;
+            pdu.status.store(0, Relaxed);
+            pdu.result.store(0, Relaxed);
+        })
+    }
+
     /// Reports up to `nr_zones` zones from the one holding `sector` (C:
     /// `nvme_ns_report_zones`): Zone Management Receive on the disk's own queue into a
     /// buffer of at most one transfer, as many rounds as it takes.

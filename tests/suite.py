@@ -20,7 +20,7 @@ KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme
                 "rust_nvme_ioctl", "rust_nvme_aen", "rust_nvme_effects", "rust_nvme_subsys",
                 "rust_nvme_timeout", "rust_nvme_datalen", "rust_nvme_logpage", "rust_nvme_quirks",
                 "rust_nvme_diag", "rust_nvme_zns", "rust_nvme_pi", "rust_nvme_hwmon",
-                "rust_nvme_mq"]
+                "rust_nvme_mq", "rust_nvme_uring", "rust_nvme_io_uring"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
@@ -227,6 +227,15 @@ RUNS = [
         "allow_nvme_err": [r"pci_nvme_err_invalid_identify_cns .*cns=0xfe",
                            r"pci_nvme_err_req_status .* status 0x4002 opc 0x6",
                            r"pci_nvme_err_req_status cid \d+ nsid 0 status 0x4002 opc 0x2$"],
+        "timeout": 600,
+    },
+    {
+        # io_uring passthrough on /dev/ng0n1 and /dev/nvme0, compared with nvme.ko; a
+        # poll queue for the polled jobs.
+        "name": "uring",
+        "tests": ["test_uring_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "size": "256M"}],
         "timeout": 600,
     },
     {
