@@ -1,8 +1,9 @@
 #!/bin/sh
 # Surprise removal under load: QEMU removes the controller (device_del through the
-# host's monitor) while fio writes and passthrough reads loop on /dev/ng0n1. The disk
-# and its generic device must go away, fio and the passthrough loop must end (with
-# errors, not a hang), nothing may stay bound, and the module must unload.
+# host's monitor) while fio writes, passthrough reads loop on /dev/ng0n1 and io_uring
+# passthrough reads are in flight on it. The disk and its generic device must go away,
+# fio and the passthrough loop must end (with errors, not a hang), every io_uring
+# command must get its CQE, nothing may stay bound, and the module must unload.
 . /guest/tests/lib.sh
 
 disk=nvme0n1
@@ -17,6 +18,7 @@ check "/dev/ng0n1 appears" wait_for 30 [ -c /dev/ng0n1 ]
 ( n=0; while nvme read /dev/ng0n1 -s 0 -c 63 -z 32768 -d /tmp/ngr >/dev/null 2>&1; do
 	n=$((n + 1)); done; echo $n > /tmp/ng.done ) &
 ngpid=$!
+( /guest/tests/nvme_uring inflight /dev/ng0n1 16 >/tmp/uring.out 2>&1; echo $? >/tmp/uring.rc ) &
 sleep 3
 check "fio is running before the removal" kill -0 $pid
 check "and the passthrough loop" kill -0 $ngpid
@@ -27,6 +29,9 @@ check "the PCI function is gone" wait_for 30 [ ! -e /sys/bus/pci/devices/$fn ]
 check "fio ends instead of hanging" wait_for 60 sh -c "! kill -0 $pid"
 check "the passthrough loop on /dev/ng0n1 ends too" wait_for 60 [ -f /tmp/ng.done ]
 diag "passthrough reads before the removal: $(cat /tmp/ng.done 2>/dev/null)"
+check "the io_uring commands end too" wait_for 60 [ -f /tmp/uring.rc ]
+diag "$(cat /tmp/uring.out)"
+expect_eq "every io_uring command got its CQE" 0 "$(cat /tmp/uring.rc)"
 check "/dev/ng0n1 is gone" wait_for 10 [ ! -e /dev/ng0n1 ]
 wait $pid
 diag "fio exit status $? (errors expected: the disk went away under it)"

@@ -98,6 +98,18 @@ check "the uring loop ends (bounded)" wait_for 60 [ -f /tmp/inflight.rc ]
 diag "$(cat /tmp/inflight.out)"
 expect_eq "every uring command across the resets got its CQE" 0 "$(cat /tmp/inflight.rc)"
 
+# The ring torn down with commands in flight (the process killed): it goes, bounded.
+/guest/tests/nvme_uring inflight $ng 32 >/dev/null 2>&1 &
+upid=$!
+sleep 2
+check "a process with uring commands in flight is running" kill -0 $upid
+kill -9 $upid
+check "killed, its ring is torn down (bounded)" wait_for 30 sh -c "! kill -0 $upid 2>/dev/null"
+wait $upid 2>/dev/null
+check "verified I/O through the block device after it" rn_fio --name=after-kill --rw=randwrite \
+	--bs=4k --filename=/dev/nvme0n1 --iodepth=8 --size=4M --offset=96M --verify=crc32c \
+	--verify_fatal=1
+
 # Unbind with uring commands in flight.
 fn=$(rn_bound | head -1)
 rm -f /tmp/inflight.rc
