@@ -26,7 +26,7 @@ rt=${RN_RUNTIME:-5}
 drivers=${RN_DRIVERS:-c rust}
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 last=$((ncpu - 1))
-workloads="qd1 qd32 wr32 seq128k qd1poll"
+workloads="qd1 qd32 wr32 seq128k qd1poll uringcmd"
 common="--ioengine=io_uring --direct=1 --time_based --runtime=$rt --ramp_time=1 --group_reporting --output-format=json --norandommap --randrepeat=0"
 # One job per vCPU, each pinned to its own; a single job on a fixed vCPU (the last: the
 # first takes most of the guest's housekeeping), so that every run sees the same queue.
@@ -40,6 +40,9 @@ run_one() { # driver round workload device
 	wr32) o="--rw=randwrite --bs=4k --iodepth=32 $multi" ;;
 	seq128k) o="--rw=read --bs=128k --iodepth=8 $single" ;;
 	qd1poll) o="--rw=randread --bs=4k --iodepth=1 --hipri $single" ;;
+	# NVMe passthrough through io_uring on the generic device (fio takes the last
+	# --ioengine and --direct; the generic device has no O_DIRECT).
+	uringcmd) o="--ioengine=io_uring_cmd --cmd_type=nvme --direct=0 --rw=randread --bs=4k --iodepth=32 $multi" ;;
 	esac
 	dev=${4#/dev/}
 	i0=$(irqsum) n0=$(ios $dev)
@@ -47,7 +50,9 @@ run_one() { # driver round workload device
 		echo "# $1 $3 failed: $(tr '\n' ' ' < /tmp/b.err)"; return 0; }
 	i1=$(irqsum) n1=$(ios $dev)
 	echo "rn-bench: $1 $2 $3 $(tr -d '\n' < /tmp/b.json)"
-	[ $1 = null_blk ] || echo "rn-bench-irq: $1 $2 $3 $((i1 - i0)) $((n1 - n0))"
+	# Passthrough requests are not counted in the disk's statistics.
+	[ $1 = null_blk ] || [ $3 = uringcmd ] ||
+		echo "rn-bench-irq: $1 $2 $3 $((i1 - i0)) $((n1 - n0))"
 }
 
 # The NVMe driver's interrupt lines of /proc/interrupts as "IRQ count" (C names its vectors
@@ -58,7 +63,7 @@ drvirqs() {
 }
 irqsum() { drvirqs | awk '{ s += $2 } END { print s + 0 }'; }
 # Reads and writes completed on /sys/block/$1 (fio's figures leave out the ramp).
-ios() { awk '{ print $1 + $5 }' /sys/block/$1/stat; }
+ios() { [ -f /sys/block/$1/stat ] && awk '{ print $1 + $5 }' /sys/block/$1/stat || echo 0; }
 
 modloaded() { grep -q "^$1 " /proc/modules; }
 # Every step bounded: a driver that does not come up or go away ends the run.
@@ -138,7 +143,12 @@ while [ $r -le $rounds ]; do
 			*) load_measured $d $r; measured="$measured $d"; setup_line $d $r ;;
 			esac
 			sleep 1
-			run_one $d $r $wl /dev/nvme0n1
+			dev=/dev/nvme0n1
+			if [ $wl = uringcmd ]; then
+				dev=/dev/ng0n1
+				wait_for 10 [ -c $dev ] || { echo "# no $dev for $d"; exit 1; }
+			fi
+			run_one $d $r $wl $dev
 			unload $d
 		done
 		i=$((i + 1))
@@ -147,7 +157,10 @@ while [ $r -le $rounds ]; do
 		insmod $MODDIR/null_blk.ko queue_mode=2 submit_queues=$ncpu poll_queues=1 gb=8 2>/dev/null \
 			|| insmod $MODDIR/null_blk.ko queue_mode=2 submit_queues=$ncpu gb=8
 		if wait_disk nullb0; then
-			for wl in $workloads; do run_one null_blk $r $wl /dev/nullb0; done
+			# null_blk has no NVMe passthrough.
+			for wl in $workloads; do
+				[ $wl = uringcmd ] || run_one null_blk $r $wl /dev/nullb0
+			done
 		fi
 		wait_for 10 rmmod null_blk
 	fi

@@ -11,7 +11,9 @@ to vCPUs) runs on the C driver and on rust_nvme back to back, each freshly loade
 order alternating by round and workload; then null_blk runs them all as the block
 layer's ceiling. Workloads: 4 KiB random read QD1 (latency), 4 KiB random read QD32 x
 one job per vCPU (IOPS), 4 KiB random write QD32 x vCPUs, 128 KiB sequential read
-(bandwidth), 4 KiB random read QD1 polled (hipri, one poll queue).
+(bandwidth), 4 KiB random read QD1 polled (hipri, one poll queue), 4 KiB random read
+QD32 x vCPUs as NVMe passthrough through io_uring (fio's io_uring_cmd on /dev/ng0n1; not
+for null_blk).
 
 The report pairs the two drivers within each round: per workload and metric the median
 of each driver over the rounds, the median of the per-round ratios (rust/c) with its 95%
@@ -52,6 +54,7 @@ WORKLOADS = [
     ("wr32", "4k randwrite QD32 x vCPUs"),
     ("seq128k", "128k seq read"),
     ("qd1poll", "4k randread QD1 polled"),
+    ("uringcmd", "4k randread QD32 x vCPUs io_uring_cmd"),
 ]
 # (key, table name, chart axis); the first is the workload's headline (the chart's bars).
 METRICS = {
@@ -225,9 +228,9 @@ def main():
     qemu = ["-drive", "if=none,id=nvm0,driver=null-co,size=8G,read-zeroes=on",
             "-device", "nvme,id=nvme0,serial=bench0,drive=nvm0"]
     extra = ["--extra-module", f"{base_ko}=rust_nvme_base.ko"] if base_ko else []
-    # Per round: 10 NVMe runs and 5 null_blk runs of runtime + 1 s ramp, a load and unload
+    # Per round: 12 NVMe runs and 5 null_blk runs of runtime + 1 s ramp, a load and unload
     # around each NVMe run, the memory measurement; generously.
-    timeout = 600 + args.rounds * (15 * (args.runtime + 1) + 10 * 15 + 60)
+    timeout = 600 + args.rounds * (17 * (args.runtime + 1) + 12 * 15 + 60)
     t0 = time.time()
     rc = subprocess.call([sys.executable, os.path.join(TOP, "scripts/vm.py"), "--kdir", kdir,
                           "--module", ko, "--script", script, "--log", log, "--quiet",
