@@ -134,3 +134,25 @@ uevent_helper_install() {
 	echo /tmp/uevent-helper > /sys/kernel/uevent_helper
 }
 uevent_helper_remove() { echo > /sys/kernel/uevent_helper; }
+
+# kmemleak (scanned on demand): kmemleak_start forgets what was allocated so far;
+# kmemleak_check WHAT REGEX fails when a scan finds unreferenced objects whose
+# allocation backtrace matches REGEX (objects younger than 5 s are not reported yet).
+KMEMLEAK=/sys/kernel/debug/kmemleak
+kmemleak_start() {
+	grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
+	echo clear > $KMEMLEAK
+}
+kmemleak_check() {
+	sleep 6
+	echo scan > $KMEMLEAK
+	echo scan > $KMEMLEAK
+	awk -v re="$2" '/^unreferenced object/ { if (hit) n++; hit = 0 } $0 ~ re { hit = 1 }
+		END { if (hit) n++; print n + 0 }' $KMEMLEAK > /tmp/leaks
+	if [ "$(cat /tmp/leaks)" = 0 ]; then
+		ok "$1"
+	else
+		not_ok "$1 ($(cat /tmp/leaks) leaked objects)"
+		head -40 $KMEMLEAK | sed 's/^/# /'
+	fi
+}

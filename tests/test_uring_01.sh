@@ -48,6 +48,7 @@ c_jobs=$(ujobs)
 diag "nvme.ko: $c_jobs"
 check "nvme.ko unloads" wait_for 10 c_unload
 
+kmemleak_start
 check "insmod poll_queues=1" rn_load poll_queues=1
 check "$ng appears" wait_for 30 [ -c $ng ]
 check "/dev/nvme0n1 opens" wait_for 30 dd if=/dev/nvme0n1 of=/dev/null bs=512 count=1
@@ -123,5 +124,7 @@ check "$ng went with the controller" wait_for 10 [ ! -e $ng ]
 check "rebind" sh -c "echo $fn > /sys/bus/pci/drivers/rust_nvme/bind"
 check "$ng is back" wait_for 30 [ -c $ng ]
 check "a verified io_uring_cmd job after the rebind" [ "$(ufio after 48M --rw=randwrite --iodepth=8)" = 0 ]
+kmemleak_check "kmemleak: nothing rust_nvme, io_uring or the block layer allocated leaked" \
+	"rust_nvme|io_uring|blk_|bio_"
 check "rmmod" rn_unload
 finish
