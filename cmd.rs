@@ -307,6 +307,19 @@ pub(crate) const CQ_IRQ_ENABLED: u32 = 1 << 1;
 pub(crate) const CQ_IV_SHIFT: u32 = 16;
 /// Create I/O SQ CDW11: Completion Queue Identifier field shift.
 pub(crate) const SQ_CQID_SHIFT: u32 = 16;
+/// Create I/O SQ CDW11: Queue Priority (QPRIO) field shift.
+const SQ_QPRIO_SHIFT: u32 = 1;
+
+/// The priority class of an I/O submission queue (Create I/O SQ QPRIO; only weighted
+/// round robin arbitration looks at it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SqPrio {
+    /// Urgent (0), what a zero field says.
+    Urgent = 0,
+    /// Medium (2): C's `NVME_SQ_PRIO_MEDIUM`, for controllers that want it
+    /// (`NVME_QUIRK_MEDIUM_PRIO_SQ`).
+    Medium = 2,
+}
 /// Read/Write CDW12: Force Unit Access.
 pub(crate) const RW_FUA: u32 = 1 << 30;
 /// Read/Write CDW12: Limited Retry.
@@ -456,12 +469,14 @@ impl Command {
     }
 
     /// Create I/O Submission Queue `qid` of `depth` entries at `dma`, completing on `cqid`.
-    pub(crate) fn create_sq(qid: u16, depth: u16, dma: u64, cqid: u16) -> Self {
+    /// In priority class `prio`.
+    pub(crate) fn create_sq(qid: u16, depth: u16, dma: u64, cqid: u16, prio: SqPrio) -> Self {
         let mut c = Self::admin(AdminOpcode::CreateSq);
         c.prp1 = dma;
         c.cdw10 = (u32::from(depth.saturating_sub(1)) << 16) | u32::from(qid);
-        // Priority class (QPRIO) is left at urgent/0: round robin ignores it.
-        c.cdw11 = (u32::from(cqid) << SQ_CQID_SHIFT) | QUEUE_PHYS_CONTIG;
+        c.cdw11 = (u32::from(cqid) << SQ_CQID_SHIFT)
+            | (prio as u32) << SQ_QPRIO_SHIFT
+            | QUEUE_PHYS_CONTIG;
         c
     }
 
@@ -966,8 +981,10 @@ mod tests {
         assert_eq!(c.cdw11, (2 << 16) | 0x3);
         // A polled CQ: interrupts disabled.
         assert_eq!(Command::create_cq(3, 1024, 0x1000, None).cdw11, 0x1);
-        let c = Command::create_sq(3, 1024, 0x2000, 3);
+        let c = Command::create_sq(3, 1024, 0x2000, 3, SqPrio::Urgent);
         assert_eq!(c.cdw11, (3 << 16) | 0x1);
+        let c = Command::create_sq(3, 1024, 0x2000, 3, SqPrio::Medium);
+        assert_eq!(c.cdw11, (3 << 16) | (2 << 1) | 0x1);
         let c = Command::set_num_queues(4);
         assert_eq!(c.cdw10, 7);
         assert_eq!(c.cdw11, 0x0003_0003);

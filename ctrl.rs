@@ -80,6 +80,7 @@ use crate::{
         Command,
         Completion,
         LogPage,
+        SqPrio,
         Status,
         NSID_ALL, //
     },
@@ -766,6 +767,16 @@ impl Ctrl {
         })
     }
 
+    /// Whether Identify with `cns` may be sent (C: `nvme_id_cns_ok`).
+    fn id_cns_ok(&self, cns: Cns) -> bool {
+        cns_ok(
+            self.vs_at_least(1, 2),
+            self.vs_at_least(1, 1),
+            self.quirks.has(Quirks::IDENTIFY_CNS),
+            cns,
+        )
+    }
+
     /// Queues the first bring-up (from probe).
     pub(crate) fn schedule_probe(&self) {
         // `Err` means it is already queued, which is what was asked.
@@ -1364,9 +1375,34 @@ impl PinnedDrop for Ctrl {
     }
 }
 
+/// Whether Identify with `cns` may go to a controller of NVMe 1.2 or later (`v1_2`), of
+/// 1.1 (`v1_1`), with the quirk that only CNS 0 and 1 work (C: `nvme_id_cns_ok`): from
+/// 1.2 the CNS field is a byte; 1.1 made it two bits (values beyond could be truncated
+/// into another structure); 1.0 had one bit.
+fn cns_ok(v1_2: bool, v1_1: bool, quirk: bool, cns: Cns) -> bool {
+    if v1_2 {
+        return true;
+    }
+    if v1_1 && !quirk {
+        return (cns as u8) <= 3;
+    }
+    (cns as u8) <= 1
+}
+
 #[kunit_tests(rust_nvme_ctrl)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identify_cns_as_c() {
+        // From 1.2 anything; 1.1 two bits unless quirked; 1.0 one bit.
+        assert!(cns_ok(true, true, true, Cns::CtrlCsi));
+        assert!(cns_ok(false, true, false, Cns::ActiveNsList));
+        assert!(!cns_ok(false, true, false, Cns::NsCsi));
+        assert!(!cns_ok(false, true, true, Cns::ActiveNsList));
+        assert!(cns_ok(false, true, true, Cns::Controller));
+        assert!(!cns_ok(false, false, false, Cns::ActiveNsList));
+    }
 
     #[test]
     fn state_transitions() {

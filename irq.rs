@@ -32,12 +32,18 @@ impl Vectors {
     /// get managed affinity spread over the CPUs (C: `PCI_IRQ_AFFINITY` with one
     /// pre-vector for the admin queue), so each I/O queue interrupts on the CPUs that
     /// submit to it.
-    pub(crate) fn alloc(pdev: &pci::Device, max: u32) -> Result<Self> {
+    /// Without `msi`, MSI is not tried (C: `NVME_QUIRK_BROKEN_MSI`).
+    pub(crate) fn alloc(pdev: &pci::Device, max: u32, msi: bool) -> Result<Self> {
         let affinity = Affinity {
             pre_vectors: 1,
             post_vectors: 0,
         };
-        vectors::Vectors::alloc(pdev, 1, max, IrqTypes::ALL, Some(affinity)).map(Self)
+        let types = if msi {
+            IrqTypes::ALL
+        } else {
+            IrqTypes::ALL.without_msi()
+        };
+        vectors::Vectors::alloc(pdev, 1, max, types, Some(affinity)).map(Self)
     }
 
     /// Number of vectors allocated.

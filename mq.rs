@@ -71,6 +71,7 @@ mod disk;
 mod map;
 
 pub(crate) use disk::{
+    io_boundary,
     Disk,
     DiskRef,
     DiskView,
@@ -152,6 +153,9 @@ pub(crate) struct NsInfo<C: IoController> {
     pub(crate) dsm: bool,
     /// Write Zeroes is supported.
     pub(crate) write_zeroes: bool,
+    /// Zeroes are written by deallocating (DSM), on a controller whose deallocated
+    /// blocks read zeroes (C: `NVME_QUIRK_DEALLOCATE_ZEROES`).
+    pub(crate) zeroes_by_dsm: bool,
     /// Write Zeroes may deallocate (DLFEAT: deallocated blocks read zeroes and DEAC is
     /// supported).
     pub(crate) deac: bool,

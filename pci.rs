@@ -74,8 +74,21 @@ impl pci::Driver for NvmeDriver {
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         let params = crate::params()?;
-        // C's quirks for this controller, by PCI vendor and device.
-        let quirks = Quirks::for_pci(pdev.vendor_id().as_raw(), pdev.device_id());
+        // C's quirks for this controller, by PCI vendor and device, then what the
+        // `quirks` parameter sets and clears.
+        let (vendor, device) = (pdev.vendor_id().as_raw(), pdev.device_id());
+        let mut quirks = Quirks::for_pci(vendor, device);
+        if let Some(o) = crate::quirk_override(vendor, device)? {
+            quirks = o.apply(quirks);
+        }
+        for name in quirks.unsupported().names() {
+            dev_warn!(
+                pdev.as_ref(),
+                "quirk {} is not supported by rust_nvme; ignored\n",
+                name
+            );
+        }
+        let quirks = quirks.without(quirks.unsupported());
         pdev.enable_device_mem()?;
         pdev.set_master();
         let mask = if quirks.has(Quirks::DMA_ADDRESS_BITS_48) {

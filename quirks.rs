@@ -5,20 +5,29 @@
 //! `nvme_quirk_name`, and the driver data of `nvme_id_table` in `pci.c`), so that the
 //! `quirks` attribute of a controller reads the same with both drivers.
 //!
+//! The `quirks` module parameter (`VID:DID:name,^name-VID:DID:...`, C's syntax) sets
+//! and clears quirks over the table for the controllers it names ([`param_override`]).
+//!
 //! What rust_nvme does with each quirk:
 //!
 //! * honoured as C honours it: `bogus_nid` (namespace UUID, NGUID and EUI64 ignored),
 //!   `no_ns_desc_list` (no Namespace Identification Descriptor list), `ignore_dev_subnqn`
 //!   (the made-up NQN), `disable_write_zeroes`, `dma_address_bits_48` (48-bit DMA mask),
-//!   `delay_before_chk_rdy` (2.3 s before waiting for CSTS.RDY to clear);
+//!   `delay_before_chk_rdy` (2.3 s before waiting for CSTS.RDY to clear), `qdepth_one`
+//!   (I/O queues of depth 2), `single_vector` (one interrupt vector for everything),
+//!   `broken_msi` (MSI-X or INTx only), `medium_prio_sq` (I/O SQs of medium priority),
+//!   `stripe_size` (I/O boundary at the largest transfer), `identify_cns` (before NVMe
+//!   1.2: only CNS 0 and 1, namespaces scanned one by one), `deallocate_zeroes` (zeroes
+//!   written by DSM deallocate), `no_temp_thresh_change` and `no_secondary_temp_thresh`
+//!   (hwmon offers no threshold it forbids);
 //! * met by construction: `simple_suspend` (system sleep always shuts the controller
-//!   down), `skip_cid_gen` (command identifiers carry no generation), `dmapool_align_512`
-//!   and `admin_page_align` (list pages and admin buffers are whole pages);
-//! * shown only (the attribute lists them, nothing changes): the rest (`stripe_size`,
-//!   `identify_cns`, `deallocate_zeroes`, `no_apst`, `no_deepest_ps` (no APST here),
-//!   `qdepth_one`, `medium_prio_sq`, `single_vector`, `128_bytes_sqes`, `shared_tags`,
-//!   `no_temp_thresh_change`, `no_secondary_temp_thresh` (no hwmon here),
-//!   `force_no_simple_suspend`, `broken_msi`).
+//!   down), `no_apst` and `no_deepest_ps` (rust_nvme never enables APST),
+//!   `skip_cid_gen` (command identifiers carry no generation), `dmapool_align_512` and
+//!   `admin_page_align` (list pages and admin buffers are whole pages);
+//! * not supported (refused by the parameter, and warned about at probe should the table
+//!   give one): `128_bytes_sqes` and `shared_tags` (Apple controllers of another PCI
+//!   class, which rust_nvme never binds), `force_no_simple_suspend` (rust_nvme has only
+//!   the shutdown path).
 
 use core::ops::BitOr;
 
@@ -77,7 +86,10 @@ impl Quirks {
     /// Wait before polling CSTS.RDY after clearing CC.EN.
     pub(crate) const DELAY_BEFORE_CHK_RDY: Self = Self(1 << 3);
     /// APST must not be used.
-    #[allow(dead_code, reason = "named for completeness: nothing here acts on it")]
+    #[allow(
+        dead_code,
+        reason = "met by construction: rust_nvme never enables APST"
+    )]
     pub(crate) const NO_APST: Self = Self(1 << 4);
     /// The deepest power state must not be used.
     pub(crate) const NO_DEEPEST_PS: Self = Self(1 << 5);
@@ -90,7 +102,10 @@ impl Quirks {
     /// Write Zeroes is broken.
     pub(crate) const DISABLE_WRITE_ZEROES: Self = Self(1 << 9);
     /// System sleep shuts the controller down.
-    #[allow(dead_code, reason = "named for completeness: nothing here acts on it")]
+    #[allow(
+        dead_code,
+        reason = "met by construction: system sleep always shuts down"
+    )]
     pub(crate) const SIMPLE_SUSPEND: Self = Self(1 << 10);
     /// One interrupt vector for all queues.
     pub(crate) const SINGLE_VECTOR: Self = Self(1 << 11);
@@ -111,7 +126,6 @@ impl Quirks {
     /// Temperature thresholds only for the composite sensor.
     pub(crate) const NO_SECONDARY_TEMP_THRESH: Self = Self(1 << 19);
     /// Never take the simple suspend path.
-    #[allow(dead_code, reason = "named for completeness: nothing here acts on it")]
     pub(crate) const FORCE_NO_SIMPLE_SUSPEND: Self = Self(1 << 20);
     /// MSI (not MSI-X) interrupts never fire.
     pub(crate) const BROKEN_MSI: Self = Self(1 << 21);
@@ -126,6 +140,16 @@ impl Quirks {
         )
     )]
     pub(crate) const ADMIN_PAGE_ALIGN: Self = Self(1 << 23);
+
+    /// `self` without the quirks of `q`.
+    pub(crate) fn without(self, q: Self) -> Self {
+        Self(self.0 & !q.0)
+    }
+
+    /// The quirks of `self` that rust_nvme cannot honour.
+    pub(crate) fn unsupported(self) -> Self {
+        Self(self.0 & UNSUPPORTED.0)
+    }
 
     /// Whether every quirk of `q` is set.
     pub(crate) fn has(self, q: Self) -> bool {
@@ -148,6 +172,117 @@ impl Quirks {
             .find(|e| e.0 == vendor && e.1 == device)
             .map_or(Self::NONE, |e| e.2)
     }
+}
+
+/// What the `quirks` parameter says for one controller (C: `struct quirk_entry`): quirks
+/// to set, then quirks to clear, over the built-in table's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Override {
+    /// Set (`name`).
+    pub(crate) enable: Quirks,
+    /// Cleared (`^name`).
+    pub(crate) disable: Quirks,
+}
+
+impl Override {
+    /// `q` with the override applied (C: `nvme_pci_alloc_dev`).
+    pub(crate) fn apply(self, q: Quirks) -> Quirks {
+        Quirks((q.0 | self.enable.0) & !self.disable.0)
+    }
+}
+
+/// Why a `quirks` parameter string is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ParamError<'a> {
+    /// An entry is not `VID:DID:names` (C: "failed to parse quirk string").
+    Malformed,
+    /// A name C does not know (C: "unrecognized quirk").
+    Unknown(&'a [u8]),
+    /// A name C knows that rust_nvme cannot honour.
+    Unsupported(&'static str),
+}
+
+/// Quirks rust_nvme cannot honour: the parameter refuses them. `128_bytes_sqes` and
+/// `shared_tags` belong to Apple controllers of another PCI class than NVMe, which
+/// rust_nvme never binds; `force_no_simple_suspend` asks for the power-state suspend
+/// path, which rust_nvme does not have (it always shuts the controller down).
+const UNSUPPORTED: Quirks =
+    Quirks(Quirks::SQES_128_BYTES.0 | Quirks::SHARED_TAGS.0 | Quirks::FORCE_NO_SIMPLE_SUSPEND.0);
+
+/// A 16-bit hexadecimal field, with or without `0x` (C: `kstrtou16(field, 16, ...)`).
+fn hex_u16(f: &[u8]) -> Option<u16> {
+    let f = f
+        .strip_prefix(b"0x")
+        .or_else(|| f.strip_prefix(b"0X"))
+        .unwrap_or(f);
+    if f.is_empty() || f.len() > 4 {
+        return None;
+    }
+    f.iter().try_fold(0u16, |v, c| {
+        let d = (*c as char).to_digit(16)?;
+        Some(v << 4 | d as u16)
+    })
+}
+
+/// The quirk named `name` (C: `nvme_quirk_name`).
+fn by_name(name: &[u8]) -> Option<Quirks> {
+    NAMES
+        .iter()
+        .position(|n| n.as_bytes() == name)
+        .map(|i| Quirks(1 << i))
+}
+
+/// Parses one `VID:DID:names` entry (C: `nvme_parse_quirk_entry`; names separated by
+/// commas, `^` clearing, an empty name ending the list, anything after a third colon
+/// ignored).
+fn parse_entry(e: &[u8]) -> Result<(u16, u16, Override), ParamError<'_>> {
+    let mut f = e.split(|c| *c == b':');
+    let vendor = f.next().and_then(hex_u16).ok_or(ParamError::Malformed)?;
+    let device = f.next().and_then(hex_u16).ok_or(ParamError::Malformed)?;
+    let names = f.next().ok_or(ParamError::Malformed)?;
+    let mut o = Override::default();
+    for name in names.split(|c| *c == b',') {
+        if name.is_empty() {
+            break;
+        }
+        let (clear, bare) = match name.strip_prefix(b"^") {
+            Some(n) => (true, n),
+            None => (false, name),
+        };
+        let q = by_name(bare).ok_or(ParamError::Unknown(bare))?;
+        if !clear && UNSUPPORTED.0 & q.0 != 0 {
+            return Err(ParamError::Unsupported(
+                q.names().next().unwrap_or("unknown"),
+            ));
+        }
+        if clear {
+            o.disable.0 |= q.0;
+        } else {
+            o.enable.0 |= q.0;
+        }
+    }
+    Ok((vendor, device, o))
+}
+
+/// Checks the whole `quirks` parameter string (entries separated by `-`; empty: none)
+/// and returns the override of the first entry for `vendor:device` (C:
+/// `quirks_param_set`, `detect_dynamic_quirks`).
+pub(crate) fn param_override(
+    s: &[u8],
+    vendor: u16,
+    device: u16,
+) -> Result<Option<Override>, ParamError<'_>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let mut found = None;
+    for e in s.split(|c| *c == b'-') {
+        let (v, d, o) = parse_entry(e)?;
+        if found.is_none() && v == vendor && d == device {
+            found = Some(o);
+        }
+    }
+    Ok(found)
 }
 
 /// PCI vendor IDs of the table below.
@@ -270,6 +405,78 @@ static PCI_QUIRKS: &[(u16, u16, Quirks)] = {
 #[kunit_tests(rust_nvme_quirks)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quirks_parameter_as_c_parses_it() {
+        let s = b"1b36:0010:qdepth_one,^bogus_nid-0x8086:F1A5:stripe_size";
+        let o = param_override(s, 0x1b36, 0x0010);
+        assert_eq!(
+            o,
+            Ok(Some(Override {
+                enable: Quirks::QDEPTH_ONE,
+                disable: Quirks::BOGUS_NID,
+            }))
+        );
+        let q = Quirks::for_pci(0x1b36, 0x0010);
+        if let Ok(Some(o)) = o {
+            assert_eq!(o.apply(q), Quirks::QDEPTH_ONE);
+        }
+        assert_eq!(
+            param_override(s, 0x8086, 0xf1a5),
+            Ok(Some(Override {
+                enable: Quirks::STRIPE_SIZE,
+                disable: Quirks::NONE,
+            }))
+        );
+        assert_eq!(param_override(s, 0x1b36, 0x0011), Ok(None));
+        assert_eq!(param_override(b"", 0x1b36, 0x0010), Ok(None));
+        // An empty name ends the list; a fourth field is ignored (as C's strsep).
+        assert_eq!(
+            param_override(b"1b36:10:,qdepth_one", 0x1b36, 0x10),
+            Ok(Some(Override::default()))
+        );
+        assert_eq!(
+            param_override(b"1b36:10:bogus_nid:x", 0x1b36, 0x10),
+            Ok(Some(Override {
+                enable: Quirks::BOGUS_NID,
+                disable: Quirks::NONE,
+            }))
+        );
+    }
+
+    #[test]
+    fn bad_quirks_parameters_are_refused() {
+        assert_eq!(
+            param_override(b"1b36:0010", 0, 0),
+            Err(ParamError::Malformed)
+        );
+        assert_eq!(
+            param_override(b"1b36:10010:bogus_nid", 0, 0),
+            Err(ParamError::Malformed)
+        );
+        assert_eq!(
+            param_override(b"xyz:0010:bogus_nid", 0, 0),
+            Err(ParamError::Malformed)
+        );
+        assert_eq!(
+            param_override(b"1b36:0010:bogus_nid-", 0, 0),
+            Err(ParamError::Malformed)
+        );
+        assert_eq!(
+            param_override(b"1b36:0010:bogus", 0, 0),
+            Err(ParamError::Unknown(b"bogus"))
+        );
+        assert_eq!(
+            param_override(b"1b36:0010:^nope", 0, 0),
+            Err(ParamError::Unknown(b"nope"))
+        );
+        assert_eq!(
+            param_override(b"1b36:0010:shared_tags", 0, 0),
+            Err(ParamError::Unsupported("shared_tags"))
+        );
+        // Clearing what rust_nvme cannot do is harmless.
+        assert!(param_override(b"1b36:0010:^128_bytes_sqes", 0, 0).is_ok());
+    }
 
     #[test]
     fn qemu_carries_bogus_nid() {

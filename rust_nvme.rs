@@ -46,8 +46,10 @@ struct RustNvme {
 impl kernel::InPlaceModule for RustNvme {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
-            // Out-of-range parameters fail insmod with a message naming them.
+            // Out-of-range parameters and a bad quirk string fail insmod with a message
+            // naming them.
             params()?;
+            quirk_override(0, 0)?;
             let class = sysfs::ClassRegistration::new()?;
             let chrdev = chardev::Region::new()?;
             Ok(try_pin_init!(Self {
@@ -92,6 +94,37 @@ pub(crate) mod params {
         "max number of retries a command may have");
     module_param!(sgl_threshold: uint = 32768, 0, u32::MAX, 0o644,
         "Use SGLs when average request segment size is larger or equal to this size. Use 0 to disable SGLs.");
+    module_param!(quirks: string[128], 0o444,
+        "Enable/disable NVMe quirks by specifying quirks=VID:DID:quirk_names");
+}
+
+/// What the `quirks` parameter says for the controller `vendor:device` (C:
+/// `detect_dynamic_quirks`).
+///
+/// # Errors
+///
+/// `EINVAL`, with C's message, for a string that does not parse or names a quirk
+/// rust_nvme cannot honour (checked at load, and the parameter is read-only).
+pub(crate) fn quirk_override(vendor: u16, device: u16) -> Result<Option<quirks::Override>> {
+    let (buf, len) = params::quirks.get();
+    let s = buf.get(..len).unwrap_or(&[]);
+    quirks::param_override(s, vendor, device).map_err(|e| {
+        let shown = kernel::str::BStr::from_bytes(s);
+        match e {
+            quirks::ParamError::Unknown(name) => {
+                pr_err!(
+                    "unrecognized quirk {}\n",
+                    kernel::str::BStr::from_bytes(name)
+                )
+            }
+            quirks::ParamError::Unsupported(name) => {
+                pr_err!("quirk {} is not supported by rust_nvme\n", name)
+            }
+            quirks::ParamError::Malformed => {}
+        }
+        pr_err!("failed to parse quirk string {}\n", shown);
+        EINVAL
+    })
 }
 
 const MAX_POLL_QUEUES: u32 = 64;

@@ -96,6 +96,9 @@ pub(crate) struct QueueLimits {
     pub(crate) write_cache: bool,
     /// `BLK_FEAT_POLL`.
     pub(crate) poll: bool,
+    /// `chunk_sectors` of a disk without zones: I/O should not cross these boundaries (0:
+    /// none; a power of two).
+    pub(crate) chunk_sectors: u32,
     /// `BLK_FEAT_ZONED` and the zone limits: a host-managed zoned disk.
     pub(crate) zoned: Option<ZonedLimits>,
     /// The integrity profile: the block layer hands each request a metadata buffer
@@ -176,7 +179,11 @@ impl QueueLimits {
         } else {
             ql.features &= !BLK_FEAT_ZONED;
         }
-        ql.chunk_sectors = z.zone_sectors;
+        ql.chunk_sectors = if self.zoned.is_some() {
+            z.zone_sectors
+        } else {
+            self.chunk_sectors
+        };
         ql.max_open_zones = z.max_open_zones;
         ql.max_active_zones = z.max_active_zones;
         ql.max_hw_zone_append_sectors = z.max_zone_append_sectors;

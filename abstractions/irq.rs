@@ -189,6 +189,11 @@ pub(crate) struct IrqTypes(u32);
 impl IrqTypes {
     /// Any kind, MSI-X preferred, then MSI, then INTx (C: `PCI_IRQ_ALL_TYPES`).
     pub(crate) const ALL: Self = Self(bindings::PCI_IRQ_ALL_TYPES);
+
+    /// These kinds but MSI.
+    pub(crate) const fn without_msi(self) -> Self {
+        Self(self.0 & !bindings::PCI_IRQ_MSI)
+    }
 }
 
 /// Managed affinity for the vectors (C: `PCI_IRQ_AFFINITY` with a `struct irq_affinity`):

@@ -52,6 +52,57 @@ impl<T: Copy> ParamValue<T> {
     }
 }
 
+/// The storage of a string parameter of at most `N - 1` bytes (C: `module_param_string`,
+/// a `char[N]` the parameter core copies the value into with `param_set_copystring`,
+/// refusing a longer one).
+///
+/// # Invariants
+///
+/// Written only by the parameter core, under `kernel_param_lock` of this module, with a
+/// NUL-terminated string that fits.
+#[repr(transparent)]
+pub(crate) struct ParamString<const N: usize>(UnsafeCell<[u8; N]>);
+
+// SAFETY: Reads take the module's parameter lock, under which the parameter core writes
+// (type invariant).
+unsafe impl<const N: usize> Sync for ParamString<N> {}
+
+impl<const N: usize> ParamString<N> {
+    /// An empty string until set.
+    pub(crate) const fn new() -> Self {
+        Self(UnsafeCell::new([0; N]))
+    }
+
+    /// A copy of the current value, and its length (up to its NUL).
+    pub(crate) fn get(&self) -> ([u8; N], usize) {
+        let this = &raw mut bindings::__this_module;
+        // SAFETY: The module is alive while its code runs; the parameter core writes the
+        // buffer only under this lock (type invariant), so the copy is whole.
+        let v = unsafe {
+            bindings::kernel_param_lock(this);
+            let v = core::ptr::read_volatile(self.0.get());
+            bindings::kernel_param_unlock(this);
+            v
+        };
+        let len = v.iter().position(|c| *c == 0).unwrap_or(N);
+        (v, len)
+    }
+
+    /// The buffer the parameter core copies into (`kparam_string::string`).
+    #[doc(hidden)]
+    pub(crate) const fn as_arg(&self) -> *mut kernel::ffi::c_char {
+        self.0.get().cast()
+    }
+}
+
+/// A `kparam_string`: where a string parameter goes and its size.
+#[doc(hidden)]
+#[repr(transparent)]
+pub(crate) struct KParamString(pub(crate) bindings::kparam_string);
+
+// SAFETY: Read by the parameter core only; the buffer it points to is a `ParamString`.
+unsafe impl Sync for KParamString {}
+
 /// A `kernel_param` in the `__param` section.
 #[doc(hidden)]
 #[repr(transparent)]
@@ -153,7 +204,31 @@ macro_rules! module_param {
             );
         };
     };
+    ($name:ident: string[$n:expr], $perm:expr, $desc:expr) => {
+        #[allow(non_upper_case_globals)]
+        pub(crate) static $name: $crate::abstractions::module_param::ParamString<{ $n }> =
+            $crate::abstractions::module_param::ParamString::new();
+        const _: () = {
+            static STR: $crate::abstractions::module_param::KParamString =
+                $crate::abstractions::module_param::KParamString(
+                    ::kernel::bindings::kparam_string {
+                        maxlen: $n,
+                        string: $name.as_arg(),
+                    },
+                );
+            $crate::abstractions::module_param::module_param!(
+                @param $name, &raw const ::kernel::bindings::param_ops_string, $perm, "string",
+                $desc, ::kernel::bindings::kernel_param__bindgen_ty_1 { str_: &raw const STR.0 }
+            );
+        };
+    };
     (@param $name:ident, $ops:expr, $perm:expr, $ty:literal, $desc:expr) => {
+        $crate::abstractions::module_param::module_param!(
+            @param $name, $ops, $perm, $ty, $desc,
+            ::kernel::bindings::kernel_param__bindgen_ty_1 { arg: $name.as_arg() }
+        );
+    };
+    (@param $name:ident, $ops:expr, $perm:expr, $ty:literal, $desc:expr, $arg:expr) => {
         const TYPE: &str = concat!("parmtype=", stringify!($name), ":", $ty, "\0");
         const DESC: &str = concat!("parm=", stringify!($name), ":", $desc, "\0");
         #[link_section = ".modinfo"]
@@ -178,9 +253,7 @@ macro_rules! module_param {
                 perm: $perm,
                 level: -1,
                 flags: 0,
-                __bindgen_anon_1: ::kernel::bindings::kernel_param__bindgen_ty_1 {
-                    arg: $name.as_arg(),
-                },
+                __bindgen_anon_1: $arg,
             });
     };
 }

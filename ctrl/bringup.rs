@@ -156,15 +156,20 @@ impl Ctrl {
             depth,
         )?;
 
-        // NVM command set limits (CNS 06h); optional: an error leaves them unreported.
-        inner.nvm = match self.admin_data(
-            &admin,
-            AdminOpcode::Identify,
-            Command::identify_ctrl_nvm(buf.dma()),
-            &buf,
-        ) {
-            Ok(_) => buf.read::<IdentifyCtrlNvm>()?.limits(),
-            Err(_) => NvmCtrlLimits::default(),
+        // NVM command set limits (CNS 06h); optional: an error, or a controller that
+        // cannot be asked, leaves them unreported.
+        inner.nvm = if !self.id_cns_ok(Cns::CtrlCsi) {
+            NvmCtrlLimits::default()
+        } else {
+            match self.admin_data(
+                &admin,
+                AdminOpcode::Identify,
+                Command::identify_ctrl_nvm(buf.dma()),
+                &buf,
+            ) {
+                Ok(_) => buf.read::<IdentifyCtrlNvm>()?.limits(),
+                Err(_) => NvmCtrlLimits::default(),
+            }
         };
         Ok(())
     }
@@ -229,7 +234,15 @@ impl Ctrl {
     fn alloc_vectors(&self, want: u32) -> Result<(u32, bool)> {
         let mut hw = self.hw.lock();
         if hw.vectors.is_none() {
-            hw.vectors = Some(Vectors::alloc(&self.pdev, want.saturating_add(1))?);
+            // One vector for everything, or one per I/O queue plus the admin queue's (C:
+            // `nvme_setup_irqs`); MSI left out where it is broken.
+            let max = if self.quirks.has(Quirks::SINGLE_VECTOR) {
+                1
+            } else {
+                want.saturating_add(1)
+            };
+            let msi = !self.quirks.has(Quirks::BROKEN_MSI);
+            hw.vectors = Some(Vectors::alloc(&self.pdev, max, msi)?);
         }
         Ok(hw
             .vectors
@@ -400,13 +413,16 @@ impl Ctrl {
         Ok((nr_irq, nr_poll, granted))
     }
 
-    /// The I/O queue depth: the parameter, within CAP.MQES and the driver's bound.
+    /// The I/O queue depth: the parameter, within CAP.MQES and the driver's bound; 2
+    /// (one command at a time) for a controller that takes no more (C:
+    /// `NVME_QUIRK_QDEPTH_ONE`).
     fn io_queue_depth(&self, dev: &device::Device<device::Bound>, cap: Cap) -> Result<u16> {
-        let depth = self
-            .params
-            .io_queue_depth
-            .min(cap.max_queue_entries())
-            .min(MAX_IO_QUEUE_DEPTH);
+        let depth = if self.quirks.has(Quirks::QDEPTH_ONE) {
+            2
+        } else {
+            self.params.io_queue_depth
+        };
+        let depth = depth.min(cap.max_queue_entries()).min(MAX_IO_QUEUE_DEPTH);
         if depth < 2 {
             dev_err!(
                 dev,
@@ -495,7 +511,17 @@ impl Ctrl {
             self.admin(
                 admin,
                 AdminOpcode::CreateSq,
-                Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid),
+                Command::create_sq(
+                    qp.qid,
+                    qp.depth,
+                    qp.sq_dma(),
+                    qp.qid,
+                    if self.quirks.has(Quirks::MEDIUM_PRIO_SQ) {
+                        SqPrio::Medium
+                    } else {
+                        SqPrio::Urgent
+                    },
+                ),
             )?;
             qp.set_live(true);
         }

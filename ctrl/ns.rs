@@ -68,6 +68,9 @@ use crate::{
     regs,
 };
 
+/// The most NSIDs a scan without a namespace list identifies one by one.
+const MAX_SEQUENTIAL_NSID: u32 = 1024;
+
 /// What Identify Namespace says about a namespace the driver can expose.
 struct Found {
     ns: NsInfo,
@@ -310,29 +313,49 @@ impl Ctrl {
             return Err(EINVAL);
         };
         let list = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
-        self.admin_data(
-            admin,
-            AdminOpcode::Identify,
-            Command::identify(Cns::ActiveNsList, 0, list.dma()),
-            &list,
-        )?;
-        let list = list.read::<NsIdList>()?;
         let mut nsids = KVec::new();
-        for &nsid in list.iter() {
-            if nsid == 0 {
-                break;
-            }
-            if nsid > id.nn {
+        let sequential = !self.id_cns_ok(Cns::ActiveNsList);
+        if sequential {
+            // No active namespace list before NVMe 1.1 (or with the quirk): every NSID
+            // up to NN, those of size 0 being inactive (C: `nvme_scan_ns_sequential`),
+            // within a bound C does not have.
+            if id.nn > MAX_SEQUENTIAL_NSID {
                 dev_warn!(
                     dev,
-                    "nvme{}: active namespace {} beyond NN {}; ignored\n",
+                    "nvme{}: NN {} without a namespace list; scanning the first {}\n",
                     self.instance,
-                    nsid,
-                    id.nn
+                    id.nn,
+                    MAX_SEQUENTIAL_NSID
                 );
-                continue;
             }
-            nsids.push(nsid, GFP_KERNEL)?;
+            for nsid in 1..=id.nn.min(MAX_SEQUENTIAL_NSID) {
+                nsids.push(nsid, GFP_KERNEL)?;
+            }
+        }
+        if !sequential {
+            self.admin_data(
+                admin,
+                AdminOpcode::Identify,
+                Command::identify(Cns::ActiveNsList, 0, list.dma()),
+                &list,
+            )?;
+            let list = list.read::<NsIdList>()?;
+            for &nsid in list.iter() {
+                if nsid == 0 {
+                    break;
+                }
+                if nsid > id.nn {
+                    dev_warn!(
+                        dev,
+                        "nvme{}: active namespace {} beyond NN {}; ignored\n",
+                        self.instance,
+                        nsid,
+                        id.nn
+                    );
+                    continue;
+                }
+                nsids.push(nsid, GFP_KERNEL)?;
+            }
         }
         let mut i = 0;
         while i < inner.disks.len() {
@@ -478,7 +501,7 @@ impl Ctrl {
             buf,
         )?;
         let id = buf.read::<IdentifyNs>()?;
-        let elbaf = if self.elbas.load(Relaxed) {
+        let elbaf = if self.elbas.load(Relaxed) && self.id_cns_ok(Cns::NsCsi) {
             self.admin_data(
                 admin,
                 AdminOpcode::Identify,
@@ -679,6 +702,7 @@ impl Ctrl {
         }
         let write_zeroes =
             id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
+        let zeroes_by_dsm = id.oncs & ONCS_DSM != 0 && self.quirks.has(Quirks::DEALLOCATE_ZEROES);
         let max_hw_sectors = inner.max_hw_sectors;
         let poll = inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0);
         let lim = Limits {
@@ -699,7 +723,9 @@ impl Ctrl {
                 0
             },
             discard_granularity: feat.discard_granularity(shift),
-            max_write_zeroes_sectors: if write_zeroes {
+            max_write_zeroes_sectors: if zeroes_by_dsm {
+                u32::MAX
+            } else if write_zeroes {
                 inner
                     .nvm
                     .max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
@@ -710,6 +736,13 @@ impl Ctrl {
             poll,
             sgl: crate::sgl::supported(id.sgls),
             hidden,
+            chunk_sectors: crate::mq::io_boundary(
+                idns.noiob,
+                shift,
+                max_hw_sectors,
+                self.quirks.has(Quirks::STRIPE_SIZE),
+                zoned.is_some(),
+            ),
             zoned,
             read_only,
             integrity: match geo.meta.usage() {
@@ -734,6 +767,7 @@ impl Ctrl {
             instance: self.instance,
             dsm: id.oncs & ONCS_DSM != 0,
             write_zeroes,
+            zeroes_by_dsm,
             deac: feat.deac(),
             zone_sectors: Atomic::new(zoned.map_or(0, |z| u64::from(z.zone_sectors))),
             meta: Atomic::new(geo.meta.to_bits()),

@@ -68,6 +68,29 @@ pub(crate) type DiskView<'a, C> = gendisk::DiskView<'a, Ops<C>>;
 /// Namespace disks with their queues frozen.
 pub(crate) type Frozen<C> = gendisk::Frozen<Ops<C>>;
 
+/// The boundary I/O should not cross, in sectors (C: `nvme_set_chunk_sectors`): the
+/// largest transfer for a controller whose stripes are that size (`stripe`, C's
+/// `NVME_QUIRK_STRIPE_SIZE`, when it is a power of two), else the namespace's Optimal
+/// I/O Boundary (`noiob` blocks of `1 << lba_shift` bytes); 0 (none) when that is not a
+/// power of two or the namespace is zoned (its zones are the boundaries).
+pub(crate) fn io_boundary(
+    noiob: u16,
+    lba_shift: u32,
+    max_hw_sectors: u32,
+    stripe: bool,
+    zoned: bool,
+) -> u32 {
+    let iob = if stripe && max_hw_sectors.is_power_of_two() {
+        u64::from(max_hw_sectors)
+    } else {
+        u64::from(noiob) << lba_shift.saturating_sub(kernel::block::SECTOR_SHIFT)
+    };
+    match u32::try_from(iob) {
+        Ok(iob) if iob.is_power_of_two() && !zoned => iob,
+        _ => 0,
+    }
+}
+
 /// Limits of a namespace's request queue, from Identify Controller and Namespace.
 pub(crate) struct Limits {
     /// log2 of the logical block size the disk advertises.
@@ -100,6 +123,8 @@ pub(crate) struct Limits {
     /// the driver has no block device for): the disk is in sysfs, but has no block
     /// device, partitions or uevent. Takes effect when the disk is added.
     pub(crate) hidden: bool,
+    /// The I/O boundary in sectors (0: none; see [`io_boundary`]).
+    pub(crate) chunk_sectors: u32,
     /// A zoned namespace on a zoned disk: its zone limits.
     pub(crate) zoned: Option<ZonedLimits>,
     /// Read-only (a zoned namespace without Zone Append, as C forces it); taken when the
@@ -138,6 +163,7 @@ impl Limits {
             // them (C: `nvme_pci_get_virt_boundary`, `nvme_set_ctrl_limits`).
             virt_boundary_mask: if self.sgl { 0 } else { self.page_size - 1 },
             max_segment_size: u32::MAX,
+            chunk_sectors: self.chunk_sectors,
             // PRP entries must be dword aligned.
             dma_alignment: 3,
             write_cache: self.write_cache,
@@ -476,10 +502,24 @@ mod tests {
             poll: false,
             sgl,
             hidden: false,
+            chunk_sectors: 0,
             zoned: None,
             read_only: false,
             integrity: None,
         }
+    }
+
+    #[test]
+    fn io_boundary_as_c() {
+        // NOIOB 64 blocks of 4 KiB: 512 sectors; not a power of two: none.
+        assert_eq!(io_boundary(64, 12, 1024, false, false), 512);
+        assert_eq!(io_boundary(48, 12, 1024, false, false), 0);
+        assert_eq!(io_boundary(0, 9, 1024, false, false), 0);
+        // Striped: the largest transfer, when a power of two.
+        assert_eq!(io_boundary(0, 9, 1024, true, false), 1024);
+        assert_eq!(io_boundary(8, 9, 1536, true, false), 8);
+        // Zoned: the zones are the boundaries.
+        assert_eq!(io_boundary(64, 12, 1024, true, true), 0);
     }
 
     #[test]

@@ -119,6 +119,8 @@ pub(super) fn prep_rq<C: IoController>(
             Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll)
         }
         ReqOp::Discard if ns.dsm => setup_discard(ctx, ns, rq)?,
+        // C: `nvme_setup_write_zeroes` with `NVME_QUIRK_DEALLOCATE_ZEROES`.
+        ReqOp::WriteZeroes if ns.zeroes_by_dsm => setup_discard(ctx, ns, rq)?,
         ReqOp::WriteZeroes if ns.write_zeroes => {
             let shift = ns.lba_shift();
             let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);

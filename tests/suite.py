@@ -230,6 +230,27 @@ RUNS = [
         "timeout": 600,
     },
     {
+        # The quirks parameter, and quirks QEMU can show, compared with nvme.ko; QEMU's
+        # trace shows the SQ priority and the commands that wrote zeroes.
+        "name": "quirks",
+        "tests": ["test_quirks_01.sh"],
+        "cpus": 2,
+        "qemu": ["-trace", "pci_nvme_create_sq", "-trace", "pci_nvme_dsm",
+                 "-trace", "pci_nvme_io_cmd"],
+        # Identifiers that bogus_nid hides and ^bogus_nid shows.
+        "devices": [{"serial": "rnvme0", "ns": [
+            {"size": "64M", "opts": f"uuid={TOOLS_UUID},eui64={TOOLS_EUI64}"}]}],
+        "host_checks": [
+            ("medium_prio_sq: I/O SQs created with QPRIO medium",
+             r"pci_nvme_create_sq .*qflags=5\b", "prio", 1, None),
+            ("and none without", r"pci_nvme_create_sq .*qflags=1\b", "prio", 0, 0),
+            ("deallocate_zeroes: the zeroes went out as Dataset Management",
+             r"pci_nvme_dsm ", "wz", 1, None),
+            ("and not as Write Zeroes", r"pci_nvme_io_cmd .*opc 0x8\b", "wz", 0, 0),
+        ],
+        "timeout": 600,
+    },
+    {
         # io_uring passthrough on /dev/ng0n1 and /dev/nvme0, compared with nvme.ko; a
         # poll queue for the polled jobs.
         "name": "uring",
