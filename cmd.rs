@@ -726,11 +726,26 @@ pub(crate) mod sc {
 
     /// Path Related Status values ([`super::sct::PATH`]; Base Figure 97).
     pub(crate) mod path {
+        /// Internal Path Error.
+        pub(crate) const INTERNAL_PATH_ERROR: u16 = 0x00;
+        /// Asymmetric Access Persistent Loss.
+        pub(crate) const ANA_PERSISTENT_LOSS: u16 = 0x01;
+        /// Asymmetric Access Inaccessible.
+        pub(crate) const ANA_INACCESSIBLE: u16 = 0x02;
+        /// Asymmetric Access Transition.
+        pub(crate) const ANA_TRANSITION: u16 = 0x03;
+        /// Controller Pathing Error.
+        pub(crate) const CONTROLLER_PATHING_ERROR: u16 = 0x60;
+        /// Host Pathing Error.
+        pub(crate) const HOST_PATHING_ERROR: u16 = 0x70;
         /// Host Aborted Command (a host-side status: what a reset completes cancelled
         /// commands with).
         pub(crate) const HOST_ABORTED_COMMAND: u16 = 0x71;
     }
 }
+
+/// What [`Status::name`] calls a code it does not know.
+const UNKNOWN_STATUS: &str = "Unknown Status";
 
 /// A decoded, non-zero completion status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -771,7 +786,16 @@ impl Status {
         (u16::from(self.dnr) << 15) | ((self.sct & 0x7) << 9) | ((self.sc & 0xff) << 1)
     }
 
-    /// A human-readable name of the status code, as the spec calls it.
+    /// The name C's error lines give the status (C: `nvme_get_error_status_str`, whose
+    /// table names the codes [`Self::name`] does): "Unknown" for any other.
+    pub(crate) fn c_name(&self) -> &'static str {
+        match self.name() {
+            UNKNOWN_STATUS => "Unknown",
+            n => n,
+        }
+    }
+
+    /// A human-readable name of the status code, as the spec (or C's table) calls it.
     pub(crate) fn name(&self) -> &'static str {
         use sc::{
             command_specific as cs,
@@ -825,9 +849,14 @@ impl Status {
             }
             (sct::MEDIA, m::ACCESS_DENIED) => "Access Denied",
             (sct::MEDIA, m::DEALLOCATED_OR_UNWRITTEN) => "Deallocated or Unwritten Logical Block",
+            (sct::PATH, p::INTERNAL_PATH_ERROR) => "Internal Pathing Error",
+            (sct::PATH, p::ANA_PERSISTENT_LOSS) => "Asymmetric Access Persistent Loss",
+            (sct::PATH, p::ANA_INACCESSIBLE) => "Asymmetric Access Inaccessible",
+            (sct::PATH, p::ANA_TRANSITION) => "Asymmetric Access Transition",
+            (sct::PATH, p::CONTROLLER_PATHING_ERROR) => "Controller Pathing Error",
+            (sct::PATH, p::HOST_PATHING_ERROR) => "Host Pathing Error",
             (sct::PATH, p::HOST_ABORTED_COMMAND) => "Host Aborted Command",
-            (sct::PATH, _) => "Path Error",
-            _ => "Unknown Status",
+            _ => UNKNOWN_STATUS,
         }
     }
 
@@ -946,7 +975,7 @@ mod tests {
         );
         assert_eq!(
             text(sct::PATH, 0x60, false)?.to_bytes(),
-            b"Path Error (SCT 0x3 SC 0x60)"
+            b"Controller Pathing Error (SCT 0x3 SC 0x60)"
         );
         assert_eq!(
             text(7, 0xff, false)?.to_bytes(),

@@ -15,6 +15,7 @@ use kernel::{
     num::Bounded,
     pci,
     prelude::*,
+    str::CString,
     sync::{
         aref::ARef,
         atomic::{
@@ -95,6 +96,7 @@ use crate::{
         self,
         Effects, //
     },
+    fault::NvmeFault,
     identify::{
         EffectsLog,
         IdBuf,
@@ -448,6 +450,8 @@ pub(crate) struct Ctrl {
     pub(crate) quirks: Quirks,
     /// Error and reset counters, logging switch and timeouts as sysfs shows them.
     pub(crate) diag: CtrlDiag,
+    /// Fault injection for the admin commands (`/sys/kernel/debug/nvme<N>/`).
+    fault: Option<NvmeFault>,
     /// The state machine (C: `nvme_change_ctrl_state`). Lock order: innermost.
     #[pin]
     state: SpinLock<State>,
@@ -583,6 +587,9 @@ impl Ctrl {
             }
         };
         let binding = Binding::new(pdev.as_ref()).inspect_err(|_| instance_put(instance))?;
+        let fault = CString::try_from_fmt(fmt!("nvme{}", instance))
+            .ok()
+            .and_then(|n| NvmeFault::new(&n));
         let ctrl = Arc::pin_init(
             try_pin_init!(Self {
                 pdev: pdev.into(),
@@ -592,6 +599,7 @@ impl Ctrl {
                 instance,
                 shutdown_secs: Atomic::new(params.shutdown_timeout),
                 diag: CtrlDiag::new(params.admin_timeout, params.io_timeout),
+                fault,
                 params,
                 quirks,
                 ifaces,

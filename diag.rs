@@ -271,7 +271,7 @@ fn admin_name(opcode: u8) -> &'static str {
 fn status_part(w: &mut impl Write, status: u16) -> fmt::Result {
     let f = StatusField::from_raw(status);
     let name = match Status::from_cqe(status) {
-        Some(s) if VERBOSE => s.name(),
+        Some(s) if VERBOSE => s.c_name(),
         _ if VERBOSE => "Success",
         _ => "I/O Error",
     };
@@ -362,6 +362,12 @@ mod tests {
         assert!(l.as_str().ends_with("(sct 0x2 / sc 0x81) MORE \n"));
         assert!(l.as_str().starts_with("nvme1n2: "));
         assert!(l.as_str().contains("(0x1) @ LBA 4096, 8 blocks, "));
+        // A code C's table lacks (blktests nvme/039's 0x375): "Unknown".
+        let status = (1 << 15) | (0x3 << 9) | (0x75 << 1);
+        let l = line(|w| io_line(w, format_args!("nvme0n1"), 0x2, 0, 1, status));
+        if VERBOSE {
+            assert!(l.as_str().contains(", Unknown (sct 0x3 / sc 0x75) DNR \n"));
+        }
     }
 
     #[test]

@@ -58,6 +58,7 @@ use crate::{
     dbbuf::Shadow,
     diag::NsDiag,
     effects::Effects,
+    fault::NvmeFault,
     identify::NsIds,
     irq::Vectors,
     pi::Metadata,
@@ -169,6 +170,8 @@ pub(crate) struct NsInfo<C: IoController> {
     pub(crate) ids: NsIds,
     /// Error and retry counters, passthrough logging (`crate::diag`).
     pub(crate) diag: NsDiag,
+    /// Its fault injection point, made when its disk is numbered.
+    pub(crate) fault: Option<NvmeFault>,
     /// The controller (C: `ns->ctrl`); the namespace lives as long as its gendisk, so
     /// ioctls on an open disk can still reach the controller after it was removed.
     pub(crate) ctrl: Arc<C>,
@@ -362,12 +365,16 @@ fn complete_cqe<C: IoController>(
         // Fault injection (`io-timeout-fail`): the request times out, as with C.
         Lookup::Dropped => true,
         Lookup::Claimed(c) => {
-            c.pdu().status.store(u32::from(cqe.status), Relaxed);
+            // C: `nvme_should_fail` in `nvme_try_complete_req`.
+            let fault = c.queue_data().fault.as_ref();
+            let status = fault
+                .and_then(|f| f.inject(c.pdu().opcode))
+                .unwrap_or(cqe.status);
+            c.pdu().status.store(u32::from(status), Relaxed);
             let result = u64::from(cqe.result) | (u64::from(cqe.dw1) << 32);
             c.pdu().result.store(result, Relaxed);
             // A Zone Append reports where it wrote, which its own completion passes on.
-            let alone =
-                Status::from_cqe(cqe.status).is_some() || c.op() == blk_mq::ReqOp::ZoneAppend;
+            let alone = Status::from_cqe(status).is_some() || c.op() == blk_mq::ReqOp::ZoneAppend;
             c.complete_in(batch, alone);
             true
         }

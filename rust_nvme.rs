@@ -16,6 +16,7 @@ mod datalen;
 mod dbbuf;
 mod diag;
 mod effects;
+mod fault;
 mod hwmon;
 mod identify;
 mod ioctl;

@@ -36,6 +36,8 @@ enum Slot {
     /// A command is out; its waiter polls. `_hold` is dropped with the slot's state.
     Waiting {
         _hold: Option<DmaHold>,
+        /// The command's opcode (for fault injection).
+        opcode: u8,
     },
     /// Its completion arrived, for the waiter to take.
     Done(Completion),
@@ -146,7 +148,14 @@ impl AdminQueue {
             if let Some(s) = slots.get_mut(usize::from(cqe.cid)) {
                 *s = match core::mem::replace(s, Slot::Free) {
                     // The controller is done with the command's memory.
-                    Slot::Waiting { .. } => Slot::Done(*cqe),
+                    Slot::Waiting { opcode, .. } => {
+                        // C: `nvme_should_fail` on the admin queue's requests.
+                        let mut cqe = *cqe;
+                        if let Some(s) = self.ctrl.fault.as_ref().and_then(|f| f.inject(opcode)) {
+                            cqe.status = s;
+                        }
+                        Slot::Done(cqe)
+                    }
                     Slot::Abandoned { _hold } => Slot::Stale { _hold },
                     Slot::Abort { qid, cid } => {
                         // Dword 0 bit 0 set: the command was not aborted.
@@ -209,7 +218,7 @@ impl AdminQueue {
 
     /// Takes a free slot for a command using `hold`: its index is the command
     /// identifier.
-    fn alloc(&self, hold: &Option<DmaHold>) -> Option<u16> {
+    fn alloc(&self, hold: &Option<DmaHold>, opcode: u8) -> Option<u16> {
         let stale;
         let cid = {
             let mut slots = self.slots.lock();
@@ -218,6 +227,7 @@ impl AdminQueue {
                 s,
                 Slot::Waiting {
                     _hold: hold.clone(),
+                    opcode,
                 },
             );
             i as u16
@@ -235,7 +245,7 @@ impl AdminQueue {
         match core::mem::replace(s, Slot::Free) {
             Slot::Done(c) => Some(c),
             // The slot keeps the memory until the completion comes, or the queue goes.
-            Slot::Waiting { _hold: hold } if gives_up => {
+            Slot::Waiting { _hold: hold, .. } if gives_up => {
                 *s = Slot::Abandoned { _hold: hold };
                 None
             }
@@ -478,7 +488,7 @@ impl Ctrl {
         let interval = Delta::from_micros(POLL_INTERVAL_US);
         // All slots busy is rare (the driver sends few commands at once); wait for one.
         let Ok(Some(cid)) = read_poll_timeout(
-            || Ok(admin.alloc(&hold)),
+            || Ok(admin.alloc(&hold, cmd.opcode())),
             Option::is_some,
             interval,
             timeout,

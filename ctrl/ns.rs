@@ -12,6 +12,7 @@
 
 use kernel::{
     prelude::*,
+    str::CString,
     sync::{
         atomic::{
             Atomic,
@@ -44,6 +45,7 @@ use crate::{
         NSID_ALL, //
     },
     diag::NsDiag,
+    fault::NvmeFault,
     identify::{
         csi,
         IdBuf,
@@ -421,6 +423,9 @@ impl Ctrl {
                     };
                     f.ns.disk_id = Self::free_disk_id(inner);
                     inner.retired_ids.push(f.ns.disk_id, GFP_KERNEL)?;
+                    let name =
+                        CString::try_from_fmt(fmt!("nvme{}n{}", self.instance, f.ns.disk_id))?;
+                    f.ns.fault = NvmeFault::new(&name);
                     out.added.push((tagset.clone(), f), GFP_KERNEL)?;
                 }
             }
@@ -754,6 +759,7 @@ impl Ctrl {
         let ns = NsInfo {
             ids,
             diag: NsDiag::new(geo.ms, idns.nuse),
+            fault: None,
             ctrl: self.arc().ok_or(ENODEV)?,
             effects,
             vid: ident.map_or(0, |i| i.vid),

@@ -251,6 +251,18 @@ RUNS = [
         "timeout": 600,
     },
     {
+        # nvme-core's debugfs fault injection, blktests nvme/039, compared with nvme.ko.
+        "name": "fault-inject",
+        "tests": ["test_fault_01.sh"],
+        "cpus": 2,
+        "devices": [{"serial": "rnvme0", "size": "64M"}],
+        # nvme/039's admin command 0x96, which QEMU refuses (the status reported is the
+        # injected one).
+        "allow_nvme_err": [r"pci_nvme_err_invalid_admin_opc invalid admin opcode 0x96",
+                           r"pci_nvme_err_req_status .* status 0x4001 opc 0x96$"],
+        "timeout": 600,
+    },
+    {
         # io_uring passthrough on /dev/ng0n1 and /dev/nvme0, compared with nvme.ko; a
         # poll queue for the polled jobs.
         "name": "uring",

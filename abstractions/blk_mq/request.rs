@@ -1179,6 +1179,11 @@ impl<'a, T: Operations> Claimed<'a, T> {
         rq.claim().then_some(Self { rq })
     }
 
+    /// The data of the request's queue (its disk outlives the request in flight).
+    pub(crate) fn queue_data(&self) -> &'a T::QueueData {
+        self.rq.queue_data()
+    }
+
     /// The driver's data of the request.
     pub(crate) fn pdu(&self) -> &T::Pdu {
         self.rq.pdu()
