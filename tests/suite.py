@@ -243,6 +243,10 @@ RUNS = [
         "host_checks": [
             ("medium_prio_sq: I/O SQs created with QPRIO medium",
              r"pci_nvme_create_sq .*qflags=5\b", "prio", 1, None),
+            ("qdepth_one: and with 2 entries (qsize 1)",
+             r"pci_nvme_create_sq .*sqid=[1-9]\d*, .*qsize=1, qflags=5\b", "prio", 1, None),
+            ("and no deeper one", r"pci_nvme_create_sq .*sqid=[1-9]\d*, .*qsize=([2-9]|\d\d+),",
+             "prio", 0, 0),
             ("and none without", r"pci_nvme_create_sq .*qflags=1\b", "prio", 0, 0),
             ("deallocate_zeroes: the zeroes went out as Dataset Management",
              r"pci_nvme_dsm ", "wz", 1, None),
