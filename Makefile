@@ -8,13 +8,15 @@
 #   make check      ... then run the whole test suite; the last line is "N passed, N failed"
 #   make bench      release kernel; fio side by side with the C driver
 #                   (BENCH_ARGS='--base REV': against another revision's module instead)
+#   make icount     guest instructions per I/O, C and Rust, counted by a TCG plugin
+#                   (ICOUNT_ARGS='--flavour release-llvm --ios 20000' for make bench's kernel)
 #   make print-kdir print the kernel build directory (bzImage, C baseline modules)
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
 PY ?= python3
 
-.PHONY: all modules setup setup-bench kernel print-kdir run check bench clean rustfmt
+.PHONY: all modules setup setup-bench kernel print-kdir run check bench icount clean rustfmt
 
 all: modules
 
@@ -50,6 +52,9 @@ check: modules
 
 bench: setup-bench
 	@$(PY) scripts/bench.py $(BENCH_ARGS)
+
+icount: setup
+	@$(PY) scripts/icount.py $(ICOUNT_ARGS)
 
 rustfmt:
 	@. scripts/env.sh && rustfmt --edition 2021 --config-path "$$KSRC/.rustfmt.toml" *.rs ctrl/*.rs mq/*.rs abstractions/*.rs abstractions/*/*.rs

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""`make icount`: guest instructions per I/O, nvme.ko against rust_nvme, counted by a TCG
+plugin (scripts/icount-plugin.c) instead of timed: the same fio job gives the same count
+whatever the host is doing.
+
+Builds the plugin and boots one guest with one vCPU and an NVMe controller on a null-co
+backend; scripts/icount-guest.sh runs each workload for a fixed number of I/Os (fio
+--number_ios) between the plugin's marker instructions, on nvme.ko and on rust_nvme. The
+plugin reports the instructions each translation block executed in between; this script
+splits them by address: the driver's own modules (rust_nvme.ko; nvme.ko + nvme-core.ko),
+the rest of the kernel, user space (fio), and divides by the I/O count. It prints, and
+writes to build/icount/table.md, per workload and driver the instructions per I/O of each
+part and the Rust/C ratio, every round (two runs of one driver agree when the count is
+deterministic), and for the first workload the driver functions that executed the most.
+
+  scripts/icount.py [--rounds N] [--ios N] [--flavour debug|release|release-llvm]
+"""
+import argparse
+import collections
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(TOP, "build", "icount")
+KERNEL_START = 0xFFFF800000000000
+WORKLOADS = ["qd1", "qd32", "wr32", "seq128k", "qd1poll"]
+
+
+def build(flavour):
+    env = dict(os.environ, FLAVOUR=flavour)
+    kdir = subprocess.run([os.path.join(TOP, "scripts/build-kernel.sh")], env=env, check=True,
+                          text=True, capture_output=True).stdout.split()[-1]
+    sys.path.insert(0, os.path.join(TOP, "scripts"))
+    from bench import build_module  # noqa: E402 (the same module build as make bench)
+    ko = build_module(kdir, TOP, os.path.join(TOP, "build", f"module-{flavour}"))
+    os.makedirs(OUT, exist_ok=True)
+    so = os.path.join(OUT, "icount.so")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", so,
+                    os.path.join(TOP, "scripts/icount-plugin.c")], check=True)
+    return kdir, ko, so
+
+
+def parse(console, plugin_log):
+    runs, ranges, syms = [], collections.defaultdict(list), collections.defaultdict(list)
+    for line in open(console, errors="replace"):
+        m = re.search(r"rn-icount: (\S+) (\d+) (\S+) (\d+)", line)
+        if m:
+            runs.append((m.group(1), int(m.group(2)), m.group(3), int(m.group(4))))
+        m = re.search(r"rn-icount-range: (\S+) (\S+) 0x([0-9a-f]+) (\d+)", line)
+        if m:
+            base = int(m.group(3), 16)
+            ranges[m.group(1)].append((base, base + int(m.group(4))))
+        m = re.search(r"rn-icount-sym: (\S+) ([0-9a-f]+) (\S+)", line)
+        if m:
+            syms[m.group(1)].append((int(m.group(2), 16), m.group(3)))
+    blocks, cur = [], []
+    for line in open(plugin_log, errors="replace"):
+        if line.startswith("icount end"):
+            blocks.append(cur)
+            cur = []
+        elif line.startswith("icount "):
+            _, a, n = line.split()
+            cur.append((int(a, 16), int(n)))
+    for d in syms:
+        syms[d].sort()
+    return runs, ranges, syms, blocks
+
+
+def split(blocks, ranges):
+    mod = kern = user = 0
+    for a, n in blocks:
+        if any(lo <= a < hi for lo, hi in ranges):
+            mod += n
+        elif a >= KERNEL_START:
+            kern += n
+        else:
+            user += n
+    return mod, kern, user
+
+
+def symbol(syms, a):
+    name = None
+    for addr, s in syms:
+        if addr > a:
+            break
+        name = s
+    return name or hex(a)
+
+
+def report(runs, ranges, syms, blocks):
+    if len(blocks) != len(runs):
+        print(f"icount: {len(runs)} marked runs but {len(blocks)} plugin reports", file=sys.stderr)
+        return 1
+    per = collections.defaultdict(list)
+    for (d, r, w, ios), b in zip(runs, blocks):
+        mod, kern, user = split(b, ranges[d])
+        per[(w, d)].append((mod / ios, kern / ios, user / ios, (mod + kern + user) / ios))
+    lines = ["| workload | driver | module | rest of kernel | user | total | rounds (total) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    ratio = ["", "| workload | module rust/c | total rust/c |", "| --- | ---: | ---: |"]
+    for w in WORKLOADS:
+        med = {}
+        for d in ("c", "rust"):
+            v = per.get((w, d))
+            if not v:
+                continue
+            m = [statistics.median(x[i] for x in v) for i in range(4)]
+            med[d] = m
+            rounds = ", ".join(f"{x[3]:.0f}" for x in v)
+            lines.append(f"| {w} | {'nvme.ko' if d == 'c' else 'rust_nvme'} | {m[0]:.0f} | "
+                         f"{m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} | {rounds} |")
+        if "c" in med and "rust" in med and med["c"][0] and med["c"][3]:
+            ratio.append(f"| {w} | {med['rust'][0] / med['c'][0]:.3f} | "
+                         f"{med['rust'][3] / med['c'][3]:.3f} |")
+    top = ["", f"Driver functions in {WORKLOADS[0]} (round 1), instructions per I/O:", ""]
+    for d in ("c", "rust"):
+        for (dd, r, w, ios), b in zip(runs, blocks):
+            if dd != d or r != 1 or w != WORKLOADS[0]:
+                continue
+            acc = collections.Counter()
+            for a, n in b:
+                if any(lo <= a < hi for lo, hi in ranges[d]):
+                    acc[symbol(syms[d], a)] += n
+            top.append(f"{'nvme.ko' if d == 'c' else 'rust_nvme'}:")
+            top += [f"  {n / ios:8.1f}  {s}" for s, n in acc.most_common(15)]
+    text = "\n".join(lines + ratio + top) + "\n"
+    print(text)
+    with open(os.path.join(OUT, "table.md"), "w") as f:
+        f.write(text)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--ios", type=int, default=2000)
+    ap.add_argument("--flavour", default="debug")
+    ap.add_argument("--from-logs", nargs=2, metavar=("CONSOLE", "PLUGIN_LOG"))
+    args = ap.parse_args()
+    if args.from_logs:
+        return report(*parse(*args.from_logs))
+    kdir, ko, so = build(args.flavour)
+    script = os.path.join(OUT, "run.sh")
+    with open(script, "w") as f:
+        f.write(f"export RN_ROUNDS={args.rounds} RN_IOS={args.ios}\n")
+        f.write(open(os.path.join(TOP, "scripts/icount-guest.sh")).read())
+    console, plog = os.path.join(OUT, "console.log"), os.path.join(OUT, "plugin.log")
+    if os.path.exists(plog):
+        os.remove(plog)
+    qemu = ["-drive", "if=none,id=nvm0,driver=null-co,size=8G,read-zeroes=on",
+            "-device", "nvme,id=nvme0,serial=icount0,drive=nvm0",
+            "-plugin", f"file={so}", "-d", "plugin", "-D", plog]
+    timeout = 600 + args.rounds * 10 * 120
+    rc = subprocess.call([sys.executable, os.path.join(TOP, "scripts/vm.py"), "--kdir", kdir,
+                          "--module", ko, "--script", script, "--log", console, "--quiet",
+                          "--cpus", "1", "--mem", "2048", "--timeout", str(timeout),
+                          "--no-nvme-trace", "--"] + qemu)
+    if rc != 0:
+        print(f"icount: the guest run failed ({rc}); see {console}", file=sys.stderr)
+        return rc
+    return report(*parse(console, plog))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
