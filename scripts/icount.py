@@ -30,6 +30,9 @@ WORKLOADS = ["qd1", "qd32", "wr32", "seq128k", "qd1poll"]
 
 
 def build(flavour):
+    if flavour == "release-llvm":
+        # clang, lld and llvm of rustc's LLVM version, as make bench installs them.
+        subprocess.run([os.path.join(TOP, "scripts/setup.sh"), "--llvm"], check=True)
     env = dict(os.environ, FLAVOUR=flavour)
     kdir = subprocess.run([os.path.join(TOP, "scripts/build-kernel.sh")], env=env, check=True,
                           text=True, capture_output=True).stdout.split()[-1]
@@ -52,7 +55,7 @@ def parse(console, plugin_log):
         m = re.search(r"rn-icount-range: (\S+) (\S+) 0x([0-9a-f]+) (\d+)", line)
         if m:
             base = int(m.group(3), 16)
-            ranges[m.group(1)].append((base, base + int(m.group(4))))
+            ranges[m.group(1)].append((base, base + int(m.group(4)), m.group(2)))
         m = re.search(r"rn-icount-sym: (\S+) ([0-9a-f]+) (\S+)", line)
         if m:
             syms[m.group(1)].append((int(m.group(2), 16), m.group(3)))
@@ -69,10 +72,23 @@ def parse(console, plugin_log):
     return runs, ranges, syms, blocks
 
 
+def ko_syms(ko, base):
+    """The functions of a module's .text at `base` (the start of its text in memory,
+    where the loader puts .text, the modules having one such section), from its own
+    symbol table: for kernels without kallsyms."""
+    out = []
+    dump = subprocess.run(["objdump", "-t", "-C", ko], text=True, capture_output=True).stdout
+    for line in dump.splitlines():
+        f = line.split(None, 5)
+        if len(f) == 6 and f[3] == ".text" and "F" in f[2]:
+            out.append((base + int(f[0], 16), f[5]))
+    return out
+
+
 def split(blocks, ranges):
     mod = kern = user = 0
     for a, n in blocks:
-        if any(lo <= a < hi for lo, hi in ranges):
+        if any(lo <= a < hi for lo, hi, _ in ranges):
             mod += n
         elif a >= KERNEL_START:
             kern += n
@@ -90,7 +106,11 @@ def symbol(syms, a):
     return name or hex(a)
 
 
-def report(runs, ranges, syms, blocks):
+def report(runs, ranges, syms, blocks, kos=None):
+    for d, mods in (kos or {}).items():
+        if not syms.get(d):
+            syms[d] = sorted(s for lo, _, name in ranges[d] if name in mods
+                             for s in ko_syms(mods[name], lo))
     if len(blocks) != len(runs):
         print(f"icount: {len(runs)} marked runs but {len(blocks)} plugin reports", file=sys.stderr)
         return 1
@@ -122,7 +142,7 @@ def report(runs, ranges, syms, blocks):
                 continue
             acc = collections.Counter()
             for a, n in b:
-                if any(lo <= a < hi for lo, hi in ranges[d]):
+                if any(lo <= a < hi for lo, hi, _ in ranges[d]):
                     acc[symbol(syms[d], a)] += n
             top.append(f"{'nvme.ko' if d == 'c' else 'rust_nvme'}:")
             top += [f"  {n / ios:8.1f}  {s}" for s, n in acc.most_common(15)]
@@ -140,9 +160,13 @@ def main():
     ap.add_argument("--flavour", default="debug")
     ap.add_argument("--from-logs", nargs=2, metavar=("CONSOLE", "PLUGIN_LOG"))
     args = ap.parse_args()
-    if args.from_logs:
-        return report(*parse(*args.from_logs))
     kdir, ko, so = build(args.flavour)
+    host = os.path.join(kdir, "drivers/nvme/host")
+    kos = {"rust": {"rust_nvme": ko},
+           "c": {"nvme": os.path.join(host, "nvme.ko"),
+                 "nvme_core": os.path.join(host, "nvme-core.ko")}}
+    if args.from_logs:
+        return report(*parse(*args.from_logs), kos)
     script = os.path.join(OUT, "run.sh")
     with open(script, "w") as f:
         f.write(f"export RN_ROUNDS={args.rounds} RN_IOS={args.ios}\n")
@@ -161,7 +185,7 @@ def main():
     if rc != 0:
         print(f"icount: the guest run failed ({rc}); see {console}", file=sys.stderr)
         return rc
-    return report(*parse(console, plog))
+    return report(*parse(console, plog), kos)
 
 
 if __name__ == "__main__":
