@@ -635,10 +635,10 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
             ctx.stranded.lock().append(bios);
             return BlkStatus::OK;
         }
-        let cmd = match map::prep_rq(ctx, rq.queue_data(), &mut rq) {
-            Ok(c) => c,
-            Err(s) => return s,
-        };
+        let mut cmd = Command::default();
+        if let Err(s) = map::prep_rq(ctx, rq.queue_data(), &mut rq, &mut cmd) {
+            return s;
+        }
         let started = rq.start();
         if q.submit(&cmd, last).is_err() {
             started.fail();
@@ -661,8 +661,9 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
                 list.retry(rq);
                 continue;
             }
-            match map::prep_rq(ctx, rq.queue_data(), &mut rq) {
-                Ok(cmd) => batch.push(q, cmd, rq.start()),
+            let mut cmd = Command::default();
+            match map::prep_rq(ctx, rq.queue_data(), &mut rq, &mut cmd) {
+                Ok(()) => batch.push(q, cmd, rq.start()),
                 Err(_) => list.retry(rq),
             }
         }

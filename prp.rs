@@ -38,6 +38,35 @@ pub(crate) struct Prps {
     pub(crate) list_len: usize,
 }
 
+/// Whether PRP1 and PRP2 alone describe one segment of `len` bytes at `addr`: it touches
+/// at most two controller pages (C: `nvme_pci_setup_data_simple`'s test).
+pub(crate) fn fits_in_command(addr: u64, len: u32, page_size: usize) -> bool {
+    let page = page_size as u64;
+    (addr & (page - 1)) + u64::from(len) <= 2 * page
+}
+
+/// The PRPs of one segment of `len` bytes at `addr` that [`fits_in_command`], as
+/// [`build`] makes them, without walking segments or touching a list (C:
+/// `nvme_pci_setup_data_simple`). `None` for a segment that does not fit or is empty.
+pub(crate) fn simple(addr: u64, len: u32, page_size: usize) -> Option<Prps> {
+    if len == 0 || !fits_in_command(addr, len, page_size) {
+        return None;
+    }
+    let page = page_size as u64;
+    let offset = addr & (page - 1);
+    // Ending past PRP1's page: the rest is all in the next one, which PRP2 names.
+    let prp2 = if offset + u64::from(len) > page {
+        (addr & !(page - 1)).checked_add(page)?
+    } else {
+        0
+    };
+    Some(Prps {
+        prp1: addr,
+        prp2,
+        list_len: 0,
+    })
+}
+
 /// Builds the PRPs for DMA segments `(address, length)`, in order.
 ///
 /// `list` receives the PRP list entries when more than two pages are touched; `list_dma`
@@ -161,6 +190,38 @@ mod tests {
                 list_len: 0
             }
         );
+        Ok(())
+    }
+
+    #[test]
+    fn simple_agrees_with_build() -> Result {
+        let mut l = [0u64; 8];
+        for offset in [0u64, 8, 512, 2048, 4088, 4095] {
+            for len in [
+                1u32,
+                8,
+                512,
+                4096 - 8,
+                4096,
+                4097,
+                6144,
+                8192 - 8,
+                8192,
+                8193,
+                12288,
+            ] {
+                let addr = 0x10000 + offset;
+                match simple(addr, len, PS) {
+                    Some(p) => assert_eq!(Ok(p), prps(&[(addr, len)], &mut l)),
+                    None => assert!(!fits_in_command(addr, len, PS)),
+                }
+                assert_eq!(
+                    simple(addr, len, PS).is_some(),
+                    fits_in_command(addr, len, PS)
+                );
+            }
+        }
+        assert_eq!(simple(0x10000, 0, PS), None);
         Ok(())
     }
 

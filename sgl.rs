@@ -136,17 +136,17 @@ pub(crate) fn use_sgl(
     let page = page_size as u64;
     let mask = page - 1;
     let (mut nseg, mut bytes) = (0u64, 0u64);
-    let mut first = (0u64, 0u64);
+    let mut first = (0u64, 0u32);
     let mut prev_end = None;
-    for (addr, len) in segments {
-        let len = u64::from(len);
+    for (addr, seg_len) in segments {
+        let len = u64::from(seg_len);
         if let Some(end) = prev_end {
             if end & mask != 0 || addr & mask != 0 {
                 return true;
             }
         }
         if nseg == 0 {
-            first = (addr, len);
+            first = (addr, seg_len);
         }
         prev_end = Some(addr.wrapping_add(len));
         nseg += 1;
@@ -155,10 +155,23 @@ pub(crate) fn use_sgl(
     let touched = ((first.0 & mask) + bytes).div_ceil(page);
     match nseg {
         0 => false,
-        1 => (first.0 & mask) + first.1 > 2 * page,
+        1 => !crate::prp::fits_in_command(first.0, first.1, page_size),
         _ if touched > 1 + crate::prp::entries_per_list(page_size) as u64 => true,
         _ => sgl_threshold != 0 && bytes.div_ceil(nseg) >= u64::from(sgl_threshold),
     }
+}
+
+/// [`use_sgl`] for a request of one segment of `len` bytes at `addr`, without walking
+/// segments: an SGL where the controller takes them and the command is the user's or
+/// PRP1 and PRP2 cannot describe the segment.
+pub(crate) fn use_sgl_one(
+    sgls: u32,
+    user_cmd: bool,
+    addr: u64,
+    len: u32,
+    page_size: usize,
+) -> bool {
+    supported(sgls) && (user_cmd || !crate::prp::fits_in_command(addr, len, page_size))
 }
 
 #[kunit_tests(rust_nvme_sgl)]
@@ -240,6 +253,24 @@ mod tests {
         // The admin queue, or no SGL support: never.
         assert!(!use_sgl(0x1, false, true, two.into_iter(), P, 4096));
         assert!(!use_sgl(0x0, true, true, two.into_iter(), P, 4096));
+    }
+
+    #[test]
+    fn one_segment_as_use_sgl() {
+        const P: usize = 4096;
+        for sgls in [0x0, 0x1] {
+            for user_cmd in [false, true] {
+                for addr in [0x1000u64, 0x1200, 0x1ff8] {
+                    for len in [512u32, 4096, 8192 - 0x200, 8192, 8193, 65536] {
+                        let one = [(addr, len)].into_iter();
+                        assert_eq!(
+                            use_sgl_one(sgls, user_cmd, addr, len, P),
+                            use_sgl(sgls, true, user_cmd, one, P, 32768)
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

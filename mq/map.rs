@@ -39,13 +39,15 @@ use crate::{
     zns::ZoneAction,
 };
 
-/// Builds the NVMe command for a request being dispatched and maps its data (C:
-/// `nvme_prep_rq`).
+/// Builds into `cmd` the NVMe command for a request being dispatched and maps its data
+/// (C: `nvme_prep_rq`). Built in place, as C builds it in the request's PDU: a command
+/// returned by value costs copies of its 64 bytes on every I/O.
 pub(super) fn prep_rq<C: IoController>(
     ctx: &IoContext<C>,
     ns: &NsInfo<C>,
     rq: &mut Dispatch<'_, Ops<C>>,
-) -> Result<Command, BlkStatus> {
+    cmd: &mut Command,
+) -> Result<(), BlkStatus> {
     let r = rq.rq();
     let (op, sector, bytes, tag) = (r.op(), r.sector(), r.bytes(), r.tag());
     if rq.first_dispatch() {
@@ -62,24 +64,23 @@ pub(super) fn prep_rq<C: IoController>(
     if !op.is_drv() && op != ReqOp::Flush && !ns.block_io() {
         return Err(BlkStatus::IOERR);
     }
-    let mut cmd = match op {
+    match op {
         ReqOp::DrvIn | ReqOp::DrvOut => {
-            let mut cmd = rq.pdu().passthru;
+            *cmd = rq.pdu().passthru;
             if bytes > 0 {
                 let dir = if op == ReqOp::DrvOut {
                     DataDir::ToDevice
                 } else {
                     DataDir::FromDevice
                 };
-                map_data(ctx, rq, &mut cmd, dir, bytes)?;
+                map_data(ctx, rq, cmd, dir, bytes)?;
                 // The user's metadata, checked by the ioctl against what the command
                 // moves; as given, without the driver's PRINFO (C).
                 let meta = rq.rq().integrity_bytes();
                 if meta != 0 {
-                    map_metadata(rq, &mut cmd, dir, Ok(meta))?;
+                    map_metadata(rq, cmd, dir, Ok(meta))?;
                 }
             }
-            cmd
         }
         ReqOp::Read | ReqOp::Write | ReqOp::ZoneAppend => {
             let shift = ns.lba_shift();
@@ -95,12 +96,15 @@ pub(super) fn prep_rq<C: IoController>(
                 _ => (IoOpcode::Read, DataDir::FromDevice),
             };
             rq.pdu().slba = slba;
-            let mut cmd = Command::rw(opc, ns.nsid, slba, nlb, rq.rq().is_fua());
-            map_data(ctx, rq, &mut cmd, dir, bytes)?;
-            protect(ns, rq, &mut cmd, dir, nlb, op == ReqOp::ZoneAppend)?;
-            cmd
+            *cmd = Command::rw(opc, ns.nsid, slba, nlb, rq.rq().is_fua());
+            map_data(ctx, rq, cmd, dir, bytes)?;
+            let meta = ns.meta();
+            // Checked here: most namespaces carry no metadata.
+            if meta.ms != 0 {
+                protect(&meta, rq, cmd, dir, nlb, op == ReqOp::ZoneAppend)?;
+            }
         }
-        ReqOp::Flush => Command::flush(ns.nsid),
+        ReqOp::Flush => *cmd = Command::flush(ns.nsid),
         ReqOp::ZoneOpen
         | ReqOp::ZoneClose
         | ReqOp::ZoneFinish
@@ -116,11 +120,11 @@ pub(super) fn prep_rq<C: IoController>(
             let shift = ns.lba_shift();
             let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
             rq.pdu().slba = slba;
-            Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll)
+            *cmd = Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll);
         }
-        ReqOp::Discard if ns.dsm => setup_discard(ctx, ns, rq)?,
+        ReqOp::Discard if ns.dsm => *cmd = setup_discard(ctx, ns, rq)?,
         // C: `nvme_setup_write_zeroes` with `NVME_QUIRK_DEALLOCATE_ZEROES`.
-        ReqOp::WriteZeroes if ns.zeroes_by_dsm => setup_discard(ctx, ns, rq)?,
+        ReqOp::WriteZeroes if ns.zeroes_by_dsm => *cmd = setup_discard(ctx, ns, rq)?,
         ReqOp::WriteZeroes if ns.write_zeroes => {
             let shift = ns.lba_shift();
             let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
@@ -130,15 +134,14 @@ pub(super) fn prep_rq<C: IoController>(
             }
             rq.pdu().slba = slba;
             let deallocate = ns.deac && !rq.rq().is_nounmap();
-            let mut cmd = Command::write_zeroes(ns.nsid, slba, nlb, deallocate);
+            *cmd = Command::write_zeroes(ns.nsid, slba, nlb, deallocate);
             // The controller makes the protection information of the zeroes (C:
             // `nvme_setup_write_zeroes`).
             let meta = ns.meta();
             if meta.has_pi() {
                 cmd.cdw12 |= pi::RW_PRACT;
-                set_ref_tag(&meta, &mut cmd, rq.rq().pi_ref_tag());
+                set_ref_tag(&meta, cmd, rq.rq().pi_ref_tag());
             }
-            cmd
         }
         _ => {
             if !ctx.warned_notsupp.xchg(true, Relaxed) {
@@ -152,11 +155,11 @@ pub(super) fn prep_rq<C: IoController>(
             }
             return Err(BlkStatus::NOTSUPP);
         }
-    };
+    }
     rq.pdu().opcode = cmd.opcode();
     // The command identifier is the blk-mq tag: unique among this queue's commands.
     cmd.set_cid(tag);
-    Ok(cmd)
+    Ok(())
 }
 
 /// Builds a Dataset Management (deallocate) command with one range per discard bio.
@@ -193,19 +196,16 @@ fn setup_discard<C: IoController>(
 /// blocks whose data is mapped (C: the PI part of `nvme_setup_rw`, and
 /// `nvme_map_metadata` with a metadata pointer): the integrity payload mapped as one
 /// buffer, the checks it asks for, or PRACT without one; its reference and application
-/// tags. Unmaps the request on failure.
+/// tags, for a namespace whose LBA format carries metadata (`meta`). Unmaps the request
+/// on failure.
 fn protect<C: IoController>(
-    ns: &NsInfo<C>,
+    meta: &Metadata,
     rq: &mut Dispatch<'_, Ops<C>>,
     cmd: &mut Command,
     dir: DataDir,
     nlb: u32,
     append: bool,
 ) -> Result<(), BlkStatus> {
-    let meta = ns.meta();
-    if meta.ms == 0 {
-        return Ok(());
-    }
     let checks = rq.rq().integrity_checks();
     // Without a payload the controller must make (and strip) the metadata itself.
     if checks.is_none() && !meta.has_pi() {
@@ -219,7 +219,7 @@ fn protect<C: IoController>(
     let prinfo = meta.prinfo(checks.map(|c| (c.guard, c.ref_tag, c.app_tag.is_some())));
     cmd.cdw12 |= prinfo;
     if prinfo & (pi::RW_PRACT | pi::RW_PRCHK_REF) != 0 {
-        set_ref_tag(&meta, cmd, rq.rq().pi_ref_tag());
+        set_ref_tag(meta, cmd, rq.rq().pi_ref_tag());
         if append && prinfo & pi::RW_PRCHK_REF != 0 {
             cmd.cdw12 |= pi::APPEND_PIREMAP;
         }
@@ -270,6 +270,19 @@ fn map_data<C: IoController>(
 ) -> Result<(), BlkStatus> {
     let mapped = rq.map_data(dir, MAX_SEGMENTS)?;
     let user_cmd = rq.rq().op().is_drv();
+    if let Some((addr, len)) = rq.single_segment() {
+        // The common small I/O: one segment, described in the command itself, with no
+        // walk over segments and no list page (C: `nvme_pci_setup_data_simple`).
+        if crate::sgl::use_sgl_one(ctx.sgls, user_cmd, addr, len, ctx.page_size) {
+            cmd.set_sgl(SglDesc::data_block(addr, len).to_dptr());
+            return Ok(());
+        }
+        if let Some(p) = prp::simple(addr, len, ctx.page_size) {
+            cmd.prp1 = p.prp1;
+            cmd.prp2 = p.prp2;
+            return Ok(());
+        }
+    }
     if crate::sgl::use_sgl(
         ctx.sgls,
         true,

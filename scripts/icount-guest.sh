@@ -9,7 +9,7 @@
 
 rounds=${RN_ROUNDS:-2}
 ios=${RN_IOS:-2000}
-workloads="qd1 qd32 wr32 seq128k qd1poll"
+workloads=${RN_WORKLOADS:-"qd1 qd32 wr32 seq128k qd1poll"}
 common="--ioengine=io_uring --direct=1 --size=256M --norandommap --randrepeat=1 --numjobs=1 --group_reporting"
 
 opts() {
@@ -37,7 +37,7 @@ unload() {
 }
 mods() { case $1 in c) echo "nvme nvme_core" ;; *) echo rust_nvme ;; esac; }
 
-for d in c rust; do
+for d in ${RN_DRIVERS:-c rust}; do
 	load $d
 	for m in $(mods $d); do
 		awk -v d=$d -v m=$m '$1 == m { print "rn-icount-range: " d " " m " " $6 " " $2 }' /proc/modules

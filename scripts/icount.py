@@ -158,6 +158,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--ios", type=int, default=2000)
     ap.add_argument("--flavour", default="debug")
+    ap.add_argument("--drivers", default="c rust",
+                    help="which drivers to count (space-separated: c, rust)")
+    ap.add_argument("--workloads", default=" ".join(WORKLOADS),
+                    help="which workloads (space-separated, of " + " ".join(WORKLOADS) + ")")
     ap.add_argument("--from-logs", nargs=2, metavar=("CONSOLE", "PLUGIN_LOG"))
     args = ap.parse_args()
     kdir, ko, so = build(args.flavour)
@@ -170,6 +174,7 @@ def main():
     script = os.path.join(OUT, "run.sh")
     with open(script, "w") as f:
         f.write(f"export RN_ROUNDS={args.rounds} RN_IOS={args.ios}\n")
+        f.write(f"export RN_DRIVERS='{args.drivers}' RN_WORKLOADS='{args.workloads}'\n")
         f.write(open(os.path.join(TOP, "scripts/icount-guest.sh")).read())
     console, plog = os.path.join(OUT, "console.log"), os.path.join(OUT, "plugin.log")
     if os.path.exists(plog):

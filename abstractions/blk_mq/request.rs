@@ -978,6 +978,13 @@ impl<'a, T: Operations> Dispatch<'a, T> {
         Ok(mapped)
     }
 
+    /// The one segment (bus address, length) of a request [`Self::map_data`] mapped
+    /// without a scatterlist; `None` for any other mapping.
+    pub(crate) fn single_segment(&mut self) -> Option<(u64, u32)> {
+        let map = self.map();
+        (map.single_len != 0).then_some((map.single_addr, map.single_len))
+    }
+
     /// The DMA segments of the mapping (none before [`Self::map_sg`]).
     pub(crate) fn segments(&mut self) -> SgIter<'_> {
         SgIter::new(self.map())
