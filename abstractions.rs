@@ -12,6 +12,7 @@ pub(crate) mod chrdev;
 pub(crate) mod class;
 pub(crate) mod cred;
 pub(crate) mod device;
+pub(crate) mod dma_word;
 pub(crate) mod fault_inject;
 pub(crate) mod gendisk;
 pub(crate) mod global;

@@ -12,7 +12,6 @@ use kernel::{
     device,
     dma::Coherent,
     io::{
-        io_read,
         io_write, //
     },
     prelude::*,
@@ -26,6 +25,8 @@ use kernel::{
     },
 };
 
+use crate::abstractions::dma_word::CoherentWord;
+
 /// OACS bit 8: Doorbell Buffer Config supported.
 pub(crate) const OACS_DBBUF: u16 = 1 << 8;
 
@@ -35,11 +36,11 @@ pub(crate) struct DbBuf {
     eis: Coherent<[u32]>,
 }
 
-/// A queue's slot in the buffers.
+/// A queue's slot in the buffers: its shadow doorbell and its EventIdx, located once.
 #[derive(Clone)]
 pub(crate) struct Shadow {
-    buf: Arc<DbBuf>,
-    idx: usize,
+    db: CoherentWord<DbBuf>,
+    ei: CoherentWord<DbBuf>,
 }
 
 /// Index of SQ `qid`'s tail in the buffers, in 32-bit units: the doorbell register's
@@ -88,9 +89,9 @@ impl DbBuf {
 
     /// The slot at `idx`, if the buffers have one.
     pub(crate) fn shadow(self: &Arc<Self>, idx: usize) -> Option<Shadow> {
-        (idx < self.dbs.len()).then(|| Shadow {
-            buf: self.clone(),
-            idx,
+        Some(Shadow {
+            db: CoherentWord::new(self, |b| &b.dbs, idx)?,
+            ei: CoherentWord::new(self, |b| &b.eis, idx)?,
         })
     }
 }
@@ -99,20 +100,15 @@ impl Shadow {
     /// Records `value` as the queue's new doorbell value; returns whether the MMIO
     /// doorbell must be written too (C: `nvme_dbbuf_update_and_check_event`).
     pub(crate) fn update(&self, value: u16) -> bool {
-        let b = &self.buf;
-        let r = (|| -> Result<bool> {
-            // The SQE (or the consumption of CQEs) is visible before the new value.
-            mb(Write);
-            let old = io_read!(b.dbs, [try: self.idx]) as u16;
-            io_write!(b.dbs, [try: self.idx], u32::from(value));
-            // The new value is visible before EventIdx is read: otherwise the controller
-            // could miss it and wait for an MMIO doorbell that never comes.
-            mb(Full);
-            let event_idx = io_read!(b.eis, [try: self.idx]) as u16;
-            Ok(need_event(event_idx, value, old))
-        })();
-        // An index out of range cannot happen (checked in `DbBuf::shadow`); ring then.
-        r.unwrap_or(true)
+        // The SQE (or the consumption of CQEs) is visible before the new value.
+        mb(Write);
+        let old = self.db.read() as u16;
+        self.db.write(u32::from(value));
+        // The new value is visible before EventIdx is read: otherwise the controller
+        // could miss it and wait for an MMIO doorbell that never comes.
+        mb(Full);
+        let event_idx = self.ei.read() as u16;
+        need_event(event_idx, value, old)
     }
 }
 

@@ -196,6 +196,11 @@ impl<C: IoController> NsInfo<C> {
         Metadata::from_bits(self.meta.load(Relaxed))
     }
 
+    /// Whether the LBA format carries metadata (cheaper than [`Self::meta`]).
+    pub(crate) fn has_metadata(&self) -> bool {
+        self.meta().ms != 0
+    }
+
     /// Whether block I/O can address the namespace.
     pub(crate) fn block_io(&self) -> bool {
         self.block_io.load(Relaxed)

@@ -368,22 +368,17 @@ impl QueuePair {
         let mut n = 0;
         loop {
             let slot = usize::from(cq.cur.head);
-            let status = match (|| -> Result<u16> { Ok(io_read!(self.cq, [try: slot].status)) })() {
-                Ok(s) => s,
-                Err(_) => break,
+            // The entry is located (and its index checked) once for both reads.
+            let Ok(entry) = (|| -> Result<_> { Ok(io_project!(self.cq, [try: slot])) })() else {
+                break;
             };
-            if !cq.cur.is_new(status) {
+            if !cq.cur.is_new(io_read!(entry, .status)) {
                 break;
             }
             // The phase tag is read first; the rest of the entry only after this barrier,
             // or the CPU could return stale contents from before the device wrote it.
             dma_mb(Read);
-            let cqe: Completion = match (|| -> Result<Completion> {
-                Ok(io_project!(self.cq, [try: slot]).copy_read())
-            })() {
-                Ok(c) => c,
-                Err(_) => break,
-            };
+            let cqe: Completion = entry.copy_read();
             cq.cur.advance();
             n += 1;
             f(&cqe);

@@ -98,10 +98,9 @@ pub(super) fn prep_rq<C: IoController>(
             rq.pdu().slba = slba;
             *cmd = Command::rw(opc, ns.nsid, slba, nlb, rq.rq().is_fua());
             map_data(ctx, rq, cmd, dir, bytes)?;
-            let meta = ns.meta();
             // Checked here: most namespaces carry no metadata.
-            if meta.ms != 0 {
-                protect(&meta, rq, cmd, dir, nlb, op == ReqOp::ZoneAppend)?;
+            if ns.has_metadata() {
+                protect(&ns.meta(), rq, cmd, dir, nlb, op == ReqOp::ZoneAppend)?;
             }
         }
         ReqOp::Flush => *cmd = Command::flush(ns.nsid),
