@@ -359,6 +359,7 @@ impl<C: IoController> IoQueue<C> {
 
 /// Completes the request a CQE names (C: `nvme_handle_cqe`). Returns `false` if the
 /// command identifier names no request in flight.
+#[inline]
 fn complete_cqe<C: IoController>(
     tags: &HwTags<Ops<C>>,
     cqe: &Completion,

@@ -40,6 +40,7 @@ pub(crate) struct Prps {
 
 /// Whether PRP1 and PRP2 alone describe one segment of `len` bytes at `addr`: it touches
 /// at most two controller pages (C: `nvme_pci_setup_data_simple`'s test).
+#[inline]
 pub(crate) fn fits_in_command(addr: u64, len: u32, page_size: usize) -> bool {
     let page = page_size as u64;
     (addr & (page - 1)) + u64::from(len) <= 2 * page
@@ -48,6 +49,7 @@ pub(crate) fn fits_in_command(addr: u64, len: u32, page_size: usize) -> bool {
 /// The PRPs of one segment of `len` bytes at `addr` that [`fits_in_command`], as
 /// [`build`] makes them, without walking segments or touching a list (C:
 /// `nvme_pci_setup_data_simple`). `None` for a segment that does not fit or is empty.
+#[inline]
 pub(crate) fn simple(addr: u64, len: u32, page_size: usize) -> Option<Prps> {
     if len == 0 || !fits_in_command(addr, len, page_size) {
         return None;

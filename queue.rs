@@ -62,10 +62,12 @@ impl Ring {
 
     /// The slot after `i`.
     pub(crate) fn next(self, i: u16) -> u16 {
-        if i + 1 == self.depth {
+        // `i < depth <= u16::MAX`: no wrap; written so that no overflow check is needed.
+        let n = i.wrapping_add(1);
+        if n >= self.depth {
             0
         } else {
-            i + 1
+            n
         }
     }
 }
@@ -283,9 +285,14 @@ impl QueuePair {
     /// stopped or the device is gone, or if the shadow doorbell says the controller does
     /// not need it.
     fn ring_doorbell(&self, value: u16, offset: usize, shadow: Option<&Shadow>) {
-        if !self.doorbells_open() {
-            return;
+        if self.doorbells_open() {
+            self.write_doorbell(value, offset, shadow);
         }
+    }
+
+    /// [`Self::ring_doorbell`] for a caller that checked under the SQ lock, which
+    /// [`Self::stop_doorbells`] takes, that doorbells are open.
+    fn write_doorbell(&self, value: u16, offset: usize, shadow: Option<&Shadow>) {
         if let Some(s) = shadow {
             if !s.update(value) {
                 return;
@@ -317,7 +324,8 @@ impl QueuePair {
         sq.tail = sq.ring.next(sq.tail);
         if ring {
             sq.last_tail = sq.tail;
-            self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+            // Checked open above, under the lock.
+            self.write_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
         }
         Ok(())
     }
@@ -342,7 +350,8 @@ impl QueuePair {
             sq.tail = sq.ring.next(sq.tail);
         }
         sq.last_tail = sq.tail;
-        self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+        // Checked open above, under the lock.
+        self.write_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
         Ok(())
     }
 

@@ -102,6 +102,7 @@ const SGLS_SUPPORTED_MASK: u32 = 0x3;
 
 /// Whether the controller's SGLS field says it takes SGLs for NVM commands (C:
 /// `nvme_ctrl_sgl_supported`).
+#[inline]
 pub(crate) fn supported(sgls: u32) -> bool {
     sgls & SGLS_SUPPORTED_MASK != 0
 }
@@ -164,6 +165,7 @@ pub(crate) fn use_sgl(
 /// [`use_sgl`] for a request of one segment of `len` bytes at `addr`, without walking
 /// segments: an SGL where the controller takes them and the command is the user's or
 /// PRP1 and PRP2 cannot describe the segment.
+#[inline]
 pub(crate) fn use_sgl_one(
     sgls: u32,
     user_cmd: bool,

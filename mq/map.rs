@@ -42,6 +42,7 @@ use crate::{
 /// Builds into `cmd` the NVMe command for a request being dispatched and maps its data
 /// (C: `nvme_prep_rq`). Built in place, as C builds it in the request's PDU: a command
 /// returned by value costs copies of its 64 bytes on every I/O.
+#[inline]
 pub(super) fn prep_rq<C: IoController>(
     ctx: &IoContext<C>,
     ns: &NsInfo<C>,
@@ -260,6 +261,7 @@ fn set_ref_tag(meta: &Metadata, cmd: &mut Command, full: u64) {
 
 /// DMA-maps the request's data and fills in the command's PRPs or SGL (C:
 /// `nvme_map_data`).
+#[inline]
 fn map_data<C: IoController>(
     ctx: &IoContext<C>,
     rq: &mut Dispatch<'_, Ops<C>>,
