@@ -27,7 +27,8 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, //
+        Arc,
+        ArcBorrow, //
     },
 };
 
@@ -87,8 +88,14 @@ impl FileOps for Ctrl {
 
     const URING_CMD: bool = true;
 
-    fn uring_cmd(ctrl: &Arc<Ctrl>, cmd: IoUringCmd<'_>, _writable: bool) -> Result<Queued> {
-        crate::uring::ctrl_uring_cmd(ctrl, cmd)
+    fn uring_cmd(
+        ctrl: ArcBorrow<'_, Ctrl>,
+        cmd: IoUringCmd<'_>,
+        _writable: bool,
+    ) -> Result<Queued> {
+        // Admin commands wait for their completion: a reference of their own is cheap
+        // next to that.
+        crate::uring::ctrl_uring_cmd(&ctrl.into(), cmd)
     }
 }
 
@@ -206,7 +213,11 @@ impl FileOps for NsChr {
     // Every queued command is a request on the namespace's queue.
     const URING_CMD_IOPOLL: bool = true;
 
-    fn uring_cmd(this: &Arc<NsChr>, cmd: IoUringCmd<'_>, writable: bool) -> Result<Queued> {
+    fn uring_cmd(
+        this: ArcBorrow<'_, NsChr>,
+        cmd: IoUringCmd<'_>,
+        writable: bool,
+    ) -> Result<Queued> {
         crate::uring::ns_uring_cmd(this.disk.view(), cmd, writable)
     }
 }

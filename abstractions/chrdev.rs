@@ -122,8 +122,13 @@ pub(crate) trait FileOps: Send + Sync + Sized + 'static {
     const URING_CMD_IOPOLL: bool = false;
 
     /// An io_uring command on an open file (C: `file_operations.uring_cmd`), completed
-    /// or queued; an error completes it with that error.
-    fn uring_cmd(_this: &Arc<Self>, _cmd: IoUringCmd<'_>, _writable: bool) -> Result<Queued> {
+    /// or queued; an error completes it with that error. The file's data is borrowed, not
+    /// counted again: this is the I/O path of passthrough.
+    fn uring_cmd(
+        _this: ArcBorrow<'_, Self>,
+        _cmd: IoUringCmd<'_>,
+        _writable: bool,
+    ) -> Result<Queued> {
         Err(EOPNOTSUPP)
     }
 }
@@ -372,8 +377,7 @@ impl<T: FileOps> Vtable<T> {
                 cmd,
             )
         };
-        let data: Arc<T> = data.into();
-        match T::uring_cmd(&data, cmd, writable) {
+        match T::uring_cmd(data, cmd, writable) {
             Ok(_queued) => -io_uring::EIOCBQUEUED,
             Err(e) => e.to_errno(),
         }

@@ -298,15 +298,24 @@ impl IoUringCmd<'_> {
         if self.issue_flags & IO_URING_F_SQE128 == 0 {
             return Err(EINVAL);
         }
+        // Copied in 64-bit words: a volatile read of a byte array compiles to one load and
+        // one store per byte.
+        let mut words = [0u64; SQE128_CMD_BYTES / size_of::<u64>()];
         // SAFETY: The command is live (type invariant) and, with `IO_URING_F_SQE128`, its
-        // SQE holds `SQE128_CMD_BYTES` of command from `SQE_CMD_OFFSET`, which `T` fits;
-        // the volatile read copies whatever is there at once (any bytes are a valid `T`),
-        // unaligned as the SQE only promises 8-byte alignment.
-        Ok(unsafe {
-            let src = (*self.raw).sqe.add(SQE_CMD_OFFSET).cast::<MaybeUninit<T>>();
-            let v = ptr::read_volatile(src.cast::<[u8; SQE128_CMD_BYTES]>());
-            ptr::read_unaligned(v.as_ptr().cast::<T>())
-        })
+        // SQE holds `SQE128_CMD_BYTES` of command from `SQE_CMD_OFFSET`, 8-byte aligned
+        // (SQEs are 64-byte aligned in their ring, the offset a multiple of 8); each word
+        // is read once, volatile, whatever user space does meanwhile.
+        unsafe {
+            let src = (*self.raw).sqe.add(SQE_CMD_OFFSET).cast::<u64>();
+            for (i, w) in words.iter_mut().enumerate() {
+                *w = ptr::read_volatile(src.add(i));
+            }
+        }
+        const { assert!(SQE_CMD_OFFSET % size_of::<u64>() == 0) };
+        // SAFETY: `words` holds `SQE128_CMD_BYTES >= size_of::<T>()` initialised bytes and
+        // any bytes are a valid `T` (`FromBytes`); read unaligned, as `T` may need more
+        // alignment than the words give.
+        Ok(unsafe { ptr::read_unaligned(words.as_ptr().cast::<T>()) })
     }
 
     /// Completes the command now with `ret` and `res2` in a 32-byte CQE (C:

@@ -34,7 +34,11 @@ scripts/build-kernel.sh FLAVOUR=release-llvm), the module built with the same fl
 2026-12-04 it measured better for Rust than the GCC kernel and no worse for C. --gcc
 uses the GCC-built release kernel (helpers called out of line) instead.
 
-  scripts/bench.py [--rounds N] [--runtime S] [--cpus N] [--base REV] [--gcc]
+Then (not with --base) the deterministic half: guest instructions per I/O of the same
+workloads on each driver, counted by a TCG plugin (scripts/icount.py, one vCPU, fixed
+I/O counts, two rounds), appended to the table.
+
+  scripts/bench.py [--rounds N] [--runtime S] [--cpus N] [--base REV] [--gcc] [--no-icount]
 """
 import argparse
 import json
@@ -200,6 +204,10 @@ def main():
                     help="the GCC-built release kernel instead of the default LLVM=1 one "
                          "with RUST_INLINE_HELPERS (FLAVOUR=release-llvm)")
     ap.add_argument("--llvm", action="store_true", help="the default (kept for old command lines)")
+    ap.add_argument("--no-icount", action="store_true",
+                    help="skip the instruction count (scripts/icount.py) after the wall clock")
+    ap.add_argument("--icount-ios", type=int, default=20000,
+                    help="I/Os per workload, driver and round of the instruction count")
     ap.add_argument("--from-log", metavar="LOG",
                     help="only make the report again, from the console log of an earlier run "
                          "(give it that run's --rounds, --runtime, --cpus and --base)")
@@ -236,7 +244,26 @@ def main():
                           "--module", ko, "--script", script, "--log", log, "--quiet",
                           "--cpus", str(args.cpus), "--mem", "2048", "--timeout", str(timeout),
                           "--no-nvme-trace"] + extra + ["--"] + qemu)
-    return report(args, log, rc, t0, host_cpus, chart_ok)
+    status = report(args, log, rc, t0, host_cpus, chart_ok)
+    if status != 0 or args.base or args.no_icount:
+        return status
+    return instructions(flavour, args.icount_ios)
+
+
+def instructions(flavour, ios):
+    """The deterministic half: guest instructions per I/O of the same workloads, both
+    drivers, one vCPU (scripts/icount.py), appended to table.md."""
+    sys.path.insert(0, os.path.join(TOP, "scripts"))
+    import icount  # noqa: E402 (a sibling script)
+    print(f"\nbench: instruction count ({ios} I/Os per workload, driver and round)")
+    rc, text = icount.run(flavour, 2, ios)
+    if rc != 0:
+        return rc
+    with open(os.path.join(OUT, "table.md"), "a") as f:
+        f.write(f"\nGuest instructions per I/O ({flavour} kernel, one vCPU, {ios} I/Os per "
+                "workload and round; module = the driver's own text: rust_nvme.ko, nvme.ko + "
+                "nvme-core.ko; scripts/icount.py):\n\n" + text)
+    return 0
 
 
 def report(args, log, rc, t0, host_cpus, chart_ok):

@@ -11,9 +11,14 @@ splits them by address: the driver's own modules (rust_nvme.ko; nvme.ko + nvme-c
 the rest of the kernel, user space (fio), and divides by the I/O count. It prints, and
 writes to build/icount/table.md, per workload and driver the instructions per I/O of each
 part and the Rust/C ratio, every round (two runs of one driver agree when the count is
-deterministic), and for the first workload the driver functions that executed the most.
+deterministic), and for 4 KiB QD1 reads and io_uring passthrough the driver functions
+that executed the most.
+
+make bench runs it after the wall-clock rounds (release-llvm, 20000 I/Os, 2 rounds) and
+appends its table to build/bench/table.md.
 
   scripts/icount.py [--rounds N] [--ios N] [--flavour debug|release|release-llvm]
+                    [--drivers 'c rust'] [--workloads 'qd1 ...'] [--from-logs CONSOLE PLUGIN_LOG]
 """
 import argparse
 import collections
@@ -26,7 +31,9 @@ import sys
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(TOP, "build", "icount")
 KERNEL_START = 0xFFFF800000000000
-WORKLOADS = ["qd1", "qd32", "wr32", "seq128k", "qd1poll"]
+WORKLOADS = ["qd1", "qd32", "wr32", "seq128k", "qd1poll", "uringcmd"]
+# The workloads whose driver functions are listed: the block path and the passthrough one.
+TOP_WORKLOADS = ["qd1", "uringcmd"]
 
 
 def build(flavour):
@@ -48,6 +55,7 @@ def build(flavour):
 
 def parse(console, plugin_log):
     runs, ranges, syms = [], collections.defaultdict(list), collections.defaultdict(list)
+    stalls = set()
     for line in open(console, errors="replace"):
         m = re.search(r"rn-icount: (\S+) (\d+) (\S+) (\d+)", line)
         if m:
@@ -56,6 +64,9 @@ def parse(console, plugin_log):
         if m:
             base = int(m.group(3), 16)
             ranges[m.group(1)].append((base, base + int(m.group(4)), m.group(2)))
+        m = re.search(r"rn-icount-stall: (\S+) (\d+) (\S+)", line)
+        if m:
+            stalls.add((m.group(1), int(m.group(2)), m.group(3)))
         m = re.search(r"rn-icount-sym: (\S+) ([0-9a-f]+) (\S+)", line)
         if m:
             syms[m.group(1)].append((int(m.group(2), 16), m.group(3)))
@@ -69,6 +80,8 @@ def parse(console, plugin_log):
             cur.append((int(a, 16), int(n)))
     for d in syms:
         syms[d].sort()
+    # A round in which a command timed out is marked: its count is the recovery's.
+    runs = [(d, r, w, ios, (d, r, w) in stalls) for d, r, w, ios in runs]
     return runs, ranges, syms, blocks
 
 
@@ -106,6 +119,13 @@ def symbol(syms, a):
     return name or hex(a)
 
 
+def spread(v):
+    """(max - min) / median of a driver's rounds, in percent: how far two runs of the same
+    work disagree."""
+    m = statistics.median(v)
+    return f"{(max(v) - min(v)) / m * 100:.1f} %" if m else "-"
+
+
 def report(runs, ranges, syms, blocks, kos=None):
     for d, mods in (kos or {}).items():
         if not syms.get(d):
@@ -113,13 +133,18 @@ def report(runs, ranges, syms, blocks, kos=None):
                              for s in ko_syms(mods[name], lo))
     if len(blocks) != len(runs):
         print(f"icount: {len(runs)} marked runs but {len(blocks)} plugin reports", file=sys.stderr)
-        return 1
+        return 1, ""
     per = collections.defaultdict(list)
-    for (d, r, w, ios), b in zip(runs, blocks):
+    stalled = []
+    for (d, r, w, ios, stall), b in zip(runs, blocks):
+        if stall:
+            stalled.append(f"{w} {'nvme.ko' if d == 'c' else 'rust_nvme'} round {r}")
+            continue
         mod, kern, user = split(b, ranges[d])
         per[(w, d)].append((mod / ios, kern / ios, user / ios, (mod + kern + user) / ios))
-    lines = ["| workload | driver | module | rest of kernel | user | total | rounds (total) |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| workload | driver | module | rest of kernel | user | total | rounds (module) "
+             "| rounds (total) | spread module, total |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
     ratio = ["", "| workload | module rust/c | total rust/c |", "| --- | ---: | ---: |"]
     for w in WORKLOADS:
         med = {}
@@ -129,28 +154,39 @@ def report(runs, ranges, syms, blocks, kos=None):
                 continue
             m = [statistics.median(x[i] for x in v) for i in range(4)]
             med[d] = m
+            rounds_mod = ", ".join(f"{x[0]:.0f}" for x in v)
             rounds = ", ".join(f"{x[3]:.0f}" for x in v)
             lines.append(f"| {w} | {'nvme.ko' if d == 'c' else 'rust_nvme'} | {m[0]:.0f} | "
-                         f"{m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} | {rounds} |")
+                         f"{m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} | {rounds_mod} | {rounds} | "
+                         f"{spread([x[0] for x in v])}, {spread([x[3] for x in v])} |")
         if "c" in med and "rust" in med and med["c"][0] and med["c"][3]:
             ratio.append(f"| {w} | {med['rust'][0] / med['c'][0]:.3f} | "
                          f"{med['rust'][3] / med['c'][3]:.3f} |")
-    top = ["", f"Driver functions in {WORKLOADS[0]} (round 1), instructions per I/O:", ""]
-    for d in ("c", "rust"):
-        for (dd, r, w, ios), b in zip(runs, blocks):
-            if dd != d or r != 1 or w != WORKLOADS[0]:
-                continue
-            acc = collections.Counter()
-            for a, n in b:
-                if any(lo <= a < hi for lo, hi, _ in ranges[d]):
-                    acc[symbol(syms[d], a)] += n
-            top.append(f"{'nvme.ko' if d == 'c' else 'rust_nvme'}:")
-            top += [f"  {n / ios:8.1f}  {s}" for s, n in acc.most_common(15)]
-    text = "\n".join(lines + ratio + top) + "\n"
+    top = []
+    for tw in TOP_WORKLOADS:
+        top += ["", f"Driver functions in {tw} (first round without a stall), instructions "
+                "per I/O:", ""]
+        for d in ("c", "rust"):
+            done = False
+            for (dd, r, w, ios, stall), b in zip(runs, blocks):
+                if dd != d or w != tw or stall or done:
+                    continue
+                done = True
+                acc = collections.Counter()
+                for a, n in b:
+                    if any(lo <= a < hi for lo, hi, _ in ranges[d]):
+                        acc[symbol(syms[d], a)] += n
+                top.append(f"{'nvme.ko' if d == 'c' else 'rust_nvme'}:")
+                top += [f"  {n / ios:8.1f}  {s}" for s, n in acc.most_common(15)]
+    left = []
+    if stalled:
+        left = ["", "Left out, a command timed out during the round (the count is the "
+                "recovery's): " + "; ".join(stalled) + "."]
+    text = "\n".join(lines + ratio + left + top) + "\n"
     print(text)
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write(text)
-    return 0
+    return 0, text
 
 
 def main():
@@ -164,17 +200,23 @@ def main():
                     help="which workloads (space-separated, of " + " ".join(WORKLOADS) + ")")
     ap.add_argument("--from-logs", nargs=2, metavar=("CONSOLE", "PLUGIN_LOG"))
     args = ap.parse_args()
-    kdir, ko, so = build(args.flavour)
+    return run(args.flavour, args.rounds, args.ios, args.drivers, args.workloads,
+               args.from_logs)[0]
+
+
+def run(flavour, rounds, ios, drivers="c rust", workloads=" ".join(WORKLOADS), from_logs=None):
+    """Counts (or, with `from_logs`, reports again); returns the status and the table."""
+    kdir, ko, so = build(flavour)
     host = os.path.join(kdir, "drivers/nvme/host")
     kos = {"rust": {"rust_nvme": ko},
            "c": {"nvme": os.path.join(host, "nvme.ko"),
                  "nvme_core": os.path.join(host, "nvme-core.ko")}}
-    if args.from_logs:
-        return report(*parse(*args.from_logs), kos)
+    if from_logs:
+        return report(*parse(*from_logs), kos)
     script = os.path.join(OUT, "run.sh")
     with open(script, "w") as f:
-        f.write(f"export RN_ROUNDS={args.rounds} RN_IOS={args.ios}\n")
-        f.write(f"export RN_DRIVERS='{args.drivers}' RN_WORKLOADS='{args.workloads}'\n")
+        f.write(f"export RN_ROUNDS={rounds} RN_IOS={ios}\n")
+        f.write(f"export RN_DRIVERS='{drivers}' RN_WORKLOADS='{workloads}'\n")
         f.write(open(os.path.join(TOP, "scripts/icount-guest.sh")).read())
     console, plog = os.path.join(OUT, "console.log"), os.path.join(OUT, "plugin.log")
     if os.path.exists(plog):
@@ -182,14 +224,14 @@ def main():
     qemu = ["-drive", "if=none,id=nvm0,driver=null-co,size=8G,read-zeroes=on",
             "-device", "nvme,id=nvme0,serial=icount0,drive=nvm0",
             "-plugin", f"file={so}", "-d", "plugin", "-D", plog]
-    timeout = 600 + args.rounds * 10 * 120
+    timeout = 600 + rounds * 12 * (120 + ios // 100)
     rc = subprocess.call([sys.executable, os.path.join(TOP, "scripts/vm.py"), "--kdir", kdir,
                           "--module", ko, "--script", script, "--log", console, "--quiet",
                           "--cpus", "1", "--mem", "2048", "--timeout", str(timeout),
                           "--no-nvme-trace", "--"] + qemu)
     if rc != 0:
         print(f"icount: the guest run failed ({rc}); see {console}", file=sys.stderr)
-        return rc
+        return rc, ""
     return report(*parse(console, plog), kos)
 
 
