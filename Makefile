@@ -6,10 +6,10 @@
 #   make            set up the toolchain, build the guest kernel (cached) and rust_nvme.ko
 #   make run        ... then boot a guest with one emulated NVMe controller and show it
 #   make check      ... then run the whole test suite; the last line is "N passed, N failed"
-#   make bench      release kernel; fio side by side with the C driver
+#   make bench      release kernel; fio side by side with the C driver, then make icount
 #                   (BENCH_ARGS='--base REV': against another revision's module instead)
 #   make icount     guest instructions per I/O, C and Rust, counted by a TCG plugin
-#                   (ICOUNT_ARGS='--flavour release-llvm --ios 20000' for make bench's kernel)
+#                   (ICOUNT_ARGS='--flavour release-llvm --ios 5000 --rounds 3': make bench's kernel)
 #   make print-kdir print the kernel build directory (bzImage, C baseline modules)
 
 SHELL := /bin/bash

@@ -14,7 +14,7 @@ part and the Rust/C ratio, every round (two runs of one driver agree when the co
 deterministic), and for 4 KiB QD1 reads and io_uring passthrough the driver functions
 that executed the most.
 
-make bench runs it after the wall-clock rounds (release-llvm, 20000 I/Os, 2 rounds) and
+make bench runs it after the wall-clock rounds (release-llvm, 5000 I/Os, 3 rounds) and
 appends its table to build/bench/table.md.
 
   scripts/icount.py [--rounds N] [--ios N] [--flavour debug|release|release-llvm]
