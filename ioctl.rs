@@ -482,12 +482,19 @@ fn write_result(arg: usize, size: usize, result: u64) -> Result {
     }
 }
 
-/// Checks common to both passthrough paths; the command to send, and the bytes of the
-/// user buffer it moves: `data_len`, or the command's transfer where that is known and
-/// shorter (with SGLs, which user I/O commands get where the controller has them, the
-/// controller refuses a descriptor longer than the transfer; with PRPs it ignores the
-/// rest, so mapping only the transfer gives the same result on both).
-fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Command, u32, Meta)> {
+/// Checks common to both passthrough paths; builds the command to send into `cmd` (in
+/// place: returned by value, it was copied once per step on its way to the SQ) and
+/// returns the bytes of the user buffer it moves: `data_len`, or the command's transfer
+/// where that is known and shorter (with SGLs, which user I/O commands get where the
+/// controller has them, the controller refuses a descriptor longer than the transfer;
+/// with PRPs it ignores the rest, so mapping only the transfer gives the same result on
+/// both).
+fn validate(
+    ctrl: &Ctrl,
+    ns: Option<&NsInfo>,
+    p: &PassthruCmd,
+    cmd: &mut Command,
+) -> Result<(u32, Meta)> {
     if p.flags != 0 {
         return Err(EINVAL);
     }
@@ -513,18 +520,18 @@ fn validate(ctrl: &Ctrl, ns: Option<&NsInfo>, p: &PassthruCmd) -> Result<(Comman
     }
     // A buffer shorter than the transfer the command asks for: the controller would move
     // the rest through data pointers nobody set up (beyond C, see `crate::datalen`).
-    let cmd = p.to_command();
+    *cmd = p.to_command();
     let need = match ns {
-        Some(ns) => datalen::nvm(&cmd, ns.lba_shift()),
-        None => datalen::admin(&cmd),
+        Some(ns) => datalen::nvm(cmd, ns.lba_shift()),
+        None => datalen::admin(cmd),
     };
     let have = if p.addr != 0 { p.data_len } else { 0 };
     if !datalen::covers(need, have) {
         return Err(EINVAL);
     }
     let len = need.map_or(have, |n| u32::try_from(n).map_or(have, |n| n.min(have)));
-    let meta = user_metadata(ctrl, ns, &cmd, have, (p.metadata, p.metadata_len))?;
-    Ok((cmd, len, meta))
+    let meta = user_metadata(ctrl, ns, cmd, have, (p.metadata, p.metadata_len))?;
+    Ok((len, meta))
 }
 
 /// A user metadata buffer: its address and length (`None`: none).
@@ -593,7 +600,8 @@ pub(crate) fn admin_user_cmd(ctrl: &Ctrl, mut p: PassthruCmd, vec: bool) -> Resu
     } else {
         UserBuf::Flat(p.addr)
     };
-    let (mut cmd, len, _) = validate(ctrl, None, &p)?;
+    let mut cmd = Command::default();
+    let (len, _) = validate(ctrl, None, &p, &mut cmd)?;
     allowed(access(&cmd, None, false, true))?;
     admin_passthru(ctrl, &mut cmd, &p, buf, len as usize)
 }
@@ -746,19 +754,18 @@ fn io_cmd(
         Passthru::Cmd64 => (PASSTHRU64_SIZE, false),
         Passthru::Cmd64Vec => (PASSTHRU64_SIZE, true),
     };
-    let p = read_cmd(arg, size)?;
-    let io = prepare_io(ns, p, vec, write, partition)?;
-    let done = disk.passthru(&io.cmd, io.data, p.timeout_ms);
+    let mut p = read_cmd(arg, size)?;
+    let mut cmd = Command::default();
+    let io = prepare_io(ns, &mut p, vec, write, partition, &mut cmd)?;
+    let done = disk.passthru(&cmd, io.data, p.timeout_ms);
     ns.ctrl.passthru_end(io.effects);
     let done = done?;
     write_result(arg, size, done.result)?;
     Ok(status_ret(done.status))
 }
 
-/// An I/O passthrough command checked and ready to send.
+/// What goes with an I/O passthrough command checked and ready to send.
 pub(crate) struct IoPassthru {
-    /// The command.
-    pub(crate) cmd: Command,
     /// The user memory it moves.
     pub(crate) data: DrvData<'static>,
     /// Its Commands Supported and Effects.
@@ -769,13 +776,14 @@ pub(crate) struct IoPassthru {
 /// commands share them (C: `nvme_user_cmd64`, `nvme_uring_cmd_io`): for a vector
 /// (`vec`), `data_len` counts its entries and is checked as the bytes they add up to;
 /// then [`validate`] and the permission rules for a file opened for writing or not
-/// (`write`), through a partition or not.
+/// (`write`), through a partition or not. The command is built into `cmd`.
 pub(crate) fn prepare_io(
     ns: &NsInfo,
-    mut p: PassthruCmd,
+    p: &mut PassthruCmd,
     vec: bool,
     write: bool,
     partition: bool,
+    cmd: &mut Command,
 ) -> Result<IoPassthru> {
     let iov_count = if vec {
         let count = p.data_len;
@@ -784,9 +792,9 @@ pub(crate) fn prepare_io(
     } else {
         None
     };
-    let (cmd, len, meta) = validate(&ns.ctrl, Some(ns), &p)?;
+    let (len, meta) = validate(&ns.ctrl, Some(ns), p, cmd)?;
     let effects = ns.effects.io(cmd.opcode());
-    allowed(access(&cmd, Some(effects), partition, write))?;
+    allowed(access(cmd, Some(effects), partition, write))?;
     let (meta, meta_len) = meta.unwrap_or((0, 0));
     let data = match iov_count {
         Some(count) => DrvData::UserVec {
@@ -803,7 +811,7 @@ pub(crate) fn prepare_io(
             meta_len,
         },
     };
-    Ok(IoPassthru { cmd, data, effects })
+    Ok(IoPassthru { data, effects })
 }
 
 /// `NVME_IOCTL_SUBMIT_IO` (C: `nvme_submit_io`).

@@ -30,6 +30,7 @@ use crate::{
         IoUringCmd,
         Queued, //
     },
+    cmd::Command,
     ctrl::{
         Ctrl,
         DiskView, //
@@ -83,10 +84,11 @@ pub(crate) fn ns_uring_cmd(
         NVME_URING_CMD_IO_VEC => true,
         _ => return Err(ENOTTY),
     };
-    let p = read(&ucmd)?;
+    let mut p = read(&ucmd)?;
     let ns = disk.ns();
-    let io = prepare_io(ns, p, vec, writable, false)?;
-    disk.passthru_uring(ucmd, &io.cmd, io.data, p.timeout_ms)
+    let mut cmd = Command::default();
+    let io = prepare_io(ns, &mut p, vec, writable, false, &mut cmd)?;
+    disk.passthru_uring(ucmd, &cmd, io.data, p.timeout_ms)
 }
 
 /// An io_uring command on `/dev/nvme<N>` (C: `nvme_dev_uring_cmd`).
