@@ -70,6 +70,14 @@ struct block {
 static struct block *table;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * User space is counted as one block at address 0: its blocks move with every process
+ * (ASLR), and kept apart they filled the table within a few dozen fio runs, after which
+ * new blocks went uncounted. Only the kernel's are kept per block.
+ */
+#define KERNEL_START 0xffff800000000000ull
+static bool table_full;
+
 static const unsigned char start_marker[] = { 0x48, 0x87, 0xc9 };	/* xchg %rcx,%rcx */
 static const unsigned char stop_marker[] = { 0x48, 0x87, 0xd2 };	/* xchg %rdx,%rdx */
 
@@ -123,9 +131,16 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t n = qemu_plugin_tb_n_insns(tb);
 	struct block *b;
 
+	uint64_t vaddr = qemu_plugin_tb_vaddr(tb);
+
 	(void)id;
 	pthread_mutex_lock(&lock);
-	b = lookup(qemu_plugin_tb_vaddr(tb), (uint32_t)n);
+	b = vaddr < KERNEL_START ? lookup(0, 0) : lookup(vaddr, (uint32_t)n);
+	if (!b && !table_full) {
+		/* Never silently: a block left uncounted makes every figure after it wrong. */
+		table_full = true;
+		qemu_plugin_outs("icount table full\n");
+	}
 	pthread_mutex_unlock(&lock);
 	if (b)
 		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
