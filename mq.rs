@@ -247,6 +247,11 @@ enum CqOwner {
 pub(crate) struct IoQueue<C: IoController> {
     qp: Arc<QueuePair>,
     cq: CqOwner,
+    /// A polled CQ's consumer position as last left under its lock
+    /// ([`CqState::cursor_bits`]): pollers look there for a new entry before taking the
+    /// lock (C: `nvme_cqe_pending` in `nvme_poll`). Written under the lock after every
+    /// change of the position.
+    polled_cursor: Atomic<u32>,
     tags: HwTags<Ops<C>>,
 }
 
@@ -262,6 +267,7 @@ impl<C: IoController> IoQueue<C> {
     /// An I/O queue over `qp`, not yet a hardware queue of a tag set.
     pub(crate) fn new(qp: Arc<QueuePair>) -> Result<Arc<Self>> {
         let state = qp.new_cq_state();
+        let polled_cursor = Atomic::new(state.cursor_bits());
         let cq = if qp.polled {
             CqOwner::Polled(KBox::pin_init(
                 kernel::new_spinlock!(state, "rust_nvme:cq_poll"),
@@ -274,6 +280,7 @@ impl<C: IoController> IoQueue<C> {
             Self {
                 qp,
                 cq,
+                polled_cursor,
                 tags: HwTags::new(),
             },
             GFP_KERNEL,
@@ -285,7 +292,13 @@ impl<C: IoController> IoQueue<C> {
     fn with_cq<R>(&self, f: impl FnOnce(&mut CqState) -> R) -> Option<R> {
         match &self.cq {
             CqOwner::Irq(o) => o.with_disabled(f),
-            CqOwner::Polled(l) => Some(f(&mut l.lock())),
+            CqOwner::Polled(l) => {
+                let mut cq = l.lock();
+                let r = f(&mut cq);
+                // A reset moves the position back: pollers must look there.
+                self.polled_cursor.store(cq.cursor_bits(), Relaxed);
+                Some(r)
+            }
         }
     }
 
@@ -349,10 +362,17 @@ impl<C: IoController> IoQueue<C> {
         let CqOwner::Polled(l) = &self.cq else {
             return 0;
         };
+        // Most polls find nothing: look without the lock first.
+        if !self.qp.cq_pending(self.polled_cursor.load(Relaxed)) {
+            return 0;
+        }
         let rcu = rcu::read_lock();
-        let n = self.qp.process_cq(&mut l.lock(), |cqe| {
+        let mut cq = l.lock();
+        let n = self.qp.process_cq(&mut cq, |cqe| {
             complete_cqe(&self.tags, cqe, &rcu, batch);
         });
+        self.polled_cursor.store(cq.cursor_bits(), Relaxed);
+        drop(cq);
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 }

@@ -101,6 +101,12 @@ impl CqCursor {
         StatusField::from_raw(status).p() == self.phase
     }
 
+    /// The position packed into one word (`head`, and the phase in bit 16), for a
+    /// consumer's lock-free peek ([`QueuePair::cq_pending`]).
+    pub(crate) fn to_bits(self) -> u32 {
+        u32::from(self.head) | u32::from(self.phase) << 16
+    }
+
     /// Consumes the entry at `head`.
     pub(crate) fn advance(&mut self) {
         // INVARIANT: `Ring::next` stays below the depth; the phase flips on wrap.
@@ -135,6 +141,13 @@ pub(crate) struct CqState {
     shadow: Option<Shadow>,
     /// The queue it belongs to (checked: another queue's state consumes nothing).
     qid: u16,
+}
+
+impl CqState {
+    /// The consumer's position ([`CqCursor::to_bits`]).
+    pub(crate) fn cursor_bits(&self) -> u32 {
+        self.cur.to_bits()
+    }
 }
 
 /// One queue pair: an SQ and its CQ, with the same identifier.
@@ -364,6 +377,19 @@ impl QueuePair {
         }
     }
 
+    /// Whether the CQ has a new entry at the position `bits` ([`CqCursor::to_bits`]),
+    /// read without the consumer's state (C: `nvme_cqe_pending`, before a poller takes
+    /// the CQ's lock). A stale position only makes the answer stale: at worst the caller
+    /// takes the lock for nothing, or polls again. Out of range: yes.
+    pub(crate) fn cq_pending(&self, bits: u32) -> bool {
+        let head = usize::from(bits as u16);
+        let phase = bits >> 16 & 1 != 0;
+        match (|| -> Result<u16> { Ok(io_read!(self.cq, [try: head].status)) })() {
+            Ok(status) => StatusField::from_raw(status).p() == phase,
+            Err(_) => true,
+        }
+    }
+
     /// Consumes every new CQE, calling `f` for each, then writes CQyHDBL once. `cq` is the
     /// CQ's consumer state, which the caller holds exclusively (the CQ's interrupt
     /// handler, or a context that keeps it from running: C's `nvme_process_cq` relies
@@ -424,8 +450,10 @@ mod tests {
         c.advance();
         c.advance();
         assert_eq!((c.head, c.phase), (2, true));
+        assert_eq!(c.to_bits(), 2 | 1 << 16);
         c.advance();
         assert_eq!((c.head, c.phase), (0, false));
+        assert_eq!(c.to_bits(), 0);
         // Second pass: entries written with phase 0 are new, stale phase-1 ones are not.
         assert!(c.is_new(0));
         assert!(!c.is_new(1));
