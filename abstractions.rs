@@ -6,6 +6,7 @@
 //! Every `unsafe` block and every use of `kernel::bindings` of the driver lives here
 //! (see README, "Layout").
 
+pub(crate) mod bar_reg;
 pub(crate) mod bio;
 pub(crate) mod blk_mq;
 pub(crate) mod chrdev;

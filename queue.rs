@@ -33,6 +33,7 @@ use kernel::{
 };
 
 use crate::{
+    abstractions::bar_reg::BarReg32,
     cmd::{
         Command,
         Completion,
@@ -44,6 +45,9 @@ use crate::{
 
 /// BAR0 as shared by the controller and its queues.
 pub(crate) type Bar0 = DevresBar<{ regs::BAR0_MIN_SIZE }>;
+
+/// A doorbell register of BAR0.
+type Db = BarReg32<{ regs::BAR0_MIN_SIZE }>;
 
 /// Index arithmetic of a ring of `depth` entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,9 +167,9 @@ pub(crate) struct QueuePair {
     pub(crate) polled: bool,
     sq: Coherent<[Command]>,
     cq: Coherent<[Completion]>,
-    sq_db: usize,
-    cq_db: usize,
-    bar: Arc<Bar0>,
+    /// SQyTDBL and CQyHDBL, their offsets checked once here.
+    sq_db: Db,
+    cq_db: Db,
     /// The queue exists on the enabled controller: doorbells may be written. Cleared
     /// before the controller is disabled, since writing the doorbell of a queue that no
     /// longer exists is a protocol error.
@@ -195,8 +199,8 @@ impl QueuePair {
         let ring = Ring::new(depth)?;
         let sq = Coherent::<Command>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
         let cq = Coherent::<Completion>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
-        let sq_db = regs::sq_tail_doorbell(qid, stride);
-        let cq_db = regs::cq_head_doorbell(qid, stride);
+        let sq_db = BarReg32::new(bar.clone(), regs::sq_tail_doorbell(qid, stride))?;
+        let cq_db = BarReg32::new(bar, regs::cq_head_doorbell(qid, stride))?;
         Arc::pin_init(
             pin_init!(Self {
                 qid,
@@ -207,7 +211,6 @@ impl QueuePair {
                 cq,
                 sq_db,
                 cq_db,
-                bar,
                 live: Atomic::new(false),
                 stopped: Atomic::new(false),
                 sq_state <- new_spinlock!(SqState { ring, tail: 0, last_tail: 0, shadow: None }),
@@ -294,30 +297,26 @@ impl QueuePair {
         self.live.load(Relaxed) && !self.stopped.load(Relaxed)
     }
 
-    /// Writes `value` to the doorbell at `offset`; nothing if the queue is not live,
+    /// Writes `value` to doorbell `db`; nothing if the queue is not live,
     /// stopped or the device is gone, or if the shadow doorbell says the controller does
     /// not need it.
-    fn ring_doorbell(&self, value: u16, offset: usize, shadow: Option<&Shadow>) {
+    fn ring_doorbell(&self, value: u16, db: &Db, shadow: Option<&Shadow>) {
         if self.doorbells_open() {
-            self.write_doorbell(value, offset, shadow);
+            self.write_doorbell(value, db, shadow);
         }
     }
 
     /// [`Self::ring_doorbell`] for a caller that checked under the SQ lock, which
     /// [`Self::stop_doorbells`] takes, that doorbells are open.
-    fn write_doorbell(&self, value: u16, offset: usize, shadow: Option<&Shadow>) {
+    fn write_doorbell(&self, value: u16, db: &Db, shadow: Option<&Shadow>) {
         if let Some(s) = shadow {
             if !s.update(value) {
                 return;
             }
         }
-        if let Some(bar) = self.bar.try_access() {
-            // A non-relaxed write (writel): the SQE / CQ consumption before it is visible
-            // to the device first. The offset was checked against the BAR size when the
-            // queue was created, so this cannot fail; a failure would only lose a
-            // doorbell, which the timeout handler recovers.
-            let _ = (&*bar).try_write32(u32::from(value), offset);
-        }
+        // A non-relaxed write (writel): the SQE / CQ consumption before it is visible to
+        // the device first. Nothing is written once the BAR is unmapped (device gone).
+        db.write(u32::from(value));
     }
 
     /// Copies `cmd` into the next SQ slot; rings SQyTDBL when `ring` is set.
@@ -338,7 +337,7 @@ impl QueuePair {
         if ring {
             sq.last_tail = sq.tail;
             // Checked open above, under the lock.
-            self.write_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+            self.write_doorbell(sq.tail, &self.sq_db, sq.shadow.as_ref());
         }
         Ok(())
     }
@@ -364,7 +363,7 @@ impl QueuePair {
         }
         sq.last_tail = sq.tail;
         // Checked open above, under the lock.
-        self.write_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+        self.write_doorbell(sq.tail, &self.sq_db, sq.shadow.as_ref());
         Ok(())
     }
 
@@ -373,7 +372,7 @@ impl QueuePair {
         let mut sq = self.sq_state.lock();
         if sq.tail != sq.last_tail {
             sq.last_tail = sq.tail;
-            self.ring_doorbell(sq.tail, self.sq_db, sq.shadow.as_ref());
+            self.ring_doorbell(sq.tail, &self.sq_db, sq.shadow.as_ref());
         }
     }
 
@@ -419,7 +418,7 @@ impl QueuePair {
             f(&cqe);
         }
         if n > 0 {
-            self.ring_doorbell(cq.cur.head, self.cq_db, cq.shadow.as_ref());
+            self.ring_doorbell(cq.cur.head, &self.cq_db, cq.shadow.as_ref());
         }
         n
     }
