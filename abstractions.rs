@@ -13,6 +13,7 @@ pub(crate) mod chrdev;
 pub(crate) mod class;
 pub(crate) mod cred;
 pub(crate) mod device;
+pub(crate) mod dma_ring;
 pub(crate) mod dma_word;
 pub(crate) mod fault_inject;
 pub(crate) mod gendisk;

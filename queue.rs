@@ -9,12 +9,6 @@
 
 use kernel::{
     device,
-    dma::Coherent,
-    io::{
-        io_project,
-        io_read,
-        Io, //
-    },
     pci::DevresBar,
     prelude::*,
     sync::{
@@ -33,7 +27,10 @@ use kernel::{
 };
 
 use crate::{
-    abstractions::bar_reg::BarReg32,
+    abstractions::{
+        bar_reg::BarReg32,
+        dma_ring::DmaRing, //
+    },
     cmd::{
         Command,
         Completion,
@@ -48,6 +45,9 @@ pub(crate) type Bar0 = DevresBar<{ regs::BAR0_MIN_SIZE }>;
 
 /// A doorbell register of BAR0.
 type Db = BarReg32<{ regs::BAR0_MIN_SIZE }>;
+
+/// Where a CQE's status field (with the Phase Tag) lies in the entry.
+const STATUS_OFFSET: usize = core::mem::offset_of!(Completion, status);
 
 /// Index arithmetic of a ring of `depth` entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,8 +165,8 @@ pub(crate) struct QueuePair {
     pub(crate) vector: u16,
     /// A polled queue: its CQ raises no interrupt; blk-mq's `poll` reaps it.
     pub(crate) polled: bool,
-    sq: Coherent<[Command]>,
-    cq: Coherent<[Completion]>,
+    sq: DmaRing<Command>,
+    cq: DmaRing<Completion>,
     /// SQyTDBL and CQyHDBL, their offsets checked once here.
     sq_db: Db,
     cq_db: Db,
@@ -197,8 +197,8 @@ impl QueuePair {
         polled: bool,
     ) -> Result<Arc<Self>> {
         let ring = Ring::new(depth)?;
-        let sq = Coherent::<Command>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
-        let cq = Coherent::<Completion>::zeroed_slice(dev, usize::from(depth), GFP_KERNEL)?;
+        let sq = DmaRing::<Command>::zeroed(dev, usize::from(depth))?;
+        let cq = DmaRing::<Completion>::zeroed(dev, usize::from(depth))?;
         let sq_db = BarReg32::new(bar.clone(), regs::sq_tail_doorbell(qid, stride))?;
         let cq_db = BarReg32::new(bar, regs::cq_head_doorbell(qid, stride))?;
         Arc::pin_init(
@@ -239,7 +239,7 @@ impl QueuePair {
         }
         let mut sq = self.sq_state.lock();
         for i in 0..usize::from(self.depth) {
-            io_project!(self.cq, [try: i]).copy_write(Completion::default());
+            self.cq.write(i, Completion::default());
         }
         sq.tail = 0;
         sq.last_tail = 0;
@@ -331,7 +331,7 @@ impl QueuePair {
         if !self.doorbells_open() {
             return Err(ENODEV);
         }
-        io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
+        self.sq.write(usize::from(sq.tail), *cmd);
         // INVARIANT: `Ring::next` stays below the depth.
         sq.tail = sq.ring.next(sq.tail);
         if ring {
@@ -357,7 +357,7 @@ impl QueuePair {
             return Err(ENODEV);
         }
         for cmd in cmds {
-            io_project!(self.sq, [try: usize::from(sq.tail)]).copy_write(*cmd);
+            self.sq.write(usize::from(sq.tail), *cmd);
             // INVARIANT: `Ring::next` stays below the depth.
             sq.tail = sq.ring.next(sq.tail);
         }
@@ -383,9 +383,9 @@ impl QueuePair {
     pub(crate) fn cq_pending(&self, bits: u32) -> bool {
         let head = usize::from(bits as u16);
         let phase = bits >> 16 & 1 != 0;
-        match (|| -> Result<u16> { Ok(io_read!(self.cq, [try: head].status)) })() {
-            Ok(status) => StatusField::from_raw(status).p() == phase,
-            Err(_) => true,
+        match self.cq.read_part::<u16>(head, STATUS_OFFSET) {
+            Some(status) => StatusField::from_raw(status).p() == phase,
+            None => true,
         }
     }
 
@@ -402,17 +402,16 @@ impl QueuePair {
         let mut n = 0;
         loop {
             let slot = usize::from(cq.cur.head);
-            // The entry is located (and its index checked) once for both reads.
-            let Ok(entry) = (|| -> Result<_> { Ok(io_project!(self.cq, [try: slot])) })() else {
-                break;
-            };
-            if !cq.cur.is_new(io_read!(entry, .status)) {
-                break;
+            match self.cq.read_part::<u16>(slot, STATUS_OFFSET) {
+                Some(status) if cq.cur.is_new(status) => {}
+                _ => break,
             }
             // The phase tag is read first; the rest of the entry only after this barrier,
             // or the CPU could return stale contents from before the device wrote it.
             dma_mb(Read);
-            let cqe: Completion = entry.copy_read();
+            let Some(cqe) = self.cq.read(slot) else {
+                break;
+            };
             cq.cur.advance();
             n += 1;
             f(&cqe);
