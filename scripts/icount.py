@@ -33,7 +33,7 @@ OUT = os.path.join(TOP, "build", "icount")
 KERNEL_START = 0xFFFF800000000000
 WORKLOADS = ["qd1", "qd32", "wr32", "seq128k", "qd1poll", "uringcmd"]
 # The workloads whose driver functions are listed: the block path and the passthrough one.
-TOP_WORKLOADS = ["qd1", "uringcmd"]
+TOP_WORKLOADS = ["qd1", "uringcmd", "qd1poll"]
 
 
 def build(flavour):

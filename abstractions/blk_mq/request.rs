@@ -1345,14 +1345,21 @@ const RQF_NEED_TIMESTAMP: bindings::req_flags_t = (1 << bindings::rqf_flags___RQ
 ///
 /// # Invariants
 ///
-/// The batch (`own` when `external` is null, else `*external`, live for `'a`) holds on
-/// its list only requests of a `TagSet<T>` whose completion was claimed, and its
-/// `complete` is null or `complete_batch::<T>`. (Its list points to the requests only, so
-/// `own` may move.)
+/// The batch (`Own`, or `*External`, live for `'a`) holds on its list only requests of a
+/// `TagSet<T>` whose completion was claimed, and its `complete` is null or
+/// `complete_batch::<T>`. (Its list points to the requests only, so `Own` may move.)
 pub(crate) struct Batch<'a, T: Operations> {
-    own: bindings::io_comp_batch,
-    external: *mut bindings::io_comp_batch,
+    iob: Iob,
     _p: PhantomData<(&'a mut bindings::io_comp_batch, T)>,
+}
+
+/// Where a [`Batch`] lives. blk-mq's is only pointed to: a poll that finds nothing costs
+/// no clearing of a batch of the driver's own.
+enum Iob {
+    /// The driver's own, ended when the [`Batch`] drops.
+    Own(bindings::io_comp_batch),
+    /// blk-mq's, ended by its caller.
+    External(*mut bindings::io_comp_batch),
 }
 
 impl<T: Operations> Batch<'_, T> {
@@ -1361,17 +1368,15 @@ impl<T: Operations> Batch<'_, T> {
         // INVARIANT: empty.
         Batch {
             // SAFETY: All-zero is an empty batch (C: `DEFINE_IO_COMP_BATCH`).
-            own: unsafe { core::mem::zeroed() },
-            external: ptr::null_mut(),
+            iob: Iob::Own(unsafe { core::mem::zeroed() }),
             _p: PhantomData,
         }
     }
 
     fn iob(&mut self) -> *mut bindings::io_comp_batch {
-        if self.external.is_null() {
-            &raw mut self.own
-        } else {
-            self.external
+        match &mut self.iob {
+            Iob::Own(b) => b,
+            Iob::External(p) => *p,
         }
     }
 
@@ -1387,9 +1392,7 @@ impl<T: Operations> Batch<'_, T> {
         }
         // INVARIANT: Per the function's safety requirements.
         Some(Batch {
-            // SAFETY: As in `new`; unused.
-            own: unsafe { core::mem::zeroed() },
-            external: iob,
+            iob: Iob::External(iob),
             _p: PhantomData,
         })
     }
@@ -1431,9 +1434,11 @@ impl<T: Operations> Batch<'_, T> {
 
 impl<T: Operations> Drop for Batch<'_, T> {
     fn drop(&mut self) {
-        if self.external.is_null() && !self.own.req_list.head.is_null() {
-            // SAFETY: The driver's own batch (type invariant), ended here, once.
-            unsafe { complete_batch::<T>(&raw mut self.own) };
+        if let Iob::Own(b) = &mut self.iob {
+            if !b.req_list.head.is_null() {
+                // SAFETY: The driver's own batch (type invariant), ended here, once.
+                unsafe { complete_batch::<T>(b) };
+            }
         }
     }
 }
