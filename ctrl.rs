@@ -75,38 +75,16 @@ use crate::{
         },
         workqueue::WorkExt,
     },
-    cmd::{
-        AdminOpcode,
-        Cns,
-        Command,
-        Completion,
-        LogPage,
-        SqPrio,
-        Status,
-        NSID_ALL, //
-    },
-    dbbuf::{
+    diag::errors::CtrlDiag,
+    diag::fault_inject::NvmeFault,
+    hw::quirks::Quirks,
+    hw::shadow_doorbell::{
         cq_idx,
         sq_idx,
         DbBuf,
         OACS_DBBUF, //
     },
-    diag::CtrlDiag,
-    effects::{
-        self,
-        Effects, //
-    },
-    fault::NvmeFault,
-    identify::{
-        EffectsLog,
-        IdBuf,
-        IdCtrl,
-        IdentifyCtrl,
-        IdentifyCtrlNvm,
-        Identity,
-        NvmCtrlLimits, //
-    },
-    irq::{
+    hw::vectors::{
         Handler,
         InIrq,
         IrqNumber,
@@ -121,14 +99,36 @@ use crate::{
         TimedOut,
         TimeoutAction, //
     },
-    prp,
     queue::{
         Bar0,
         CqState,
         QueuePair, //
     },
-    quirks::Quirks,
-    regs::{
+    spec::cmd::{
+        AdminOpcode,
+        Cns,
+        Command,
+        Completion,
+        LogPage,
+        SqPrio,
+        Status,
+        NSID_ALL, //
+    },
+    spec::cmd_effects::{
+        self,
+        Effects, //
+    },
+    spec::identify::{
+        EffectsLog,
+        IdBuf,
+        IdCtrl,
+        IdentifyCtrl,
+        IdentifyCtrlNvm,
+        Identity,
+        NvmCtrlLimits, //
+    },
+    spec::prp,
+    spec::regs::{
         self,
         Cap,
         Shn,
@@ -446,7 +446,7 @@ pub(crate) struct Ctrl {
     /// How long a normal shutdown may take, in seconds: the `shutdown_timeout` parameter,
     /// or RTD3E when longer, at most 60 (C: `ctrl->shutdown_timeout`).
     shutdown_secs: Atomic<u32>,
-    /// C's quirks for this controller (`crate::quirks`), fixed at probe.
+    /// C's quirks for this controller (`crate::hw::quirks`), fixed at probe.
     pub(crate) quirks: Quirks,
     /// Error and reset counters, logging switch and timeouts as sysfs shows them.
     pub(crate) diag: CtrlDiag,

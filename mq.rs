@@ -6,7 +6,7 @@
 //! Safe code over `crate::abstractions::blk_mq` and `crate::abstractions::gendisk`: this
 //! file decides what NVMe does with a request, the abstractions own the C objects.
 //! Every request maps its data into a scatterlist and describes it with PRPs or an SGL
-//! (`crate::prp`, `crate::sgl`); a list page comes from the tag set's DMA pool.
+//! (`crate::spec::prp`, `crate::spec::sgl`); a list page comes from the tag set's DMA pool.
 
 use core::{
     marker::PhantomData,
@@ -50,22 +50,22 @@ use crate::{
             TimeoutReturn, //
         },
     },
-    cmd::{
-        Command,
-        Completion,
-        Status, //
-    },
-    dbbuf::Shadow,
-    diag::NsDiag,
-    effects::Effects,
-    fault::NvmeFault,
-    identify::NsIds,
-    irq::Vectors,
-    pi::Metadata,
+    diag::errors::NsDiag,
+    diag::fault_inject::NvmeFault,
+    hw::shadow_doorbell::Shadow,
+    hw::vectors::Vectors,
     queue::{
         CqState,
         QueuePair, //
     },
+    spec::cmd::{
+        Command,
+        Completion,
+        Status, //
+    },
+    spec::cmd_effects::Effects,
+    spec::identify::NsIds,
+    spec::pi::Metadata,
 };
 
 mod disk;
@@ -168,7 +168,7 @@ pub(crate) struct NsInfo<C: IoController> {
     pub(crate) meta: Atomic<u64>,
     /// Namespace identifiers, for sysfs.
     pub(crate) ids: NsIds,
-    /// Error and retry counters, passthrough logging (`crate::diag`).
+    /// Error and retry counters, passthrough logging (`crate::diag::errors`).
     pub(crate) diag: NsDiag,
     /// Its fault injection point, made when its disk is numbered.
     pub(crate) fault: Option<NvmeFault>,
@@ -526,7 +526,7 @@ impl<C: IoController> IoContext<C> {
 /// are `BLK_STS_MEDIUM` (ENODATA to the caller), invalid opcode/field "not supported",
 /// anything else an I/O error.
 fn block_status(s: &Status) -> BlkStatus {
-    use crate::cmd::{
+    use crate::spec::cmd::{
         sc::command_specific as cs,
         sct, //
     };
@@ -537,12 +537,12 @@ fn block_status(s: &Status) -> BlkStatus {
         (sct::COMMAND_SPECIFIC, cs::INVALID_PROTECTION_INFORMATION)
         | (
             sct::MEDIA,
-            crate::cmd::sc::media::GUARD_CHECK_ERROR
-            | crate::cmd::sc::media::APP_TAG_CHECK_ERROR
-            | crate::cmd::sc::media::REF_TAG_CHECK_ERROR,
+            crate::spec::cmd::sc::media::GUARD_CHECK_ERROR
+            | crate::spec::cmd::sc::media::APP_TAG_CHECK_ERROR
+            | crate::spec::cmd::sc::media::REF_TAG_CHECK_ERROR,
         ) => BlkStatus::PROTECTION,
-        (sct::GENERIC, crate::cmd::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
-        (sct::GENERIC, crate::cmd::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
+        (sct::GENERIC, crate::spec::cmd::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
+        (sct::GENERIC, crate::spec::cmd::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
         (sct::MEDIA, _) => BlkStatus::MEDIUM,
         _ => BlkStatus::IOERR,
     }
@@ -771,7 +771,7 @@ fn complete_rq<C: IoController>(mut rq: Completing<'_, Ops<C>>) {
         None if r.op() == blk_mq::ReqOp::ZoneAppend => {
             // Where the data landed (C: `nvme_end_req_zoned`).
             let lba = p.result.load(Relaxed);
-            let sector = crate::zns::lba_to_sectors(lba, rq.queue_data().lba_shift());
+            let sector = crate::spec::zns::lba_to_sectors(lba, rq.queue_data().lba_shift());
             rq.set_sector(sector);
             BlkStatus::OK
         }

@@ -28,9 +28,9 @@ use crate::{
         Ctrl,
         Interfaces, //
     },
-    quirks::Quirks,
-    regs, //
-    sysfs::CtrlDevice,
+    hw::quirks::Quirks,
+    spec::regs, //
+    uapi::sysfs::CtrlDevice,
 };
 
 /// Per-device driver data.
@@ -57,10 +57,10 @@ kernel::pci_device_table!(
 
 /// What the user interfaces give every controller.
 static INTERFACES: Interfaces = Interfaces {
-    subsys_device: crate::sysfs::subsys_device,
-    hwmon: crate::hwmon::register,
-    update_ctrl_attrs: crate::sysfs::update_ctrl_attrs,
-    ng_device: crate::chardev::ng_device,
+    subsys_device: crate::uapi::sysfs::subsys_device,
+    hwmon: crate::uapi::hwmon::register,
+    update_ctrl_attrs: crate::uapi::sysfs::update_ctrl_attrs,
+    ng_device: crate::uapi::chardev::ng_device,
 };
 
 impl pci::Driver for NvmeDriver {
@@ -109,9 +109,10 @@ impl pci::Driver for NvmeDriver {
         let ctrl = Ctrl::new(pdev, bar, params, quirks, &INTERFACES)?;
         // The character device first, so that /dev/nvme<N> opens once it appears (C:
         // `cdev_device_add`).
-        let cdev = crate::chardev::publish(&ctrl)
+        let cdev = crate::uapi::chardev::publish(&ctrl)
             .and_then(|cdev| {
-                let dev = CtrlDevice::for_ctrl(ctrl.clone(), crate::chardev::devt(ctrl.instance))?;
+                let dev =
+                    CtrlDevice::for_ctrl(ctrl.clone(), crate::uapi::chardev::devt(ctrl.instance))?;
                 ctrl.set_class_device(dev);
                 Ok(cdev)
             })

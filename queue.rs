@@ -31,13 +31,13 @@ use crate::{
         bar_reg::BarReg32,
         dma_ring::DmaRing, //
     },
-    cmd::{
+    hw::shadow_doorbell::Shadow,
+    spec::cmd::{
         Command,
         Completion,
         StatusField, //
     },
-    dbbuf::Shadow,
-    regs,
+    spec::regs,
 };
 
 /// BAR0 as shared by the controller and its queues.

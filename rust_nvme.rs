@@ -8,31 +8,60 @@
 
 use kernel::prelude::*;
 
+use crate::{
+    hw::quirks,
+    uapi::{
+        chardev,
+        sysfs, //
+    },
+};
+
 mod abstractions;
-mod chardev;
-mod cmd;
 mod ctrl;
-mod datalen;
-mod dbbuf;
-mod diag;
-mod effects;
-mod fault;
-mod hwmon;
-mod identify;
-mod ioctl;
-mod irq;
-mod logpage;
 mod mq;
 mod pci;
-mod pi;
-mod prp;
 mod queue;
-mod quirks;
-mod regs;
-mod sgl;
-mod sysfs;
-mod uring;
-mod zns;
+
+/// What the driver reports about failed commands and the faults it can be made to see:
+/// used by the controller and by the blk-mq operations alike.
+mod diag {
+    pub(crate) mod errors;
+    pub(crate) mod fault_inject;
+}
+
+/// The controller's hardware beside its queues (`crate::queue`): shadow doorbells,
+/// interrupt vectors, quirks of known devices.
+mod hw {
+    pub(crate) mod quirks;
+    pub(crate) mod shadow_doorbell;
+    pub(crate) mod vectors;
+}
+
+/// The NVMe specifications as data: registers, commands and their statuses, Identify,
+/// log and zone layouts, PRP/SGL builders, command effects, transfer lengths. Pure, and
+/// KUnit-tested.
+mod spec {
+    pub(crate) mod cmd;
+    pub(crate) mod cmd_effects;
+    pub(crate) mod identify;
+    pub(crate) mod log_pages;
+    pub(crate) mod pi;
+    pub(crate) mod prp;
+    pub(crate) mod regs;
+    pub(crate) mod sgl;
+    pub(crate) mod transfer_len;
+    pub(crate) mod zns;
+}
+
+/// What user space sees: ioctls and io_uring passthrough, character devices, sysfs
+/// attributes, the hardware monitor.
+mod uapi {
+    pub(crate) mod chardev;
+    pub(crate) mod hwmon;
+    pub(crate) mod ioctl;
+    pub(crate) mod sysfs;
+    pub(crate) mod uring;
+}
 
 /// The module: the `nvme` class, then the PCI driver.
 #[pin_data]

@@ -406,7 +406,7 @@ impl Ctrl {
     }
 
     /// Logs and counts the error status `status` of admin command `cmd` as C does
-    /// (`crate::diag`); returns `status`.
+    /// (`crate::diag::errors`); returns `status`.
     fn admin_status(&self, cmd: &Command, status: u16) -> u16 {
         if Status::from_cqe(status).is_some() {
             self.diag
@@ -426,14 +426,14 @@ impl Ctrl {
     /// note when controller capabilities changed, and a namespace rescan, finished
     /// before the ioctl returns, when namespaces or their capabilities changed.
     pub(crate) fn passthru_end(&self, effects: u32) {
-        if effects & effects::CCC != 0 && !self.caps_changed.xchg(true, Relaxed) {
+        if effects & cmd_effects::CCC != 0 && !self.caps_changed.xchg(true, Relaxed) {
             dev_info!(
                 self.dev(),
                 "nvme{}: controller capabilities changed, reset may be required to take effect.\n",
                 self.instance
             );
         }
-        if effects & (effects::NIC | effects::NCC) != 0 {
+        if effects & (cmd_effects::NIC | cmd_effects::NCC) != 0 {
             self.queue_scan();
             self.flush_scan_work();
         }

@@ -33,7 +33,8 @@ use super::{
     State, //
 };
 use crate::{
-    cmd::{
+    mq::NameBuf,
+    spec::cmd::{
         sc,
         sct,
         AdminOpcode,
@@ -43,8 +44,7 @@ use crate::{
         Status,
         NSID_ALL, //
     },
-    identify::IdBuf,
-    mq::NameBuf,
+    spec::identify::IdBuf,
 };
 
 /// Most Asynchronous Event Requests kept outstanding (the controller's AERL + 1 if lower).

@@ -347,7 +347,7 @@ impl Ctrl {
         }
         inner.id = Some(id);
         self.elbas
-            .store(idc.ctratt & crate::pi::CTRATT_ELBAS != 0, Relaxed);
+            .store(idc.ctratt & crate::spec::pi::CTRATT_ELBAS != 0, Relaxed);
         self.set_thermal(health::Thermal {
             wctemp: idc.wctemp,
             cctemp: idc.cctemp,
@@ -373,7 +373,7 @@ impl Ctrl {
         self.add_subsystem()?;
         self.aen_configure(admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
-            let e = self.read_effects(admin, idc.lpa, crate::identify::csi::NVM)?;
+            let e = self.read_effects(admin, idc.lpa, crate::spec::identify::csi::NVM)?;
             *self.effects.lock() = Some(e);
         }
         dev_info!(
@@ -581,8 +581,8 @@ impl Ctrl {
         cap: Cap,
         page_size: usize,
     ) -> Result<usize> {
-        let mut max_bytes = if crate::sgl::supported(id.sgls) {
-            crate::sgl::MAX_SGL_TRANSFER
+        let mut max_bytes = if crate::spec::sgl::supported(id.sgls) {
+            crate::spec::sgl::MAX_SGL_TRANSFER
         } else {
             prp::max_transfer_pages(page_size) * page_size
         };
@@ -702,7 +702,7 @@ impl Ctrl {
                 IDENTIFY_LOG_SIZE,
                 false,
             );
-            cmd.cdw14 = u32::from(csi) << crate::cmd::LOG_CSI_SHIFT;
+            cmd.cdw14 = u32::from(csi) << crate::spec::cmd::LOG_CSI_SHIFT;
             if self
                 .admin_data(admin, AdminOpcode::GetLogPage, cmd, &buf)
                 .is_ok()

@@ -4,7 +4,7 @@
 //! Temperature Threshold feature (C: `drivers/nvme/host/hwmon.c`'s admin commands).
 
 use super::*;
-use crate::logpage::{
+use crate::spec::log_pages::{
     SmartLog,
     SMART_LOG_SIZE, //
 };

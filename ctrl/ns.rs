@@ -37,16 +37,21 @@ use super::{
     TagSet, //
 };
 use crate::{
-    cmd::{
+    diag::errors::NsDiag,
+    diag::fault_inject::NvmeFault,
+    hw::quirks::Quirks,
+    mq::{
+        self,
+        Limits, //
+    },
+    spec::cmd::{
         AdminOpcode,
         Cns,
         Command,
         LogPage,
         NSID_ALL, //
     },
-    diag::NsDiag,
-    fault::NvmeFault,
-    identify::{
+    spec::identify::{
         csi,
         IdBuf,
         IdentifyNs,
@@ -58,16 +63,11 @@ use crate::{
         ONCS_WRITE_ZEROES,
         VWC_PRESENT, //
     },
-    mq::{
-        self,
-        Limits, //
-    },
-    pi::{
+    spec::pi::{
         IdentifyNsNvm,
         MetaUse, //
     },
-    quirks::Quirks,
-    regs,
+    spec::regs,
 };
 
 /// The most NSIDs a scan without a namespace list identifies one by one.
@@ -739,7 +739,7 @@ impl Ctrl {
             },
             wzeroes_unmap: feat.deac(),
             poll,
-            sgl: crate::sgl::supported(id.sgls),
+            sgl: crate::spec::sgl::supported(id.sgls),
             hidden,
             chunk_sectors: crate::mq::io_boundary(
                 idns.noiob,

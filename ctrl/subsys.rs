@@ -28,8 +28,8 @@ use crate::{
         class::ClassDevice,
         global::global_mutex, //
     },
-    identify::Identity,
     mq::NameBuf,
+    spec::identify::Identity,
 };
 
 /// CMIC bit 1: the NVM subsystem may contain more than one controller.

@@ -19,21 +19,21 @@ use super::{
 };
 use crate::{
     abstractions::gendisk::ZonedLimits,
-    cmd::{
+    spec::cmd::{
         AdminOpcode,
         Cns,
         Command,
         IoOpcode, //
     },
-    effects::{
+    spec::cmd_effects::{
         Effects,
         CSUPP, //
     },
-    identify::{
+    spec::identify::{
         csi,
         IdBuf, //
     },
-    zns::{
+    spec::zns::{
         self,
         IdentifyCtrlZns,
         IdentifyNsZns,

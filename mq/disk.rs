@@ -44,16 +44,16 @@ use crate::{
             Queued, //
         },
     },
-    cmd::{
+    spec::cmd::{
         Command,
         Status,
         DSM_MAX_RANGES, //
     },
-    pi::{
+    spec::pi::{
         Checksum,
         Profile, //
     },
-    zns::{
+    spec::zns::{
         self,
         BadZoneType,
         ZoneDescriptor,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Request data mapping: a request's NVMe command and the PRPs, SGL or DSM ranges that
-//! describe its data (`crate::prp`, `crate::sgl`); the abstraction maps the data and
+//! describe its data (`crate::spec::prp`, `crate::spec::sgl`); the abstraction maps the data and
 //! releases the mapping and list page on every completion path.
 
 use kernel::{
@@ -23,20 +23,20 @@ use crate::{
         Dispatch,
         ReqOp, //
     },
-    cmd::{
+    spec::cmd::{
         build_dsm_ranges,
         Command,
         DsmRange,
         IoOpcode,
         DSM_MAX_RANGES, //
     },
-    pi::{
+    spec::pi::{
         self,
         Metadata, //
     },
-    prp,
-    sgl::SglDesc,
-    zns::ZoneAction,
+    spec::prp,
+    spec::sgl::SglDesc,
+    spec::zns::ZoneAction,
 };
 
 /// Builds into `cmd` the NVMe command for a request being dispatched and maps its data
@@ -274,7 +274,7 @@ fn map_data<C: IoController>(
     if let Some((addr, len)) = rq.single_segment() {
         // The common small I/O: one segment, described in the command itself, with no
         // walk over segments and no list page (C: `nvme_pci_setup_data_simple`).
-        if crate::sgl::use_sgl_one(ctx.sgls, user_cmd, addr, len, ctx.page_size) {
+        if crate::spec::sgl::use_sgl_one(ctx.sgls, user_cmd, addr, len, ctx.page_size) {
             cmd.set_sgl(SglDesc::data_block(addr, len).to_dptr());
             return Ok(());
         }
@@ -284,7 +284,7 @@ fn map_data<C: IoController>(
             return Ok(());
         }
     }
-    if crate::sgl::use_sgl(
+    if crate::spec::sgl::use_sgl(
         ctx.sgls,
         true,
         user_cmd,
@@ -303,7 +303,7 @@ fn map_data<C: IoController>(
             return Err(e);
         }
         let (_, parts) = rq.parts::<SglDesc>();
-        return match crate::sgl::build(parts.segments, parts.list, parts.list_dma) {
+        return match crate::spec::sgl::build(parts.segments, parts.list, parts.list_dma) {
             Ok(d) => {
                 cmd.set_sgl(d.to_dptr());
                 Ok(())

@@ -21,6 +21,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests"))
 import suite  # noqa: E402
+import static_checks  # noqa: E402
 
 TAP = re.compile(r"rn-tap: (ok|not ok) - (.*)$")
 # KTAP as KUnit prints it; an optional printk timestamp comes first.
@@ -84,6 +85,11 @@ def main():
     results = []  # (passed, description)
     kunit_seen = set()
     t0 = time.time()
+    # The tree itself (no guest): layering, unsafe, KUnit list, generated files.
+    if not args.k or args.k == "static":
+        for passed, desc in static_checks.run(suite.KUNIT_SUITES):
+            results.append((passed, desc))
+            print(f"{'ok' if passed else 'not ok'} - {desc}", flush=True)
     for run in runs:
         name = run["name"]
         with tempfile.TemporaryDirectory(prefix="rn-check-") as tmp:

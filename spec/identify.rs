@@ -7,7 +7,7 @@
 //!
 //! The layouts are `#[repr(C)]` with the spec's mnemonics as field names and reserved
 //! ranges as byte arrays; each is copied out of the DMA buffer in one read. Multi-byte
-//! fields are little-endian, as the CPU is (`crate::cmd` checks that at build time).
+//! fields are little-endian, as the CPU is (`crate::spec::cmd` checks that at build time).
 
 use core::mem::offset_of;
 
@@ -25,8 +25,8 @@ use kernel::{
 };
 
 use crate::{
-    cmd::IDENTIFY_DATA_SIZE,
-    pi::{
+    spec::cmd::IDENTIFY_DATA_SIZE,
+    spec::pi::{
         MetaUse,
         Metadata, //
     },
@@ -1118,7 +1118,7 @@ mod tests {
             lba_shift,
             ms,
             // Extended LBAs: metadata that is not PI cannot reach the block layer.
-            meta: Metadata::new(ms, crate::pi::FLBAS_META_EXT, 0, None),
+            meta: Metadata::new(ms, crate::spec::pi::FLBAS_META_EXT, 0, None),
         };
         assert_eq!(g(1 << 21, 9, 0).usage(), NsUse::Block);
         assert_eq!(g(1 << 21, 9, 0).capacity_sectors(), 1 << 21);

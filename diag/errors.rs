@@ -41,7 +41,7 @@ use crate::{
         err_line,
         RateLimit, //
     },
-    cmd::{
+    spec::cmd::{
         AdminOpcode,
         Command,
         IoOpcode,
@@ -332,7 +332,7 @@ fn passthru_line(
     )
 }
 
-#[kunit_tests(rust_nvme_diag)]
+#[kunit_tests(rust_nvme_errors)]
 mod tests {
     use super::*;
 

@@ -6,7 +6,7 @@
 //! The controller moves as many bytes as the command says, not as many as the host's
 //! buffer holds: with PRPs it cannot tell that a buffer is shorter, and a Read of 8
 //! blocks described by one PRP entry (PRP2 = 0) writes its second page to bus address 0.
-//! Passthrough (`crate::ioctl`) therefore refuses a user buffer shorter than the transfer
+//! Passthrough (`crate::uapi::ioctl`) therefore refuses a user buffer shorter than the transfer
 //! computed here, for every command whose transfer it can compute. nvme.ko 7.3 relies on
 //! the controller for that, which only works with SGLs (Data SGL Length Invalid).
 
@@ -15,7 +15,7 @@ use kernel::{
     prelude::*, //
 };
 
-use crate::cmd::{
+use crate::spec::cmd::{
     AdminOpcode,
     Command,
     FeatureId,
@@ -100,7 +100,7 @@ bitfield! {
     }
 }
 
-/// A Dataset Management range (`crate::cmd::DsmRange`).
+/// A Dataset Management range (`crate::spec::cmd::DsmRange`).
 const DSM_RANGE_SIZE: u64 = 16;
 /// Copy Source Range entries: formats 0h and 2h are 32 bytes, 1h and 3h 40 bytes.
 const COPY_DESC_SIZE: [u64; 4] = [32, 40, 32, 40];
@@ -252,7 +252,7 @@ pub(crate) fn covers(need: Option<u64>, data_len: u32) -> bool {
     need.is_none_or(|n| n <= u64::from(data_len))
 }
 
-#[kunit_tests(rust_nvme_datalen)]
+#[kunit_tests(rust_nvme_transfer_len)]
 mod tests {
     use super::*;
 

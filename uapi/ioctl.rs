@@ -12,11 +12,11 @@
 //! taken only on namespaces with separate metadata and must be the commands' metadata
 //! where their block count is known, I/O to a namespace with extended LBAs is refused;
 //! data is bounded by the transfer limit, and must cover the transfer the command asks
-//! for wherever its fields say how long that is (`crate::datalen`). I/O commands run as blk-mq passthrough
+//! for wherever its fields say how long that is (`crate::spec::transfer_len`). I/O commands run as blk-mq passthrough
 //! requests on the namespace's queue; admin commands on the admin queue with a DMA
 //! bounce buffer. Both share the timeouts and reset handling of the driver's own
 //! commands, and both get what their Commands Supported and Effects call for
-//! (`crate::effects`): I/O frozen around Format NVM and Sanitize, a rescan after
+//! (`crate::spec::cmd_effects`): I/O frozen around Format NVM and Sanitize, a rescan after
 //! namespace changes.
 
 use core::{
@@ -57,25 +57,26 @@ use crate::{
         },
         sysfs::GroupsRef,
     },
-    cmd::{
-        AdminOpcode,
-        Cns,
-        Command,
-        FeatureId,
-        IoOpcode, //
-    },
     ctrl::{
         Ctrl,
         DiskView,
         DmaHold,
         NsInfo, //
     },
-    datalen, effects,
     mq::{
         Ops,
         PassthruDone, //
     },
-    prp,
+    spec::cmd::{
+        AdminOpcode,
+        Cns,
+        Command,
+        FeatureId,
+        IoOpcode, //
+    },
+    spec::cmd_effects,
+    spec::prp,
+    spec::transfer_len,
 };
 
 /// The ioctl type of the NVMe driver.
@@ -430,9 +431,13 @@ pub(crate) fn access(c: &Command, effects: Option<u32>, partition: bool, write: 
         }
         return Access::NeedsAdmin;
     };
-    if e & effects::CSUPP == 0
-        || e & !(effects::CSUPP | effects::LBCC | effects::UUID_SEL | effects::SCOPE_MASK) != 0
-        || ((is_write(opcode) || e & effects::LBCC != 0) && !write)
+    if e & cmd_effects::CSUPP == 0
+        || e & !(cmd_effects::CSUPP
+            | cmd_effects::LBCC
+            | cmd_effects::UUID_SEL
+            | cmd_effects::SCOPE_MASK)
+            != 0
+        || ((is_write(opcode) || e & cmd_effects::LBCC != 0) && !write)
     {
         return Access::NeedsAdmin;
     }
@@ -519,14 +524,14 @@ fn validate(
         return Err(EINVAL);
     }
     // A buffer shorter than the transfer the command asks for: the controller would move
-    // the rest through data pointers nobody set up (beyond C, see `crate::datalen`).
+    // the rest through data pointers nobody set up (beyond C, see `crate::spec::transfer_len`).
     *cmd = p.to_command();
     let need = match ns {
-        Some(ns) => datalen::nvm(cmd, ns.lba_shift()),
-        None => datalen::admin(cmd),
+        Some(ns) => transfer_len::nvm(cmd, ns.lba_shift()),
+        None => transfer_len::admin(cmd),
     };
     let have = if p.addr != 0 { p.data_len } else { 0 };
-    if !datalen::covers(need, have) {
+    if !transfer_len::covers(need, have) {
         return Err(EINVAL);
     }
     let len = need.map_or(have, |n| u32::try_from(n).map_or(have, |n| n.min(have)));
@@ -561,7 +566,7 @@ fn user_metadata(
         _ if given => return Err(EINVAL),
         _ => return Ok(None),
     };
-    let need = datalen::nvm_blocks(cmd).map(|b| b.saturating_mul(u64::from(ms)));
+    let need = transfer_len::nvm_blocks(cmd).map(|b| b.saturating_mul(u64::from(ms)));
     let ok = match need {
         Some(0) => !given,
         Some(n) => given && u64::from(len) == n && data_len != 0,
@@ -727,7 +732,7 @@ fn admin_passthru(
     // Commands that must not overlap I/O (Format NVM, Sanitize) run with every disk's
     // queue frozen (C: `nvme_passthru_start`); namespace changes are rescanned after.
     let fx = gate.effects(p.opcode);
-    let done = if fx & effects::CSE_MASK != 0 {
+    let done = if fx & cmd_effects::CSE_MASK != 0 {
         gate.submit_exclusive(*cmd, p.timeout_ms, Some(hold))
     } else {
         gate.admin(*cmd, p.timeout_ms, Some(hold))
@@ -850,7 +855,7 @@ fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Re
 /// The block device side of the controller's namespace disks: the NVMe ioctls and the
 /// namespace attributes.
 impl DiskOperations for Ops<Ctrl> {
-    const GROUPS: GroupsRef<DiskData<Self>> = crate::sysfs::NS_GROUPS.erase();
+    const GROUPS: GroupsRef<DiskData<Self>> = crate::uapi::sysfs::NS_GROUPS.erase();
 
     fn ioctl(
         disk: DiskView<'_>,
@@ -1039,27 +1044,32 @@ mod tests {
         // Vendor specific: root only, even if the effects say supported.
         let vs = Command::new(0xc0, 1);
         assert_eq!(
-            access(&vs, Some(effects::CSUPP), false, true),
+            access(&vs, Some(cmd_effects::CSUPP), false, true),
             Access::NeedsAdmin
         );
         // I/O: reads when supported; writes only on a writable open; partitions never.
         let rd = Command::new(IoOpcode::Read as u8, 1);
         let wr = Command::new(IoOpcode::Write as u8, 1);
-        let lbcc = effects::CSUPP | effects::LBCC;
+        let lbcc = cmd_effects::CSUPP | cmd_effects::LBCC;
         assert_eq!(
-            access(&rd, Some(effects::CSUPP), false, false),
+            access(&rd, Some(cmd_effects::CSUPP), false, false),
             Access::Granted
         );
         assert_eq!(access(&rd, Some(0), false, false), Access::NeedsAdmin);
         assert_eq!(
-            access(&rd, Some(effects::CSUPP), true, true),
+            access(&rd, Some(cmd_effects::CSUPP), true, true),
             Access::NeedsAdmin
         );
         assert_eq!(access(&wr, Some(lbcc), false, false), Access::NeedsAdmin);
         assert_eq!(access(&wr, Some(lbcc), false, true), Access::Granted);
         // Intrusive effects (here: namespace capability change) need root.
         assert_eq!(
-            access(&rd, Some(effects::CSUPP | effects::NCC), false, true),
+            access(
+                &rd,
+                Some(cmd_effects::CSUPP | cmd_effects::NCC),
+                false,
+                true
+            ),
             Access::NeedsAdmin
         );
         assert_eq!(status_ret(0x4005 << 1 | 1), 0x4005);

@@ -22,12 +22,12 @@ use crate::{
         TempSensors, //
     },
     ctrl::Ctrl,
-    logpage::{
+    hw::quirks::Quirks,
+    spec::log_pages::{
         kelvin_to_millicelsius,
         millicelsius_to_kelvin,
         CRIT_TEMPERATURE, //
     },
-    quirks::Quirks,
 };
 
 /// Temperature Sensor fields of the SMART log (`temp2` to `temp9`).

@@ -9,7 +9,7 @@
 
 use kernel::prelude::*;
 
-use crate::cmd::{
+use crate::spec::cmd::{
     AdminOpcode,
     IoOpcode, //
 };
@@ -93,7 +93,7 @@ impl Effects {
     }
 }
 
-#[kunit_tests(rust_nvme_effects)]
+#[kunit_tests(rust_nvme_cmd_effects)]
 mod tests {
     use super::*;
 

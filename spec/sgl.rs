@@ -156,8 +156,8 @@ pub(crate) fn use_sgl(
     let touched = ((first.0 & mask) + bytes).div_ceil(page);
     match nseg {
         0 => false,
-        1 => !crate::prp::fits_in_command(first.0, first.1, page_size),
-        _ if touched > 1 + crate::prp::entries_per_list(page_size) as u64 => true,
+        1 => !crate::spec::prp::fits_in_command(first.0, first.1, page_size),
+        _ if touched > 1 + crate::spec::prp::entries_per_list(page_size) as u64 => true,
         _ => sgl_threshold != 0 && bytes.div_ceil(nseg) >= u64::from(sgl_threshold),
     }
 }
@@ -173,7 +173,7 @@ pub(crate) fn use_sgl_one(
     len: u32,
     page_size: usize,
 ) -> bool {
-    supported(sgls) && (user_cmd || !crate::prp::fits_in_command(addr, len, page_size))
+    supported(sgls) && (user_cmd || !crate::spec::prp::fits_in_command(addr, len, page_size))
 }
 
 #[kunit_tests(rust_nvme_sgl)]

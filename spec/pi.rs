@@ -28,7 +28,7 @@ pub(crate) struct IdentifyNsNvm {
     pub(crate) elbaf: [u32; 64],
     rsvd268: [u8; 3828],
 }
-kernel::static_assert!(size_of::<IdentifyNsNvm>() == crate::cmd::IDENTIFY_DATA_SIZE);
+kernel::static_assert!(size_of::<IdentifyNsNvm>() == crate::spec::cmd::IDENTIFY_DATA_SIZE);
 kernel::static_assert!(offset_of!(IdentifyNsNvm, elbaf) == 12);
 
 // SAFETY: `repr(C)`, integers and byte arrays, no padding (checked by the derive): every

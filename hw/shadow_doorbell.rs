@@ -112,7 +112,7 @@ impl Shadow {
     }
 }
 
-#[kunit_tests(rust_nvme_dbbuf)]
+#[kunit_tests(rust_nvme_shadow_doorbell)]
 mod tests {
     use super::*;
 

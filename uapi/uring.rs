@@ -8,7 +8,7 @@
 //! C counterpart: `nvme_uring_cmd_io` in `drivers/nvme/host/ioctl.c`.
 //!
 //! The command (`struct nvme_uring_cmd`, in a 128-byte SQE) is read once, then checked
-//! exactly as the synchronous ioctls check theirs (`crate::ioctl`: reserved fields,
+//! exactly as the synchronous ioctls check theirs (`crate::uapi::ioctl`: reserved fields,
 //! namespace ID, permission rules, data and metadata lengths). I/O commands become
 //! passthrough requests on the namespace's queue issued without waiting; their CQE
 //! (`res` the NVMe status field or an errno, `res2` the 64-bit result) is posted from
@@ -30,12 +30,12 @@ use crate::{
         IoUringCmd,
         Queued, //
     },
-    cmd::Command,
     ctrl::{
         Ctrl,
         DiskView, //
     },
-    ioctl::{
+    spec::cmd::Command,
+    uapi::ioctl::{
         admin_user_cmd,
         prepare_io,
         PassthruCmd, //

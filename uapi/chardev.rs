@@ -83,7 +83,7 @@ impl FileOps for Ctrl {
     }
 
     fn ioctl(ctrl: &Arc<Ctrl>, cmd: u32, arg: usize, writable: bool) -> Result<isize> {
-        crate::ioctl::ctrl_ioctl(ctrl, cmd, arg, writable)
+        crate::uapi::ioctl::ctrl_ioctl(ctrl, cmd, arg, writable)
     }
 
     const URING_CMD: bool = true;
@@ -95,7 +95,7 @@ impl FileOps for Ctrl {
     ) -> Result<Queued> {
         // Admin commands wait for their completion: a reference of their own is cheap
         // next to that.
-        crate::uring::ctrl_uring_cmd(&ctrl.into(), cmd)
+        crate::uapi::uring::ctrl_uring_cmd(&ctrl.into(), cmd)
     }
 }
 
@@ -206,7 +206,7 @@ impl FileOps for NsChr {
 
     /// C: `nvme_ns_chr_open` takes a reference to the namespace, nothing else.
     fn ioctl(this: &Arc<NsChr>, cmd: u32, arg: usize, writable: bool) -> Result<isize> {
-        crate::ioctl::generic_ioctl(this.disk.view(), cmd, arg, writable)
+        crate::uapi::ioctl::generic_ioctl(this.disk.view(), cmd, arg, writable)
     }
 
     const URING_CMD: bool = true;
@@ -218,7 +218,7 @@ impl FileOps for NsChr {
         cmd: IoUringCmd<'_>,
         writable: bool,
     ) -> Result<Queued> {
-        crate::uring::ns_uring_cmd(this.disk.view(), cmd, writable)
+        crate::uapi::uring::ns_uring_cmd(this.disk.view(), cmd, writable)
     }
 }
 

@@ -12,7 +12,7 @@ use kernel::{
     transmute, //
 };
 
-use crate::cmd::{
+use crate::spec::cmd::{
     Command,
     IoOpcode, //
 };
@@ -40,7 +40,7 @@ pub(crate) struct IdentifyNsZns {
     /// Vendor specific.
     pub(crate) vs: [u8; 256],
 }
-kernel::static_assert!(size_of::<IdentifyNsZns>() == crate::cmd::IDENTIFY_DATA_SIZE);
+kernel::static_assert!(size_of::<IdentifyNsZns>() == crate::spec::cmd::IDENTIFY_DATA_SIZE);
 kernel::static_assert!(offset_of!(IdentifyNsZns, mar) == 4);
 kernel::static_assert!(offset_of!(IdentifyNsZns, mor) == 8);
 kernel::static_assert!(offset_of!(IdentifyNsZns, lbafe) == 2816);
@@ -73,7 +73,7 @@ pub(crate) struct IdentifyCtrlZns {
     pub(crate) zasl: u8,
     rsvd1: [u8; 4095],
 }
-kernel::static_assert!(size_of::<IdentifyCtrlZns>() == crate::cmd::IDENTIFY_DATA_SIZE);
+kernel::static_assert!(size_of::<IdentifyCtrlZns>() == crate::spec::cmd::IDENTIFY_DATA_SIZE);
 
 // SAFETY: `repr(C)`, bytes only: any byte pattern is a valid value, nothing is padding.
 unsafe impl transmute::AsBytes for IdentifyCtrlZns {}

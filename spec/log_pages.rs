@@ -73,7 +73,7 @@ pub(crate) fn millicelsius_to_kelvin(mc: i64) -> u16 {
     k.clamp(0, i64::from(u16::MAX)) as u16
 }
 
-#[kunit_tests(rust_nvme_logpage)]
+#[kunit_tests(rust_nvme_log_pages)]
 mod tests {
     use super::*;
 

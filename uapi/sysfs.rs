@@ -54,8 +54,8 @@ use crate::{
         },
     },
     ctrl::Ctrl,
-    identify::Identity,
     mq::NameBuf,
+    spec::identify::Identity,
 };
 
 /// `/sys/class/nvme`: the controllers.
