@@ -26,4 +26,5 @@ pub(crate) mod module_param;
 pub(crate) mod pci;
 pub(crate) mod printk;
 pub(crate) mod sysfs;
+pub(crate) mod wait;
 pub(crate) mod workqueue;

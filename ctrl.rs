@@ -33,8 +33,11 @@ use kernel::{
         SpinLockIrq, //
     },
     time::{
+        delay::fsleep,
         msecs_to_jiffies,
-        Delta, //
+        Delta,
+        Instant,
+        Monotonic, //
     },
     workqueue::{
         self,
@@ -72,6 +75,10 @@ use crate::{
         pci::{
             ChannelState,
             ErsResult, //
+        },
+        wait::{
+            new_wait_queue,
+            WaitQueue, //
         },
         workqueue::WorkExt,
     },
@@ -148,9 +155,12 @@ pub(crate) const MAX_IO_QUEUE_DEPTH: u32 = 4095;
 /// Longest wait for a normal shutdown, in seconds, whatever RTD3E says (C: the clamp in
 /// `nvme_init_ctrl_finish`).
 const MAX_SHUTDOWN_SECS: u32 = 60;
-/// Time allowed for a normal shutdown (C: `shutdown_timeout`).
-/// How often a waiter checks CSTS or an admin completion.
+/// How often a waiter polls CSTS, or an admin completion before the admin queue has its
+/// interrupt.
 const POLL_INTERVAL_US: i64 = 100;
+/// How often an admin command's waiter, asleep until the completion's interrupt, looks
+/// again by itself: bounds what a lost interrupt or a controller gone costs it.
+const ADMIN_RECHECK_MS: i64 = 20;
 /// Controllers the instance allocator can number (and minors of `/dev/nvme<N>`).
 pub(crate) const MAX_INSTANCES: u32 = 64;
 
@@ -1105,6 +1115,7 @@ impl Ctrl {
         // what the controller could still have written).
         if let Some(a) = admin.as_ref() {
             a.qp.set_live(false);
+            a.wake_waiters();
         }
         hw.queues_live = false;
         // Dropped outside the spinlock: the last reference frees DMA memory that its

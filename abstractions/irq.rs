@@ -149,6 +149,11 @@ impl<T> IrqOwned<T> {
         unsafe { self.open(f) }
     }
 
+    /// Whether a handler's vector is bound (its interrupts reach the data).
+    pub(crate) fn is_bound(&self) -> bool {
+        self.irq.load(Relaxed) != UNBOUND
+    }
+
     /// Hands the data to the handler of `irq` (`None`: to no handler). Sleeps.
     pub(crate) fn bind(&self, irq: Option<IrqNumber>) {
         let _g = self.others.lock();

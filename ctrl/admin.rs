@@ -85,6 +85,11 @@ pub(crate) struct AdminQueue {
     /// What became of each command identifier.
     #[pin]
     slots: SpinLockIrq<[Slot; SLOTS]>,
+    /// Where command waiters sleep: woken when a completion is recorded or a slot frees
+    /// up (also from vector 0's handler), when waiters are told to give up, and when the
+    /// queue is disabled.
+    #[pin]
+    done: WaitQueue,
     /// Removal began: passthrough commands stop waiting (their ioctls return `EINTR`)
     /// so that removal, which waits for them, is not held up by a long one.
     users_cancelled: Atomic<bool>,
@@ -101,6 +106,7 @@ impl AdminQueue {
                 qp,
                 cq <- IrqOwned::new(state),
                 slots <- new_spinlock_irq!([const { Slot::Free }; SLOTS]),
+                done <- new_wait_queue!(),
                 users_cancelled: Atomic::new(false),
                 ctrl,
             }),
@@ -180,6 +186,7 @@ impl AdminQueue {
                 };
             }
         }
+        self.done.wake_all();
     }
 
     /// Sends an Abort of I/O command `cid` on queue `qid` without waiting for it (C:
@@ -204,16 +211,55 @@ impl AdminQueue {
         drop(stale);
         let mut cmd = Command::abort(qid, cid);
         cmd.set_cid(slot);
-        self.qp.submit(&cmd, true).inspect_err(|_| {
-            if let Some(s) = self.slots.lock().get_mut(usize::from(slot)) {
-                *s = Slot::Free;
-            }
-        })
+        self.qp.submit(&cmd, true).inspect_err(|_| self.free(slot))
+    }
+
+    /// Frees the slot of a command that was never sent (no completion will come).
+    fn free(&self, cid: u16) {
+        if let Some(s) = self.slots.lock().get_mut(usize::from(cid)) {
+            *s = Slot::Free;
+        }
+        self.done.wake_all();
     }
 
     /// Makes passthrough commands waiting on this queue give up (removal).
     pub(super) fn cancel_users(&self) {
         self.users_cancelled.store(true, Relaxed);
+        self.done.wake_all();
+    }
+
+    /// Wakes the command waiters to look again (the queue was disabled).
+    pub(super) fn wake_waiters(&self) {
+        self.done.wake_all();
+    }
+
+    /// Whether a slot is free (for a waiter: takes nothing, frees nothing).
+    fn has_free_slot(&self) -> bool {
+        self.slots.lock().iter().any(Slot::is_free)
+    }
+
+    /// Whether the completion of `cid` arrived (for a waiter: takes nothing).
+    fn is_done(&self, cid: u16) -> bool {
+        matches!(self.slots.lock().get(usize::from(cid)), Some(Slot::Done(_)))
+    }
+
+    /// Takes a free slot as [`Self::alloc`] does, sleeping until one frees up for at
+    /// most `timeout`.
+    fn alloc_wait(&self, hold: &Option<DmaHold>, opcode: u8, timeout: Delta) -> Option<u16> {
+        let start = Instant::<Monotonic>::now();
+        loop {
+            if let Some(cid) = self.alloc(hold, opcode) {
+                return Some(cid);
+            }
+            let left = timeout - start.elapsed();
+            if left <= Delta::ZERO {
+                return None;
+            }
+            // Another waiter may take the slot first: then round again.
+            let _ = self
+                .done
+                .wait_timeout(left, || self.has_free_slot().then_some(()));
+        }
     }
 
     /// Takes a free slot for a command using `hold`: its index is the command
@@ -243,7 +289,12 @@ impl AdminQueue {
         let mut slots = self.slots.lock();
         let s = slots.get_mut(usize::from(cid))?;
         match core::mem::replace(s, Slot::Free) {
-            Slot::Done(c) => Some(c),
+            Slot::Done(c) => {
+                drop(slots);
+                // The slot is free: a command may be waiting for one.
+                self.done.wake_all();
+                Some(c)
+            }
             // The slot keeps the memory until the completion comes, or the queue goes.
             Slot::Waiting { _hold: hold, .. } if gives_up => {
                 *s = Slot::Abandoned { _hold: hold };
@@ -485,14 +536,8 @@ impl Ctrl {
         hold: Option<DmaHold>,
     ) -> Result<Completion> {
         let timeout = Delta::from_millis(i64::from(timeout_ms));
-        let interval = Delta::from_micros(POLL_INTERVAL_US);
         // All slots busy is rare (the driver sends few commands at once); wait for one.
-        let Ok(Some(cid)) = read_poll_timeout(
-            || Ok(admin.alloc(&hold, cmd.opcode())),
-            Option::is_some,
-            interval,
-            timeout,
-        ) else {
+        let Some(cid) = admin.alloc_wait(&hold, cmd.opcode(), timeout) else {
             dev_err!(
                 self.dev(),
                 "nvme{}: admin command {}: no free command slot\n",
@@ -504,41 +549,14 @@ impl Ctrl {
         cmd.set_cid(cid);
         if let Err(e) = admin.qp.submit(&cmd, true) {
             // Never sent: no completion will come for it.
-            if let Some(s) = admin.slots.lock().get_mut(usize::from(cid)) {
-                *s = Slot::Free;
-            }
+            admin.free(cid);
             return Err(e);
         }
-        // The vector-0 handler normally records the completion; reaping here as well
-        // covers a lost interrupt and the time before the handler is registered.
-        let r = read_poll_timeout(
-            || {
-                admin.reap();
-                if let Some(c) = admin.take(cid, false) {
-                    return Ok(Some(c));
-                }
-                // A controller that is gone, fatal, not ready or disabled since (its
-                // queues dropped the command) never answers: give up at once.
-                if !admin.qp.is_live() {
-                    return Err(ENODEV);
-                }
-                if user && admin.users_cancelled.load(Relaxed) {
-                    return Err(EINTR);
-                }
-                match self.csts().map(csts_problem) {
-                    Ok(None) => Ok(None),
-                    _ => Err(ENODEV),
-                }
-            },
-            |c| c.is_some(),
-            interval,
-            timeout,
-        );
+        let r = self.admin_wait(admin, cid, user, timeout);
         let r = match r {
-            Ok(Some(c)) => return Ok(c),
+            Ok(c) => return Ok(c),
             // The completion may have come with the last look.
             Err(e) => admin.take(cid, true).ok_or(e),
-            Ok(None) => admin.take(cid, true).ok_or(ETIMEDOUT),
         };
         match r {
             Ok(c) => Ok(c),
@@ -569,6 +587,53 @@ impl Ctrl {
                     timeout_ms
                 );
                 Err(ETIMEDOUT)
+            }
+        }
+    }
+
+    /// Waits for the completion of `cid`, for at most `timeout`: asleep until vector 0's
+    /// handler records it (C: `blk_execute_rq`), looking again every
+    /// [`ADMIN_RECHECK_MS`] for a lost interrupt or a controller that went away; polling
+    /// every [`POLL_INTERVAL_US`] while the admin queue has no interrupt yet (bring-up).
+    ///
+    /// # Errors
+    ///
+    /// `ETIMEDOUT`; `ENODEV` when the controller is gone, fatal, not ready or the queue
+    /// disabled (a reset); `EINTR` for a `user` command once removal began.
+    fn admin_wait(
+        &self,
+        admin: &AdminQueue,
+        cid: u16,
+        user: bool,
+        timeout: Delta,
+    ) -> Result<Completion> {
+        let start = Instant::<Monotonic>::now();
+        loop {
+            // Vector 0's handler normally records the completion; reaping here as well
+            // covers a lost interrupt and the time before the handler is bound.
+            admin.reap();
+            if let Some(c) = admin.take(cid, false) {
+                return Ok(c);
+            }
+            // A controller that is gone, fatal, not ready or disabled since (its queues
+            // dropped the command) never answers: give up at once.
+            if !admin.qp.is_live() || !matches!(self.csts().map(csts_problem), Ok(None)) {
+                return Err(ENODEV);
+            }
+            if user && admin.users_cancelled.load(Relaxed) {
+                return Err(EINTR);
+            }
+            let left = timeout - start.elapsed();
+            if left <= Delta::ZERO {
+                return Err(ETIMEDOUT);
+            }
+            if admin.cq.is_bound() {
+                let recheck = Delta::from_millis(ADMIN_RECHECK_MS);
+                let _ = admin
+                    .done
+                    .wait_timeout(left.min(recheck), || admin.is_done(cid).then_some(()));
+            } else {
+                fsleep(left.min(Delta::from_micros(POLL_INTERVAL_US)));
             }
         }
     }
