@@ -4,9 +4,13 @@
 echo "== insmod rust_nvme.ko"
 rn_load || exit 1
 wait_for 10 rn_all_bound
-sleep 1
-dmesg | grep -E 'rust_nvme|nvme' | tail -20
-for d in /sys/bus/pci/drivers/rust_nvme/0000:*; do echo "bound: $(basename "$d")"; done
+# The kernel's own lines (the driver's, its KUnit suites') are already on the console:
+# each step is shown once.
+for d in /sys/bus/pci/drivers/rust_nvme/0000:*; do echo "== bound: $(basename "$d")"; done
+wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
+c=/sys/class/nvme/nvme0
+echo "== nvme0: $(cat $c/model | sed 's/ *$//'), firmware $(cat $c/firmware_rev | sed "s/ *$//")," \
+	"state $(cat $c/state), $(cat $c/queue_count) queues"
 disk=/dev/nvme0n1
 if wait_for 10 [ -b $disk ]; then
 	echo "== $disk: $(cat /sys/block/nvme0n1/size) sectors of 512 B," \
