@@ -18,6 +18,7 @@ pub(crate) mod dma_word;
 pub(crate) mod fault_inject;
 pub(crate) mod gendisk;
 pub(crate) mod global;
+#[cfg(CONFIG_HWMON)]
 pub(crate) mod hwmon;
 pub(crate) mod io_uring;
 pub(crate) mod irq;

@@ -357,7 +357,8 @@ pub(crate) struct Interfaces {
     pub(crate) subsys_device: fn(Arc<Identity>, u32) -> Result<ClassDevice<Identity>>,
     /// Registers the controller's hardware monitor under its class device (`parent`);
     /// the registration ends when the returned object drops.
-    pub(crate) hwmon: fn(Arc<Ctrl>, &kernel::device::Device) -> Result<KBox<dyn Send + Sync>>,
+    pub(crate) hwmon:
+        Option<fn(Arc<Ctrl>, &kernel::device::Device) -> Result<KBox<dyn Send + Sync>>>,
     /// Shows or hides the controller attributes that depend on what bring-up learnt.
     pub(crate) update_ctrl_attrs: fn(&ClassDevice<Ctrl>) -> Result,
     /// Creates the generic character device `ng<instance>n<disk id>` of a namespace disk

@@ -58,7 +58,11 @@ kernel::pci_device_table!(
 /// What the user interfaces give every controller.
 static INTERFACES: Interfaces = Interfaces {
     subsys_device: crate::uapi::sysfs::subsys_device,
-    hwmon: crate::uapi::hwmon::register,
+    // Without hwmon in the kernel no monitor, as nvme.ko without `NVME_HWMON`.
+    #[cfg(CONFIG_HWMON)]
+    hwmon: Some(crate::uapi::hwmon::register),
+    #[cfg(not(CONFIG_HWMON))]
+    hwmon: None,
     update_ctrl_attrs: crate::uapi::sysfs::update_ctrl_attrs,
     ng_device: crate::uapi::chardev::ng_device,
 };

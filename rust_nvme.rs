@@ -57,6 +57,7 @@ mod spec {
 /// attributes, the hardware monitor.
 mod uapi {
     pub(crate) mod chardev;
+    #[cfg(CONFIG_HWMON)]
     pub(crate) mod hwmon;
     pub(crate) mod ioctl;
     pub(crate) mod sysfs;

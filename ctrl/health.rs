@@ -79,6 +79,9 @@ impl Ctrl {
     /// Keeps the hardware monitor registration (made by the interfaces' `hwmon` at the
     /// first bring-up) until removal.
     pub(super) fn register_hwmon(&self) {
+        let Some(register) = self.ifaces.hwmon else {
+            return;
+        };
         let mut hw = self.hwmon.lock();
         if hw.is_some() {
             return;
@@ -92,7 +95,7 @@ impl Ctrl {
         ) else {
             return;
         };
-        match (self.ifaces.hwmon)(this, &cd) {
+        match register(this, &cd) {
             Ok(r) => *hw = Some(r),
             // As C: a controller without a monitor still works.
             Err(e) => dev_warn!(
