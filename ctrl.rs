@@ -84,6 +84,11 @@ use crate::{
     },
     diag::errors::CtrlDiag,
     diag::fault_inject::NvmeFault,
+    diag::log::{
+        ctrl_err,
+        ctrl_info,
+        ctrl_warn, //
+    },
     hw::quirks::Quirks,
     hw::shadow_doorbell::{
         cq_idx,
@@ -766,14 +771,8 @@ impl Ctrl {
         else {
             return Ok(());
         };
-        let m = Membership::join(self, cd, &ident).inspect_err(|e| {
-            dev_err!(
-                self.dev(),
-                "nvme{}: cannot join its subsystem ({:?})\n",
-                self.instance,
-                e
-            )
-        })?;
+        let m = Membership::join(self, cd, &ident)
+            .inspect_err(|e| ctrl_err!(self.instance, "cannot join its subsystem ({:?})\n", e))?;
         *subsys = Some(m);
         Ok(())
     }
@@ -864,10 +863,9 @@ impl Ctrl {
             [] => Err(ENOTTY),
             [d] => Ok(d.get()),
             _ => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: NVME_IOCTL_IO_CMD not supported when multiple namespaces present!\n",
-                    self.instance
+                ctrl_warn!(
+                    self.instance,
+                    "NVME_IOCTL_IO_CMD not supported when multiple namespaces present!\n"
                 );
                 Err(EINVAL)
             }
@@ -900,10 +898,9 @@ impl Ctrl {
         // All ones: the device is gone. All zeroes: nothing decodes the BAR (MQES 0 is
         // not a valid queue size either).
         if (lo == regs::REG_DEAD && hi == regs::REG_DEAD) || (lo == 0 && hi == 0) {
-            dev_err!(
-                self.dev(),
-                "nvme{}: controller not responding (CAP reads {:#x})\n",
+            ctrl_err!(
                 self.instance,
+                "controller not responding (CAP reads {:#x})\n",
                 (u64::from(hi) << 32) | u64::from(lo)
             );
             return Err(ENODEV);
@@ -998,7 +995,7 @@ impl Ctrl {
     fn reset_work_fn(&self) {
         let mut inner = self.inner.lock();
         if self.state() == State::Resetting {
-            dev_info!(self.dev(), "nvme{}: resetting controller\n", self.instance);
+            ctrl_info!(self.instance, "resetting controller\n");
             self.disable_io(false);
         }
         if !self.change_state(State::Connecting) {
@@ -1022,10 +1019,9 @@ impl Ctrl {
                 }
             }
             Err(e) => {
-                dev_err!(
-                    self.dev(),
-                    "nvme{}: bring-up failed ({:?}); controller is dead\n",
+                ctrl_err!(
                     self.instance,
+                    "bring-up failed ({:?}); controller is dead\n",
                     e
                 );
                 self.kill(&mut inner);
@@ -1133,10 +1129,9 @@ impl Ctrl {
             let n = ts.cancel_all();
             if n > 0 || reaped > 0 {
                 let what = if ts.is_dead() { "failed" } else { "requeued" };
-                dev_info!(
-                    self.dev(),
-                    "nvme{}: {} completion(s) reaped, {} outstanding request(s) cancelled and {}\n",
+                ctrl_info!(
                     self.instance,
+                    "{} completion(s) reaped, {} outstanding request(s) cancelled and {}\n",
                     reaped,
                     n,
                     what
@@ -1224,7 +1219,7 @@ impl Ctrl {
     /// records a clean shutdown. Nothing of this controller runs afterwards.
     pub(crate) fn shutdown_for_poweroff(&self) {
         self.wait_and_begin_reset();
-        dev_info!(self.dev(), "nvme{}: shutting down\n", self.instance);
+        ctrl_info!(self.instance, "shutting down\n");
         self.fail_io(true);
     }
 
@@ -1235,7 +1230,7 @@ impl Ctrl {
             // Dead or being removed: nothing to keep.
             return Ok(());
         }
-        dev_info!(self.dev(), "nvme{}: suspending\n", self.instance);
+        ctrl_info!(self.instance, "suspending\n");
         self.disable_io(true);
         Ok(())
     }
@@ -1244,7 +1239,7 @@ impl Ctrl {
     /// and waits for it, so that I/O resumes without waiting for a timeout.
     pub(crate) fn pm_resume(&self) -> Result {
         if self.state() == State::Resetting {
-            dev_info!(self.dev(), "nvme{}: resuming\n", self.instance);
+            ctrl_info!(self.instance, "resuming\n");
             self.queue_work::<0>();
         }
         Ok(())
@@ -1254,11 +1249,7 @@ impl Ctrl {
     /// first, so that it does not fetch from or write to memory across the reset.
     pub(crate) fn reset_prepare(&self) {
         if self.wait_and_begin_reset() {
-            dev_info!(
-                self.dev(),
-                "nvme{}: function reset: disabling\n",
-                self.instance
-            );
+            ctrl_info!(self.instance, "function reset: disabling\n");
             self.disable_io(false);
         }
     }
@@ -1276,18 +1267,16 @@ impl Ctrl {
     pub(crate) fn error_detected(&self, state: ChannelState) -> ErsResult {
         match state {
             ChannelState::Normal => {
-                dev_info!(
-                    self.dev(),
-                    "nvme{}: non-fatal PCIe error detected; no reset needed\n",
-                    self.instance
+                ctrl_info!(
+                    self.instance,
+                    "non-fatal PCIe error detected; no reset needed\n"
                 );
                 ErsResult::CanRecover
             }
             ChannelState::Frozen => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: frozen state error detected, reset controller\n",
-                    self.instance
+                ctrl_warn!(
+                    self.instance,
+                    "frozen state error detected, reset controller\n"
                 );
                 if !self.wait_and_begin_reset() {
                     self.fail_io(true);
@@ -1297,10 +1286,9 @@ impl Ctrl {
                 ErsResult::NeedReset
             }
             ChannelState::PermFailure => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: failure state error detected, request disconnect\n",
-                    self.instance
+                ctrl_warn!(
+                    self.instance,
+                    "failure state error detected, request disconnect\n"
                 );
                 // Recovery gave up (a slot reset that failed, say): no slot reset or
                 // resume follows, so nothing would ever end the I/O that the frozen
@@ -1308,10 +1296,9 @@ impl Ctrl {
                 // controller dead; unbind, or removing the function, still works.
                 self.fail_io(false);
                 if self.change_state(State::Dead) {
-                    dev_err!(
-                        self.dev(),
-                        "nvme{}: PCI error recovery failed; controller is dead\n",
-                        self.instance
+                    ctrl_err!(
+                        self.instance,
+                        "PCI error recovery failed; controller is dead\n"
                     );
                 }
                 ErsResult::Disconnect
@@ -1322,11 +1309,7 @@ impl Ctrl {
     /// The slot was reset (C: `nvme_slot_reset`): config space back, the controller is
     /// brought up again.
     pub(crate) fn slot_reset(&self) -> ErsResult {
-        dev_info!(
-            self.dev(),
-            "nvme{}: restart after slot reset\n",
-            self.instance
-        );
+        ctrl_info!(self.instance, "restart after slot reset\n");
         crate::abstractions::pci::restore_state(&self.pdev);
         if self.state() == State::Resetting {
             self.queue_work::<0>();
@@ -1365,11 +1348,7 @@ impl Ctrl {
             self.disable_io(true);
         } else {
             if gone {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: device gone; failing outstanding I/O\n",
-                    self.instance
-                );
+                ctrl_warn!(self.instance, "device gone; failing outstanding I/O\n");
             }
             self.kill(&mut inner);
         }

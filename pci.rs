@@ -7,6 +7,8 @@
 //! controller up in the background (`crate::ctrl`); unbind waits for that work and tears
 //! the controller down. Every other callback hands over to the controller.
 
+use crate::diag::log::ctrl_info;
+
 use kernel::{
     device::Core,
     dma::DmaMask,
@@ -121,11 +123,7 @@ impl pci::Driver for NvmeDriver {
                 Ok(cdev)
             })
             .inspect_err(|_| ctrl.drop_self_ref())?;
-        dev_info!(
-            pdev,
-            "nvme{}: probed; bringing the controller up\n",
-            ctrl.instance
-        );
+        ctrl_info!(ctrl.instance, "probed; bringing the controller up\n");
         ctrl.schedule_probe();
         Ok(NvmeData { ctrl, cdev })
     }

@@ -27,6 +27,7 @@ mod queue;
 mod diag {
     pub(crate) mod errors;
     pub(crate) mod fault_inject;
+    pub(crate) mod log;
 }
 
 /// The controller's hardware beside its queues (`crate::queue`): shadow doorbells,

@@ -22,28 +22,39 @@ use kernel::{
     },
 };
 
-/// Prints `args` as one `KERN_ERR` line, with nothing in front (C: `pr_err` without
+/// A log level (C: `KERN_ERR` and the others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// `KERN_ERR`.
+    Err,
+    /// `KERN_WARNING`.
+    Warning,
+    /// `KERN_INFO`.
+    Info,
+}
+
+/// Prints `args` as one line at `level`, with nothing in front (C: `printk` without
 /// `pr_fmt`). The caller ends the line with `\n`.
-pub(crate) fn err_line(args: fmt::Arguments<'_>) {
-    // SAFETY: The format is a NUL-terminated `KERN_ERR` string whose one conversion,
-    // `%pA`, takes a pointer to `fmt::Arguments`, which `args` is, alive for the call.
+pub(crate) fn line(level: Level, args: fmt::Arguments<'_>) {
+    let fmt = match level {
+        Level::Err => c"\x013%pA",
+        Level::Warning => c"\x014%pA",
+        Level::Info => c"\x016%pA",
+    };
+    // SAFETY: The format is a NUL-terminated string of a level and one conversion,
+    // `%pA`, which takes a pointer to `fmt::Arguments`, which `args` is, alive for the
+    // call.
     unsafe {
         bindings::_printk(
-            c"\x013%pA".as_ptr().cast(),
+            fmt.as_ptr().cast(),
             core::ptr::from_ref(&args).cast::<c_void>(),
         )
     };
 }
 
-/// Prints `args` as one `KERN_WARNING` line, with nothing in front.
-fn warn_line(args: fmt::Arguments<'_>) {
-    // SAFETY: As in `err_line`, with the `KERN_WARNING` level.
-    unsafe {
-        bindings::_printk(
-            c"\x014%pA".as_ptr().cast(),
-            core::ptr::from_ref(&args).cast::<c_void>(),
-        )
-    };
+/// Prints `args` as one `KERN_ERR` line, with nothing in front.
+pub(crate) fn err_line(args: fmt::Arguments<'_>) {
+    line(Level::Err, args);
 }
 
 /// Nanoseconds of the monotonic clock (C: `ktime_get`).
@@ -93,7 +104,10 @@ impl RateLimit {
                 self.printed.store(0, Relaxed);
                 let missed = self.missed.xchg(0, Relaxed);
                 if let (Some(who), true) = (who, missed > 0) {
-                    warn_line(format_args!("{}: {} callbacks suppressed\n", who, missed));
+                    line(
+                        Level::Warning,
+                        format_args!("{}: {} callbacks suppressed\n", who, missed),
+                    );
                 }
             }
         }

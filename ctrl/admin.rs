@@ -11,6 +11,12 @@
 //! C counterparts: `__nvme_submit_sync_cmd` over `nvme_mq_admin_ops`, `nvme_user_cmd`
 //! with a NULL namespace.
 
+use crate::diag::log::{
+    ctrl_err,
+    ctrl_info,
+    ctrl_warn, //
+};
+
 use super::*;
 
 /// Synchronous admin commands outstanding at most: the SQ holds depth - 1 entries, of
@@ -170,10 +176,9 @@ impl AdminQueue {
                         } else {
                             "not aborted"
                         };
-                        dev_warn!(
-                            self.ctrl.dev(),
-                            "nvme{}: Abort of tag {} QID {}: status {:#x}, {}\n",
+                        ctrl_warn!(
                             self.ctrl.instance,
+                            "Abort of tag {} QID {}: status {:#x}, {}\n",
                             cid,
                             qid,
                             cqe.status >> 1,
@@ -376,10 +381,9 @@ impl PassthruGate<'_> {
             .saturating_mul(2)
             .saturating_add(c.admin_timeout_ms());
         Frozen::new(disks, Delta::from_millis(i64::from(ms))).inspect_err(|_| {
-            dev_warn!(
-                c.dev(),
-                "nvme{}: I/O did not drain within {} ms; command not sent\n",
+            ctrl_warn!(
                 c.instance,
+                "I/O did not drain within {} ms; command not sent\n",
                 ms
             );
         })
@@ -478,10 +482,9 @@ impl Ctrl {
     /// before the ioctl returns, when namespaces or their capabilities changed.
     pub(crate) fn passthru_end(&self, effects: u32) {
         if effects & cmd_effects::CCC != 0 && !self.caps_changed.xchg(true, Relaxed) {
-            dev_info!(
-                self.dev(),
-                "nvme{}: controller capabilities changed, reset may be required to take effect.\n",
-                self.instance
+            ctrl_info!(
+                self.instance,
+                "controller capabilities changed, reset may be required to take effect.\n"
             );
         }
         if effects & (cmd_effects::NIC | cmd_effects::NCC) != 0 {
@@ -538,10 +541,9 @@ impl Ctrl {
         let timeout = Delta::from_millis(i64::from(timeout_ms));
         // All slots busy is rare (the driver sends few commands at once); wait for one.
         let Some(cid) = admin.alloc_wait(&hold, cmd.opcode(), timeout) else {
-            dev_err!(
-                self.dev(),
-                "nvme{}: admin command {}: no free command slot\n",
+            ctrl_err!(
                 self.instance,
+                "admin command {}: no free command slot\n",
                 name
             );
             return Err(ETIMEDOUT);
@@ -567,10 +569,9 @@ impl Ctrl {
                     None if !admin.qp.is_live() => "disabled (reset)",
                     None => "gone",
                 };
-                dev_err!(
-                    self.dev(),
-                    "nvme{}: admin command {} (cid {}): controller {}\n",
+                ctrl_err!(
                     self.instance,
+                    "admin command {} (cid {}): controller {}\n",
                     name,
                     cid,
                     why
@@ -578,10 +579,9 @@ impl Ctrl {
                 Err(ENODEV)
             }
             Err(_) => {
-                dev_err!(
-                    self.dev(),
-                    "nvme{}: admin command {} (cid {}) timed out after {} ms\n",
+                ctrl_err!(
                     self.instance,
+                    "admin command {} (cid {}) timed out after {} ms\n",
                     name,
                     cid,
                     timeout_ms
@@ -658,10 +658,9 @@ impl Ctrl {
                 // As C after an admin timeout: a controller that stopped answering is
                 // reset (when live; bring-up and teardown give up on their own).
                 if *e == ETIMEDOUT && self.schedule_reset().is_ok() {
-                    dev_warn!(
-                        self.dev(),
-                        "nvme{}: admin command {} timed out; resetting controller\n",
+                    ctrl_warn!(
                         self.instance,
+                        "admin command {} timed out; resetting controller\n",
                         name
                     );
                 }
@@ -672,13 +671,7 @@ impl Ctrl {
                 self.admin_status(&cmd, cqe.status);
                 return Err(s.to_error());
             }
-            dev_err!(
-                self.dev(),
-                "nvme{}: admin command {} failed: {}\n",
-                self.instance,
-                name,
-                s
-            );
+            ctrl_err!(self.instance, "admin command {} failed: {}\n", name, s);
             return Err(s.to_error());
         }
         Ok(cqe)

@@ -19,6 +19,11 @@
 //! C counterparts: `nvme_enable_aen`, `nvme_complete_async_event`,
 //! `nvme_async_event_work`, `nvme_aen_uevent`.
 
+use crate::diag::log::{
+    ctrl_info,
+    ctrl_warn, //
+};
+
 use core::fmt::Write;
 
 use kernel::{
@@ -165,12 +170,7 @@ impl Ctrl {
             )
             .is_err()
         {
-            dev_warn!(
-                self.dev(),
-                "nvme{}: failed to configure AEN (cfg {:x})\n",
-                self.instance,
-                cfg
-            );
+            ctrl_warn!(self.instance, "failed to configure AEN (cfg {:x})\n", cfg);
         }
     }
 
@@ -238,10 +238,9 @@ impl Ctrl {
             let next = {
                 let mut q = self.aen.lock();
                 if q.lost > 0 {
-                    dev_warn!(
-                        self.dev(),
-                        "nvme{}: {} asynchronous event(s) lost (queue full)\n",
+                    ctrl_warn!(
                         self.instance,
+                        "{} asynchronous event(s) lost (queue full)\n",
                         q.lost
                     );
                     q.lost = 0;
@@ -269,17 +268,10 @@ impl Ctrl {
                 // Ended by a reset or an abort: nothing happened.
                 (sct::GENERIC, sc::generic::ABORT_REQUESTED) => {}
                 _ if s == Status::HOST_ABORTED => {}
-                (sct::COMMAND_SPECIFIC, sc::command_specific::AER_LIMIT_EXCEEDED) => dev_warn!(
-                    self.dev(),
-                    "nvme{}: asynchronous event request limit exceeded\n",
-                    self.instance
-                ),
-                _ => dev_warn!(
-                    self.dev(),
-                    "nvme{}: asynchronous event request failed: {}\n",
-                    self.instance,
-                    s
-                ),
+                (sct::COMMAND_SPECIFIC, sc::command_specific::AER_LIMIT_EXCEEDED) => {
+                    ctrl_warn!(self.instance, "asynchronous event request limit exceeded\n")
+                }
+                _ => ctrl_warn!(self.instance, "asynchronous event request failed: {}\n", s),
             }
             // As in C, a failed request is not sent again (a controller that keeps
             // failing them must not make the driver spin); the next reset re-arms all.
@@ -290,46 +282,31 @@ impl Ctrl {
         let ev = Event::from_result(result);
         match (ev.ty, ev.info) {
             (aer_type::NOTICE, notice::NS_CHANGED) => {
-                dev_info!(
-                    self.dev(),
-                    "nvme{}: namespace attribute changed; rescanning\n",
-                    self.instance
-                );
+                ctrl_info!(self.instance, "namespace attribute changed; rescanning\n");
                 self.ns_changed.store(true, Relaxed);
                 self.queue_scan();
             }
-            (aer_type::NOTICE, notice::FW_ACT_STARTING) => dev_warn!(
-                self.dev(),
-                "nvme{}: firmware activation starting\n",
-                self.instance
-            ),
-            (aer_type::NOTICE, _) => dev_warn!(
-                self.dev(),
-                "nvme{}: async event result {:08x}\n",
-                self.instance,
-                result
-            ),
+            (aer_type::NOTICE, notice::FW_ACT_STARTING) => {
+                ctrl_warn!(self.instance, "firmware activation starting\n")
+            }
+            (aer_type::NOTICE, _) => {
+                ctrl_warn!(self.instance, "async event result {:08x}\n", result)
+            }
             (aer_type::SMART, _) => {
                 self.smart_warning(ev);
                 self.aen_uevent(result);
             }
             (aer_type::ERROR, _) => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: asynchronous error event (information {:#04x}, log page {:#04x})\n",
+                ctrl_warn!(
                     self.instance,
+                    "asynchronous error event (information {:#04x}, log page {:#04x})\n",
                     ev.info,
                     ev.lid
                 );
                 self.aen_uevent(result);
             }
             _ => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: async event result {:08x}\n",
-                    self.instance,
-                    result
-                );
+                ctrl_warn!(self.instance, "async event result {:08x}\n", result);
                 self.aen_uevent(result);
             }
         }
@@ -350,22 +327,20 @@ impl Ctrl {
             buf.u8_at(0).ok()
         });
         let Some(bits) = warning else {
-            dev_warn!(
-                self.dev(),
-                "nvme{}: SMART/health event (information {:#04x}); health log unreadable\n",
+            ctrl_warn!(
                 self.instance,
+                "SMART/health event (information {:#04x}); health log unreadable\n",
                 ev.info
             );
             return;
         };
-        dev_warn!(
-            self.dev(),
-            "nvme{}: SMART/health critical warning {:#04x}\n",
+        ctrl_warn!(
             self.instance,
+            "SMART/health critical warning {:#04x}\n",
             bits
         );
         for name in critical_warnings(bits) {
-            dev_warn!(self.dev(), "nvme{}:   {}\n", self.instance, name);
+            ctrl_warn!(self.instance, "  {}\n", name);
         }
     }
 

@@ -6,6 +6,11 @@
 //! C counterparts: `nvme_reset_work`, `nvme_pci_configure_admin_queue`,
 //! `nvme_init_ctrl_finish`, `nvme_setup_io_queues`, `nvme_dbbuf_set`.
 
+use crate::diag::log::{
+    ctrl_info,
+    ctrl_warn, //
+};
+
 use super::*;
 
 /// The handler of vector 0 when it serves the admin queue alone.
@@ -56,10 +61,9 @@ impl Ctrl {
             )
             .is_err()
         {
-            dev_warn!(
-                self.dev(),
-                "nvme{}: Doorbell Buffer Config failed; using MMIO doorbells\n",
-                self.instance
+            ctrl_warn!(
+                self.instance,
+                "Doorbell Buffer Config failed; using MMIO doorbells\n"
             );
             return;
         }
@@ -69,11 +73,7 @@ impl Ctrl {
                 buf.shadow(cq_idx(qp.qid, stride)),
             );
         }
-        dev_info!(
-            self.dev(),
-            "nvme{}: shadow doorbells enabled\n",
-            self.instance
-        );
+        ctrl_info!(self.instance, "shadow doorbells enabled\n");
     }
 
     /// Everything from a disabled controller to disks (C: `nvme_reset_work`).
@@ -95,7 +95,7 @@ impl Ctrl {
         let (nvec, msix) = self.alloc_vectors(want)?;
         let admin = self.setup_admin_queue(dev, cap, stride, page_shift, nvec)?;
         let buf = IdBuf::new(dev)?;
-        let id = self.identify_ctrl(dev, inner, &admin, &buf)?;
+        let id = self.identify_ctrl(inner, &admin, &buf)?;
 
         let (nr_irq, nr_poll, granted) = self.negotiate_queues(&admin, want, nvec)?;
         let depth = self.io_queue_depth(dev, cap)?;
@@ -113,10 +113,9 @@ impl Ctrl {
         let depth = live.first().map_or(depth, |q| q.depth);
         self.sqsize
             .store(u32::from(depth).saturating_sub(1), Relaxed);
-        dev_info!(
-            dev,
-            "nvme{}: {} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
+        ctrl_info!(
             self.instance,
+            "{} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
             nr_irq,
             depth,
             granted,
@@ -128,7 +127,7 @@ impl Ctrl {
             }
         );
         if nr_poll > 0 {
-            dev_info!(dev, "nvme{}: {} polled queue(s)\n", self.instance, nr_poll);
+            ctrl_info!(self.instance, "{} polled queue(s)\n", nr_poll);
         }
         let max_bytes = self.transfer_limit(dev, &id, cap, page_size)?;
         self.max_transfer
@@ -137,14 +136,14 @@ impl Ctrl {
         inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
         if nr_io == 0 {
             // Admin passthrough still needs the transfer limit above.
-            dev_warn!(dev, "nvme{}: no I/O queues: admin only\n", self.instance);
+            ctrl_warn!(self.instance, "no I/O queues: admin only\n");
             return Ok(());
         }
         // Each interrupt-driven queue has its own MSI-X vector, all vectors in use: map
         // CPUs to queues by the vectors' (managed) affinity, as C does.
         let irq_mapped = msix && nvec > 1 && nr_irq == nvec - 1;
         if !first {
-            self.remap_io_queues(dev, inner, irq_mapped, nr_irq, nr_poll);
+            self.remap_io_queues(inner, irq_mapped, nr_irq, nr_poll);
             return Ok(());
         }
         self.setup_tag_set(
@@ -184,10 +183,9 @@ impl Ctrl {
         // As C's `nvme_pci_enable`: whatever turned memory decoding or bus mastering off
         // (a guest poking config space, an error), the reset turns them on again.
         if crate::abstractions::pci::reenable(&self.pdev) {
-            dev_warn!(
-                dev,
-                "nvme{}: memory decoding or bus mastering was off; re-enabled\n",
-                self.instance
+            ctrl_warn!(
+                self.instance,
+                "memory decoding or bus mastering was off; re-enabled\n"
             );
         }
         let cap = self.read_cap()?;
@@ -195,10 +193,7 @@ impl Ctrl {
         self.hw.lock().cap = Some(cap);
         let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
         self.read_cmb(cap)?;
-        dev_info!(
-            dev,
-            "nvme{}: NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
-            self.instance,
+        ctrl_info!(self.instance, "NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
             vs.mjr().get(),
             vs.mnr().get(),
             vs.ter().get(),
@@ -315,7 +310,6 @@ impl Ctrl {
     /// events, the command effects (C: `nvme_init_identify`).
     fn identify_ctrl(
         &self,
-        dev: &device::Device<device::Bound>,
         inner: &mut Inner,
         admin: &Arc<AdminQueue>,
         buf: &Arc<IdBuf>,
@@ -338,10 +332,9 @@ impl Ctrl {
         };
         self.shutdown_secs.store(shutdown, Relaxed);
         if shutdown != self.params.shutdown_timeout {
-            dev_info!(
-                self.dev(),
-                "nvme{}: D3 entry latency set to {} seconds\n",
+            ctrl_info!(
                 self.instance,
+                "D3 entry latency set to {} seconds\n",
                 shutdown
             );
         }
@@ -360,12 +353,7 @@ impl Ctrl {
         if !self.identified.xchg(true, Relaxed) {
             if let Some(cd) = self.class_dev.lock().as_ref() {
                 if let Err(e) = (self.ifaces.update_ctrl_attrs)(cd) {
-                    dev_warn!(
-                        dev,
-                        "nvme{}: sysfs update failed ({:?})\n",
-                        self.instance,
-                        e
-                    );
+                    ctrl_warn!(self.instance, "sysfs update failed ({:?})\n", e);
                 }
             }
             self.register_hwmon();
@@ -376,10 +364,9 @@ impl Ctrl {
             let e = self.read_effects(admin, idc.lpa, crate::spec::identify::csi::NVM)?;
             *self.effects.lock() = Some(e);
         }
-        dev_info!(
-            dev,
-            "nvme{}: {} {} firmware {}, {} namespace(s), MDTS {}, VWC {:#x}\n",
+        ctrl_info!(
             self.instance,
+            "{} {} firmware {}, {} namespace(s), MDTS {}, VWC {:#x}\n",
             id.mn.as_str(),
             id.sn.as_str(),
             id.fr.as_str(),
@@ -608,14 +595,7 @@ impl Ctrl {
 
     /// After a reset that granted a different number of queues: remaps the hardware
     /// queues to the ones the controller has now.
-    fn remap_io_queues(
-        &self,
-        dev: &device::Device<device::Bound>,
-        inner: &Inner,
-        irq_mapped: bool,
-        nr_irq: u32,
-        nr_poll: u32,
-    ) {
+    fn remap_io_queues(&self, inner: &Inner, irq_mapped: bool, nr_irq: u32, nr_poll: u32) {
         let Some(ts) = inner.tagset.as_ref() else {
             return;
         };
@@ -623,10 +603,9 @@ impl Ctrl {
         if (old_irq, old_poll) == (nr_irq, nr_poll) {
             return;
         }
-        dev_info!(
-            dev,
-            "nvme{}: {}+{} hardware queues instead of {}+{}\n",
+        ctrl_info!(
             self.instance,
+            "{}+{} hardware queues instead of {}+{}\n",
             nr_irq,
             nr_poll,
             old_irq,
@@ -635,10 +614,9 @@ impl Ctrl {
         ts.set_irq_mapped(irq_mapped, nr_irq, self.hw.lock().vectors.as_ref());
         let n = ts.update_split(nr_irq, nr_poll);
         if n > 0 {
-            dev_info!(
-                dev,
-                "nvme{}: {} bio(s) of requests on removed queues submitted again\n",
+            ctrl_info!(
                 self.instance,
+                "{} bio(s) of requests on removed queues submitted again\n",
                 n
             );
         }

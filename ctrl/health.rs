@@ -3,6 +3,8 @@
 //! The controller's temperatures for the hardware monitor: the SMART / Health log and the
 //! Temperature Threshold feature (C: `drivers/nvme/host/hwmon.c`'s admin commands).
 
+use crate::diag::log::ctrl_warn;
+
 use super::*;
 use crate::spec::log_pages::{
     SmartLog,
@@ -98,12 +100,7 @@ impl Ctrl {
         match register(this, &cd) {
             Ok(r) => *hw = Some(r),
             // As C: a controller without a monitor still works.
-            Err(e) => dev_warn!(
-                self.dev(),
-                "nvme{}: no hardware monitor ({:?})\n",
-                self.instance,
-                e
-            ),
+            Err(e) => ctrl_warn!(self.instance, "no hardware monitor ({:?})\n", e),
         }
     }
 }

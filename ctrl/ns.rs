@@ -10,6 +10,12 @@
 //! new block size), after `inner` is released: the update freezes the disk's queue,
 //! which waits for requests that a reset may have to complete.
 
+use crate::diag::log::{
+    ctrl_err,
+    ctrl_info,
+    ctrl_warn, //
+};
+
 use kernel::{
     prelude::*,
     str::CString,
@@ -123,12 +129,7 @@ impl Ctrl {
                 self.clear_changed_ns_log(&admin);
             }
             if let Err(e) = self.scan_namespaces(&mut inner, &admin, &mut out) {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: namespace scan failed ({:?})\n",
-                    self.instance,
-                    e
-                );
+                ctrl_warn!(self.instance, "namespace scan failed ({:?})\n", e);
             }
         }
         // Updating a disk freezes its queue and deleting one waits for its I/O: never
@@ -292,11 +293,7 @@ impl Ctrl {
             .admin_data(admin, AdminOpcode::GetLogPage, cmd, &buf)
             .is_err()
         {
-            dev_warn!(
-                self.dev(),
-                "nvme{}: reading the changed namespace log failed\n",
-                self.instance
-            );
+            ctrl_warn!(self.instance, "reading the changed namespace log failed\n");
         }
     }
 
@@ -310,7 +307,6 @@ impl Ctrl {
         admin: &AdminQueue,
         out: &mut ScanOutcome,
     ) -> Result {
-        let dev = self.dev();
         let Some(id) = inner.id else {
             return Err(EINVAL);
         };
@@ -322,10 +318,9 @@ impl Ctrl {
             // up to NN, those of size 0 being inactive (C: `nvme_scan_ns_sequential`),
             // within a bound C does not have.
             if id.nn > MAX_SEQUENTIAL_NSID {
-                dev_warn!(
-                    dev,
-                    "nvme{}: NN {} without a namespace list; scanning the first {}\n",
+                ctrl_warn!(
                     self.instance,
+                    "NN {} without a namespace list; scanning the first {}\n",
                     id.nn,
                     MAX_SEQUENTIAL_NSID
                 );
@@ -347,10 +342,9 @@ impl Ctrl {
                     break;
                 }
                 if nsid > id.nn {
-                    dev_warn!(
-                        dev,
-                        "nvme{}: active namespace {} beyond NN {}; ignored\n",
+                    ctrl_warn!(
                         self.instance,
+                        "active namespace {} beyond NN {}; ignored\n",
                         nsid,
                         id.nn
                     );
@@ -374,10 +368,9 @@ impl Ctrl {
                 Ok(f) => f,
                 Err(e) if e == ETIMEDOUT || e == ENODEV => return Err(e),
                 Err(e) => {
-                    dev_warn!(
-                        dev,
-                        "nvme{}: namespace {} skipped: Identify failed ({:?})\n",
+                    ctrl_warn!(
                         self.instance,
+                        "namespace {} skipped: Identify failed ({:?})\n",
                         nsid,
                         e
                     );
@@ -392,12 +385,7 @@ impl Ctrl {
                 // another command set perhaps): its disk goes, as in C
                 // (`nvme_validate_ns`); the next scan adds the new one.
                 (Some(f), Some(p)) if inner.disks[p].ns().ids != f.ns.ids => {
-                    dev_err!(
-                        self.dev(),
-                        "nvme{}: identifiers changed for nsid {}\n",
-                        self.instance,
-                        nsid
-                    );
+                    ctrl_err!(self.instance, "identifiers changed for nsid {}\n", nsid);
                     Self::retire_disk(inner, p, &mut out.removed)?;
                 }
                 (Some(f), Some(p)) => {
@@ -526,10 +514,9 @@ impl Ctrl {
     fn ns_geometry(&self, id: &IdentifyNs, nsid: u32, elbaf: Option<u32>) -> Option<NsGeometry> {
         let geo = id.geometry(elbaf);
         if geo.is_none() {
-            dev_warn!(
-                self.dev(),
-                "nvme{}: namespace {}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
+            ctrl_warn!(
                 self.instance,
+                "namespace {}: FLBAS {:#x} names a format beyond NLBAF {}; skipped\n",
                 nsid,
                 id.flbas,
                 id.nlbaf
@@ -572,7 +559,6 @@ impl Ctrl {
     /// Identify Namespace and its identifiers; `None` for a namespace the driver cannot
     /// expose (inactive, zero capacity, metadata, block size), with the reason logged.
     fn identify_ns(&self, inner: &Inner, admin: &AdminQueue, nsid: u32) -> Result<Option<Found>> {
-        let dev = self.dev();
         let (Some(id), Some(cap)) = (inner.id, inner.cap) else {
             return Err(EINVAL);
         };
@@ -584,13 +570,7 @@ impl Ctrl {
             NsUse::Block => None,
             NsUse::PassthroughOnly(why) => Some(why),
             NsUse::Skip(why) => {
-                dev_info!(
-                    dev,
-                    "nvme{}: namespace {} skipped: {}\n",
-                    self.instance,
-                    nsid,
-                    why
-                );
+                ctrl_info!(self.instance, "namespace {} skipped: {}\n", nsid, why);
                 return Ok(None);
             }
         };
@@ -612,10 +592,9 @@ impl Ctrl {
                 &buf,
             )
             .inspect_err(|e| {
-                dev_warn!(
-                    dev,
-                    "nvme{}: Identify Descriptors failed (nsid={}, {:?})\n",
+                ctrl_warn!(
                     self.instance,
+                    "Identify Descriptors failed (nsid={}, {:?})\n",
                     nsid,
                     e
                 )
@@ -623,20 +602,18 @@ impl Ctrl {
             let csi_seen = match ids.merge_descs(&*buf.read::<NsDescList>()?) {
                 Ok(seen) => seen,
                 Err(_) => {
-                    dev_warn!(
-                        dev,
-                        "nvme{}: namespace {}: malformed namespace identification descriptor\n",
+                    ctrl_warn!(
                         self.instance,
+                        "namespace {}: malformed namespace identification descriptor\n",
                         nsid
                     );
                     false
                 }
             };
             if multi_css && !csi_seen {
-                dev_warn!(
-                    dev,
-                    "nvme{}: Command set not reported for nsid:{}\n",
+                ctrl_warn!(
                     self.instance,
+                    "Command set not reported for nsid:{}\n",
                     nsid
                 );
                 return Err(EINVAL);
@@ -646,11 +623,7 @@ impl Ctrl {
             // Garbage identifiers (the same on every controller of a model, or changing):
             // C ignores them, so `wwid` falls back to vendor, serial, model and NSID and
             // the by-id names match nvme.ko's.
-            dev_info!(
-                dev,
-                "nvme{}: Ignoring bogus Namespace Identifiers\n",
-                self.instance
-            );
+            ctrl_info!(self.instance, "Ignoring bogus Namespace Identifiers\n");
             ids = ids.command_set_only();
         }
         // A zoned namespace is a zoned disk (C: `nvme_update_ns_info_block` with
@@ -669,10 +642,9 @@ impl Ctrl {
                     }
                     Err(e) if e == ETIMEDOUT || e == ENODEV => return Err(e),
                     Err(_) => {
-                        dev_warn!(
-                            dev,
-                            "nvme{}: zone info query failed for nsid {}, not enabling zoned mode\n",
+                        ctrl_warn!(
                             self.instance,
+                            "zone info query failed for nsid {}, not enabling zoned mode\n",
                             nsid
                         );
                         true
@@ -680,19 +652,17 @@ impl Ctrl {
                 }
             }
             csi::ZONED => {
-                dev_info!(
-                    dev,
-                    "nvme{}: block device for nsid {} not supported without CONFIG_BLK_DEV_ZONED\n",
+                ctrl_info!(
                     self.instance,
+                    "block device for nsid {} not supported without CONFIG_BLK_DEV_ZONED\n",
                     nsid
                 );
                 true
             }
             _ => {
-                dev_info!(
-                    dev,
-                    "nvme{}: block device for nsid {} not supported (csi {})\n",
+                ctrl_info!(
                     self.instance,
+                    "block device for nsid {} not supported (csi {})\n",
                     nsid,
                     ids.csi
                 );

@@ -11,6 +11,8 @@
 //! with its last member; until then its instance number stays taken, so no new
 //! controller is named after it while it exists (as C keeps the instance).
 
+use crate::diag::log::ctrl_err;
+
 use core::fmt::Write;
 
 use kernel::{
@@ -135,10 +137,9 @@ impl Membership {
             Some(p) => {
                 let e = &list[p];
                 if let Some((why, other)) = join_conflict(&e.members, ident.cntlid, ident.cmic) {
-                    dev_err!(
-                        ctrl.pci_dev().as_ref(),
-                        "nvme{}: cntlid {}: {} nvme{}, subsys {}; rejecting\n",
+                    ctrl_err!(
                         instance,
+                        "cntlid {}: {} nvme{}, subsys {}; rejecting\n",
                         ident.cntlid,
                         why,
                         other,

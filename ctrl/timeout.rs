@@ -17,6 +17,11 @@
 //! takes only the `hw` lock, never `inner`, which the reset work, a scan or removal may
 //! hold while waiting for the request that timed out.
 
+use crate::diag::log::{
+    ctrl_err,
+    ctrl_warn, //
+};
+
 use super::*;
 
 /// The timeout handler's next step.
@@ -74,20 +79,18 @@ impl Ctrl {
         match timeout_step(self.state(), offline, why.is_some(), done, rq.aborted()) {
             Step::Wait => TimeoutAction::ResetTimer,
             Step::Completed => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: I/O tag {} QID {} timeout, completion polled\n",
+                ctrl_warn!(
                     instance,
+                    "I/O tag {} QID {} timeout, completion polled\n",
                     cid,
                     qid
                 );
                 TimeoutAction::Done
             }
             Step::Fail => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: I/O tag {} QID {} timeout, disable controller\n",
+                ctrl_warn!(
                     instance,
+                    "I/O tag {} QID {} timeout, disable controller\n",
                     cid,
                     qid
                 );
@@ -102,18 +105,16 @@ impl Ctrl {
             }
             Step::Reset => {
                 match why {
-                    Some(why) => dev_err!(
-                        self.dev(),
-                        "nvme{}: I/O tag {} QID {} timeout, controller {}; resetting\n",
+                    Some(why) => ctrl_err!(
                         instance,
+                        "I/O tag {} QID {} timeout, controller {}; resetting\n",
                         cid,
                         qid,
                         why
                     ),
-                    None => dev_err!(
-                        self.dev(),
-                        "nvme{}: I/O tag {} QID {} timeout after abort; resetting controller\n",
+                    None => ctrl_err!(
                         instance,
+                        "I/O tag {} QID {} timeout after abort; resetting controller\n",
                         cid,
                         qid
                     ),
@@ -121,13 +122,7 @@ impl Ctrl {
                 self.reset_from_timeout()
             }
             Step::Abort => {
-                dev_warn!(
-                    self.dev(),
-                    "nvme{}: I/O tag {} QID {} timeout, aborting\n",
-                    instance,
-                    cid,
-                    qid
-                );
+                ctrl_warn!(instance, "I/O tag {} QID {} timeout, aborting\n", cid, qid);
                 rq.set_aborted();
                 let sent = match self.admin.lock().clone() {
                     Some(a) => a.submit_abort(qid, cid),
@@ -135,13 +130,7 @@ impl Ctrl {
                 };
                 if sent.is_err() {
                     // No admin slot or queue: the next timeout resets (C: `abort_limit`).
-                    dev_warn!(
-                        self.dev(),
-                        "nvme{}: abort of tag {} QID {} not sent\n",
-                        instance,
-                        cid,
-                        qid
-                    );
+                    ctrl_warn!(instance, "abort of tag {} QID {} not sent\n", cid, qid);
                 }
                 TimeoutAction::ResetTimer
             }

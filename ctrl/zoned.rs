@@ -7,6 +7,8 @@
 //! C counterparts: `nvme_query_zone_info`, `nvme_set_max_append`,
 //! `nvme_update_zone_info` (`drivers/nvme/host/zns.c`).
 
+use crate::diag::log::ctrl_warn;
+
 use kernel::{
     prelude::*,
     sync::Arc, //
@@ -67,7 +69,6 @@ impl Ctrl {
         lbaf: usize,
         lba_shift: u32,
     ) -> Result<ZonedNs> {
-        let dev = self.dev();
         let (Some(id), Some(cap)) = (inner.id, inner.cap) else {
             return Err(EINVAL);
         };
@@ -75,10 +76,9 @@ impl Ctrl {
         // The block layer writes zoned disks through Zone Append.
         let read_only = effects.io(IoOpcode::ZoneAppend as u8) & CSUPP == 0;
         if read_only {
-            dev_warn!(
-                dev,
-                "nvme{}: Zone Append not supported for zoned namespace:{}. Forcing to read-only mode\n",
+            ctrl_warn!(
                 self.instance,
+                "Zone Append not supported for zoned namespace:{}. Forcing to read-only mode\n",
                 nsid
             );
         }
@@ -118,10 +118,9 @@ impl Ctrl {
                 }
             },
             Err(ZoneInfoError::Operations(zoc)) => {
-                dev_warn!(
-                    dev,
-                    "nvme{}: zone operations:{:x} not supported for namespace:{}\n",
+                ctrl_warn!(
                     self.instance,
+                    "zone operations:{:x} not supported for namespace:{}\n",
                     zoc,
                     nsid
                 );
@@ -141,10 +140,9 @@ impl Ctrl {
 
     /// C's message for a zone size the block layer cannot take.
     fn warn_zone_size(&self, size: u64, nsid: u32) {
-        dev_warn!(
-            self.dev(),
-            "nvme{}: invalid zone size: {} for namespace: {}\n",
+        ctrl_warn!(
             self.instance,
+            "invalid zone size: {} for namespace: {}\n",
             size,
             nsid
         );

@@ -11,7 +11,7 @@ check "the C nvme driver did not bind by itself" [ ! -e /sys/bus/pci/drivers/nvm
 dmesg -c >/dev/null
 check "insmod rust_nvme.ko" rn_load
 check "rust_nvme binds to every NVMe controller" wait_for 10 rn_all_bound
-cap_line() { dmesg | grep 'rust_nvme' | grep 'controller: CAP' | head -1; }
+cap_line() { dmesg | grep -E '^(\[[^]]*\] )?nvme nvme[0-9]+: NVMe .* controller: CAP' | head -1; }
 wait_for 30 sh -c "dmesg | grep -q 'controller: CAP'"
 line=$(cap_line)
 diag "$line"

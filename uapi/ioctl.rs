@@ -19,6 +19,11 @@
 //! (`crate::spec::cmd_effects`): I/O frozen around Format NVM and Sanitize, a rescan after
 //! namespace changes.
 
+use crate::diag::log::{
+    ctrl_err,
+    ctrl_warn, //
+};
+
 use core::{
     iter,
     mem::offset_of, //
@@ -573,10 +578,9 @@ fn user_metadata(
         None => !given || data_len != 0,
     };
     if !ok {
-        dev_err!(
-            ctrl.pci_dev().as_ref(),
-            "nvme{}: passthrough {:#x}: metadata buffer of {} bytes, {} expected\n",
+        ctrl_err!(
             ctrl.instance,
+            "passthrough {:#x}: metadata buffer of {} bytes, {} expected\n",
             cmd.opcode(),
             if given { len } else { 0 },
             need.unwrap_or(0)
@@ -916,20 +920,15 @@ pub(crate) fn ctrl_ioctl(ctrl: &Arc<Ctrl>, cmd: u32, arg: usize, write: bool) ->
         NVME_IOCTL_IO_CMD => {
             // Deprecated, and only with exactly one namespace (C: `nvme_dev_user_cmd`).
             let disk = ctrl.only_disk()?;
-            dev_warn!(
-                ctrl.pci_dev().as_ref(),
-                "nvme{}: using deprecated NVME_IOCTL_IO_CMD ioctl on the char device!\n",
-                ctrl.instance
+            ctrl_warn!(
+                ctrl.instance,
+                "using deprecated NVME_IOCTL_IO_CMD ioctl on the char device!\n"
             );
             io_cmd(disk.view(), arg, Passthru::Cmd, write, false)
         }
         NVME_IOCTL_RESET => {
             allowed(Access::NeedsAdmin)?;
-            dev_warn!(
-                ctrl.pci_dev().as_ref(),
-                "nvme{}: resetting controller\n",
-                ctrl.instance
-            );
+            ctrl_warn!(ctrl.instance, "resetting controller\n");
             ctrl.reset_sync().map(|()| 0)
         }
         NVME_IOCTL_SUBSYS_RESET => {
