@@ -43,6 +43,7 @@ use super::{
     TagSet, //
 };
 use crate::{
+    abstractions::gendisk::ZonedLimits,
     diag::errors::NsDiag,
     diag::fault_inject::NvmeFault,
     hw::quirks::Quirks,
@@ -57,13 +58,16 @@ use crate::{
         LogPage,
         NSID_ALL, //
     },
+    spec::cmd_effects::Effects,
     spec::identify::{
         csi,
         IdBuf,
+        IdCtrl,
         IdentifyNs,
         NsDescList,
         NsGeometry,
         NsIdList,
+        NsIds,
         NsUse,
         ONCS_DSM,
         ONCS_WRITE_ZEROES,
@@ -73,11 +77,26 @@ use crate::{
         IdentifyNsNvm,
         MetaUse, //
     },
-    spec::regs,
+    spec::regs::{
+        self,
+        Cap, //
+    },
 };
 
 /// The most NSIDs a scan without a namespace list identifies one by one.
 const MAX_SEQUENTIAL_NSID: u32 = 1024;
+
+/// What a namespace's command set makes of its disk ([`Ctrl::command_set`]).
+struct CommandSet {
+    /// C's hidden disk of capacity 0: a command set without block device support.
+    hidden: bool,
+    /// The zone limits of a zoned disk.
+    zoned: Option<ZonedLimits>,
+    /// Zone Append is not supported: the disk is read-only, as C forces it.
+    read_only: bool,
+    /// The Commands Supported and Effects of its command set.
+    effects: Arc<Effects>,
+}
 
 /// What Identify Namespace says about a namespace the driver can expose.
 struct Found {
@@ -310,49 +329,7 @@ impl Ctrl {
         let Some(id) = inner.id else {
             return Err(EINVAL);
         };
-        let list = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
-        let mut nsids = KVec::new();
-        let sequential = !self.id_cns_ok(Cns::ActiveNsList);
-        if sequential {
-            // No active namespace list before NVMe 1.1 (or with the quirk): every NSID
-            // up to NN, those of size 0 being inactive (C: `nvme_scan_ns_sequential`),
-            // within a bound C does not have.
-            if id.nn > MAX_SEQUENTIAL_NSID {
-                ctrl_warn!(
-                    self.instance,
-                    "NN {} without a namespace list; scanning the first {}\n",
-                    id.nn,
-                    MAX_SEQUENTIAL_NSID
-                );
-            }
-            for nsid in 1..=id.nn.min(MAX_SEQUENTIAL_NSID) {
-                nsids.push(nsid, GFP_KERNEL)?;
-            }
-        }
-        if !sequential {
-            self.admin_data(
-                admin,
-                AdminOpcode::Identify,
-                Command::identify(Cns::ActiveNsList, 0, list.dma()),
-                &list,
-            )?;
-            let list = list.read::<NsIdList>()?;
-            for &nsid in list.iter() {
-                if nsid == 0 {
-                    break;
-                }
-                if nsid > id.nn {
-                    ctrl_warn!(
-                        self.instance,
-                        "active namespace {} beyond NN {}; ignored\n",
-                        nsid,
-                        id.nn
-                    );
-                    continue;
-                }
-                nsids.push(nsid, GFP_KERNEL)?;
-            }
-        }
+        let nsids = self.active_nsids(admin, &id)?;
         let mut i = 0;
         while i < inner.disks.len() {
             if nsids.contains(&inner.disks[i].ns().nsid) {
@@ -377,48 +354,107 @@ impl Ctrl {
                     continue;
                 }
             };
-            let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
-            match (found, pos) {
-                (None, None) => {}
-                (None, Some(p)) => Self::retire_disk(inner, p, &mut out.removed)?,
-                // Another namespace under the same NSID (deleted and created again, of
-                // another command set perhaps): its disk goes, as in C
-                // (`nvme_validate_ns`); the next scan adds the new one.
-                (Some(f), Some(p)) if inner.disks[p].ns().ids != f.ns.ids => {
-                    ctrl_err!(self.instance, "identifiers changed for nsid {}\n", nsid);
-                    Self::retire_disk(inner, p, &mut out.removed)?;
-                }
-                (Some(f), Some(p)) => {
-                    let d = &inner.disks[p];
-                    let ns = d.ns();
-                    // For sysfs only (I/O never looks at it): no freeze needed.
-                    ns.diag.ms.store(f.ns.diag.ms.load(Relaxed), Relaxed);
-                    if d.capacity_sectors() != f.lim.capacity_sectors
-                        || d.block_size() != 1 << f.lim.lba_shift
-                        || ns.lba_shift() != f.ns.lba_shift()
-                        || ns.block_io() != f.ns.block_io()
-                        || ns.zone_sectors.load(Relaxed) != f.ns.zone_sectors.load(Relaxed)
-                        || ns.meta.load(Relaxed) != f.ns.meta.load(Relaxed)
-                    {
-                        out.updates.push((d.get(), f), GFP_KERNEL)?;
-                    } else if ns.zone_sectors.load(Relaxed) != 0 {
-                        out.revalidate.push(d.get(), GFP_KERNEL)?;
-                    }
-                }
-                (Some(mut f), None) => {
-                    let Some(tagset) = inner.tagset.as_ref() else {
-                        return Ok(());
-                    };
-                    f.ns.disk_id = Self::free_disk_id(inner);
-                    inner.retired_ids.push(f.ns.disk_id, GFP_KERNEL)?;
-                    let name =
-                        CString::try_from_fmt(fmt!("nvme{}n{}", self.instance, f.ns.disk_id))?;
-                    f.ns.fault = NvmeFault::new(&name);
-                    out.added.push((tagset.clone(), f), GFP_KERNEL)?;
-                }
+            if !self.scan_found(inner, nsid, found, out)? {
+                break;
             }
         }
         Ok(())
+    }
+
+    /// The active namespaces, from the Active Namespace List, or every NSID up to NN
+    /// without one (before NVMe 1.1, or with the quirk; those of size 0 are inactive:
+    /// C's `nvme_scan_ns_sequential`), within a bound C does not have.
+    fn active_nsids(&self, admin: &AdminQueue, id: &IdCtrl) -> Result<KVec<u32>> {
+        let mut nsids = KVec::new();
+        if !self.id_cns_ok(Cns::ActiveNsList) {
+            if id.nn > MAX_SEQUENTIAL_NSID {
+                ctrl_warn!(
+                    self.instance,
+                    "NN {} without a namespace list; scanning the first {}\n",
+                    id.nn,
+                    MAX_SEQUENTIAL_NSID
+                );
+            }
+            for nsid in 1..=id.nn.min(MAX_SEQUENTIAL_NSID) {
+                nsids.push(nsid, GFP_KERNEL)?;
+            }
+            return Ok(nsids);
+        }
+        let list = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
+        self.admin_data(
+            admin,
+            AdminOpcode::Identify,
+            Command::identify(Cns::ActiveNsList, 0, list.dma()),
+            &list,
+        )?;
+        for &nsid in list.read::<NsIdList>()?.iter() {
+            if nsid == 0 {
+                break;
+            }
+            if nsid > id.nn {
+                ctrl_warn!(
+                    self.instance,
+                    "active namespace {} beyond NN {}; ignored\n",
+                    nsid,
+                    id.nn
+                );
+                continue;
+            }
+            nsids.push(nsid, GFP_KERNEL)?;
+        }
+        Ok(nsids)
+    }
+
+    /// Sets what becomes of namespace `nsid`'s disk now that Identify found `found`
+    /// (`None`: nothing the driver can expose): added, updated, revalidated or retired,
+    /// into `out`. Returns false when the scan must stop (no tag set to add disks to).
+    fn scan_found(
+        &self,
+        inner: &mut Inner,
+        nsid: u32,
+        found: Option<Found>,
+        out: &mut ScanOutcome,
+    ) -> Result<bool> {
+        let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
+        match (found, pos) {
+            (None, None) => {}
+            (None, Some(p)) => Self::retire_disk(inner, p, &mut out.removed)?,
+            // Another namespace under the same NSID (deleted and created again, of
+            // another command set perhaps): its disk goes, as in C
+            // (`nvme_validate_ns`); the next scan adds the new one.
+            (Some(f), Some(p)) if inner.disks[p].ns().ids != f.ns.ids => {
+                ctrl_err!(self.instance, "identifiers changed for nsid {}\n", nsid);
+                Self::retire_disk(inner, p, &mut out.removed)?;
+            }
+            (Some(f), Some(p)) => {
+                let d = &inner.disks[p];
+                let ns = d.ns();
+                // For sysfs only (I/O never looks at it): no freeze needed.
+                ns.diag.ms.store(f.ns.diag.ms.load(Relaxed), Relaxed);
+                if d.capacity_sectors() != f.lim.capacity_sectors
+                    || d.block_size() != 1 << f.lim.lba_shift
+                    || ns.lba_shift() != f.ns.lba_shift()
+                    || ns.block_io() != f.ns.block_io()
+                    || ns.zone_sectors.load(Relaxed) != f.ns.zone_sectors.load(Relaxed)
+                    || ns.meta.load(Relaxed) != f.ns.meta.load(Relaxed)
+                {
+                    out.updates.push((d.get(), f), GFP_KERNEL)?;
+                } else if ns.zone_sectors.load(Relaxed) != 0 {
+                    out.revalidate.push(d.get(), GFP_KERNEL)?;
+                }
+            }
+            (Some(mut f), None) => {
+                let Some(tagset) = inner.tagset.as_ref() else {
+                    return Ok(false);
+                };
+                f.ns.disk_id = Self::free_disk_id(inner);
+                inner.retired_ids.push(f.ns.disk_id, GFP_KERNEL)?;
+                let name = CString::try_from_fmt(fmt!("nvme{}n{}", self.instance, f.ns.disk_id))?;
+                f.ns.fault = NvmeFault::new(&name);
+                out.added.push((tagset.clone(), f), GFP_KERNEL)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Adds the disk of a namespace.
@@ -574,22 +610,68 @@ impl Ctrl {
                 return Ok(None);
             }
         };
-        // The block size the disk advertises; all limits are in its units.
-        let shift = geo.disk_lba_shift();
+        let ids = self.ns_ids(admin, nsid, cap, &buf, &idns)?;
+        let set = self.command_set(inner, admin, nsid, ids.csi, &idns, &geo)?;
+        if set.hidden {
+            no_block_io = Some("I/O command set without block device support");
+        }
+        let lim = self.ns_limits(inner, &id, cap, &idns, &geo, &set, no_block_io.is_none());
         let feat = idns.features();
-        // Identifiers: Identify Namespace's NGUID and EUI64, then the descriptor list
-        // (NVMe 1.3+), which also gives the UUID (C: `nvme_identify_ns_descs`).
+        let write_zeroes =
+            id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
+        let zeroes_by_dsm = id.oncs & ONCS_DSM != 0 && self.quirks.has(Quirks::DEALLOCATE_ZEROES);
+        let ident = self.identity();
+        let ns = NsInfo {
+            ids,
+            diag: NsDiag::new(geo.ms, idns.nuse),
+            fault: None,
+            ctrl: self.arc().ok_or(ENODEV)?,
+            effects: set.effects,
+            vid: ident.map_or(0, |i| i.vid),
+            sn: ident.map_or([0; 20], |i| i.sn),
+            mn: ident.map_or([0; 40], |i| i.mn),
+            nsid,
+            // Numbered when its disk is added.
+            disk_id: 0,
+            lba_shift: Atomic::new(geo.lba_shift),
+            block_io: Atomic::new(no_block_io.is_none()),
+            instance: self.instance,
+            dsm: id.oncs & ONCS_DSM != 0,
+            write_zeroes,
+            zeroes_by_dsm,
+            deac: feat.deac(),
+            zone_sectors: Atomic::new(lim.zoned.map_or(0, |z| u64::from(z.zone_sectors))),
+            meta: Atomic::new(geo.meta.to_bits()),
+        };
+        Ok(Some(Found {
+            ns,
+            lim,
+            nsze: geo.nsze,
+            reads_zeroes: feat.reads_zeroes(),
+            no_block_io,
+        }))
+    }
+
+    /// A namespace's identifiers: Identify Namespace's NGUID and EUI64, then the
+    /// descriptor list (NVMe 1.3+), which also gives the UUID and the command set (C:
+    /// `nvme_identify_ns_descs`). With all I/O command sets enabled every namespace must
+    /// say which it runs: one whose list cannot be read is skipped, as in C.
+    fn ns_ids(
+        &self,
+        admin: &AdminQueue,
+        nsid: u32,
+        cap: Cap,
+        buf: &Arc<IdBuf>,
+        idns: &IdentifyNs,
+    ) -> Result<NsIds> {
         let mut ids = idns.ids();
-        // With all I/O command sets enabled every namespace must say which it runs; a
-        // namespace whose list cannot be read is skipped, as in C
-        // (`nvme_identify_ns_descs`).
         let multi_css = regs::cc_css(cap) == regs::CC_CSS_CSI;
         if (self.vs_at_least(1, 3) || multi_css) && !self.quirks.has(Quirks::NO_NS_DESC_LIST) {
             self.admin_data(
                 admin,
                 AdminOpcode::Identify,
                 Command::identify(Cns::NsDescList, nsid, buf.dma()),
-                &buf,
+                buf,
             )
             .inspect_err(|e| {
                 ctrl_warn!(
@@ -626,67 +708,87 @@ impl Ctrl {
             ctrl_info!(self.instance, "Ignoring bogus Namespace Identifiers\n");
             ids = ids.command_set_only();
         }
-        // A zoned namespace is a zoned disk (C: `nvme_update_ns_info_block` with
-        // `nvme_query_zone_info`); a zoned namespace whose zones the block layer cannot
-        // take, or one of another command set, gets C's hidden disk of capacity 0 with
-        // C's messages (`nvme_update_ns_info_generic`, `-ENODEV`).
-        let mut effects = self.effects.lock().clone().ok_or(EINVAL)?;
-        let (mut zoned, mut read_only) = (None, false);
-        let hidden = match ids.csi {
-            csi::NVM => false,
+        Ok(ids)
+    }
+
+    /// What the namespace's command set `csi` makes of its disk. A zoned namespace is a
+    /// zoned disk (C: `nvme_update_ns_info_block` with `nvme_query_zone_info`); a zoned
+    /// namespace whose zones the block layer cannot take, or one of another command set,
+    /// gets C's hidden disk of capacity 0 with C's messages
+    /// (`nvme_update_ns_info_generic`, `-ENODEV`).
+    fn command_set(
+        &self,
+        inner: &Inner,
+        admin: &AdminQueue,
+        nsid: u32,
+        csi: u8,
+        idns: &IdentifyNs,
+        geo: &NsGeometry,
+    ) -> Result<CommandSet> {
+        let effects = self.effects.lock().clone().ok_or(EINVAL)?;
+        let mut set = CommandSet {
+            hidden: true,
+            zoned: None,
+            read_only: false,
+            effects,
+        };
+        match csi {
+            csi::NVM => set.hidden = false,
             csi::ZONED if cfg!(CONFIG_BLK_DEV_ZONED) => {
                 match self.zoned_ns(inner, admin, nsid, idns.lbaf_index(), geo.lba_shift) {
                     Ok(z) => {
-                        (zoned, read_only, effects) = (z.limits, z.read_only, z.effects);
-                        zoned.is_none()
+                        set.hidden = z.limits.is_none();
+                        (set.zoned, set.read_only, set.effects) =
+                            (z.limits, z.read_only, z.effects);
                     }
                     Err(e) if e == ETIMEDOUT || e == ENODEV => return Err(e),
-                    Err(_) => {
-                        ctrl_warn!(
-                            self.instance,
-                            "zone info query failed for nsid {}, not enabling zoned mode\n",
-                            nsid
-                        );
-                        true
-                    }
+                    Err(_) => ctrl_warn!(
+                        self.instance,
+                        "zone info query failed for nsid {}, not enabling zoned mode\n",
+                        nsid
+                    ),
                 }
             }
-            csi::ZONED => {
-                ctrl_info!(
-                    self.instance,
-                    "block device for nsid {} not supported without CONFIG_BLK_DEV_ZONED\n",
-                    nsid
-                );
-                true
-            }
-            _ => {
-                ctrl_info!(
-                    self.instance,
-                    "block device for nsid {} not supported (csi {})\n",
-                    nsid,
-                    ids.csi
-                );
-                true
-            }
-        };
-        if hidden {
-            no_block_io = Some("I/O command set without block device support");
+            csi::ZONED => ctrl_info!(
+                self.instance,
+                "block device for nsid {} not supported without CONFIG_BLK_DEV_ZONED\n",
+                nsid
+            ),
+            _ => ctrl_info!(
+                self.instance,
+                "block device for nsid {} not supported (csi {})\n",
+                nsid,
+                csi
+            ),
         }
-        if no_block_io.is_some() {
-            zoned = None;
-        }
+        Ok(set)
+    }
+
+    /// The queue limits of a namespace's disk (C: `nvme_update_disk_info` and the
+    /// limits `nvme_update_ns_info_block` sets); `block_io`: the block layer can address
+    /// it (else capacity 0, no zones, no integrity).
+    #[expect(clippy::too_many_arguments, reason = "each is one Identify source")]
+    fn ns_limits(
+        &self,
+        inner: &Inner,
+        id: &IdCtrl,
+        cap: Cap,
+        idns: &IdentifyNs,
+        geo: &NsGeometry,
+        set: &CommandSet,
+        block_io: bool,
+    ) -> Limits {
+        // The block size the disk advertises; all limits are in its units.
+        let shift = geo.disk_lba_shift();
+        let feat = idns.features();
+        let zoned = if block_io { set.zoned } else { None };
         let write_zeroes =
             id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
         let zeroes_by_dsm = id.oncs & ONCS_DSM != 0 && self.quirks.has(Quirks::DEALLOCATE_ZEROES);
         let max_hw_sectors = inner.max_hw_sectors;
-        let poll = inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0);
-        let lim = Limits {
+        Limits {
             lba_shift: shift,
-            capacity_sectors: if no_block_io.is_none() {
-                geo.capacity_sectors()
-            } else {
-                0
-            },
+            capacity_sectors: if block_io { geo.capacity_sectors() } else { 0 },
             max_hw_sectors,
             page_size: self.page_size.load(Relaxed),
             write_cache: id.vwc & VWC_PRESENT != 0,
@@ -708,9 +810,9 @@ impl Ctrl {
                 0
             },
             wzeroes_unmap: feat.deac(),
-            poll,
+            poll: inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0),
             sgl: crate::spec::sgl::supported(id.sgls),
-            hidden,
+            hidden: set.hidden,
             chunk_sectors: crate::mq::io_boundary(
                 idns.noiob,
                 shift,
@@ -719,42 +821,12 @@ impl Ctrl {
                 zoned.is_some(),
             ),
             zoned,
-            read_only,
+            read_only: set.read_only,
             integrity: match geo.meta.usage() {
-                MetaUse::Integrity(p) if no_block_io.is_none() => Some(p),
+                MetaUse::Integrity(p) if block_io => Some(p),
                 _ => None,
             },
-        };
-        let ident = self.identity();
-        let ns = NsInfo {
-            ids,
-            diag: NsDiag::new(geo.ms, idns.nuse),
-            fault: None,
-            ctrl: self.arc().ok_or(ENODEV)?,
-            effects,
-            vid: ident.map_or(0, |i| i.vid),
-            sn: ident.map_or([0; 20], |i| i.sn),
-            mn: ident.map_or([0; 40], |i| i.mn),
-            nsid,
-            // Numbered when its disk is added.
-            disk_id: 0,
-            lba_shift: Atomic::new(geo.lba_shift),
-            block_io: Atomic::new(no_block_io.is_none()),
-            instance: self.instance,
-            dsm: id.oncs & ONCS_DSM != 0,
-            write_zeroes,
-            zeroes_by_dsm,
-            deac: feat.deac(),
-            zone_sectors: Atomic::new(zoned.map_or(0, |z| u64::from(z.zone_sectors))),
-            meta: Atomic::new(geo.meta.to_bits()),
-        };
-        Ok(Some(Found {
-            ns,
-            lim,
-            nsze: geo.nsze,
-            reads_zeroes: feat.reads_zeroes(),
-            no_block_io,
-        }))
+        }
     }
 }
 
