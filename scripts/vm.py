@@ -298,8 +298,12 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     if args.shell:
         rc = subprocess.call(cmd)
         return rc, True
+    # The guest's console (stdout) and QEMU's own lines (stderr: trace events, errors)
+    # are read apart and merged a whole line at a time: the serial port hands over a
+    # guest line byte by byte, and a trace line must not land inside one (it would
+    # garble a test result or a KUnit line).
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
+                         stderr=subprocess.PIPE)
     monitor = Monitor(mon)
     start = time.time()
     saw_init = False
@@ -308,6 +312,9 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
     nvme_errs = []
     lines = []
     buf = b""
+    ebuf = b""  # QEMU's stderr, up to its last newline
+    streams = [p.stdout, p.stderr]
+    console_closed = False
     timed_out = False
     exited = None
     later = []  # (due, HMP command)
@@ -348,19 +355,35 @@ def boot(args, qemu_extra, initrd, kd, workdir, log):
                 print(msg, flush=True)
                 log.write(msg + "\n")
                 dump_vcpus(monitor, symbols, log)
-            r, _, _ = select.select([p.stdout], [], [], 1.0)
+            r, _, _ = select.select(streams, [], [], 1.0)
             if not r:
                 if p.poll() is not None:
                     break
                 continue
             last_out = time.time()
             dumps = 0
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
+            ready = []
+            for f in r:
+                chunk = os.read(f.fileno(), 65536)
+                if f is p.stderr:
+                    if not chunk:
+                        streams.remove(f)  # QEMU closed it; the console goes on
+                        continue
+                    ebuf += chunk
+                    while b"\n" in ebuf:
+                        raw, ebuf = ebuf.split(b"\n", 1)
+                        ready.append(raw)
+                    continue
+                if not chunk:
+                    console_closed = True
+                    continue
+                buf += chunk
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    ready.append(raw)
+            if console_closed and not ready:
                 break
-            buf += chunk
-            while b"\n" in buf:
-                raw, buf = buf.split(b"\n", 1)
+            for raw in ready:
                 line = raw.decode(errors="replace").rstrip("\r")
                 log.write(line + "\n")
                 log.flush()
