@@ -6,7 +6,8 @@ Each returns (passed, description) pairs for the report:
   `unsafe impl` of the byte traits `AsBytes`/`FromBytes`);
 - every `#[kunit_tests(...)]` suite is in `suite.KUNIT_SUITES`, so the report notices
   one that stops running;
-- no generated file (`__pycache__`, `*.pyc`, `*.o`, `*.ko`) is tracked by git.
+- no generated file (`__pycache__`, `*.pyc`, `*.o`, `*.ko`) is tracked by git;
+- every guest test script is in a run of `suite.RUNS`, and every run's scripts exist.
 """
 
 import importlib.util
@@ -76,7 +77,18 @@ def no_generated_files():
     return [(not bad, f"static: no generated files in git ({', '.join(bad) or 'none'})")]
 
 
-def run(kunit_suites):
+def guest_tests_listed(runs):
+    tests = os.path.join(TOP, "tests")
+    used = {t for r in runs for t in r["tests"]}
+    present = {f for f in os.listdir(tests) if f.startswith("test_") and f.endswith(".sh")}
+    missing, unused = sorted(used - present), sorted(present - used)
+    return [(not missing and not unused,
+             f"static: every guest test runs and exists ({len(present)} scripts; "
+             f"missing {missing or 'none'}, in no run {unused or 'none'})")]
+
+
+def run(suite):
     sources = _sources()
     return (import_graph() + unsafe_only_in_abstractions(sources)
-            + kunit_suites_listed(sources, kunit_suites) + no_generated_files())
+            + kunit_suites_listed(sources, suite.KUNIT_SUITES) + no_generated_files()
+            + guest_tests_listed(suite.RUNS))

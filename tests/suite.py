@@ -67,7 +67,7 @@ TOOLS_EUI64 = "0x0011223344556677"
 RUNS = [
     {
         "name": "probe",
-        "tests": ["test_probe_01.sh", "test_probe_02.sh"],
+        "tests": ["test_probe_reports_cap.sh", "test_load_unload.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "size": "64M"}],
         "env": QEMU_ENV,
@@ -77,7 +77,7 @@ RUNS = [
         # A namespace whose every read takes 10 s (null-co latency) with io_timeout=1:
         # the first scan's partition read never completes in time; removal still ends.
         "name": "probe-stuck",
-        "tests": ["test_probe_03.sh"],
+        "tests": ["test_probe_with_stuck_namespace.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [
             {"size": "64M", "drive": "driver=null-co,size=67108864,latency-ns=10000000000,"
@@ -87,7 +87,7 @@ RUNS = [
     {
         # The common case: 4 vCPUs, one queue per CPU, MSI-X, 512 B LBAs, MDTS 512 KiB.
         "name": "io-default",
-        "tests": ["test_io_01.sh", "test_fs_01.sh", "test_bind_01.sh", "test_reset_01.sh"],
+        "tests": ["test_data_integrity.sh", "test_ext4.sh", "test_unbind_bind_reload.sh", "test_reset_controller.sh"],
         "cpus": 4,
         "devices": [{"serial": "rnvme0", "size": "2G"}],
         "env": {"RN_DISKS": "nvme0n1:4194304:512", "RN_EXPECT_MAX_KB": "512",
@@ -98,7 +98,7 @@ RUNS = [
         # A throttled backend keeps requests in flight inside the device, so resets
         # must cancel and requeue them without losing or corrupting data.
         "name": "reset-throttled",
-        "tests": ["test_reset_01.sh"],
+        "tests": ["test_reset_controller.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [
             {"size": "256M", "drive_opts": "throttling.iops-total=400"}]}],
@@ -108,13 +108,13 @@ RUNS = [
     {
         # Faults: injected read errors (blkdebug) and a lost completion (fail_io_timeout).
         "name": "faults",
-        "tests": ["test_errors_01.sh", "test_timeout_01.sh", "test_timeout_02.sh",
-                  "test_busmaster_01.sh", "test_gone_01.sh"],
+        "tests": ["test_device_io_errors.sh", "test_timeout_injected.sh", "test_timeout_every_state.sh",
+                  "test_bus_master_lost.sh", "test_controller_gone.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [{"size": "256M", "blkdebug": BLKDEBUG}]}],
         "env": {"RN_BAD_LBA": "4096", "RN_FLAKY_LBA": "2048"},
         # The injected read errors, and the DMA failures (and resulting fatal status)
-        # once test_busmaster_01 and test_gone_01 turn bus mastering off.
+        # once test_bus_master_lost and test_controller_gone turn bus mastering off.
         "allow_nvme_err": [r"pci_nvme_err_aio .* status 0x281",
                            r"pci_nvme_err_req_status .* status 0x281 opc 0x2",
                            r"pci_nvme_err_addr_(read|write)", r"pci_nvme_err_cfs"],
@@ -124,7 +124,7 @@ RUNS = [
         # Surprise removal under load: the controller sits behind a PCIe root port with
         # native hotplug; the guest asks the host to device_del it while fio runs.
         "name": "hotplug",
-        "tests": ["test_hotplug_01.sh"],
+        "tests": ["test_surprise_removal.sh"],
         "cpus": 2,
         "qemu": ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
                  "-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
@@ -139,7 +139,7 @@ RUNS = [
         # driver bound (the root port is there for error recovery by hand). Nothing here may make the device read or
         # write a stale address: no QEMU protocol error is allowed.
         "name": "lifecycle",
-        "tests": ["test_lifecycle_01.sh"],
+        "tests": ["test_flr_suspend_shutdown.sh"],
         "cpus": 2,
         # Freed memory is zeroed, so that memory freed too early (by a reset or
         # resume) shows up as corruption of what reuses it; KFENCE watches too.
@@ -158,7 +158,7 @@ RUNS = [
         # PCIe errors injected by QEMU on the ports in front of two controllers: one
         # behind a root port and a switch, one right below a root port.
         "name": "aer",
-        "tests": ["test_aer_01.sh"],
+        "tests": ["test_aer_error_recovery.sh"],
         "cpus": 2,
         "qemu": ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
                  "-device", "x3130-upstream,id=up0,bus=rp0",
@@ -172,7 +172,7 @@ RUNS = [
         # All DMA bounced: buffers at a 512-byte page offset must stay PRP-describable,
         # and no transfer may be larger than a bounce slot run can hold.
         "name": "swiotlb",
-        "tests": ["test_swiotlb_01.sh"],
+        "tests": ["test_swiotlb_bounce.sh"],
         "cpus": 2,
         "append": "swiotlb=force,track_hiwater",
         "devices": [{"serial": "rnvme0", "size": "128M"}],
@@ -182,7 +182,7 @@ RUNS = [
         # Bad input: parameters, the C core loaded, a controller with no namespace, a
         # namespace the block layer cannot address, malformed requests.
         "name": "bad-input",
-        "tests": ["test_badinput_01.sh", "test_shortbuf_01.sh", "test_csi_01.sh"],
+        "tests": ["test_bad_parameters_and_namespaces.sh", "test_short_user_buffer.sh", "test_other_command_sets.sh"],
         "cpus": 2,
         "qemu": ["-trace", "pci_nvme_map_prp"],
         # nvme1's second namespace has 8 bytes of metadata in extended LBAs, not PI:
@@ -210,8 +210,8 @@ RUNS = [
         # attach/detach through AENs.
         # A subsystem (so that namespace 2 can start detached), a UUID and an EUI64.
         "name": "tools",
-        "tests": ["test_sysfs_01.sh", "test_cli_01.sh", "test_generic_01.sh",
-                  "test_vec_01.sh", "test_nsattach_01.sh", "test_smart_01.sh"],
+        "tests": ["test_sysfs_layout.sh", "test_nvme_cli.sh", "test_generic_chardev.sh",
+                  "test_io64_cmd_vec.sh", "test_namespace_attach.sh", "test_smart_warning_and_hwmon.sh"],
         "cpus": 2,
         "qemu": ["-device", "nvme-subsys,id=subsys0,nqn=rnvme-subsys"],
         "devices": [{"serial": "rnvme0", "nvme": "subsys=subsys0", "ns": [
@@ -233,7 +233,7 @@ RUNS = [
         # The quirks parameter, and quirks QEMU can show, compared with nvme.ko; QEMU's
         # trace shows the SQ priority and the commands that wrote zeroes.
         "name": "quirks",
-        "tests": ["test_quirks_01.sh"],
+        "tests": ["test_quirks_parameter.sh"],
         "cpus": 2,
         "qemu": ["-trace", "pci_nvme_create_sq", "-trace", "pci_nvme_dsm",
                  "-trace", "pci_nvme_io_cmd"],
@@ -257,7 +257,7 @@ RUNS = [
     {
         # nvme-core's debugfs fault injection, blktests nvme/039, compared with nvme.ko.
         "name": "fault-inject",
-        "tests": ["test_fault_01.sh"],
+        "tests": ["test_debugfs_fault_injection.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "size": "64M"}],
         # nvme/039's admin command 0x96, which QEMU refuses (the status reported is the
@@ -270,7 +270,7 @@ RUNS = [
         # io_uring passthrough on /dev/ng0n1 and /dev/nvme0, compared with nvme.ko; a
         # poll queue for the polled jobs.
         "name": "uring",
-        "tests": ["test_uring_01.sh"],
+        "tests": ["test_io_uring_passthrough.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "size": "256M"}],
         "timeout": 600,
@@ -281,7 +281,7 @@ RUNS = [
         # (ZASL 5: 128 KiB appends), a conventional nsid 2 beside it, a zoned nsid 3
         # without limits for a zoned btrfs, whose data goes out as Zone Append (0x7d).
         "name": "zoned",
-        "tests": ["test_zns_01.sh"],
+        "tests": ["test_zoned_namespaces.sh"],
         "cpus": 2,
         "qemu": ["-trace", "pci_nvme_io_cmd"],
         "devices": [{"serial": "rnvme0", "nvme": "zoned.zasl=5", "ns": [
@@ -304,9 +304,9 @@ RUNS = [
         # Metadata and protection information, one controller with each of QEMU's
         # shapes, and 16 KiB logical blocks; every one compared with nvme.ko.
         "name": "metadata",
-        "tests": ["test_pi_01.sh", "test_pi_02.sh"],
+        "tests": ["test_metadata_and_pi.sh", "test_passthrough_metadata.sh"],
         "cpus": 2,
-        # test_pi_02's corrupted guards, refused by QEMU on purpose (with both drivers).
+        # test_passthrough_metadata's corrupted guards, refused by QEMU on purpose (with both drivers).
         "allow_nvme_err": [r"pci_nvme_err_req_status .* status 0x282 opc 0x[12]$"],
         "devices": [{"serial": "rnvme0", "ns": [
             {"size": "64M", "opts": "ms=8,mset=0,pi=1"},
@@ -322,7 +322,7 @@ RUNS = [
         # by both: namespace 2 (detached) is attached to controller 0 through controller
         # 1, so controller 0 learns of it only from its Namespace Attribute Changed event.
         "name": "ns-events",
-        "tests": ["test_nsattach_02.sh"],
+        "tests": ["test_shared_subsystem.sh"],
         "cpus": 2,
         "qemu": ["-device", "nvme-subsys,id=subsys1,nqn=rnvme-events"],
         "devices": [{"serial": "rnvme0", "nvme": "subsys=subsys1", "ns": [
@@ -334,7 +334,7 @@ RUNS = [
         # Format NVM through nvme-cli: the disk keeps its name and gets the new LBA size;
         # a format with metadata leaves a disk of capacity 0, as nvme.ko without integrity.
         "name": "format",
-        "tests": ["test_format_01.sh"],
+        "tests": ["test_format_nvm.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "size": "64M"}],
         "timeout": 300,
@@ -345,7 +345,7 @@ RUNS = [
         # whose every request takes 2 s (reads return zeroes, writes are dropped), so
         # that its format (one Write Zeroes inside QEMU) does; namespace 1 holds data.
         "name": "format-slow",
-        "tests": ["test_format_02.sh", "test_ngremove_01.sh"],
+        "tests": ["test_long_admin_command.sh", "test_generic_chardev_removal.sh"],
         "cpus": 2,
         # Freed memory is zeroed: a command buffer freed before its command ends shows.
         "append": "init_on_free=1",
@@ -359,7 +359,7 @@ RUNS = [
         # The rest of the data path: discard (drive with discard=unmap), write zeroes,
         # write cache on and off, the PRP/SGL choice at sgl_threshold 4096 and 0.
         "name": "datapath",
-        "tests": ["test_discard_01.sh", "test_wzeroes_01.sh", "test_wc_01.sh", "test_sgl_01.sh"],
+        "tests": ["test_discard.sh", "test_write_zeroes.sh", "test_write_cache.sh", "test_sgl_choice.sh"],
         "cpus": 2,
         "qemu": ["-trace", "pci_nvme_dsm", "-trace", "pci_nvme_flush_ns",
                  "-trace", "pci_nvme_map_sgl"],
@@ -390,7 +390,7 @@ RUNS = [
     {
         # Shadow doorbells on and off, polled queues.
         "name": "fastpath",
-        "tests": ["test_perf_paths_01.sh"],
+        "tests": ["test_shadow_doorbell_and_polling.sh"],
         "cpus": 2,
         "qemu": ["-trace", "pci_nvme_dbbuf_config", "-trace", "pci_nvme_shadow_doorbell_*"],
         "devices": [{"serial": "rnvme0", "size": "256M"}],
@@ -407,7 +407,7 @@ RUNS = [
         # written at its very end; 2 vCPUs. NSIDs 1, 2 and 4: the third disk is nvme0n3,
         # as C numbers disks in scan order.
         "name": "io-multins",
-        "tests": ["test_io_01.sh"],
+        "tests": ["test_data_integrity.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "ns": [
             {"size": "1G", "lbads": 512},
@@ -425,7 +425,7 @@ RUNS = [
         # SR-IOV flexible queue resources (4 I/O queues, 2 of them flexible) taken from
         # the primary controller and given back with nvme virt-mgmt (needs a subsystem).
         "name": "queues",
-        "tests": ["test_queues_01.sh"],
+        "tests": ["test_fewer_queues_after_reset.sh"],
         "cpus": 4,
         "qemu": ["-device", "nvme-subsys,id=subsys3,nqn=rnvme-sriov"],
         "devices": [{"serial": "rnvme0", "size": "256M",
@@ -438,7 +438,7 @@ RUNS = [
         # Fewer MSI-X vectors than CPUs (3 vectors, 4 CPUs: 2 I/O queues), a small
         # queue depth from the module parameter.
         "name": "io-fewvec",
-        "tests": ["test_io_01.sh"],
+        "tests": ["test_data_integrity.sh"],
         "cpus": 4,
         "devices": [{"serial": "rnvme0", "size": "1G", "nvme": "msix_qsize=3"}],
         "env": {"RN_DISKS": "nvme0n1:2097152:512", "RN_FIO_SIZE": "16M",
@@ -450,7 +450,7 @@ RUNS = [
         # One shared vector for the admin queue and the only I/O queue; the controller
         # grants a single queue pair; MDTS 16 KiB (mdts=2): requests well beyond it.
         "name": "io-onevec-mdts16k",
-        "tests": ["test_io_01.sh"],
+        "tests": ["test_data_integrity.sh"],
         "cpus": 2,
         "devices": [{"serial": "rnvme0", "size": "1G",
                      "nvme": "msix_qsize=1,max_ioqpairs=1,mdts=2"}],
@@ -461,7 +461,7 @@ RUNS = [
     {
         # One vCPU, MDTS unlimited (mdts=0), 4 KiB LBAs.
         "name": "io-1cpu-nomdts",
-        "tests": ["test_io_01.sh"],
+        "tests": ["test_data_integrity.sh"],
         "cpus": 1,
         "devices": [{"serial": "rnvme0", "size": "1G", "lbads": 4096, "nvme": "mdts=0"}],
         # With SGLs and no MDTS, C's limits: 8 MiB transfers, 256 segments (one SGL list

@@ -6,7 +6,7 @@
 #    address: its protocol-error events stay silent for this run);
 #  - suspend to RAM and resume (woken by the host): I/O resumes without waiting for a
 #    timeout;
-#  (PCI error recovery: tests/test_aer_01.sh.)
+#  (PCI error recovery: tests/test_aer_error_recovery.sh.)
 #  - the driver stays bound for the guest's power-off: .shutdown sets CC.SHN (the host
 #    checks QEMU's pci_nvme_mmio_shutdown_set after the guest's exit report).
 . /guest/tests/lib.sh

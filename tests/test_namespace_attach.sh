@@ -17,7 +17,7 @@ sleep 1
 dmesg -c >/dev/null
 check "nvme attach-ns -n 2" nvme attach-ns /dev/nvme0 -n 2 -c $cntlid
 # Namespace Attachment's effects say Namespace Inventory Change: the driver rescans
-# before the ioctl returns, as C does (the event alone is test_nsattach_02).
+# before the ioctl returns, as C does (the event alone is test_shared_subsystem).
 check "/dev/nvme0n2 is there when nvme attach-ns returns" [ -b /dev/nvme0n2 ]
 check "/dev/nvme0n2 appears" wait_disk nvme0n2 20
 check "the driver saw the namespace notice" sh -c "dmesg | grep -q 'namespace attribute changed'"
