@@ -22,12 +22,10 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        new_condvar,
         new_mutex,
         new_spinlock,
         new_spinlock_irq,
         Arc,
-        CondVar,
         Mutex,
         SpinLock,
         SpinLockIrq, //
@@ -51,6 +49,7 @@ use kernel::{
 mod admin;
 mod aen;
 mod bringup;
+mod gate;
 mod health;
 mod ns;
 mod subsys;
@@ -59,11 +58,9 @@ mod zoned;
 
 use subsys::Membership;
 
+use admin::AdminQueue;
 pub(crate) use admin::DmaHold;
-use admin::{
-    AdminQueue,
-    GateState, //
-};
+use gate::UserGate;
 
 use crate::{
     abstractions::{
@@ -487,13 +484,9 @@ pub(crate) struct Ctrl {
     /// Changed Namespace List log.
     ns_changed: Atomic<bool>,
     /// Admin passthrough in progress (it uses the device); closed once removal began,
-    /// which waits for the users to leave. Lock order: outermost, held only to count
-    /// users in and out.
+    /// which waits for the users to leave. Lock order: outermost (its own lock).
     #[pin]
-    gate: Mutex<GateState>,
-    /// Signalled when the last passthrough command leaves `gate`.
-    #[pin]
-    gate_idle: CondVar,
+    users: UserGate,
     /// Largest data transfer in bytes (passthrough limit).
     max_transfer: Atomic<u32>,
     /// Controller memory page size, set by bring-up.
@@ -625,11 +618,7 @@ impl Ctrl {
                 aen_work <- new_work!("rust_nvme::aen_work"),
                 aen <- new_spinlock_irq!(aen::AenQueue::default()),
                 ns_changed: Atomic::new(false),
-                gate <- new_mutex!(GateState {
-                    open: true,
-                    users: 0
-                }),
-                gate_idle <- new_condvar!(),
+                users <- UserGate::new(),
                 max_transfer: Atomic::new(0),
                 page_size: Atomic::new(kernel::page::PAGE_SIZE),
                 elbas: Atomic::new(false),

@@ -313,14 +313,6 @@ impl AdminQueue {
     }
 }
 
-/// Who uses the device for admin passthrough (C: the admin queue's usage counter).
-pub(crate) struct GateState {
-    /// New users are let in (until removal begins).
-    pub(super) open: bool,
-    /// Passthrough commands in progress.
-    pub(super) users: u32,
-}
-
 /// Admin passthrough's hold on the controller: the device stays bound while it lives.
 /// Several may exist at once; removal waits for the last.
 pub(crate) struct PassthruGate<'a> {
@@ -331,11 +323,7 @@ pub(crate) struct PassthruGate<'a> {
 
 impl Drop for PassthruGate<'_> {
     fn drop(&mut self) {
-        let mut g = self.ctrl.gate.lock();
-        g.users -= 1;
-        if g.users == 0 {
-            self.ctrl.gate_idle.notify_all();
-        }
+        self.ctrl.users.leave();
     }
 }
 
@@ -500,11 +488,9 @@ impl Ctrl {
     /// `ENODEV` once removal has begun.
     pub(crate) fn passthru_gate(&self) -> Result<PassthruGate<'_>> {
         let bound = self.bound_dev()?;
-        let mut g = self.gate.lock();
-        if !g.open {
+        if !self.users.enter() {
             return Err(ENODEV);
         }
-        g.users += 1;
         Ok(PassthruGate { ctrl: self, bound })
     }
 
@@ -514,11 +500,7 @@ impl Ctrl {
         if let Some(a) = self.admin.lock().clone() {
             a.cancel_users();
         }
-        let mut g = self.gate.lock();
-        g.open = false;
-        while g.users > 0 {
-            self.gate_idle.wait(&mut g);
-        }
+        self.users.close_and_wait();
     }
 
     /// Submits an admin command and waits for it, bounded by `timeout_ms`; returns its
