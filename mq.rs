@@ -771,7 +771,7 @@ fn complete_rq<C: IoController>(mut rq: Completing<'_, Ops<C>>) {
         None if r.op() == blk_mq::ReqOp::ZoneAppend => {
             // Where the data landed (C: `nvme_end_req_zoned`).
             let lba = p.result.load(Relaxed);
-            let sector = crate::spec::zns::lba_to_sectors(lba, rq.queue_data().lba_shift());
+            let sector = crate::spec::lba::lba_to_sectors(lba, rq.queue_data().lba_shift());
             rq.set_sector(sector);
             BlkStatus::OK
         }
@@ -794,7 +794,7 @@ fn complete_rq<C: IoController>(mut rq: Completing<'_, Ops<C>>) {
             // C's line, once the request fails for good (`nvme_log_error`).
             let disk = format_args!("nvme{}n{}", ns.instance, ns.disk_id);
             let shift = ns.lba_shift();
-            let lba = r.sector() >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+            let lba = crate::spec::lba::sector_to_lba(r.sector(), shift);
             ns.diag
                 .io_failed(disk, p.opcode, lba, r.bytes() >> shift, status);
             if dead {

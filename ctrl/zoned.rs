@@ -99,7 +99,7 @@ impl Ctrl {
             &buf,
         )?;
         let info = buf.read::<IdentifyNsZns>()?.zone_info(lbaf);
-        let sectors = lba_shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+        let sectors = crate::spec::lba::sectors_per_lba_shift(lba_shift);
         let limits = match info {
             Ok(zi) => match zi
                 .zone_size

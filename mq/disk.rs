@@ -83,7 +83,7 @@ pub(crate) fn io_boundary(
     let iob = if stripe && max_hw_sectors.is_power_of_two() {
         u64::from(max_hw_sectors)
     } else {
-        u64::from(noiob) << lba_shift.saturating_sub(kernel::block::SECTOR_SHIFT)
+        u64::from(noiob) << crate::spec::lba::sectors_per_lba_shift(lba_shift)
     };
     match u32::try_from(iob) {
         Ok(iob) if iob.is_power_of_two() && !zoned => iob,
@@ -307,7 +307,7 @@ impl<C: IoController> DiskView<'_, C> {
         let nr_zones = u64::from(nr_zones).min(capacity / zone_sectors) as u32;
         let (len, max_in_buf) = zns::report_size(nr_zones, self.max_transfer_bytes());
         let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-        let lba_sectors = shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+        let lba_sectors = crate::spec::lba::sectors_per_lba_shift(shift);
         let mut sector = sector & !(zone_sectors - 1);
         let mut idx = 0u32;
         while idx < nr_zones && sector < capacity {

@@ -9,6 +9,8 @@ use kernel::{
     sync::atomic::Relaxed, //
 };
 
+use crate::spec::lba::sector_to_lba;
+
 use super::{
     IoContext,
     IoController,
@@ -85,7 +87,7 @@ pub(super) fn prep_rq<C: IoController>(
         }
         ReqOp::Read | ReqOp::Write | ReqOp::ZoneAppend => {
             let shift = ns.lba_shift();
-            let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+            let slba = sector_to_lba(sector, shift);
             let nlb = bytes >> shift;
             if nlb == 0 || bytes & ((1 << shift) - 1) != 0 {
                 return Err(BlkStatus::IOERR);
@@ -118,7 +120,7 @@ pub(super) fn prep_rq<C: IoController>(
                 _ => ZoneAction::Reset,
             };
             let shift = ns.lba_shift();
-            let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+            let slba = sector_to_lba(sector, shift);
             rq.pdu().slba = slba;
             *cmd = Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll);
         }
@@ -127,7 +129,7 @@ pub(super) fn prep_rq<C: IoController>(
         ReqOp::WriteZeroes if ns.zeroes_by_dsm => *cmd = setup_discard(ctx, ns, rq)?,
         ReqOp::WriteZeroes if ns.write_zeroes => {
             let shift = ns.lba_shift();
-            let slba = sector >> shift.saturating_sub(kernel::block::SECTOR_SHIFT);
+            let slba = sector_to_lba(sector, shift);
             let nlb = bytes >> shift;
             if nlb == 0 || nlb > 1 << 16 {
                 return Err(BlkStatus::IOERR);

@@ -370,7 +370,9 @@ pub(crate) fn build_dsm_ranges(
     out: &mut [DsmRange],
 ) -> Result<usize> {
     let mut n = 0;
-    let sectors_per_lba = lba_shift.checked_sub(SECTOR_SHIFT).ok_or(EINVAL)?;
+    let sectors_per_lba = lba_shift
+        .checked_sub(kernel::block::SECTOR_SHIFT)
+        .ok_or(EINVAL)?;
     for (sector, bytes) in extents {
         if bytes == 0
             || bytes & ((1 << lba_shift) - 1) != 0
@@ -390,9 +392,6 @@ pub(crate) fn build_dsm_ranges(
     }
     Ok(n)
 }
-
-/// log2 of the block layer's sector size.
-const SECTOR_SHIFT: u32 = 9;
 
 /// Size of every Identify data structure.
 pub(crate) const IDENTIFY_DATA_SIZE: usize = 4096;

@@ -230,9 +230,8 @@ pub(crate) fn max_zone_append_sectors(zasl: u8, mps_min_shift: u32, max_hw_secto
     if zasl == 0 {
         return max_hw_sectors;
     }
-    let shift = u32::from(zasl)
-        .saturating_add(mps_min_shift)
-        .saturating_sub(kernel::block::SECTOR_SHIFT);
+    let shift =
+        crate::spec::lba::sectors_per_lba_shift(u32::from(zasl).saturating_add(mps_min_shift));
     1u32.checked_shl(shift)
         .unwrap_or(u32::MAX)
         .min(max_hw_sectors)
@@ -266,7 +265,7 @@ impl ZoneDescriptor {
         if self.zt & ZONE_TYPE_MASK != ZONE_TYPE_SEQWRITE_REQ {
             return Err(BadZoneType(self.zt));
         }
-        let sect = |lba: u64| lba_to_sectors(lba, lba_shift);
+        let sect = |lba: u64| crate::spec::lba::lba_to_sectors(lba, lba_shift);
         let start = sect(self.zslba);
         let cond = self.zs >> ZONE_STATE_SHIFT;
         Ok(Zone {
@@ -281,14 +280,6 @@ impl ZoneDescriptor {
             cond,
         })
     }
-}
-
-/// An LBA of `2^lba_shift`-byte blocks in 512-byte sectors (C: `nvme_lba_to_sect`).
-pub(crate) fn lba_to_sectors(lba: u64, lba_shift: u32) -> u64 {
-    let shift = lba_shift.saturating_sub(kernel::block::SECTOR_SHIFT);
-    lba.checked_shl(shift)
-        .filter(|s| s >> shift == lba)
-        .unwrap_or(u64::MAX)
 }
 
 /// A zone report buffer's size for up to `nr_zones` zones (C:
@@ -394,7 +385,6 @@ mod tests {
         assert_eq!(d.to_zone(9, 4096).map(|z| z.start), Ok(8192));
         d.zt = 0x1;
         assert_eq!(d.to_zone(12, 32768), Err(BadZoneType(1)));
-        assert_eq!(lba_to_sectors(u64::MAX, 12), u64::MAX);
     }
 
     #[test]

@@ -20,7 +20,7 @@ KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme
                 "rust_nvme_ioctl", "rust_nvme_aen", "rust_nvme_cmd_effects", "rust_nvme_subsys",
                 "rust_nvme_timeout", "rust_nvme_transfer_len", "rust_nvme_log_pages", "rust_nvme_quirks",
                 "rust_nvme_errors", "rust_nvme_zns", "rust_nvme_pi", "rust_nvme_hwmon",
-                "rust_nvme_mq", "rust_nvme_uring", "rust_nvme_io_uring"]
+                "rust_nvme_mq", "rust_nvme_uring", "rust_nvme_io_uring", "rust_nvme_lba"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
