@@ -126,12 +126,13 @@ pub(crate) struct Pdu {
     retries: Atomic<u32>,
     /// The timeout handler already asked for an Abort of this command.
     aborted: Atomic<bool>,
-    /// Opcode sent, for error messages.
-    opcode: u8,
     /// First LBA, for error messages.
     slba: u64,
-    /// A passthrough command (`REQ_OP_DRV_IN`/`OUT`): what userspace asked to send.
-    passthru: Command,
+    /// The command as sent (C: `nvme_req(req)->cmd`): built here by `prep_rq` for block
+    /// I/O; for passthrough (`REQ_OP_DRV_IN`/`OUT`) written by the submitter as the user
+    /// gave it, and completed with its data pointer and cid by `prep_rq`. The SQ entry is
+    /// copied from here; written only before the request starts.
+    cmd: Command,
 }
 
 /// What a namespace's request queue carries (`queuedata`).
@@ -224,9 +225,8 @@ impl Default for Pdu {
             result: Atomic::new(0),
             retries: Atomic::new(0),
             aborted: Atomic::new(false),
-            opcode: 0,
             slba: 0,
-            passthru: Command::default(),
+            cmd: Command::default(),
         }
     }
 }
@@ -394,7 +394,7 @@ fn complete_cqe<C: IoController>(
             // C: `nvme_should_fail` in `nvme_try_complete_req`.
             let fault = c.queue_data().fault.as_ref();
             let status = fault
-                .and_then(|f| f.inject(c.pdu().opcode))
+                .and_then(|f| f.inject(c.pdu().cmd.opcode()))
                 .unwrap_or(cqe.status);
             c.pdu().status.store(u32::from(status), Relaxed);
             let result = u64::from(cqe.result) | (u64::from(cqe.dw1) << 32);
@@ -578,7 +578,6 @@ const SUBMIT_BATCH: usize = 32;
 /// and one doorbell (C: `nvme_submit_cmds`); at most [`SUBMIT_BATCH`] at a time.
 struct SubmitBatch<'a, C: IoController> {
     q: Option<&'a IoQueue<C>>,
-    cmds: [Command; SUBMIT_BATCH],
     started: [Option<blk_mq::Started<'a, Ops<C>>>; SUBMIT_BATCH],
     n: usize,
 }
@@ -587,7 +586,6 @@ impl<'a, C: IoController> SubmitBatch<'a, C> {
     fn new() -> Self {
         Self {
             q: None,
-            cmds: [Command::default(); SUBMIT_BATCH],
             started: [const { None }; SUBMIT_BATCH],
             n: 0,
         }
@@ -598,14 +596,14 @@ impl<'a, C: IoController> SubmitBatch<'a, C> {
         self.q.is_none_or(|b| core::ptr::eq(b, q))
     }
 
-    /// Adds the command of a started request of `q` (the batch is empty or for `q`).
-    fn push(&mut self, q: &'a IoQueue<C>, cmd: Command, started: blk_mq::Started<'a, Ops<C>>) {
+    /// Adds a started request of `q` (the batch is empty or for `q`), its command in
+    /// its PDU.
+    fn push(&mut self, q: &'a IoQueue<C>, started: blk_mq::Started<'a, Ops<C>>) {
         if self.n == SUBMIT_BATCH {
             self.submit();
         }
         self.q = Some(q);
-        if let (Some(c), Some(s)) = (self.cmds.get_mut(self.n), self.started.get_mut(self.n)) {
-            *c = cmd;
+        if let Some(s) = self.started.get_mut(self.n) {
             *s = Some(started);
             self.n += 1;
         }
@@ -618,7 +616,8 @@ impl<'a, C: IoController> SubmitBatch<'a, C> {
         let Some(q) = self.q.take() else {
             return;
         };
-        let ok = q.submit_all(self.cmds.get(..n).unwrap_or(&[])).is_ok();
+        let cmds = self.started.iter().take(n).flatten().map(|s| &s.pdu().cmd);
+        let ok = q.submit_all(cmds).is_ok();
         for s in self.started.iter_mut().take(n) {
             if let Some(s) = s.take() {
                 if !ok {
@@ -661,12 +660,11 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
             ctx.stranded.lock().append(bios);
             return BlkStatus::OK;
         }
-        let mut cmd = Command::default();
-        if let Err(s) = map::prep_rq(ctx, rq.queue_data(), &mut rq, &mut cmd) {
+        if let Err(s) = map::prep_rq(ctx, rq.queue_data(), &mut rq) {
             return s;
         }
         let started = rq.start();
-        if q.submit(&cmd, last).is_err() {
+        if q.submit(&started.pdu().cmd, last).is_err() {
             started.fail();
             return BlkStatus::IOERR;
         }
@@ -687,9 +685,8 @@ impl<C: IoController> blk_mq::Operations for Ops<C> {
                 list.retry(rq);
                 continue;
             }
-            let mut cmd = Command::default();
-            match map::prep_rq(ctx, rq.queue_data(), &mut rq, &mut cmd) {
-                Ok(()) => batch.push(q, cmd, rq.start()),
+            match map::prep_rq(ctx, rq.queue_data(), &mut rq) {
+                Ok(()) => batch.push(q, rq.start()),
                 Err(_) => list.retry(rq),
             }
         }
@@ -757,7 +754,7 @@ fn complete_rq<C: IoController>(mut rq: Completing<'_, Ops<C>>) {
         let sts = Status::from_cqe(status).map_or(BlkStatus::OK, |s| {
             let ns = rq.queue_data();
             let disk = format_args!("nvme{}n{}", ns.instance, ns.disk_id);
-            ns.diag.passthru_failed(disk, &p.passthru, status);
+            ns.diag.passthru_failed(disk, &p.cmd, status);
             block_status(&s)
         });
         rq.end(sts);
@@ -796,7 +793,7 @@ fn complete_rq<C: IoController>(mut rq: Completing<'_, Ops<C>>) {
             let shift = ns.lba_shift();
             let lba = crate::spec::lba::sector_to_lba(r.sector(), shift);
             ns.diag
-                .io_failed(disk, p.opcode, lba, r.bytes() >> shift, status);
+                .io_failed(disk, p.cmd.opcode(), lba, r.bytes() >> shift, status);
             if dead {
                 BlkStatus::IOERR
             } else {

@@ -348,10 +348,7 @@ impl QueuePair {
     /// # Errors
     ///
     /// `ENODEV` as for [`Self::submit`]: none of them is written.
-    pub(crate) fn submit_all(&self, cmds: &[Command]) -> Result {
-        if cmds.is_empty() {
-            return Ok(());
-        }
+    pub(crate) fn submit_all<'c>(&self, cmds: impl IntoIterator<Item = &'c Command>) -> Result {
         let mut sq = self.sq_state.lock();
         if !self.doorbells_open() {
             return Err(ENODEV);
@@ -360,6 +357,10 @@ impl QueuePair {
             self.sq.write(usize::from(sq.tail), *cmd);
             // INVARIANT: `Ring::next` stays below the depth.
             sq.tail = sq.ring.next(sq.tail);
+        }
+        if sq.tail == sq.last_tail {
+            // Nothing to announce.
+            return Ok(());
         }
         sq.last_tail = sq.tail;
         // Checked open above, under the lock.

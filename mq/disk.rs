@@ -223,7 +223,7 @@ impl<'a, C: IoController> DiskView<'a, C> {
             data,
             timeout_ms,
             |pdu| {
-                pdu.passthru = *cmd;
+                pdu.cmd = *cmd;
                 pdu.status.store(0, Relaxed);
                 pdu.result.store(0, Relaxed);
             },
@@ -277,7 +277,7 @@ impl<C: IoController> DiskView<'_, C> {
     ) -> Result<Queued> {
         let write = cmd.opcode() & 1 != 0;
         self.execute_drv_uring::<UringEnd>(ucmd, write, data, timeout_ms, |pdu| {
-            pdu.passthru = *cmd;
+            pdu.cmd = *cmd;
             pdu.status.store(0, Relaxed);
             pdu.result.store(0, Relaxed);
         })
@@ -318,7 +318,7 @@ impl<C: IoController> DiskView<'_, C> {
                 DrvData::Kernel(&mut buf),
                 0,
                 |pdu| {
-                    pdu.passthru = cmd;
+                    pdu.cmd = cmd;
                     pdu.status.store(0, Relaxed);
                 },
                 |pdu, sts| match Status::from_cqe(pdu.status.load(Relaxed) as u16) {

@@ -41,18 +41,16 @@ use crate::{
     spec::zns::ZoneAction,
 };
 
-/// Builds into `cmd` the NVMe command for a request being dispatched and maps its data
-/// (C: `nvme_prep_rq`). Built in place, as C builds it in the request's PDU: a command
-/// returned by value costs copies of its 64 bytes on every I/O.
+/// Builds the NVMe command for a request being dispatched into its PDU and maps its data
+/// (C: `nvme_prep_rq`). Built in place, as C builds it in the request's PDU: no zeroed
+/// command on the stack, no copy of a passthrough command, and the SQ takes it from there.
 #[inline]
 pub(super) fn prep_rq<C: IoController>(
     ctx: &IoContext<C>,
     ns: &NsInfo<C>,
     rq: &mut Dispatch<'_, Ops<C>>,
-    cmd: &mut Command,
 ) -> Result<(), BlkStatus> {
-    let r = rq.rq();
-    let (op, sector, bytes, tag) = (r.op(), r.sector(), r.bytes(), r.tag());
+    let op = rq.rq().op();
     if rq.first_dispatch() {
         // Not a requeue: start counting retries.
         rq.pdu().retries.store(0, Relaxed);
@@ -68,83 +66,18 @@ pub(super) fn prep_rq<C: IoController>(
         return Err(BlkStatus::IOERR);
     }
     match op {
-        ReqOp::DrvIn | ReqOp::DrvOut => {
-            *cmd = rq.pdu().passthru;
-            if bytes > 0 {
-                let dir = if op == ReqOp::DrvOut {
-                    DataDir::ToDevice
-                } else {
-                    DataDir::FromDevice
-                };
-                map_data(ctx, rq, cmd, dir, bytes)?;
-                // The user's metadata, checked by the ioctl against what the command
-                // moves; as given, without the driver's PRINFO (C).
-                let meta = rq.rq().integrity_bytes();
-                if meta != 0 {
-                    map_metadata(rq, cmd, dir, Ok(meta))?;
-                }
-            }
-        }
-        ReqOp::Read | ReqOp::Write | ReqOp::ZoneAppend => {
-            let shift = ns.lba_shift();
-            let slba = sector_to_lba(sector, shift);
-            let nlb = bytes >> shift;
-            if nlb == 0 || bytes & ((1 << shift) - 1) != 0 {
-                return Err(BlkStatus::IOERR);
-            }
-            let (opc, dir) = match op {
-                ReqOp::Write => (IoOpcode::Write, DataDir::ToDevice),
-                // At the zone's start: the controller picks the LBA (C: `nvme_setup_rw`).
-                ReqOp::ZoneAppend => (IoOpcode::ZoneAppend, DataDir::ToDevice),
-                _ => (IoOpcode::Read, DataDir::FromDevice),
-            };
-            rq.pdu().slba = slba;
-            *cmd = Command::rw(opc, ns.nsid, slba, nlb, rq.rq().is_fua());
-            map_data(ctx, rq, cmd, dir, bytes)?;
-            // Checked here: most namespaces carry no metadata.
-            if ns.has_metadata() {
-                protect(&ns.meta(), rq, cmd, dir, nlb, op == ReqOp::ZoneAppend)?;
-            }
-        }
-        ReqOp::Flush => *cmd = Command::flush(ns.nsid),
+        ReqOp::DrvIn | ReqOp::DrvOut => prep_passthru(ctx, rq, op)?,
+        ReqOp::Read | ReqOp::Write | ReqOp::ZoneAppend => prep_rw(ctx, ns, rq, op)?,
+        ReqOp::Flush => rq.pdu().cmd = Command::flush(ns.nsid),
         ReqOp::ZoneOpen
         | ReqOp::ZoneClose
         | ReqOp::ZoneFinish
         | ReqOp::ZoneReset
-        | ReqOp::ZoneResetAll => {
-            // C: `nvme_setup_zone_mgmt_send`.
-            let action = match op {
-                ReqOp::ZoneOpen => ZoneAction::Open,
-                ReqOp::ZoneClose => ZoneAction::Close,
-                ReqOp::ZoneFinish => ZoneAction::Finish,
-                _ => ZoneAction::Reset,
-            };
-            let shift = ns.lba_shift();
-            let slba = sector_to_lba(sector, shift);
-            rq.pdu().slba = slba;
-            *cmd = Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll);
-        }
-        ReqOp::Discard if ns.dsm => *cmd = setup_discard(ctx, ns, rq)?,
+        | ReqOp::ZoneResetAll => prep_zone_mgmt(ns, rq, op),
+        ReqOp::Discard if ns.dsm => setup_discard(ctx, ns, rq)?,
         // C: `nvme_setup_write_zeroes` with `NVME_QUIRK_DEALLOCATE_ZEROES`.
-        ReqOp::WriteZeroes if ns.zeroes_by_dsm => *cmd = setup_discard(ctx, ns, rq)?,
-        ReqOp::WriteZeroes if ns.write_zeroes => {
-            let shift = ns.lba_shift();
-            let slba = sector_to_lba(sector, shift);
-            let nlb = bytes >> shift;
-            if nlb == 0 || nlb > 1 << 16 {
-                return Err(BlkStatus::IOERR);
-            }
-            rq.pdu().slba = slba;
-            let deallocate = ns.deac && !rq.rq().is_nounmap();
-            *cmd = Command::write_zeroes(ns.nsid, slba, nlb, deallocate);
-            // The controller makes the protection information of the zeroes (C:
-            // `nvme_setup_write_zeroes`).
-            let meta = ns.meta();
-            if meta.has_pi() {
-                cmd.cdw12 |= pi::RW_PRACT;
-                set_ref_tag(&meta, cmd, rq.rq().pi_ref_tag());
-            }
-        }
+        ReqOp::WriteZeroes if ns.zeroes_by_dsm => setup_discard(ctx, ns, rq)?,
+        ReqOp::WriteZeroes if ns.write_zeroes => prep_write_zeroes(ns, rq)?,
         _ => {
             if !ctx.warned_notsupp.xchg(true, Relaxed) {
                 dev_warn!(
@@ -158,9 +91,111 @@ pub(super) fn prep_rq<C: IoController>(
             return Err(BlkStatus::NOTSUPP);
         }
     }
-    rq.pdu().opcode = cmd.opcode();
+    let tag = rq.rq().tag();
     // The command identifier is the blk-mq tag: unique among this queue's commands.
-    cmd.set_cid(tag);
+    rq.pdu().cmd.set_cid(tag);
+    Ok(())
+}
+
+/// A passthrough command (`REQ_OP_DRV_IN`/`OUT`): the submitter put it in the PDU as
+/// the user gave it; its data and the user's metadata are mapped here (C:
+/// `nvme_map_data`, `nvme_map_metadata`).
+fn prep_passthru<C: IoController>(
+    ctx: &IoContext<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
+    op: ReqOp,
+) -> Result<(), BlkStatus> {
+    let bytes = rq.rq().bytes();
+    if bytes == 0 {
+        return Ok(());
+    }
+    let dir = if op == ReqOp::DrvOut {
+        DataDir::ToDevice
+    } else {
+        DataDir::FromDevice
+    };
+    let data = map_data(ctx, rq, dir, bytes)?;
+    data.set_in(&mut rq.pdu().cmd);
+    // The user's metadata, checked by the ioctl against what the command moves; as
+    // given, without the driver's PRINFO (C).
+    let meta = rq.rq().integrity_bytes();
+    if meta != 0 {
+        let mptr = map_metadata(rq, dir, Ok(meta))?;
+        rq.pdu().cmd.mptr = mptr;
+    }
+    Ok(())
+}
+
+/// A read, write or zone append (C: `nvme_setup_rw`).
+fn prep_rw<C: IoController>(
+    ctx: &IoContext<C>,
+    ns: &NsInfo<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
+    op: ReqOp,
+) -> Result<(), BlkStatus> {
+    let (sector, bytes, fua) = (rq.rq().sector(), rq.rq().bytes(), rq.rq().is_fua());
+    let shift = ns.lba_shift();
+    let slba = sector_to_lba(sector, shift);
+    let nlb = bytes >> shift;
+    if nlb == 0 || bytes & ((1 << shift) - 1) != 0 {
+        return Err(BlkStatus::IOERR);
+    }
+    let (opc, dir) = match op {
+        ReqOp::Write => (IoOpcode::Write, DataDir::ToDevice),
+        // At the zone's start: the controller picks the LBA (C: `nvme_setup_rw`).
+        ReqOp::ZoneAppend => (IoOpcode::ZoneAppend, DataDir::ToDevice),
+        _ => (IoOpcode::Read, DataDir::FromDevice),
+    };
+    let data = map_data(ctx, rq, dir, bytes)?;
+    let pdu = rq.pdu();
+    pdu.slba = slba;
+    pdu.cmd = Command::rw(opc, ns.nsid, slba, nlb, fua);
+    data.set_in(&mut pdu.cmd);
+    // Checked here: most namespaces carry no metadata.
+    if ns.has_metadata() {
+        protect(&ns.meta(), rq, dir, nlb, op == ReqOp::ZoneAppend)?;
+    }
+    Ok(())
+}
+
+/// Zone Open, Close, Finish or Reset (C: `nvme_setup_zone_mgmt_send`).
+fn prep_zone_mgmt<C: IoController>(ns: &NsInfo<C>, rq: &mut Dispatch<'_, Ops<C>>, op: ReqOp) {
+    let action = match op {
+        ReqOp::ZoneOpen => ZoneAction::Open,
+        ReqOp::ZoneClose => ZoneAction::Close,
+        ReqOp::ZoneFinish => ZoneAction::Finish,
+        _ => ZoneAction::Reset,
+    };
+    let slba = sector_to_lba(rq.rq().sector(), ns.lba_shift());
+    let pdu = rq.pdu();
+    pdu.slba = slba;
+    pdu.cmd = Command::zone_mgmt_send(ns.nsid, slba, action, op == ReqOp::ZoneResetAll);
+}
+
+/// Write Zeroes (C: `nvme_setup_write_zeroes`).
+fn prep_write_zeroes<C: IoController>(
+    ns: &NsInfo<C>,
+    rq: &mut Dispatch<'_, Ops<C>>,
+) -> Result<(), BlkStatus> {
+    let r = rq.rq();
+    let shift = ns.lba_shift();
+    let slba = sector_to_lba(r.sector(), shift);
+    let nlb = r.bytes() >> shift;
+    if nlb == 0 || nlb > 1 << 16 {
+        return Err(BlkStatus::IOERR);
+    }
+    let deallocate = ns.deac && !r.is_nounmap();
+    let ref_tag = r.pi_ref_tag();
+    let pdu = rq.pdu();
+    pdu.slba = slba;
+    pdu.cmd = Command::write_zeroes(ns.nsid, slba, nlb, deallocate);
+    // The controller makes the protection information of the zeroes (C:
+    // `nvme_setup_write_zeroes`).
+    let meta = ns.meta();
+    if meta.has_pi() {
+        pdu.cmd.cdw12 |= pi::RW_PRACT;
+        set_ref_tag(&meta, &mut pdu.cmd, ref_tag);
+    }
     Ok(())
 }
 
@@ -169,7 +204,7 @@ fn setup_discard<C: IoController>(
     ctx: &IoContext<C>,
     ns: &NsInfo<C>,
     rq: &mut Dispatch<'_, Ops<C>>,
-) -> Result<Command, BlkStatus> {
+) -> Result<(), BlkStatus> {
     rq.alloc_list_page()?;
     let (r, parts) = rq.parts::<DsmRange>();
     let len = DSM_MAX_RANGES.min(parts.list.len());
@@ -178,8 +213,10 @@ fn setup_discard<C: IoController>(
         Ok(n) => {
             let slba = ranges[0].slba;
             let dma = parts.list_dma;
-            rq.pdu().slba = slba;
-            Ok(Command::dsm_deallocate(ns.nsid, dma, n))
+            let pdu = rq.pdu();
+            pdu.slba = slba;
+            pdu.cmd = Command::dsm_deallocate(ns.nsid, dma, n);
+            Ok(())
         }
         Err(_) => {
             dev_err!(
@@ -203,7 +240,6 @@ fn setup_discard<C: IoController>(
 fn protect<C: IoController>(
     meta: &Metadata,
     rq: &mut Dispatch<'_, Ops<C>>,
-    cmd: &mut Command,
     dir: DataDir,
     nlb: u32,
     append: bool,
@@ -214,14 +250,22 @@ fn protect<C: IoController>(
         rq.unmap();
         return Err(BlkStatus::NOTSUPP);
     }
-    if checks.is_some() {
-        let len = nlb.checked_mul(u32::from(meta.ms)).ok_or(BlkStatus::IOERR);
-        map_metadata(rq, cmd, dir, len)?;
+    let mptr = match checks {
+        Some(_) => {
+            let len = nlb.checked_mul(u32::from(meta.ms)).ok_or(BlkStatus::IOERR);
+            Some(map_metadata(rq, dir, len)?)
+        }
+        None => None,
+    };
+    let ref_tag = rq.rq().pi_ref_tag();
+    let cmd = &mut rq.pdu().cmd;
+    if let Some(mptr) = mptr {
+        cmd.mptr = mptr;
     }
     let prinfo = meta.prinfo(checks.map(|c| (c.guard, c.ref_tag, c.app_tag.is_some())));
     cmd.cdw12 |= prinfo;
     if prinfo & (pi::RW_PRACT | pi::RW_PRCHK_REF) != 0 {
-        set_ref_tag(meta, cmd, rq.rq().pi_ref_tag());
+        set_ref_tag(meta, cmd, ref_tag);
         if append && prinfo & pi::RW_PRCHK_REF != 0 {
             cmd.cdw12 |= pi::APPEND_PIREMAP;
         }
@@ -233,24 +277,16 @@ fn protect<C: IoController>(
     Ok(())
 }
 
-/// Maps the request's integrity payload of `len` bytes into the command's metadata
-/// pointer (C: `nvme_pci_setup_meta_mptr`); unmaps the request on failure.
+/// Maps the request's integrity payload of `len` bytes for the command's metadata
+/// pointer (C: `nvme_pci_setup_meta_mptr`) and returns its bus address; unmaps the
+/// request on failure.
 fn map_metadata<C: IoController>(
     rq: &mut Dispatch<'_, Ops<C>>,
-    cmd: &mut Command,
     dir: DataDir,
     len: Result<u32, BlkStatus>,
-) -> Result<(), BlkStatus> {
-    match len.and_then(|len| rq.map_integrity(dir, len)) {
-        Ok(addr) => {
-            cmd.mptr = addr;
-            Ok(())
-        }
-        Err(e) => {
-            rq.unmap();
-            Err(e)
-        }
-    }
+) -> Result<u64, BlkStatus> {
+    len.and_then(|len| rq.map_integrity(dir, len))
+        .inspect_err(|_| rq.unmap())
 }
 
 /// Sets the Expected Initial Logical Block Reference Tag (C: `nvme_set_ref_tag`).
@@ -261,29 +297,43 @@ fn set_ref_tag(meta: &Metadata, cmd: &mut Command, full: u64) {
     }
 }
 
-/// DMA-maps the request's data and fills in the command's PRPs or SGL (C:
+/// Where a command's data is: the two words of its Data Pointer, as PRP entries or as
+/// one SGL descriptor.
+#[derive(Clone, Copy)]
+enum DataPtr {
+    Prp(u64, u64),
+    Sgl((u64, u64)),
+}
+
+impl DataPtr {
+    /// Writes the Data Pointer and the PSDT that says how to read it.
+    fn set_in(self, cmd: &mut Command) {
+        match self {
+            Self::Prp(prp1, prp2) => cmd.set_prps(prp1, prp2),
+            Self::Sgl(dptr) => cmd.set_sgl(dptr),
+        }
+    }
+}
+
+/// DMA-maps the request's data and returns the PRPs or SGL that describe it (C:
 /// `nvme_map_data`).
 #[inline]
 fn map_data<C: IoController>(
     ctx: &IoContext<C>,
     rq: &mut Dispatch<'_, Ops<C>>,
-    cmd: &mut Command,
     dir: DataDir,
     bytes: u32,
-) -> Result<(), BlkStatus> {
+) -> Result<DataPtr, BlkStatus> {
     let mapped = rq.map_data(dir, MAX_SEGMENTS)?;
     let user_cmd = rq.rq().op().is_drv();
     if let Some((addr, len)) = rq.single_segment() {
         // The common small I/O: one segment, described in the command itself, with no
         // walk over segments and no list page (C: `nvme_pci_setup_data_simple`).
         if crate::spec::sgl::use_sgl_one(ctx.sgls, user_cmd, addr, len, ctx.page_size) {
-            cmd.set_sgl(SglDesc::data_block(addr, len).to_dptr());
-            return Ok(());
+            return Ok(DataPtr::Sgl(SglDesc::data_block(addr, len).to_dptr()));
         }
         if let Some(p) = prp::simple(addr, len, ctx.page_size) {
-            cmd.prp1 = p.prp1;
-            cmd.prp2 = p.prp2;
-            return Ok(());
+            return Ok(DataPtr::Prp(p.prp1, p.prp2));
         }
     }
     if crate::spec::sgl::use_sgl(
@@ -297,8 +347,7 @@ fn map_data<C: IoController>(
         // One segment: one Data Block descriptor in the command, no list (C:
         // `nvme_pci_setup_data_simple`).
         if let (1, Some((addr, len))) = (mapped, rq.segments().next()) {
-            cmd.set_sgl(SglDesc::data_block(addr, len).to_dptr());
-            return Ok(());
+            return Ok(DataPtr::Sgl(SglDesc::data_block(addr, len).to_dptr()));
         }
         if let Err(e) = rq.alloc_list_page() {
             rq.unmap();
@@ -306,10 +355,7 @@ fn map_data<C: IoController>(
         }
         let (_, parts) = rq.parts::<SglDesc>();
         return match crate::spec::sgl::build(parts.segments, parts.list, parts.list_dma) {
-            Ok(d) => {
-                cmd.set_sgl(d.to_dptr());
-                Ok(())
-            }
+            Ok(d) => Ok(DataPtr::Sgl(d.to_dptr())),
             Err(_) => {
                 rq.unmap();
                 Err(BlkStatus::IOERR)
@@ -328,11 +374,7 @@ fn map_data<C: IoController>(
     }
     let (_, parts) = rq.parts::<u64>();
     match prp::build(parts.segments, ctx.page_size, parts.list, parts.list_dma) {
-        Ok(p) => {
-            cmd.prp1 = p.prp1;
-            cmd.prp2 = p.prp2;
-            Ok(())
-        }
+        Ok(p) => Ok(DataPtr::Prp(p.prp1, p.prp2)),
         Err(_) => {
             dev_err!(
                 ctx.pdev.as_ref(),

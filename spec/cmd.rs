@@ -332,6 +332,8 @@ pub(crate) const WZ_DEAC: u32 = 1 << 25;
 pub(crate) const DSM_AD: u32 = 1 << 2;
 /// Most ranges one Dataset Management command carries (C: `NVME_DSM_MAX_RANGES`).
 pub(crate) const DSM_MAX_RANGES: usize = 256;
+/// Command Dword 0 PSDT value: PRPs for data and metadata.
+pub(crate) const PSDT_PRP: u32 = 0x0;
 /// Command Dword 0 PSDT value: SGL for data, metadata pointer is an address.
 pub(crate) const PSDT_SGL: u32 = 0x1;
 /// Get Log Page CDW14: the Command Set Identifier (bits 31:24).
@@ -535,6 +537,15 @@ impl Command {
         c
     }
 
+    /// Describes the data with PRP Entries 1 and 2 (PSDT: PRPs).
+    pub(crate) fn set_prps(&mut self, prp1: u64, prp2: u64) {
+        self.cdw0 = Cdw0::from_raw(self.cdw0)
+            .with_psdt(Bounded::<u32, 2>::new::<{ PSDT_PRP }>())
+            .into_raw();
+        self.prp1 = prp1;
+        self.prp2 = prp2;
+    }
+
     /// Describes the data with an SGL descriptor instead of PRPs.
     pub(crate) fn set_sgl(&mut self, dptr: (u64, u64)) {
         self.cdw0 = Cdw0::from_raw(self.cdw0)
@@ -544,7 +555,6 @@ impl Command {
         self.prp2 = dptr.1;
     }
 
-    /// Identify I/O Command Set specific Controller (CNS 06h) for the NVM command set.
     /// Get Log Page of `len` bytes (a multiple of 4, at most 4 KiB here) into `dma`;
     /// `rae` keeps the event it reports masked (RAE=1), else reading clears it.
     pub(crate) fn get_log_page(lid: LogPage, nsid: u32, dma: u64, len: u32, rae: bool) -> Self {

@@ -1075,6 +1075,12 @@ pub(crate) struct Started<'a, T: Operations> {
 }
 
 impl<T: Operations> Started<'_, T> {
+    /// The driver's data of the request, as the dispatcher left it (fields that change
+    /// once it is started are the driver's atomics).
+    pub(crate) fn pdu(&self) -> &T::Pdu {
+        self.rq.pdu()
+    }
+
     /// The request never reached the device (its submission failed): releases its
     /// mapping; `queue_rq` then returns an error and blk-mq ends it.
     pub(crate) fn fail(self) {
