@@ -8,11 +8,7 @@
 
 use kernel::{
     device,
-    io::{
-        poll::read_poll_timeout,
-        Io, //
-    },
-    num::Bounded,
+    io::Io,
     pci,
     prelude::*,
     str::CString,
@@ -30,13 +26,6 @@ use kernel::{
         SpinLock,
         SpinLockIrq, //
     },
-    time::{
-        delay::fsleep,
-        msecs_to_jiffies,
-        Delta,
-        Instant,
-        Monotonic, //
-    },
     workqueue::{
         self,
         impl_has_work,
@@ -49,10 +38,13 @@ use kernel::{
 mod admin;
 mod aen;
 mod bringup;
+mod enable;
 mod gate;
 mod health;
+mod lifecycle;
 mod ns;
 mod subsys;
+mod teardown;
 mod timeout;
 mod zoned;
 
@@ -61,6 +53,7 @@ use subsys::Membership;
 use admin::AdminQueue;
 pub(crate) use admin::DmaHold;
 use gate::UserGate;
+use teardown::Teardown;
 
 use crate::{
     abstractions::{
@@ -68,14 +61,6 @@ use crate::{
         device::{
             Binding,
             BoundRef, //
-        },
-        pci::{
-            ChannelState,
-            ErsResult, //
-        },
-        wait::{
-            new_wait_queue,
-            WaitQueue, //
         },
         workqueue::WorkExt,
     },
@@ -87,62 +72,24 @@ use crate::{
         ctrl_warn, //
     },
     hw::quirks::Quirks,
-    hw::shadow_doorbell::{
-        cq_idx,
-        sq_idx,
-        DbBuf,
-        OACS_DBBUF, //
-    },
+    hw::shadow_doorbell::DbBuf,
     hw::vectors::{
         Handler,
         InIrq,
-        IrqNumber,
-        IrqOwned,
         Vectors, //
     },
-    mq::{
-        self,
-        IoContext,
-        IoController,
-        PassthruDone,
-        TimedOut,
-        TimeoutAction, //
-    },
-    queue::{
-        Bar0,
-        CqState,
-        QueuePair, //
-    },
-    spec::cmd::{
-        AdminOpcode,
-        Cns,
-        Command,
-        Completion,
-        LogPage,
-        SqPrio,
-        Status,
-        NSID_ALL, //
-    },
-    spec::cmd_effects::{
-        self,
-        Effects, //
-    },
+    mq,
+    queue::Bar0,
+    spec::cmd::Cns,
+    spec::cmd_effects::Effects,
     spec::identify::{
-        EffectsLog,
-        IdBuf,
         IdCtrl,
-        IdentifyCtrl,
-        IdentifyCtrlNvm,
         Identity,
         NvmCtrlLimits, //
     },
-    spec::prp,
     spec::regs::{
         self,
         Cap,
-        Shn,
-        Shst,
-        CC,
         CSTS, //
     },
 };
@@ -347,10 +294,6 @@ impl Handler for VectorHandler {
         handled
     }
 }
-
-/// How long a `delay_before_chk_rdy` controller needs after CC.EN clears before CSTS.RDY
-/// means anything (C: `NVME_QUIRK_DELAY_AMOUNT`, found by experiment).
-const DELAY_BEFORE_CHK_RDY_MS: i64 = 2300;
 
 /// What the layers above give a controller at probe (the glue, `pci.rs`, hands them
 /// over), so that the controller does not import them.
@@ -875,109 +818,6 @@ impl Ctrl {
         self.scan_work.flush();
     }
 
-    fn csts(&self) -> Result<CSTS> {
-        let bar = self.bar.try_access().ok_or(ENODEV)?;
-        Ok(bar.read(regs::CSTS))
-    }
-
-    fn read_cap(&self) -> Result<Cap> {
-        let bar = self.bar.try_access().ok_or(ENODEV)?;
-        let lo = bar.read(regs::CAP_LO).value().get();
-        let hi = bar.read(regs::CAP_HI).value().get();
-        // All ones: the device is gone. All zeroes: nothing decodes the BAR (MQES 0 is
-        // not a valid queue size either).
-        if (lo == regs::REG_DEAD && hi == regs::REG_DEAD) || (lo == 0 && hi == 0) {
-            ctrl_err!(
-                self.instance,
-                "controller not responding (CAP reads {:#x})\n",
-                (u64::from(hi) << 32) | u64::from(lo)
-            );
-            return Err(ENODEV);
-        }
-        Ok(Cap::from_halves(lo, hi))
-    }
-
-    /// Waits, bounded by `timeout_ms`, until CSTS satisfies `done`.
-    ///
-    /// # Errors
-    ///
-    /// `ENODEV` if the device is gone (CSTS reads all ones), `EIO` on CSTS.CFS,
-    /// `ETIMEDOUT` when the time runs out.
-    fn wait_csts(&self, what: &str, timeout_ms: u32, done: impl Fn(CSTS) -> bool) -> Result {
-        let r = read_poll_timeout(
-            || self.csts(),
-            |c| c.into_raw() == regs::REG_DEAD || c.cfs() || done(*c),
-            Delta::from_micros(POLL_INTERVAL_US),
-            Delta::from_millis(i64::from(timeout_ms)),
-        );
-        match r {
-            Ok(c) if c.into_raw() == regs::REG_DEAD => {
-                dev_err!(self.dev(), "device gone while waiting for {}\n", what);
-                Err(ENODEV)
-            }
-            Ok(c) if c.cfs() && !done(c) => {
-                dev_err!(
-                    self.dev(),
-                    "controller fatal status (CSTS.CFS) while waiting for {}\n",
-                    what
-                );
-                Err(EIO)
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                dev_err!(
-                    self.dev(),
-                    "timed out after {} ms waiting for {}\n",
-                    timeout_ms,
-                    what
-                );
-                Err(e)
-            }
-        }
-    }
-
-    /// Clears CC.EN and waits for CSTS.RDY to clear (C: `nvme_disable_ctrl`).
-    fn disable(&self, cap: Cap) -> Result {
-        {
-            let bar = self.bar.try_access().ok_or(ENODEV)?;
-            let cc = bar.read(regs::CC);
-            if !cc.en() && !bar.read(regs::CSTS).rdy() {
-                return Ok(());
-            }
-            bar.write_reg(cc.with_en(false));
-        }
-        if self.quirks.has(Quirks::DELAY_BEFORE_CHK_RDY) {
-            // Such controllers misreport CSTS.RDY right after CC.EN clears (C's delay).
-            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(DELAY_BEFORE_CHK_RDY_MS));
-        }
-        self.wait_csts(
-            "CSTS.RDY to clear",
-            cap.timeout_ms().max(regs::CAP_TO_UNIT_MS),
-            |c| !c.rdy(),
-        )
-    }
-
-    /// Programs CC and waits for CSTS.RDY (C: `nvme_enable_ctrl`).
-    fn enable(&self, cap: Cap, page_shift: u32) -> Result {
-        let mps = page_shift.checked_sub(regs::MPS_BASE_SHIFT).ok_or(EINVAL)?;
-        let cc = CC::zeroed()
-            .try_with_css(regs::cc_css(cap))?
-            .with_ams(Bounded::<u32, 3>::new::<{ regs::CC_AMS_RR }>())
-            .try_with_mps(mps)?
-            .with_const_iosqes::<{ regs::SQES_LOG2 }>()
-            .with_const_iocqes::<{ regs::CQES_LOG2 }>();
-        {
-            let bar = self.bar.try_access().ok_or(ENODEV)?;
-            bar.write_reg(cc);
-            bar.write_reg(cc.with_en(true));
-        }
-        self.wait_csts(
-            "CSTS.RDY",
-            cap.timeout_ms().max(regs::CAP_TO_UNIT_MS),
-            |c| c.rdy(),
-        )
-    }
-
     /// The reset work: the first bring-up (from probe) or a reset (from `Resetting`).
     /// On failure the controller is marked dead (C: `nvme_reset_work`,
     /// `nvme_remove_dead_ctrl`).
@@ -985,7 +825,7 @@ impl Ctrl {
         let mut inner = self.inner.lock();
         if self.state() == State::Resetting {
             ctrl_info!(self.instance, "resetting controller\n");
-            self.disable_io(false);
+            self.disable_io(Teardown::Disable);
         }
         if !self.change_state(State::Connecting) {
             // Removal began; it finishes the teardown.
@@ -1017,342 +857,6 @@ impl Ctrl {
                 self.change_state(State::Dead);
             }
         }
-    }
-
-    /// Resumes dispatching on the I/O queues (requeued requests go out again).
-    fn unquiesce_io(&self) {
-        if let Some(ts) = self.hw.lock().tagset.as_ref() {
-            ts.unquiesce();
-        }
-    }
-
-    /// Stops the controller's I/O path (C: `nvme_dev_disable`): quiesces the queues,
-    /// deletes the I/O queues and shuts down (`shutdown`) or just disables the
-    /// controller, frees the interrupt handlers, reaps what already completed, and
-    /// cancels the rest (requeued while the controller is alive, failed once dead).
-    ///
-    /// Needs only `hw`, never `inner`: the timeout handler calls it while others hold
-    /// `inner` waiting for I/O. Idempotent.
-    fn disable_io(&self, shutdown: bool) {
-        let mut hw = self.hw.lock();
-        let hw = &mut *hw;
-        if let Some(ts) = hw.tagset.as_ref() {
-            ts.quiesce();
-        }
-        let alive = self
-            .csts()
-            .map_or(false, |c| c.into_raw() != regs::REG_DEAD);
-        let admin = self.admin.lock().clone();
-        // The queues that exist on the controller (after a reset granted fewer, not the
-        // first ones of the tag set), newest first, for the deletions below.
-        let mut created: KVec<u16> = KVec::new();
-        // No I/O doorbell from here on: the queues are about to stop existing, and
-        // writing the doorbell of a deleted queue is a protocol error.
-        if let Some(ts) = hw.tagset.as_ref() {
-            for qp in ts.queues().iter().rev() {
-                if qp.is_live() && created.push(qp.qid, GFP_KERNEL).is_err() {
-                    // Without the list, the controller's disable deletes them all.
-                    created.clear();
-                }
-                qp.set_live(false);
-            }
-        }
-        // No interrupt may complete requests once cancelling starts; admin commands
-        // below complete by polling.
-        if let Some(v) = hw.vectors.as_mut() {
-            v.free_handlers();
-        }
-        if alive && hw.queues_live && shutdown {
-            if let Some(admin) = admin.as_ref() {
-                // A controller that does not answer one deletion will not answer the
-                // next: go on to the shutdown rather than wait out every queue.
-                for qid in created.iter().copied() {
-                    if self
-                        .admin(admin, AdminOpcode::DeleteSq, Command::delete_sq(qid))
-                        .and_then(|_| {
-                            self.admin(admin, AdminOpcode::DeleteCq, Command::delete_cq(qid))
-                        })
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-        if alive {
-            if shutdown {
-                let _ = self.shutdown();
-            }
-            // No admin doorbell once the controller may have dropped its admin queue:
-            // a command another task submits now fails at once.
-            if let Some(a) = admin.as_ref() {
-                a.stop_doorbells();
-            }
-            // Disabling deletes every queue on the controller and stops its DMA. A
-            // controller that does not acknowledge it loses bus mastering, so that it
-            // cannot write into buffers freed from here on.
-            if let Some(cap) = hw.cap {
-                if self.disable(cap).is_err() {
-                    crate::abstractions::pci::clear_master(&self.pdev);
-                }
-            }
-        }
-        // Only now, with the controller disabled, do admin waiters give up (and free
-        // what the controller could still have written).
-        if let Some(a) = admin.as_ref() {
-            a.qp.set_live(false);
-            a.wake_waiters();
-        }
-        hw.queues_live = false;
-        // Dropped outside the spinlock: the last reference frees DMA memory that its
-        // slots may still hold.
-        let old = self.admin.lock().take();
-        drop(old);
-        // The controller dropped its Asynchronous Event Requests with its queues.
-        self.aen_disarm();
-        if let Some(ts) = hw.tagset.as_ref() {
-            let mut reaped = 0;
-            for q in ts.queues() {
-                reaped += q.reap();
-            }
-            let n = ts.cancel_all();
-            if n > 0 || reaped > 0 {
-                let what = if ts.is_dead() { "failed" } else { "requeued" };
-                ctrl_info!(
-                    self.instance,
-                    "{} completion(s) reaped, {} outstanding request(s) cancelled and {}\n",
-                    reaped,
-                    n,
-                    what
-                );
-            }
-        }
-    }
-
-    /// Fails the controller's I/O for good without `inner` (the timeout handler while
-    /// connecting or deleting, PCI error recovery giving up, system shutdown): requests
-    /// in flight and to come fail, the queues run again so that nothing waits forever.
-    fn fail_io(&self, shutdown: bool) {
-        if let Some(ts) = self.hw.lock().tagset.as_ref() {
-            ts.set_dead();
-        }
-        self.disable_io(shutdown);
-        self.unquiesce_io();
-    }
-
-    /// Marks the controller dead: I/O in flight and to come fails, disks are marked dead
-    /// (they stay until unbind), the queues run again so nothing waits forever.
-    fn kill(&self, inner: &mut Inner) {
-        if let Some(ts) = inner.tagset.as_ref() {
-            ts.set_dead();
-        }
-        for d in inner.disks.iter() {
-            d.mark_dead();
-        }
-        self.fail_io(false);
-    }
-
-    /// Releases everything bring-up built (after the I/O path was disabled).
-    ///
-    /// All of `Inner` goes, not a list of its fields: the controller itself may outlive
-    /// the unbind (a namespace of a disk still open holds it, as C's `ns->ctrl`), but no
-    /// DMA memory (queues, shadow doorbells, identify data) may outlive the driver's
-    /// binding to the device.
-    fn release(&self, inner: &mut Inner) {
-        // Field order drops the disks before the tag set they use; the handlers (freed in
-        // `disable_io`) went before both.
-        drop(core::mem::take(inner));
-        let old = self.admin.lock().take();
-        let mut hw = self.hw.lock();
-        // Queues an open disk still holds must not disable a vector number that is about
-        // to be freed (and could be another device's next).
-        if let Some(ts) = hw.tagset.as_ref() {
-            for q in ts.queues() {
-                q.bind_irq(None);
-            }
-        }
-        if let Some(a) = old.as_ref() {
-            a.bind_irq(None);
-        }
-        hw.tagset = None;
-        hw.vectors = None;
-        drop(hw);
-        drop(old);
-    }
-
-    /// Normal shutdown: CC.SHN, then wait for CSTS.SHST complete (C: `nvme_disable_ctrl`).
-    fn shutdown(&self) -> Result {
-        {
-            let bar = self.bar.try_access().ok_or(ENODEV)?;
-            let cc = bar.read(regs::CC);
-            if !cc.en() {
-                return Ok(());
-            }
-            bar.write_reg(cc.with_shn(Shn::Normal));
-        }
-        let ms = self.shutdown_secs.load(Relaxed).saturating_mul(1000);
-        self.wait_csts("shutdown (CSTS.SHST)", ms, |c| {
-            c.shst() == Ok(Shst::Complete)
-        })
-    }
-
-    /// Waits for a reset in progress, then moves a live controller to `Resetting`
-    /// (C: `nvme_wait_reset`). Returns whether it did.
-    fn wait_and_begin_reset(&self) -> bool {
-        self.flush_reset_work();
-        self.change_state(State::Resetting)
-    }
-
-    /// System shutdown, reboot or kexec with the driver bound (C: `nvme_shutdown`): the
-    /// controller is told (CC.SHN), so that it flushes its volatile write cache and
-    /// records a clean shutdown. Nothing of this controller runs afterwards.
-    pub(crate) fn shutdown_for_poweroff(&self) {
-        self.wait_and_begin_reset();
-        ctrl_info!(self.instance, "shutting down\n");
-        self.fail_io(true);
-    }
-
-    /// System sleep (C: `nvme_simple_suspend`): the controller is shut down (CC.SHN) with
-    /// its queues; I/O waits, quiesced, for [`Self::pm_resume`].
-    pub(crate) fn pm_suspend(&self) -> Result {
-        if !self.wait_and_begin_reset() {
-            // Dead or being removed: nothing to keep.
-            return Ok(());
-        }
-        ctrl_info!(self.instance, "suspending\n");
-        self.disable_io(true);
-        Ok(())
-    }
-
-    /// Wake-up (C: `nvme_simple_resume`): brings the controller back up like a reset,
-    /// and waits for it, so that I/O resumes without waiting for a timeout.
-    pub(crate) fn pm_resume(&self) -> Result {
-        if self.state() == State::Resetting {
-            ctrl_info!(self.instance, "resuming\n");
-            self.queue_work::<0>();
-        }
-        Ok(())
-    }
-
-    /// A function reset is coming (C: `nvme_reset_prepare`): the controller is disabled
-    /// first, so that it does not fetch from or write to memory across the reset.
-    pub(crate) fn reset_prepare(&self) {
-        if self.wait_and_begin_reset() {
-            ctrl_info!(self.instance, "function reset: disabling\n");
-            self.disable_io(false);
-        }
-    }
-
-    /// The function reset is done (C: `nvme_reset_done`): the controller comes back up.
-    pub(crate) fn reset_done(&self) {
-        if self.state() == State::Resetting {
-            self.queue_work::<0>();
-            self.flush_reset_work();
-        }
-    }
-
-    /// An error on the link (C: `nvme_error_detected`). Frozen: the controller is
-    /// disabled and a slot reset asked for; for good: nothing can be saved.
-    pub(crate) fn error_detected(&self, state: ChannelState) -> ErsResult {
-        match state {
-            ChannelState::Normal => {
-                ctrl_info!(
-                    self.instance,
-                    "non-fatal PCIe error detected; no reset needed\n"
-                );
-                ErsResult::CanRecover
-            }
-            ChannelState::Frozen => {
-                ctrl_warn!(
-                    self.instance,
-                    "frozen state error detected, reset controller\n"
-                );
-                if !self.wait_and_begin_reset() {
-                    self.fail_io(true);
-                    return ErsResult::Disconnect;
-                }
-                self.disable_io(false);
-                ErsResult::NeedReset
-            }
-            ChannelState::PermFailure => {
-                ctrl_warn!(
-                    self.instance,
-                    "failure state error detected, request disconnect\n"
-                );
-                // Recovery gave up (a slot reset that failed, say): no slot reset or
-                // resume follows, so nothing would ever end the I/O that the frozen
-                // channel left quiesced (C leaves it waiting). Fail it and declare the
-                // controller dead; unbind, or removing the function, still works.
-                self.fail_io(false);
-                if self.change_state(State::Dead) {
-                    ctrl_err!(
-                        self.instance,
-                        "PCI error recovery failed; controller is dead\n"
-                    );
-                }
-                ErsResult::Disconnect
-            }
-        }
-    }
-
-    /// The slot was reset (C: `nvme_slot_reset`): config space back, the controller is
-    /// brought up again.
-    pub(crate) fn slot_reset(&self) -> ErsResult {
-        ctrl_info!(self.instance, "restart after slot reset\n");
-        crate::abstractions::pci::restore_state(&self.pdev);
-        if self.state() == State::Resetting {
-            self.queue_work::<0>();
-        }
-        ErsResult::Recovered
-    }
-
-    /// Error recovery is over (C: `nvme_error_resume`).
-    pub(crate) fn error_resume(&self) {
-        self.flush_reset_work();
-    }
-
-    /// Removes the controller (C: `nvme_remove`): with the controller working, removes
-    /// the disks (their I/O drains), then deletes the queues and shuts it down; with the
-    /// device gone or the controller dead, fails outstanding I/O first so removal never
-    /// waits for a device that cannot answer. A request that never completes while the
-    /// disks drain times out and fails (the timeout handler disables the controller).
-    pub(crate) fn remove(&self) {
-        self.change_state(State::Deleting);
-        // The monitor's readers send admin commands: they finish before the teardown.
-        drop(self.hwmon.lock().take());
-        // Admin passthrough in progress finishes first (unbind deleted /dev/nvme<N>).
-        self.close_gate();
-        self.flush_reset_work();
-        // Neither requeues itself once the state is no longer live.
-        self.cancel_event_work();
-        let mut inner = self.inner.lock();
-        let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
-        let working = !gone
-            && self.hw.lock().queues_live
-            && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
-        if working {
-            // A reset interrupted by removal may have left the queues quiesced.
-            self.unquiesce_io();
-            inner.disks.clear();
-            self.disable_io(true);
-        } else {
-            if gone {
-                ctrl_warn!(self.instance, "device gone; failing outstanding I/O\n");
-            }
-            self.kill(&mut inner);
-        }
-        self.release(&mut inner);
-        drop(inner);
-        // An event that arrived before the handlers were freed may have queued work
-        // again; the admin queue is gone now, so nothing can queue it after this.
-        self.cancel_event_work();
-        // The disks are gone: now their parent. Sysfs users (a `reset_controller` write,
-        // refused since `Deleting`) finish before this returns.
-        drop(self.subsys.lock().take());
-        drop(self.class_dev.lock().take());
-        self.change_state(State::Dead);
-        // Nothing queues work any more: the controller may go with its last user.
-        self.drop_self_ref();
     }
 }
 

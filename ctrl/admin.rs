@@ -11,13 +11,68 @@
 //! C counterparts: `__nvme_submit_sync_cmd` over `nvme_mq_admin_ops`, `nvme_user_cmd`
 //! with a NULL namespace.
 
-use crate::diag::log::{
-    ctrl_err,
-    ctrl_info,
-    ctrl_warn, //
+use kernel::{
+    device,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        new_spinlock_irq,
+        Arc,
+        SpinLockIrq, //
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
+    },
 };
 
-use super::*;
+use super::{
+    aen,
+    csts_problem,
+    Ctrl,
+    Frozen,
+    State,
+    ADMIN_QUEUE_DEPTH,
+    ADMIN_RECHECK_MS,
+    POLL_INTERVAL_US, //
+};
+use crate::{
+    abstractions::{
+        device::BoundRef,
+        wait::{
+            new_wait_queue,
+            WaitQueue, //
+        },
+    },
+    diag::log::{
+        ctrl_err,
+        ctrl_info,
+        ctrl_warn, //
+    },
+    hw::vectors::{
+        InIrq,
+        IrqNumber,
+        IrqOwned, //
+    },
+    mq::PassthruDone,
+    queue::{
+        CqState,
+        QueuePair, //
+    },
+    spec::cmd::{
+        AdminOpcode,
+        Command,
+        Completion,
+        Status, //
+    },
+    spec::cmd_effects,
+    spec::identify::IdBuf,
+};
 
 /// Synchronous admin commands outstanding at most: the SQ holds depth - 1 entries, of
 /// which the Asynchronous Event Requests may take [`aen::MAX_AERS`].

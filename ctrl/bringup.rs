@@ -6,12 +6,75 @@
 //! C counterparts: `nvme_reset_work`, `nvme_pci_configure_admin_queue`,
 //! `nvme_init_ctrl_finish`, `nvme_setup_io_queues`, `nvme_dbbuf_set`.
 
+use kernel::{
+    device,
+    io::Io,
+    prelude::*,
+    sync::{
+        atomic::Relaxed,
+        Arc, //
+    },
+    time::msecs_to_jiffies, //
+};
+
+use super::{
+    admin::AdminQueue,
+    health,
+    io_queue_split,
+    io_queue_vector,
+    Ctrl,
+    Inner,
+    IoQueue,
+    TagSet,
+    VectorHandler,
+    ADMIN_QUEUE_DEPTH,
+    IDENTIFY_LOG_SIZE,
+    MAX_IO_QUEUE_DEPTH,
+    MAX_SHUTDOWN_SECS, //
+};
+use crate::{
+    hw::{
+        quirks::Quirks,
+        shadow_doorbell::{
+            cq_idx,
+            sq_idx,
+            DbBuf,
+            OACS_DBBUF, //
+        },
+        vectors::Vectors, //
+    },
+    mq::IoContext,
+    queue::QueuePair,
+    spec::{
+        cmd::{
+            AdminOpcode,
+            Cns,
+            Command,
+            LogPage,
+            SqPrio,
+            NSID_ALL, //
+        },
+        cmd_effects::Effects,
+        identify::{
+            EffectsLog,
+            IdBuf,
+            IdCtrl,
+            IdentifyCtrl,
+            IdentifyCtrlNvm,
+            NvmCtrlLimits, //
+        },
+        prp,
+        regs::{
+            self,
+            Cap, //
+        },
+    },
+};
+
 use crate::diag::log::{
     ctrl_info,
     ctrl_warn, //
 };
-
-use super::*;
 
 /// The handler of vector 0 when it serves the admin queue alone.
 fn admin_only_handler(admin: &Arc<AdminQueue>) -> Result<Arc<VectorHandler>> {

@@ -3,12 +3,32 @@
 //! The controller's temperatures for the hardware monitor: the SMART / Health log and the
 //! Temperature Threshold feature (C: `drivers/nvme/host/hwmon.c`'s admin commands).
 
-use crate::diag::log::ctrl_warn;
+use kernel::{
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::Relaxed,
+        Arc, //
+    },
+};
 
-use super::*;
-use crate::spec::log_pages::{
-    SmartLog,
-    SMART_LOG_SIZE, //
+use super::{
+    admin::AdminQueue,
+    Ctrl, //
+};
+use crate::{
+    diag::log::ctrl_warn,
+    spec::cmd::{
+        AdminOpcode,
+        Command,
+        LogPage,
+        NSID_ALL, //
+    },
+    spec::identify::IdBuf,
+    spec::log_pages::{
+        SmartLog,
+        SMART_LOG_SIZE, //
+    },
 };
 
 /// Warning and critical Composite Temperature thresholds of Identify Controller, kelvin

@@ -17,12 +17,27 @@
 //! takes only the `hw` lock, never `inner`, which the reset work, a scan or removal may
 //! hold while waiting for the request that timed out.
 
+use kernel::prelude::*;
+
+use super::{
+    csts_problem,
+    teardown::Teardown,
+    Ctrl,
+    State, //
+};
+use crate::{
+    mq::{
+        IoController,
+        TimedOut,
+        TimeoutAction, //
+    },
+    queue::QueuePair, //
+};
+
 use crate::diag::log::{
     ctrl_err,
     ctrl_warn, //
 };
-
-use super::*;
 
 /// The timeout handler's next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +114,13 @@ impl Ctrl {
                 if self.state() == State::Connecting {
                     self.change_state(State::Dead);
                 }
-                let shutdown = self.state() != State::Dead;
-                self.fail_io(shutdown);
+                // Removal (not dead): shut down as removal would have.
+                let how = if self.state() == State::Dead {
+                    Teardown::Disable
+                } else {
+                    Teardown::Shutdown
+                };
+                self.fail_io(how);
                 TimeoutAction::Done
             }
             Step::Reset => {
@@ -144,12 +164,12 @@ impl Ctrl {
         if !self.change_state(State::Resetting) {
             // Already resetting (its disable cancels the request) or terminal.
             if matches!(self.state(), State::Deleting | State::Dead) {
-                self.fail_io(false);
+                self.fail_io(Teardown::Disable);
                 return TimeoutAction::Done;
             }
             return TimeoutAction::ResetTimer;
         }
-        self.disable_io(false);
+        self.disable_io(Teardown::Disable);
         self.queue_work::<0>();
         TimeoutAction::Done
     }
