@@ -151,10 +151,7 @@ impl Ctrl {
 
         // Vectors: one for the admin queue plus one per I/O queue we may want. They are
         // allocated once and kept across resets.
-        let want = match self.params.max_io_queues {
-            0 => kernel::cpu::nr_cpu_ids(),
-            n => n.min(kernel::cpu::nr_cpu_ids()),
-        };
+        let want = self.io_queues_wanted();
         let (nvec, msix) = self.alloc_vectors(want)?;
         let admin = self.setup_admin_queue(dev, cap, stride, page_shift, nvec)?;
         let buf = IdBuf::new(dev)?;
@@ -171,33 +168,14 @@ impl Ctrl {
         self.setup_dbbuf(inner, &admin, &live, stride, page_size);
         self.request_io_vectors(&admin, &live, nvec)?;
         self.hw.lock().queues_live = true;
-        let nr_io = live.len();
-        self.queue_count.store(nr_io as u32 + 1, Relaxed);
         let depth = live.first().map_or(depth, |q| q.depth);
-        self.sqsize
-            .store(u32::from(depth).saturating_sub(1), Relaxed);
-        ctrl_info!(
-            self.instance,
-            "{} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
-            nr_irq,
-            depth,
-            granted,
-            nvec,
-            if nr_poll > 0 {
-                ", plus polled queue(s)"
-            } else {
-                ""
-            }
-        );
-        if nr_poll > 0 {
-            ctrl_info!(self.instance, "{} polled queue(s)\n", nr_poll);
-        }
+        self.report_io_queues(live.len(), depth, (nr_irq, nr_poll), granted, nvec);
         let max_bytes = self.transfer_limit(dev, &id, cap, page_size)?;
         self.max_transfer
             .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
         self.page_size.store(page_size, Relaxed);
         inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
-        if nr_io == 0 {
+        if live.is_empty() {
             // Admin passthrough still needs the transfer limit above.
             ctrl_warn!(self.instance, "no I/O queues: admin only\n");
             return Ok(());
@@ -217,23 +195,61 @@ impl Ctrl {
             (irq_mapped, nr_irq, nr_poll),
             depth,
         )?;
-
-        // NVM command set limits (CNS 06h); optional: an error, or a controller that
-        // cannot be asked, leaves them unreported.
-        inner.nvm = if !self.id_cns_ok(Cns::CtrlCsi) {
-            NvmCtrlLimits::default()
-        } else {
-            match self.admin_data(
-                &admin,
-                AdminOpcode::Identify,
-                Command::identify_ctrl_nvm(buf.dma()),
-                &buf,
-            ) {
-                Ok(_) => buf.read::<IdentifyCtrlNvm>()?.limits(),
-                Err(_) => NvmCtrlLimits::default(),
-            }
-        };
+        inner.nvm = self.nvm_limits(&admin, &buf)?;
         Ok(())
+    }
+
+    /// I/O queues to ask for: one per CPU, or the `max_io_queues` parameter when lower.
+    fn io_queues_wanted(&self) -> u32 {
+        match self.params.max_io_queues {
+            0 => kernel::cpu::nr_cpu_ids(),
+            n => n.min(kernel::cpu::nr_cpu_ids()),
+        }
+    }
+
+    /// Publishes the I/O queues now live (sysfs `queue_count` and `sqsize`) and says
+    /// what they are: `nr` of them of `depth`, of which `nr_irq` interrupt-driven and
+    /// `nr_poll` polled, of `granted` queues and `nvec` vectors.
+    fn report_io_queues(
+        &self,
+        nr: usize,
+        depth: u16,
+        (nr_irq, nr_poll): (u32, u32),
+        granted: u32,
+        nvec: u32,
+    ) {
+        self.queue_count.store(nr as u32 + 1, Relaxed);
+        self.sqsize
+            .store(u32::from(depth).saturating_sub(1), Relaxed);
+        ctrl_info!(
+            self.instance,
+            "{} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
+            nr_irq,
+            depth,
+            granted,
+            nvec,
+            if nr_poll > 0 {
+                ", plus polled queue(s)"
+            } else {
+                ""
+            }
+        );
+        if nr_poll > 0 {
+            ctrl_info!(self.instance, "{} polled queue(s)\n", nr_poll);
+        }
+    }
+
+    /// NVM command set limits (Identify CNS 06h); optional: an error, or a controller
+    /// that cannot be asked, leaves them unreported.
+    fn nvm_limits(&self, admin: &Arc<AdminQueue>, buf: &Arc<IdBuf>) -> Result<NvmCtrlLimits> {
+        if !self.id_cns_ok(Cns::CtrlCsi) {
+            return Ok(NvmCtrlLimits::default());
+        }
+        let cmd = Command::identify_ctrl_nvm(buf.dma());
+        match self.admin_data(admin, AdminOpcode::Identify, cmd, buf) {
+            Ok(_) => Ok(buf.read::<IdentifyCtrlNvm>()?.limits()),
+            Err(_) => Ok(NvmCtrlLimits::default()),
+        }
     }
 
     /// Reads CAP and checks that the driver can run the controller: the NVM command set,
@@ -495,52 +511,24 @@ impl Ctrl {
         dev: &device::Device<device::Bound>,
         inner: &Inner,
         admin: &AdminQueue,
-        (mut nr_irq, mut nr_poll): (u32, u32),
+        (nr_irq, nr_poll): (u32, u32),
         depth: u16,
         stride: usize,
         nvec: u32,
     ) -> Result<(KVec<Arc<IoQueue>>, u32, u32)> {
-        let mut fresh = KVec::new();
-        let existing: &[Arc<IoQueue>] = match inner.tagset.as_ref() {
+        let fresh;
+        let (existing, nr_irq, nr_poll): (&[Arc<IoQueue>], u32, u32) = match inner.tagset.as_ref() {
             Some(ts) => {
                 let qs = ts.queues();
                 let polled = qs.iter().filter(|q| q.polled).count() as u32;
-                nr_irq = nr_irq.min((qs.len() as u32).saturating_sub(polled));
-                nr_poll = nr_poll.min(polled);
-                qs
+                let irq = (qs.len() as u32).saturating_sub(polled);
+                (qs, nr_irq.min(irq), nr_poll.min(polled))
             }
             None => {
-                for qid in 1..=(nr_irq + nr_poll) as u16 {
-                    if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
-                        dev_warn!(
-                            dev,
-                            "doorbells beyond the mapped BAR: using {} I/O queues\n",
-                            qid - 1
-                        );
-                        nr_poll = nr_poll.min(u32::from(qid - 1).saturating_sub(nr_irq));
-                        nr_irq = nr_irq.min(u32::from(qid - 1));
-                        break;
-                    }
-                    let polled = u32::from(qid) > nr_irq;
-                    let vector = if polled {
-                        0
-                    } else {
-                        io_queue_vector(qid, nvec)
-                    };
-                    fresh.push(
-                        IoQueue::new(QueuePair::new(
-                            dev,
-                            self.bar.clone(),
-                            stride,
-                            qid,
-                            depth,
-                            vector,
-                            polled,
-                        )?)?,
-                        GFP_KERNEL,
-                    )?;
-                }
-                &fresh
+                let (qs, nr_irq, nr_poll) =
+                    self.alloc_io_queues(dev, (nr_irq, nr_poll), depth, stride, nvec)?;
+                fresh = qs;
+                (&fresh, nr_irq, nr_poll)
             }
         };
         // Default (interrupt) queues first, then polled ones: the hardware queue order.
@@ -551,31 +539,69 @@ impl Ctrl {
             live.push(qp.clone(), GFP_KERNEL)?;
         }
         for qp in live.iter() {
-            qp.reset()?;
-            let vector = if qp.polled { None } else { Some(qp.vector) };
-            self.admin(
-                admin,
-                AdminOpcode::CreateCq,
-                Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector),
-            )?;
-            self.admin(
-                admin,
-                AdminOpcode::CreateSq,
-                Command::create_sq(
-                    qp.qid,
-                    qp.depth,
-                    qp.sq_dma(),
-                    qp.qid,
-                    if self.quirks.has(Quirks::MEDIUM_PRIO_SQ) {
-                        SqPrio::Medium
-                    } else {
-                        SqPrio::Urgent
-                    },
-                ),
-            )?;
-            qp.set_live(true);
+            self.create_io_queue(admin, qp)?;
         }
         Ok((live, nr_irq, nr_poll))
+    }
+
+    /// Allocates the queue pairs of the first bring-up: `nr_irq` interrupt-driven ones
+    /// then `nr_poll` polled ones, fewer if their doorbells would lie beyond the mapped
+    /// BAR. Returns them with the counts of each kind.
+    fn alloc_io_queues(
+        &self,
+        dev: &device::Device<device::Bound>,
+        (mut nr_irq, mut nr_poll): (u32, u32),
+        depth: u16,
+        stride: usize,
+        nvec: u32,
+    ) -> Result<(KVec<Arc<IoQueue>>, u32, u32)> {
+        let mut qs = KVec::new();
+        for qid in 1..=(nr_irq + nr_poll) as u16 {
+            if regs::cq_head_doorbell(qid, stride) + 4 > regs::BAR0_MIN_SIZE {
+                dev_warn!(
+                    dev,
+                    "doorbells beyond the mapped BAR: using {} I/O queues\n",
+                    qid - 1
+                );
+                nr_poll = nr_poll.min(u32::from(qid - 1).saturating_sub(nr_irq));
+                nr_irq = nr_irq.min(u32::from(qid - 1));
+                break;
+            }
+            let polled = u32::from(qid) > nr_irq;
+            let vector = if polled {
+                0
+            } else {
+                io_queue_vector(qid, nvec)
+            };
+            let bar = self.bar.clone();
+            let qp = QueuePair::new(dev, bar, stride, qid, depth, vector, polled)?;
+            qs.push(IoQueue::new(qp)?, GFP_KERNEL)?;
+        }
+        Ok((qs, nr_irq, nr_poll))
+    }
+
+    /// Creates one I/O queue pair on the controller, its CQ first, and opens its
+    /// doorbells.
+    fn create_io_queue(&self, admin: &AdminQueue, qp: &IoQueue) -> Result {
+        qp.reset()?;
+        let vector = if qp.polled { None } else { Some(qp.vector) };
+        self.admin(
+            admin,
+            AdminOpcode::CreateCq,
+            Command::create_cq(qp.qid, qp.depth, qp.cq_dma(), vector),
+        )?;
+        let prio = if self.quirks.has(Quirks::MEDIUM_PRIO_SQ) {
+            SqPrio::Medium
+        } else {
+            SqPrio::Urgent
+        };
+        self.admin(
+            admin,
+            AdminOpcode::CreateSq,
+            Command::create_sq(qp.qid, qp.depth, qp.sq_dma(), qp.qid, prio),
+        )?;
+        qp.set_live(true);
+        Ok(())
     }
 
     /// Registers the interrupt handlers of the interrupt-driven queues (vector 0 also
