@@ -57,7 +57,7 @@ icount: setup
 	@$(PY) scripts/icount.py $(ICOUNT_ARGS)
 
 rustfmt:
-	@. scripts/env.sh && rustfmt --edition 2021 --config-path "$$KSRC/.rustfmt.toml" *.rs ctrl/*.rs mq/*.rs spec/*.rs hw/*.rs diag/*.rs uapi/*.rs abstractions/*.rs abstractions/*/*.rs
+	@. scripts/env.sh && rustfmt --edition 2021 --config-path "$$KSRC/.rustfmt.toml" *.rs ctrl/*.rs mq/*.rs spec/*.rs hw/*.rs diag/*.rs uapi/*.rs abstractions/*.rs abstractions/*/*.rs abstractions/*/*/*.rs
 
 clean:
 	@kdir=$$($(KDIR_CMD) 2>/dev/null) && [ -n "$$kdir" ] && \
