@@ -64,7 +64,7 @@ use crate::{
         Status, //
     },
     spec::cmd_effects::Effects,
-    spec::identify::NsIds,
+    spec::identify_ns::NsIds,
     spec::pi::Metadata,
 };
 

@@ -45,6 +45,7 @@ mod spec {
     pub(crate) mod cmd;
     pub(crate) mod cmd_effects;
     pub(crate) mod identify;
+    pub(crate) mod identify_ns;
     pub(crate) mod lba;
     pub(crate) mod log_pages;
     pub(crate) mod pi;

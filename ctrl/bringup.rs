@@ -440,7 +440,7 @@ impl Ctrl {
         self.add_subsystem()?;
         self.aen_configure(admin, idc.oaes, idc.aerl);
         if self.effects.lock().is_none() {
-            let e = self.read_effects(admin, idc.lpa, crate::spec::identify::csi::NVM)?;
+            let e = self.read_effects(admin, idc.lpa, crate::spec::identify_ns::csi::NVM)?;
             *self.effects.lock() = Some(e);
         }
         ctrl_info!(

@@ -60,18 +60,20 @@ use crate::{
     },
     spec::cmd_effects::Effects,
     spec::identify::{
-        csi,
         IdBuf,
         IdCtrl,
-        IdentifyNs,
         NsDescList,
-        NsGeometry,
         NsIdList,
-        NsIds,
-        NsUse,
         ONCS_DSM,
         ONCS_WRITE_ZEROES,
         VWC_PRESENT, //
+    },
+    spec::identify_ns::{
+        csi,
+        IdentifyNs,
+        NsGeometry,
+        NsIds,
+        NsUse, //
     },
     spec::pi::{
         IdentifyNsNvm,

@@ -31,10 +31,8 @@ use crate::{
         Effects,
         CSUPP, //
     },
-    spec::identify::{
-        csi,
-        IdBuf, //
-    },
+    spec::identify::IdBuf,
+    spec::identify_ns::csi,
     spec::zns::{
         self,
         IdentifyCtrlZns,
