@@ -60,12 +60,12 @@ use crate::{
     },
     spec::cmd::{
         Command,
-        Completion,
-        Status, //
+        Completion, //
     },
     spec::cmd_effects::Effects,
     spec::identify_ns::NsIds,
     spec::pi::Metadata,
+    spec::status::Status,
 };
 
 mod disk;
@@ -526,7 +526,7 @@ impl<C: IoController> IoContext<C> {
 /// are `BLK_STS_MEDIUM` (ENODATA to the caller), invalid opcode/field "not supported",
 /// anything else an I/O error.
 fn block_status(s: &Status) -> BlkStatus {
-    use crate::spec::cmd::{
+    use crate::spec::status::{
         sc::command_specific as cs,
         sct, //
     };
@@ -537,12 +537,12 @@ fn block_status(s: &Status) -> BlkStatus {
         (sct::COMMAND_SPECIFIC, cs::INVALID_PROTECTION_INFORMATION)
         | (
             sct::MEDIA,
-            crate::spec::cmd::sc::media::GUARD_CHECK_ERROR
-            | crate::spec::cmd::sc::media::APP_TAG_CHECK_ERROR
-            | crate::spec::cmd::sc::media::REF_TAG_CHECK_ERROR,
+            crate::spec::status::sc::media::GUARD_CHECK_ERROR
+            | crate::spec::status::sc::media::APP_TAG_CHECK_ERROR
+            | crate::spec::status::sc::media::REF_TAG_CHECK_ERROR,
         ) => BlkStatus::PROTECTION,
-        (sct::GENERIC, crate::spec::cmd::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
-        (sct::GENERIC, crate::spec::cmd::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
+        (sct::GENERIC, crate::spec::status::sc::generic::LBA_OUT_OF_RANGE) => BlkStatus::TARGET,
+        (sct::GENERIC, crate::spec::status::sc::generic::CAPACITY_EXCEEDED) => BlkStatus::NOSPC,
         (sct::MEDIA, _) => BlkStatus::MEDIUM,
         _ => BlkStatus::IOERR,
     }

@@ -52,6 +52,7 @@ mod spec {
     pub(crate) mod prp;
     pub(crate) mod regs;
     pub(crate) mod sgl;
+    pub(crate) mod status;
     pub(crate) mod transfer_len;
     pub(crate) mod zns;
 }

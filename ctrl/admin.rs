@@ -67,11 +67,11 @@ use crate::{
     spec::cmd::{
         AdminOpcode,
         Command,
-        Completion,
-        Status, //
+        Completion, //
     },
     spec::cmd_effects,
     spec::identify::IdBuf,
+    spec::status::Status,
 };
 
 /// Synchronous admin commands outstanding at most: the SQ holds depth - 1 entries, of

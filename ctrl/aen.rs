@@ -40,16 +40,18 @@ use super::{
 use crate::{
     mq::NameBuf,
     spec::cmd::{
-        sc,
-        sct,
         AdminOpcode,
         Command,
         Completion,
         LogPage,
-        Status,
         NSID_ALL, //
     },
     spec::identify::IdBuf,
+    spec::status::{
+        sc,
+        sct,
+        Status, //
+    },
 };
 
 /// Most Asynchronous Event Requests kept outstanding (the controller's AERL + 1 if lower).

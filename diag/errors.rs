@@ -45,9 +45,9 @@ use crate::{
         AdminOpcode,
         Command,
         IoOpcode,
-        Status,
         StatusField, //
     },
+    spec::status::Status,
 };
 
 /// Whether command and status are logged by name (C: `CONFIG_NVME_VERBOSE_ERRORS`,

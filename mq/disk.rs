@@ -46,13 +46,13 @@ use crate::{
     },
     spec::cmd::{
         Command,
-        Status,
         DSM_MAX_RANGES, //
     },
     spec::pi::{
         Checksum,
         Profile, //
     },
+    spec::status::Status,
     spec::zns::{
         self,
         BadZoneType,
