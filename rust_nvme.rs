@@ -64,6 +64,7 @@ mod uapi {
     #[cfg(CONFIG_HWMON)]
     pub(crate) mod hwmon;
     pub(crate) mod ioctl;
+    pub(crate) mod nvme_ioctl;
     pub(crate) mod sysfs;
     pub(crate) mod uring;
 }

@@ -37,9 +37,9 @@ use crate::{
     spec::cmd::Command,
     uapi::ioctl::{
         admin_user_cmd,
-        prepare_io,
-        PassthruCmd, //
+        prepare_io, //
     },
+    uapi::nvme_ioctl::PassthruCmd,
 };
 
 /// `struct nvme_uring_cmd`: the layout of `struct nvme_passthru_cmd` with `rsvd2` where
