@@ -48,6 +48,28 @@ mod teardown;
 mod timeout;
 mod zoned;
 
+mod instance;
+mod queue_count;
+mod state;
+
+use instance::{
+    instance_get,
+    instance_put, //
+};
+pub(crate) use instance::{
+    instance_hold,
+    instance_release,
+    MAX_INSTANCES, //
+};
+use queue_count::{
+    io_queue_split,
+    io_queue_vector, //
+};
+pub(crate) use state::{
+    csts_problem,
+    State, //
+};
+
 use subsys::Membership;
 
 use admin::AdminQueue;
@@ -89,8 +111,7 @@ use crate::{
     },
     spec::regs::{
         self,
-        Cap,
-        CSTS, //
+        Cap, //
     },
 };
 
@@ -110,143 +131,6 @@ const POLL_INTERVAL_US: i64 = 100;
 /// How often an admin command's waiter, asleep until the completion's interrupt, looks
 /// again by itself: bounds what a lost interrupt or a controller gone costs it.
 const ADMIN_RECHECK_MS: i64 = 20;
-/// Controllers the instance allocator can number (and minors of `/dev/nvme<N>`).
-pub(crate) const MAX_INSTANCES: u32 = 64;
-
-/// Controller states (C: `enum nvme_ctrl_state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum State {
-    /// Probed, bring-up not started.
-    New,
-    /// Bring-up (the reset work) in progress.
-    Connecting,
-    /// Up and serving I/O.
-    Live,
-    /// Being reset: I/O is held until the controller is back.
-    Resetting,
-    /// Being removed.
-    Deleting,
-    /// Failed; I/O fails fast.
-    Dead,
-}
-
-impl State {
-    /// Whether the controller may go from `self` to `new` (C: `nvme_change_ctrl_state`).
-    pub(crate) fn can_change_to(self, new: State) -> bool {
-        use State::*;
-        match new {
-            Connecting => matches!(self, New | Resetting),
-            Live => self == Connecting,
-            Resetting => self == Live,
-            Deleting => matches!(self, New | Connecting | Live | Resetting | Dead),
-            Dead => matches!(self, New | Connecting | Live | Resetting | Deleting),
-            New => false,
-        }
-    }
-
-    /// The name the C driver's `state` attribute uses.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            State::New => "new",
-            State::Connecting => "connecting",
-            State::Live => "live",
-            State::Resetting => "resetting",
-            State::Deleting => "deleting",
-            State::Dead => "dead",
-        }
-    }
-}
-
-/// Number of I/O queue pairs to use (C: `nvme_setup_io_queues`).
-///
-/// `want` is what the driver asks for, `granted` what Set Features (Number of Queues)
-/// returned, `vectors` the interrupt vectors allocated. Vector 0 serves the admin queue;
-/// with one vector only, it serves the first I/O queue too.
-pub(crate) fn io_queue_count(want: u32, granted: u32, vectors: u32) -> u32 {
-    let by_irq = if vectors > 1 { vectors - 1 } else { 1 };
-    want.min(granted).min(by_irq)
-}
-
-/// The split of the granted I/O queues into interrupt-driven and polled ones: at least
-/// one interrupt-driven queue, polled ones only from what is left.
-pub(crate) fn io_queue_split(
-    want_irq: u32,
-    want_poll: u32,
-    granted: u32,
-    vectors: u32,
-) -> (u32, u32) {
-    let irq = io_queue_count(want_irq, granted, vectors);
-    (irq, want_poll.min(granted.saturating_sub(irq)))
-}
-
-/// The interrupt vector of I/O queue `qid` given `vectors` allocated.
-pub(crate) fn io_queue_vector(qid: u16, vectors: u32) -> u16 {
-    if vectors > 1 {
-        qid
-    } else {
-        0
-    }
-}
-
-/// Why a controller with this CSTS cannot process commands, if it cannot
-/// (C: `nvme_pci_ctrl_is_dead`).
-pub(crate) fn csts_problem(csts: CSTS) -> Option<&'static str> {
-    if csts.into_raw() == regs::REG_DEAD {
-        Some("gone (CSTS reads all ones)")
-    } else if csts.cfs() {
-        Some("fatal (CSTS.CFS)")
-    } else if !csts.rdy() {
-        Some("not ready (CSTS.RDY clear)")
-    } else {
-        None
-    }
-}
-
-/// Instance numbers (`nvme<N>`) in use by controllers, one bit each.
-static INSTANCES: Atomic<u64> = Atomic::new(0);
-/// Instance numbers that name a subsystem (`nvme-subsys<N>`), which outlives the
-/// controller it was named after; not given to a new controller while held (C keeps the
-/// instance with the subsystem).
-static HELD: Atomic<u64> = Atomic::new(0);
-
-/// Takes the lowest instance number neither a controller nor a subsystem uses.
-fn instance_get() -> Result<u32> {
-    loop {
-        let used = INSTANCES.load(Relaxed);
-        let n = (!(used | HELD.load(Relaxed))).trailing_zeros();
-        if n >= MAX_INSTANCES {
-            return Err(ENOSPC);
-        }
-        if INSTANCES.cmpxchg(used, used | (1 << n), Relaxed).is_ok() {
-            return Ok(n);
-        }
-    }
-}
-
-/// Marks instance `n` as naming a subsystem (`crate::subsys`).
-pub(crate) fn instance_hold(n: u32) {
-    update_bits(&HELD, |b| b | 1 << n);
-}
-
-/// Ends [`instance_hold`].
-pub(crate) fn instance_release(n: u32) {
-    update_bits(&HELD, |b| b & !(1 << n));
-}
-
-/// Replaces the bits of `a` with `f` of them, atomically.
-fn update_bits(a: &Atomic<u64>, f: impl Fn(u64) -> u64) {
-    loop {
-        let old = a.load(Relaxed);
-        if a.cmpxchg(old, f(old), Relaxed).is_ok() {
-            return;
-        }
-    }
-}
-
-/// Returns an instance number taken by [`instance_get`].
-fn instance_put(n: u32) {
-    update_bits(&INSTANCES, |b| b & !(1 << n));
-}
 
 /// The controller's tag set.
 pub(crate) type TagSet = mq::TagSet<Ctrl>;
@@ -894,43 +778,5 @@ mod tests {
         assert!(!cns_ok(false, true, true, Cns::ActiveNsList));
         assert!(cns_ok(false, true, true, Cns::Controller));
         assert!(!cns_ok(false, false, false, Cns::ActiveNsList));
-    }
-
-    #[test]
-    fn state_transitions() {
-        use State::*;
-        assert!(New.can_change_to(Connecting));
-        assert!(Connecting.can_change_to(Live));
-        assert!(Live.can_change_to(Resetting));
-        assert!(Resetting.can_change_to(Connecting));
-        assert!(Live.can_change_to(Deleting));
-        assert!(Connecting.can_change_to(Dead));
-        assert!(!New.can_change_to(Live));
-        assert!(!Live.can_change_to(Connecting));
-        assert!(!Dead.can_change_to(Live));
-        assert!(!Deleting.can_change_to(Connecting));
-        assert!(!Deleting.can_change_to(Live));
-        assert!(!Dead.can_change_to(Resetting));
-    }
-
-    #[test]
-    fn queue_count_negotiation() {
-        // One per CPU when everything allows it.
-        assert_eq!(io_queue_count(4, 64, 5), 4);
-        // The controller grants fewer.
-        assert_eq!(io_queue_count(4, 2, 5), 2);
-        // Fewer vectors than CPUs: one is the admin queue's.
-        assert_eq!(io_queue_count(4, 64, 3), 2);
-        // One shared vector: one I/O queue, sharing vector 0.
-        assert_eq!(io_queue_count(4, 64, 1), 1);
-        assert_eq!(io_queue_vector(1, 1), 0);
-        assert_eq!(io_queue_vector(3, 5), 3);
-        // Nothing granted.
-        assert_eq!(io_queue_count(4, 0, 5), 0);
-        // Polled queues come from what is left after the interrupt-driven ones.
-        assert_eq!(io_queue_split(4, 2, 64, 5), (4, 2));
-        assert_eq!(io_queue_split(4, 2, 5, 5), (4, 1));
-        assert_eq!(io_queue_split(4, 2, 1, 1), (1, 0));
-        assert_eq!(io_queue_split(1, 3, 64, 2), (1, 3));
     }
 }

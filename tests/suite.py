@@ -16,12 +16,14 @@ QEMU_ENV = {
 
 # The module's KUnit suites: each must report in the run.
 KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
-                "rust_nvme_ctrl", "rust_nvme_sgl", "rust_nvme_shadow_doorbell", "rust_nvme_identify",
-                "rust_nvme_identify_ns", "rust_nvme_status",
-                "rust_nvme_ioctl", "rust_nvme_ioctl_access", "rust_nvme_aen", "rust_nvme_cmd_effects", "rust_nvme_subsys",
-                "rust_nvme_timeout", "rust_nvme_transfer_len", "rust_nvme_log_pages", "rust_nvme_quirks",
-                "rust_nvme_errors", "rust_nvme_zns", "rust_nvme_pi", "rust_nvme_hwmon",
-                "rust_nvme_mq", "rust_nvme_uring", "rust_nvme_io_uring", "rust_nvme_lba"]
+                "rust_nvme_ctrl", "rust_nvme_ctrl_state", "rust_nvme_queue_count",
+                "rust_nvme_sgl", "rust_nvme_shadow_doorbell", "rust_nvme_identify",
+                "rust_nvme_identify_ns", "rust_nvme_status", "rust_nvme_ioctl",
+                "rust_nvme_ioctl_access", "rust_nvme_aen", "rust_nvme_cmd_effects",
+                "rust_nvme_subsys", "rust_nvme_timeout", "rust_nvme_transfer_len",
+                "rust_nvme_log_pages", "rust_nvme_quirks", "rust_nvme_errors",
+                "rust_nvme_zns", "rust_nvme_pi", "rust_nvme_hwmon", "rust_nvme_mq",
+                "rust_nvme_uring", "rust_nvme_io_uring", "rust_nvme_lba"]
 
 # Read errors: always at byte 4096*512 (LBA 4096), once at LBA 2048.
 BLKDEBUG = """
