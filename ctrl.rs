@@ -43,6 +43,7 @@ mod gate;
 mod health;
 mod lifecycle;
 mod ns;
+mod ns_identify;
 mod subsys;
 mod teardown;
 mod timeout;
