@@ -7,7 +7,9 @@ Each returns (passed, description) pairs for the report:
 - every `#[kunit_tests(...)]` suite is in `suite.KUNIT_SUITES`, so the report notices
   one that stops running;
 - no generated file (`__pycache__`, `*.pyc`, `*.o`, `*.ko`) is tracked by git;
-- every guest test script is in a run of `suite.RUNS`, and every run's scripts exist.
+- every guest test script is in a run of `suite.RUNS`, and every run's scripts exist;
+- no source file over `MAX_FILE_LINES` lines, no function over `MAX_FN_LINES`;
+- no module imports its parent's whole namespace (`use super::*;` outside test modules).
 """
 
 import importlib.util
@@ -16,6 +18,9 @@ import re
 import subprocess
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What a reader can hold: a file, a function (issue 34).
+MAX_FILE_LINES = 800
+MAX_FN_LINES = 80
 
 
 def _sources():
@@ -87,8 +92,97 @@ def guest_tests_listed(runs):
              f"missing {missing or 'none'}, in no run {unused or 'none'})")]
 
 
+def _blank_literals(src):
+    """`src` with comments, string and character literals blanked (newlines kept), so
+    that only code's own braces count."""
+    out, i, n = list(src), 0, len(src)
+
+    def blank(a, b):
+        for k in range(a, b):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        if src.startswith("//", i):
+            j = src.find("\n", i)
+            j = n if j < 0 else j
+        elif src.startswith("/*", i):
+            j = src.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+        elif m := re.compile(r'(b?r(#*)")').match(src, i):
+            j = src.find('"' + m.group(2), m.end())
+            j = n if j < 0 else j + 1 + len(m.group(2))
+        elif src[i] == '"':
+            j = i + 1
+            while j < n and src[j] != '"':
+                j += 2 if src[j] == "\\" else 1
+            j += 1
+        elif m := re.compile(r"'(\\[^']+|[^'\\])'").match(src, i):
+            j = m.end()
+        else:
+            i += 1
+            continue
+        blank(i, j)
+        i = j
+    return "".join(out)
+
+
+def _fn_lengths(src):
+    """(name, first line, lines) of each function with a body in `src`, found by matching
+    braces in the code without comments, strings and character literals."""
+    code = _blank_literals(src)
+    out = []
+    for m in re.finditer(r"\bfn\s+(\w+)", code):
+        i = m.end()
+        # The body starts at the first `{` at nesting depth 0 of the signature; a `;`
+        # before it is a declaration without a body.
+        depth = 0
+        while i < len(code):
+            c = code[i]
+            if c in "(<[":
+                depth += 1
+            elif c in ")>]" and depth > 0:
+                depth -= 1
+            elif c == ";" and depth == 0:
+                i = -1
+                break
+            elif c == "{" and depth == 0:
+                break
+            i += 1
+        if i < 0 or i >= len(code):
+            continue
+        level, j = 0, i
+        while j < len(code):
+            if code[j] == "{":
+                level += 1
+            elif code[j] == "}":
+                level -= 1
+                if level == 0:
+                    break
+            j += 1
+        first = code.count("\n", 0, m.start()) + 1
+        out.append((m.group(1), first, code.count("\n", m.start(), j) + 1))
+    return out
+
+
+def sizes(sources):
+    long_files = [f"{f} ({n})" for f, src in sorted(sources.items())
+                  if (n := src.count("\n")) > MAX_FILE_LINES]
+    long_fns = [f"{f}:{line} {name} ({n})" for f, src in sorted(sources.items())
+                for name, line, n in _fn_lengths(src) if n > MAX_FN_LINES]
+    return [(not long_files, f"static: no file over {MAX_FILE_LINES} lines "
+                             f"(over: {', '.join(long_files) or 'none'})"),
+            (not long_fns, f"static: no function over {MAX_FN_LINES} lines "
+                           f"(over: {', '.join(long_fns) or 'none'})")]
+
+
+def no_glob_super_imports(sources):
+    bad = sorted(f for f, src in sources.items() if re.search(r"^use super::\*;", src, re.M))
+    return [(not bad, f"static: no top-level 'use super::*' ({', '.join(bad) or 'none'})")]
+
+
 def run(suite):
     sources = _sources()
     return (import_graph() + unsafe_only_in_abstractions(sources)
             + kunit_suites_listed(sources, suite.KUNIT_SUITES) + no_generated_files()
-            + guest_tests_listed(suite.RUNS))
+            + guest_tests_listed(suite.RUNS) + sizes(sources) + no_glob_super_imports(sources))
