@@ -228,13 +228,12 @@ pub(crate) struct Params {
 /// every bring-up.
 #[derive(Default)]
 struct Inner {
-    cap: Option<Cap>,
     id: Option<IdCtrl>,
-    /// Disks go before the tag set they use (fields drop in declaration order).
+    /// The namespaces' disks; they go before the tag set they use (in `Hw`: see
+    /// [`Ctrl::release`]).
     disks: KVec<Disk>,
     /// Disk numbers of disks taken out of `disks` but not yet deleted (still named).
     retired_ids: KVec<u32>,
-    tagset: Option<Arc<TagSet>>,
     /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
     dbbuf: Option<Arc<DbBuf>>,
     /// Largest transfer, in 512-byte sectors.
@@ -249,10 +248,11 @@ struct Inner {
 /// very request that timed out.
 #[derive(Default)]
 struct Hw {
-    cap: Option<Cap>,
     /// The interrupt vectors and their handlers (handlers go with every disable).
     vectors: Option<Vectors>,
-    /// The tag set (shared with [`Inner`]), for quiescing and cancelling.
+    /// The tag set, made by the first bring-up and kept across resets: here, so that
+    /// the timeout handler quiesces and cancels without `inner`; paths that hold
+    /// `inner` take a reference ([`Ctrl::tagset`]).
     tagset: Option<Arc<TagSet>>,
     /// The I/O queues exist on the controller and it is enabled.
     queues_live: bool,
@@ -374,6 +374,8 @@ pub(crate) struct Ctrl {
     queue_count: Atomic<u32>,
     /// I/O queue size, 0's based (sysfs `sqsize`).
     sqsize: Atomic<u32>,
+    /// CAP as the last bring-up read it; 0 before any (a CAP of 0 is refused).
+    cap: Atomic<u64>,
 }
 
 impl_has_work! {
@@ -463,6 +465,7 @@ impl Ctrl {
                 caps_changed: Atomic::new(false),
                 queue_count: Atomic::new(0),
                 sqsize: Atomic::new(0),
+                cap: Atomic::new(0),
             }? Error),
             GFP_KERNEL,
         )
@@ -488,6 +491,20 @@ impl Ctrl {
     /// `ENODEV` once unbind has got past `remove`.
     fn bound_dev(&self) -> Result<BoundRef<'_>> {
         self.binding.get().ok_or(ENODEV)
+    }
+
+    /// CAP as the last bring-up read it; `None` before the first.
+    fn cap(&self) -> Option<Cap> {
+        match self.cap.load(Relaxed) {
+            0 => None,
+            raw => Some(Cap::from_raw(raw)),
+        }
+    }
+
+    /// The tag set, once the first bring-up made it. Takes `hw`: not for a caller that
+    /// holds it.
+    fn tagset(&self) -> Option<Arc<TagSet>> {
+        self.hw.lock().tagset.clone()
     }
 
     /// The current state.

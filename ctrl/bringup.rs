@@ -143,7 +143,7 @@ impl Ctrl {
     pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
         let bound = self.bound_dev()?;
         let dev: &device::Device<device::Bound> = &bound;
-        let (cap, page_shift) = self.check_cap(dev, inner)?;
+        let (cap, page_shift) = self.check_cap(dev)?;
         let page_size = 1usize << page_shift;
         let stride = cap.doorbell_stride();
 
@@ -162,9 +162,9 @@ impl Ctrl {
         // Queue pairs are allocated by the first bring-up; a reset re-creates as many of
         // them on the controller as it grants now: fewer after it took queues away, all
         // of them again once it gives them back (never more: C can also grow beyond).
-        let first = inner.tagset.is_none();
+        let first = self.tagset().is_none();
         let (live, nr_irq, nr_poll) =
-            self.create_io_queues(dev, inner, &admin, (nr_irq, nr_poll), depth, stride, nvec)?;
+            self.create_io_queues(dev, &admin, (nr_irq, nr_poll), depth, stride, nvec)?;
         self.setup_dbbuf(inner, &admin, &live, stride, page_size);
         self.request_io_vectors(&admin, &live, nvec)?;
         self.hw.lock().queues_live = true;
@@ -184,17 +184,10 @@ impl Ctrl {
         // CPUs to queues by the vectors' (managed) affinity, as C does.
         let irq_mapped = msix && nvec > 1 && nr_irq == nvec - 1;
         if !first {
-            self.remap_io_queues(inner, irq_mapped, nr_irq, nr_poll);
+            self.remap_io_queues(irq_mapped, nr_irq, nr_poll);
             return Ok(());
         }
-        self.setup_tag_set(
-            inner,
-            live,
-            &id,
-            page_size,
-            (irq_mapped, nr_irq, nr_poll),
-            depth,
-        )?;
+        self.setup_tag_set(live, &id, page_size, (irq_mapped, nr_irq, nr_poll), depth)?;
         inner.nvm = self.nvm_limits(&admin, &buf)?;
         Ok(())
     }
@@ -254,11 +247,7 @@ impl Ctrl {
 
     /// Reads CAP and checks that the driver can run the controller: the NVM command set,
     /// a page size the host has. Returns CAP and the controller page shift to use.
-    fn check_cap(
-        &self,
-        dev: &device::Device<device::Bound>,
-        inner: &mut Inner,
-    ) -> Result<(Cap, u32)> {
+    fn check_cap(&self, dev: &device::Device<device::Bound>) -> Result<(Cap, u32)> {
         // As C's `nvme_pci_enable`: whatever turned memory decoding or bus mastering off
         // (a guest poking config space, an error), the reset turns them on again.
         if crate::abstractions::pci::reenable(&self.pdev) {
@@ -268,8 +257,7 @@ impl Ctrl {
             );
         }
         let cap = self.read_cap()?;
-        inner.cap = Some(cap);
-        self.hw.lock().cap = Some(cap);
+        self.cap.store(cap.into_raw(), Relaxed);
         let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
         self.read_cmb(cap)?;
         ctrl_info!(self.instance, "NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
@@ -505,11 +493,9 @@ impl Ctrl {
     /// by the first bring-up, as many as granted, and at most those again after a reset.
     /// Returns them in hardware-queue order (interrupt-driven first, then polled) with
     /// the counts of each kind.
-    #[expect(clippy::too_many_arguments)]
     fn create_io_queues(
         &self,
         dev: &device::Device<device::Bound>,
-        inner: &Inner,
         admin: &AdminQueue,
         (nr_irq, nr_poll): (u32, u32),
         depth: u16,
@@ -517,7 +503,8 @@ impl Ctrl {
         nvec: u32,
     ) -> Result<(KVec<Arc<IoQueue>>, u32, u32)> {
         let fresh;
-        let (existing, nr_irq, nr_poll): (&[Arc<IoQueue>], u32, u32) = match inner.tagset.as_ref() {
+        let tagset = self.tagset();
+        let (existing, nr_irq, nr_poll): (&[Arc<IoQueue>], u32, u32) = match tagset.as_ref() {
             Some(ts) => {
                 let qs = ts.queues();
                 let polled = qs.iter().filter(|q| q.polled).count() as u32;
@@ -684,8 +671,8 @@ impl Ctrl {
 
     /// After a reset that granted a different number of queues: remaps the hardware
     /// queues to the ones the controller has now.
-    fn remap_io_queues(&self, inner: &Inner, irq_mapped: bool, nr_irq: u32, nr_poll: u32) {
-        let Some(ts) = inner.tagset.as_ref() else {
+    fn remap_io_queues(&self, irq_mapped: bool, nr_irq: u32, nr_poll: u32) {
+        let Some(ts) = self.tagset() else {
             return;
         };
         let (old_irq, old_poll) = ts.split();
@@ -714,7 +701,6 @@ impl Ctrl {
     /// The first bring-up's tag set over the I/O queues `live`.
     fn setup_tag_set(
         &self,
-        inner: &mut Inner,
         live: KVec<Arc<IoQueue>>,
         id: &IdCtrl,
         page_size: usize,
@@ -743,8 +729,7 @@ impl Ctrl {
             )?,
             GFP_KERNEL,
         )?;
-        self.hw.lock().tagset = Some(ts.clone());
-        inner.tagset = Some(ts);
+        self.hw.lock().tagset = Some(ts);
         Ok(())
     }
 

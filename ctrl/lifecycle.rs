@@ -158,9 +158,10 @@ impl Ctrl {
         self.cancel_event_work();
         let mut inner = self.inner.lock();
         let gone = self.csts().map_or(true, |c| c.into_raw() == regs::REG_DEAD);
-        let working = !gone
-            && self.hw.lock().queues_live
-            && !inner.tagset.as_ref().map_or(false, |t| t.is_dead());
+        let working = !gone && {
+            let hw = self.hw.lock();
+            hw.queues_live && !hw.tagset.as_ref().is_some_and(|t| t.is_dead())
+        };
         if working {
             // A reset interrupted by removal may have left the queues quiesced.
             self.unquiesce_io();

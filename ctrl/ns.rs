@@ -102,7 +102,7 @@ impl Ctrl {
         let mut out = ScanOutcome::default();
         {
             let mut inner = self.inner.lock();
-            if self.state() != State::Live || inner.tagset.is_none() {
+            if self.state() != State::Live || self.tagset().is_none() {
                 return;
             }
             let Some(admin) = self.admin.lock().clone() else {
@@ -408,14 +408,14 @@ impl Ctrl {
                 }
             }
             (Some(mut f), None) => {
-                let Some(tagset) = inner.tagset.as_ref() else {
+                let Some(tagset) = self.tagset() else {
                     return Ok(false);
                 };
                 f.ns.disk_id = Self::free_disk_id(inner);
                 inner.retired_ids.push(f.ns.disk_id, GFP_KERNEL)?;
                 let name = CString::try_from_fmt(fmt!("nvme{}n{}", self.instance, f.ns.disk_id))?;
                 f.ns.fault = NvmeFault::new(&name);
-                out.added.push((tagset.clone(), f), GFP_KERNEL)?;
+                out.added.push((tagset, f), GFP_KERNEL)?;
             }
         }
         Ok(true)

@@ -167,7 +167,7 @@ impl Ctrl {
         admin: &AdminQueue,
         nsid: u32,
     ) -> Result<Option<Found>> {
-        let (Some(id), Some(cap)) = (inner.id, inner.cap) else {
+        let (Some(id), Some(cap)) = (inner.id, self.cap()) else {
             return Err(EINVAL);
         };
         let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
@@ -382,7 +382,7 @@ impl Ctrl {
                 0
             },
             wzeroes_unmap: feat.deac(),
-            poll: inner.tagset.as_ref().is_some_and(|t| t.split().1 > 0),
+            poll: self.tagset().is_some_and(|t| t.split().1 > 0),
             sgl: crate::spec::sgl::supported(id.sgls),
             hidden: set.hidden,
             chunk_sectors: crate::mq::io_boundary(

@@ -70,7 +70,7 @@ impl Ctrl {
                     self.delete_io_queues(admin, &created);
                 }
             }
-            self.disable_ctrl(hw, admin.as_deref(), how);
+            self.disable_ctrl(admin.as_deref(), how);
         }
         // Only now, with the controller disabled, do admin waiters give up (and free
         // what the controller could still have written).
@@ -125,7 +125,7 @@ impl Ctrl {
     }
 
     /// Shuts down (as `how` asks) and disables a controller that still answers.
-    fn disable_ctrl(&self, hw: &Hw, admin: Option<&AdminQueue>, how: Teardown) {
+    fn disable_ctrl(&self, admin: Option<&AdminQueue>, how: Teardown) {
         if how == Teardown::Shutdown {
             let _ = self.shutdown();
         }
@@ -137,7 +137,7 @@ impl Ctrl {
         // Disabling deletes every queue on the controller and stops its DMA. A
         // controller that does not acknowledge it loses bus mastering, so that it cannot
         // write into buffers freed from here on.
-        if let Some(cap) = hw.cap {
+        if let Some(cap) = self.cap() {
             if self.disable(cap).is_err() {
                 crate::abstractions::pci::clear_master(&self.pdev);
             }
@@ -181,7 +181,7 @@ impl Ctrl {
     /// Marks the controller dead: I/O in flight and to come fails, disks are marked dead
     /// (they stay until unbind), the queues run again so nothing waits forever.
     pub(super) fn kill(&self, inner: &mut Inner) {
-        if let Some(ts) = inner.tagset.as_ref() {
+        if let Some(ts) = self.tagset() {
             ts.set_dead();
         }
         for d in inner.disks.iter() {

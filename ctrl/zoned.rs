@@ -67,7 +67,7 @@ impl Ctrl {
         lbaf: usize,
         lba_shift: u32,
     ) -> Result<ZonedNs> {
-        let (Some(id), Some(cap)) = (inner.id, inner.cap) else {
+        let (Some(id), Some(cap)) = (inner.id, self.cap()) else {
             return Err(EINVAL);
         };
         let effects = self.read_effects(admin, id.lpa, csi::ZONED)?;
