@@ -91,6 +91,25 @@ impl<T: Send + Sync + ?Sized> DmaMemory for T {}
 /// controller may still write.
 pub(crate) type DmaHold = Arc<dyn DmaMemory>;
 
+/// Whom an admin command is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// The driver itself (bring-up, scans, events, aborts, teardown).
+    Driver,
+    /// A user's passthrough command, which removal cancels (`EINTR`).
+    User,
+}
+
+/// What [`AdminQueue::take`] does with a slot whose completion has not come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IfPending {
+    /// Leaves it: the waiter looks again.
+    Keep,
+    /// Abandons it: the waiter gave up, the slot keeps the command's memory until the
+    /// completion comes or the queue goes.
+    Abandon,
+}
+
 /// A command identifier's slot (the cid is the slot's index).
 enum Slot {
     Free,
@@ -343,9 +362,9 @@ impl AdminQueue {
         Some(cid)
     }
 
-    /// The completion of `cid`, once it arrived (the slot is free again then); else, if
-    /// the waiter `gives_up`, the slot is abandoned.
-    fn take(&self, cid: u16, gives_up: bool) -> Option<Completion> {
+    /// The completion of `cid`, once it arrived (the slot is free again then); else the
+    /// slot stays as it is or is abandoned, as `if_pending` says.
+    fn take(&self, cid: u16, if_pending: IfPending) -> Option<Completion> {
         let mut slots = self.slots.lock();
         let s = slots.get_mut(usize::from(cid))?;
         match core::mem::replace(s, Slot::Free) {
@@ -356,7 +375,7 @@ impl AdminQueue {
                 Some(c)
             }
             // The slot keeps the memory until the completion comes, or the queue goes.
-            Slot::Waiting { _hold: hold, .. } if gives_up => {
+            Slot::Waiting { _hold: hold, .. } if if_pending == IfPending::Abandon => {
                 *s = Slot::Abandoned { _hold: hold };
                 None
             }
@@ -481,7 +500,7 @@ impl PassthruGate<'_> {
             0 => c.admin_timeout_ms(),
             t => t,
         };
-        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, true, hold) {
+        match c.admin_submit(&admin, "passthrough", cmd, timeout_ms, Origin::User, hold) {
             Ok(cqe) => Ok(PassthruDone {
                 status: c.admin_status(&cmd, cqe.status),
                 result: u64::from(cqe.result) | u64::from(cqe.dw1) << 32,
@@ -565,14 +584,14 @@ impl Ctrl {
     ///
     /// `ETIMEDOUT` if no slot frees up or no completion arrives in time; `ENODEV` if the
     /// controller is gone, fatal or not ready, or was disabled (a reset) meanwhile (both
-    /// logged); `EINTR` for a `user` (passthrough) command once removal began.
+    /// logged); `EINTR` for a user's (passthrough) command once removal began.
     pub(super) fn admin_submit(
         &self,
         admin: &AdminQueue,
         name: &str,
         mut cmd: Command,
         timeout_ms: u32,
-        user: bool,
+        origin: Origin,
         hold: Option<DmaHold>,
     ) -> Result<Completion> {
         let timeout = Delta::from_millis(i64::from(timeout_ms));
@@ -591,11 +610,11 @@ impl Ctrl {
             admin.free(cid);
             return Err(e);
         }
-        let r = self.admin_wait(admin, cid, user, timeout);
+        let r = self.admin_wait(admin, cid, origin, timeout);
         let r = match r {
             Ok(c) => return Ok(c),
             // The completion may have come with the last look.
-            Err(e) => admin.take(cid, true).ok_or(e),
+            Err(e) => admin.take(cid, IfPending::Abandon).ok_or(e),
         };
         match r {
             Ok(c) => Ok(c),
@@ -636,12 +655,12 @@ impl Ctrl {
     /// # Errors
     ///
     /// `ETIMEDOUT`; `ENODEV` when the controller is gone, fatal, not ready or the queue
-    /// disabled (a reset); `EINTR` for a `user` command once removal began.
+    /// disabled (a reset); `EINTR` for a user's command once removal began.
     fn admin_wait(
         &self,
         admin: &AdminQueue,
         cid: u16,
-        user: bool,
+        origin: Origin,
         timeout: Delta,
     ) -> Result<Completion> {
         let start = Instant::<Monotonic>::now();
@@ -649,7 +668,7 @@ impl Ctrl {
             // Vector 0's handler normally records the completion; reaping here as well
             // covers a lost interrupt and the time before the handler is bound.
             admin.reap();
-            if let Some(c) = admin.take(cid, false) {
+            if let Some(c) = admin.take(cid, IfPending::Keep) {
                 return Ok(c);
             }
             // A controller that is gone, fatal, not ready or disabled since (its queues
@@ -657,7 +676,7 @@ impl Ctrl {
             if !admin.qp.is_live() || !matches!(self.csts().map(csts_problem), Ok(None)) {
                 return Err(ENODEV);
             }
-            if user && admin.users_cancelled.load(Relaxed) {
+            if origin == Origin::User && admin.users_cancelled.load(Relaxed) {
                 return Err(EINTR);
             }
             let left = timeout - start.elapsed();
@@ -690,7 +709,7 @@ impl Ctrl {
     ) -> Result<Completion> {
         let timeout_ms = self.admin_timeout_ms();
         let cqe = self
-            .admin_submit(admin, name, cmd, timeout_ms, false, hold)
+            .admin_submit(admin, name, cmd, timeout_ms, Origin::Driver, hold)
             .inspect_err(|e| {
                 // As C after an admin timeout: a controller that stopped answering is
                 // reset (when live; bring-up and teardown give up on their own).

@@ -136,6 +136,35 @@ const DRIVER_OWNED_FEATURES: [u8; 5] = [
     FeatureId::HostBehavior as u8,
 ];
 
+/// How the caller reached the device (C: `open_for_write`, `bdev_is_partition`), which
+/// the permission rules weigh.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Opener {
+    /// The file was opened for writing.
+    pub(crate) write: bool,
+    /// Through a partition's block device, not the whole namespace.
+    pub(crate) partition: bool,
+}
+
+impl Opener {
+    /// A whole namespace or a controller, opened for writing or not.
+    pub(crate) fn whole(write: bool) -> Self {
+        Self {
+            write,
+            partition: false,
+        }
+    }
+}
+
+/// How a passthrough command's `addr` and `data_len` describe the user's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UserData {
+    /// One buffer of `data_len` bytes at `addr`.
+    Buffer,
+    /// An array of `data_len` iovecs at `addr` (the `_VEC` ioctls and io_uring commands).
+    Vector,
+}
+
 /// Whether an opcode transfers data to the controller (C: `nvme_is_write`).
 fn is_write(opcode: u8) -> bool {
     opcode & 1 != 0
@@ -154,9 +183,9 @@ pub(crate) enum Access {
 
 /// The C driver's rules for passthrough (C: `nvme_cmd_allowed`): `effects` is the I/O
 /// command's effects for a namespace command, `None` for an admin command.
-pub(crate) fn access(c: &Command, effects: Option<u32>, partition: bool, write: bool) -> Access {
+pub(crate) fn access(c: &Command, effects: Option<u32>, by: Opener) -> Access {
     let opcode = c.opcode();
-    if partition || opcode >= VENDOR_START || opcode == FABRICS_OPCODE {
+    if by.partition || opcode >= VENDOR_START || opcode == FABRICS_OPCODE {
         return Access::NeedsAdmin;
     }
     let Some(e) = effects else {
@@ -176,7 +205,7 @@ pub(crate) fn access(c: &Command, effects: Option<u32>, partition: bool, write: 
             | cmd_effects::UUID_SEL
             | cmd_effects::SCOPE_MASK)
             != 0
-        || ((is_write(opcode) || e & cmd_effects::LBCC != 0) && !write)
+        || ((is_write(opcode) || e & cmd_effects::LBCC != 0) && !by.write)
     {
         return Access::NeedsAdmin;
     }
@@ -327,16 +356,20 @@ fn user_metadata(
 /// `NVME_IOCTL_ADMIN_CMD` / `ADMIN64_CMD` (C: `nvme_user_cmd(ctrl, NULL, ...)`).
 fn admin_cmd(ctrl: &Ctrl, arg: usize, size: usize) -> Result<isize> {
     let p = read_cmd(arg, size)?;
-    let done = admin_user_cmd(ctrl, p, false)?;
+    let done = admin_user_cmd(ctrl, p, UserData::Buffer)?;
     write_result(arg, size, done.result)?;
     Ok(status_ret(done.status))
 }
 
 /// Checks and runs an admin passthrough command `p` (C: `nvme_user_cmd64(ctrl, NULL,
-/// ...)`, `nvme_uring_cmd_io(ctrl, NULL, ...)`); for a vector (`vec`), `data_len` counts
-/// the entries of an iovec array at `addr`, checked as the bytes they add up to.
-pub(crate) fn admin_user_cmd(ctrl: &Ctrl, mut p: PassthruCmd, vec: bool) -> Result<PassthruDone> {
-    let buf = if vec {
+/// ...)`, `nvme_uring_cmd_io(ctrl, NULL, ...)`); for a vector, `data_len` counts the
+/// entries of an iovec array at `addr`, checked as the bytes they add up to.
+pub(crate) fn admin_user_cmd(
+    ctrl: &Ctrl,
+    mut p: PassthruCmd,
+    data: UserData,
+) -> Result<PassthruDone> {
+    let buf = if data == UserData::Vector {
         let count = p.data_len;
         p.data_len = iov_total(p.addr, count)?;
         UserBuf::Vec { iov: p.addr, count }
@@ -345,7 +378,7 @@ pub(crate) fn admin_user_cmd(ctrl: &Ctrl, mut p: PassthruCmd, vec: bool) -> Resu
     };
     let mut cmd = Command::default();
     let (len, _) = validate(ctrl, None, &p, &mut cmd)?;
-    allowed(access(&cmd, None, false, true))?;
+    allowed(access(&cmd, None, Opener::whole(true)))?;
     admin_passthru(ctrl, &mut cmd, &p, buf, len as usize)
 }
 
@@ -484,22 +517,16 @@ fn admin_passthru(
 }
 
 /// An I/O passthrough command on a namespace (C: `nvme_user_cmd(ctrl, ns, ...)`).
-fn io_cmd(
-    disk: DiskView<'_>,
-    arg: usize,
-    how: Passthru,
-    write: bool,
-    partition: bool,
-) -> Result<isize> {
+fn io_cmd(disk: DiskView<'_>, arg: usize, how: Passthru, by: Opener) -> Result<isize> {
     let ns = disk.ns();
-    let (size, vec) = match how {
-        Passthru::Cmd => (PASSTHRU_SIZE, false),
-        Passthru::Cmd64 => (PASSTHRU64_SIZE, false),
-        Passthru::Cmd64Vec => (PASSTHRU64_SIZE, true),
+    let (size, data) = match how {
+        Passthru::Cmd => (PASSTHRU_SIZE, UserData::Buffer),
+        Passthru::Cmd64 => (PASSTHRU64_SIZE, UserData::Buffer),
+        Passthru::Cmd64Vec => (PASSTHRU64_SIZE, UserData::Vector),
     };
     let mut p = read_cmd(arg, size)?;
     let mut cmd = Command::default();
-    let io = prepare_io(ns, &mut p, vec, write, partition, &mut cmd)?;
+    let io = prepare_io(ns, &mut p, data, by, &mut cmd)?;
     let done = disk.passthru(&cmd, io.data, p.timeout_ms);
     ns.ctrl.passthru_end(io.effects);
     let done = done?;
@@ -516,19 +543,18 @@ pub(crate) struct IoPassthru {
 }
 
 /// Checks an I/O passthrough command `p` for namespace `ns` as the ioctls and io_uring
-/// commands share them (C: `nvme_user_cmd64`, `nvme_uring_cmd_io`): for a vector
-/// (`vec`), `data_len` counts its entries and is checked as the bytes they add up to;
-/// then [`validate`] and the permission rules for a file opened for writing or not
-/// (`write`), through a partition or not. The command is built into `cmd`.
+/// commands share them (C: `nvme_user_cmd64`, `nvme_uring_cmd_io`): for a vector,
+/// `data_len` counts its entries and is checked as the bytes they add up to; then
+/// [`validate`] and the permission rules for the caller (`by`). The command is built
+/// into `cmd`.
 pub(crate) fn prepare_io(
     ns: &NsInfo,
     p: &mut PassthruCmd,
-    vec: bool,
-    write: bool,
-    partition: bool,
+    data: UserData,
+    by: Opener,
     cmd: &mut Command,
 ) -> Result<IoPassthru> {
-    let iov_count = if vec {
+    let iov_count = if data == UserData::Vector {
         let count = p.data_len;
         p.data_len = iov_total(p.addr, count)?;
         Some(count)
@@ -537,7 +563,7 @@ pub(crate) fn prepare_io(
     };
     let (len, meta) = validate(&ns.ctrl, Some(ns), p, cmd)?;
     let effects = ns.effects.io(cmd.opcode());
-    allowed(access(cmd, Some(effects), partition, write))?;
+    allowed(access(cmd, Some(effects), by))?;
     let (meta, meta_len) = meta.unwrap_or((0, 0));
     let data = match iov_count {
         Some(count) => DrvData::UserVec {
@@ -558,7 +584,7 @@ pub(crate) fn prepare_io(
 }
 
 /// `NVME_IOCTL_SUBMIT_IO` (C: `nvme_submit_io`).
-fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Result<isize> {
+fn submit_io(disk: DiskView<'_>, arg: usize, by: Opener) -> Result<isize> {
     let ns = disk.ns();
     let io = UserSlice::new(UserPtr::from_addr(arg), size_of::<UserIo>())
         .reader()
@@ -577,7 +603,7 @@ fn submit_io(disk: DiskView<'_>, arg: usize, write: bool, partition: bool) -> Re
     let meta_len = nblocks.checked_mul(u32::from(m.ms)).ok_or(EINVAL)?;
     let meta = user_metadata(&ns.ctrl, Some(ns), &cmd, len, (io.metadata, meta_len))?;
     let e = ns.effects.io(cmd.opcode());
-    allowed(access(&cmd, Some(e), partition, write))?;
+    allowed(access(&cmd, Some(e), by))?;
     let (meta, meta_len) = meta.unwrap_or((0, 0));
     let data = DrvData::User {
         addr,
@@ -602,7 +628,7 @@ impl DiskOperations for Ops<Ctrl> {
         write: bool,
         partition: bool,
     ) -> Result<i32> {
-        ns_ioctl(disk, cmd, arg, write, partition)
+        ns_ioctl(disk, cmd, arg, Opener { write, partition })
     }
 
     fn report_zones(
@@ -615,21 +641,15 @@ impl DiskOperations for Ops<Ctrl> {
     }
 }
 
-pub(crate) fn ns_ioctl(
-    disk: DiskView<'_>,
-    cmd: u32,
-    arg: usize,
-    write: bool,
-    partition: bool,
-) -> Result<i32> {
+pub(crate) fn ns_ioctl(disk: DiskView<'_>, cmd: u32, arg: usize, by: Opener) -> Result<i32> {
     let r = match cmd {
         NVME_IOCTL_ID => return Ok(disk.ns().nsid as i32),
         NVME_IOCTL_ADMIN_CMD => admin_cmd(&disk.ns().ctrl, arg, PASSTHRU_SIZE),
         NVME_IOCTL_ADMIN64_CMD => admin_cmd(&disk.ns().ctrl, arg, PASSTHRU64_SIZE),
-        NVME_IOCTL_IO_CMD => io_cmd(disk, arg, Passthru::Cmd, write, partition),
-        NVME_IOCTL_IO64_CMD => io_cmd(disk, arg, Passthru::Cmd64, write, partition),
-        NVME_IOCTL_IO64_CMD_VEC => io_cmd(disk, arg, Passthru::Cmd64Vec, write, partition),
-        NVME_IOCTL_SUBMIT_IO => submit_io(disk, arg, write, partition),
+        NVME_IOCTL_IO_CMD => io_cmd(disk, arg, Passthru::Cmd, by),
+        NVME_IOCTL_IO64_CMD => io_cmd(disk, arg, Passthru::Cmd64, by),
+        NVME_IOCTL_IO64_CMD_VEC => io_cmd(disk, arg, Passthru::Cmd64Vec, by),
+        NVME_IOCTL_SUBMIT_IO => submit_io(disk, arg, by),
         _ => Err(ENOTTY),
     }?;
     Ok(r as i32)
@@ -643,7 +663,7 @@ pub(crate) fn generic_ioctl(
     arg: usize,
     write: bool,
 ) -> Result<isize> {
-    ns_ioctl(disk, cmd, arg, write, false).map(|r| r as isize)
+    ns_ioctl(disk, cmd, arg, Opener::whole(write)).map(|r| r as isize)
 }
 
 /// The ioctls of `/dev/nvme<N>` (C: `nvme_dev_ioctl`).
@@ -658,7 +678,7 @@ pub(crate) fn ctrl_ioctl(ctrl: &Arc<Ctrl>, cmd: u32, arg: usize, write: bool) ->
                 ctrl.instance,
                 "using deprecated NVME_IOCTL_IO_CMD ioctl on the char device!\n"
             );
-            io_cmd(disk.view(), arg, Passthru::Cmd, write, false)
+            io_cmd(disk.view(), arg, Passthru::Cmd, Opener::whole(write))
         }
         NVME_IOCTL_RESET => {
             allowed(Access::NeedsAdmin)?;
@@ -691,21 +711,27 @@ mod tests {
     #[test]
     fn permission_rules() {
         // Admin: Identify of controller/namespace data for everybody, the rest for root.
-        assert_eq!(access(&identify(0x01), None, false, false), Access::Granted);
-        assert_eq!(access(&identify(0x00), None, false, false), Access::Granted);
         assert_eq!(
-            access(&identify(0x02), None, false, false),
+            access(&identify(0x01), None, Opener::whole(false)),
+            Access::Granted
+        );
+        assert_eq!(
+            access(&identify(0x00), None, Opener::whole(false)),
+            Access::Granted
+        );
+        assert_eq!(
+            access(&identify(0x02), None, Opener::whole(false)),
             Access::NeedsAdmin
         );
         let log = Command::new(AdminOpcode::GetLogPage as u8, 0xffff_ffff);
-        assert_eq!(access(&log, None, false, true), Access::NeedsAdmin);
+        assert_eq!(access(&log, None, Opener::whole(true)), Access::NeedsAdmin);
         let mut nq = Command::new(AdminOpcode::SetFeatures as u8, 0);
         nq.cdw10 = FeatureId::NumQueues as u32;
-        assert_eq!(access(&nq, None, false, true), Access::Refused);
+        assert_eq!(access(&nq, None, Opener::whole(true)), Access::Refused);
         // Vendor specific: root only, even if the effects say supported.
         let vs = Command::new(0xc0, 1);
         assert_eq!(
-            access(&vs, Some(cmd_effects::CSUPP), false, true),
+            access(&vs, Some(cmd_effects::CSUPP), Opener::whole(true)),
             Access::NeedsAdmin
         );
         // I/O: reads when supported; writes only on a writable open; partitions never.
@@ -713,23 +739,38 @@ mod tests {
         let wr = Command::new(IoOpcode::Write as u8, 1);
         let lbcc = cmd_effects::CSUPP | cmd_effects::LBCC;
         assert_eq!(
-            access(&rd, Some(cmd_effects::CSUPP), false, false),
+            access(&rd, Some(cmd_effects::CSUPP), Opener::whole(false)),
             Access::Granted
         );
-        assert_eq!(access(&rd, Some(0), false, false), Access::NeedsAdmin);
         assert_eq!(
-            access(&rd, Some(cmd_effects::CSUPP), true, true),
+            access(&rd, Some(0), Opener::whole(false)),
             Access::NeedsAdmin
         );
-        assert_eq!(access(&wr, Some(lbcc), false, false), Access::NeedsAdmin);
-        assert_eq!(access(&wr, Some(lbcc), false, true), Access::Granted);
+        assert_eq!(
+            access(
+                &rd,
+                Some(cmd_effects::CSUPP),
+                Opener {
+                    write: true,
+                    partition: true
+                }
+            ),
+            Access::NeedsAdmin
+        );
+        assert_eq!(
+            access(&wr, Some(lbcc), Opener::whole(false)),
+            Access::NeedsAdmin
+        );
+        assert_eq!(
+            access(&wr, Some(lbcc), Opener::whole(true)),
+            Access::Granted
+        );
         // Intrusive effects (here: namespace capability change) need root.
         assert_eq!(
             access(
                 &rd,
                 Some(cmd_effects::CSUPP | cmd_effects::NCC),
-                false,
-                true
+                Opener::whole(true)
             ),
             Access::NeedsAdmin
         );

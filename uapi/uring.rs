@@ -37,7 +37,9 @@ use crate::{
     spec::cmd::Command,
     uapi::ioctl::{
         admin_user_cmd,
-        prepare_io, //
+        prepare_io,
+        Opener,
+        UserData, //
     },
     uapi::nvme_ioctl::PassthruCmd,
 };
@@ -79,23 +81,23 @@ pub(crate) fn ns_uring_cmd(
     ucmd: IoUringCmd<'_>,
     writable: bool,
 ) -> Result<Queued> {
-    let vec = match ucmd.op() {
-        NVME_URING_CMD_IO => false,
-        NVME_URING_CMD_IO_VEC => true,
+    let data = match ucmd.op() {
+        NVME_URING_CMD_IO => UserData::Buffer,
+        NVME_URING_CMD_IO_VEC => UserData::Vector,
         _ => return Err(ENOTTY),
     };
     let mut p = read(&ucmd)?;
     let ns = disk.ns();
     let mut cmd = Command::default();
-    let io = prepare_io(ns, &mut p, vec, writable, false, &mut cmd)?;
+    let io = prepare_io(ns, &mut p, data, Opener::whole(writable), &mut cmd)?;
     disk.passthru_uring(ucmd, &cmd, io.data, p.timeout_ms)
 }
 
 /// An io_uring command on `/dev/nvme<N>` (C: `nvme_dev_uring_cmd`).
 pub(crate) fn ctrl_uring_cmd(ctrl: &Arc<Ctrl>, ucmd: IoUringCmd<'_>) -> Result<Queued> {
-    let vec = match ucmd.op() {
-        NVME_URING_CMD_ADMIN => false,
-        NVME_URING_CMD_ADMIN_VEC => true,
+    let data = match ucmd.op() {
+        NVME_URING_CMD_ADMIN => UserData::Buffer,
+        NVME_URING_CMD_ADMIN_VEC => UserData::Vector,
         _ => return Err(ENOTTY),
     };
     let p = read(&ucmd)?;
@@ -104,7 +106,7 @@ pub(crate) fn ctrl_uring_cmd(ctrl: &Arc<Ctrl>, ucmd: IoUringCmd<'_>) -> Result<Q
     if ucmd.nonblock() {
         return Err(EAGAIN);
     }
-    let done = admin_user_cmd(ctrl, p, vec)?;
+    let done = admin_user_cmd(ctrl, p, data)?;
     Ok(ucmd.complete32(i32::from(done.status >> 1), done.result))
 }
 
