@@ -263,14 +263,14 @@ impl<T: FileOps> Vtable<T> {
         } else {
             None
         },
-        // SAFETY: All-zero is a valid table for the remaining fields (all optional).
-        ..unsafe { core::mem::zeroed() }
+        // All-zero is a valid table for the remaining fields (all optional).
+        ..pin_init::zeroed()
     };
 
     const KTYPE: &'static bindings::kobj_type = &bindings::kobj_type {
         release: Some(Self::release_kobj),
-        // SAFETY: All-zero is valid for the remaining fields (all optional).
-        ..unsafe { core::mem::zeroed() }
+        // All-zero is valid for the remaining fields (all optional).
+        ..pin_init::zeroed()
     };
 
     /// Frees the `Inner<T>` of a kobject.

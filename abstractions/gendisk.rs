@@ -613,8 +613,8 @@ impl<T: DiskOperations> GenDisk<T> {
             return Err(EINVAL);
         }
         let data = KBox::into_raw(KBox::new(data, GFP_KERNEL)?);
-        // SAFETY: All-zero queue limits mean "use the defaults".
-        let mut ql: bindings::queue_limits = unsafe { core::mem::zeroed() };
+        // All-zero queue limits mean "use the defaults".
+        let mut ql: bindings::queue_limits = pin_init::zeroed();
         p.limits.apply(&mut ql);
         let key = kernel::static_lock_class!();
         // SAFETY: The tag set is allocated; `ql` is initialised; `data` lives as long as

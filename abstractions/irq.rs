@@ -300,8 +300,8 @@ impl Vectors {
         }
         let raw = raw_pdev(pdev);
         let mut flags = types.0;
-        // SAFETY: All-zero is a valid `irq_affinity` (no sets, default spreading).
-        let mut affd: bindings::irq_affinity = unsafe { core::mem::zeroed() };
+        // All-zero is a valid `irq_affinity` (no sets, default spreading).
+        let mut affd: bindings::irq_affinity = pin_init::zeroed();
         let affd_ptr = match affinity {
             Some(a) => {
                 flags |= bindings::PCI_IRQ_AFFINITY;

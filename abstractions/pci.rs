@@ -193,8 +193,8 @@ impl<T: Driver> Adapter<T> {
         thaw: Some(Self::resume_callback),
         poweroff: Some(Self::suspend_callback),
         restore: Some(Self::resume_callback),
-        // SAFETY: All-zero is a valid `dev_pm_ops` (every callback optional).
-        ..unsafe { core::mem::zeroed() }
+        // All-zero is a valid `dev_pm_ops` (every callback optional).
+        ..pin_init::zeroed()
     };
 
     /// Runs `f` with the device and the driver data of a bound `pdev`.

@@ -284,8 +284,8 @@ impl<T: Operations> OperationsVTable<T> {
         } else {
             None
         },
-        // SAFETY: All-zero is a valid `blk_mq_ops` (every other callback optional).
-        ..unsafe { core::mem::zeroed() }
+        // All-zero is a valid `blk_mq_ops` (every other callback optional).
+        ..pin_init::zeroed()
     };
 
     /// The table, for `blk_mq_tag_set::ops`.

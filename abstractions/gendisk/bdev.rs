@@ -86,8 +86,8 @@ impl ZoneReport<'_> {
     ///
     /// What the block layer's callback returns (it stops the report).
     pub(crate) fn report(&mut self, idx: u32, zone: &BlkZone) -> Result {
-        // SAFETY: All-zero is a valid `blk_zone` (no flags, reserved bytes zero).
-        let mut z: bindings::blk_zone = unsafe { core::mem::zeroed() };
+        // All-zero is a valid `blk_zone` (no flags, reserved bytes zero).
+        let mut z: bindings::blk_zone = pin_init::zeroed();
         z.start = zone.start;
         z.len = zone.len;
         z.wp = zone.wp;
@@ -170,8 +170,8 @@ impl<T: DiskOperations> BdevVTable<T> {
         ioctl: Some(Self::ioctl),
         report_zones: Some(Self::report_zones),
         free_disk: Some(Self::free_disk),
-        // SAFETY: All-zero is a valid table (every other callback optional).
-        ..unsafe { core::mem::zeroed() }
+        // All-zero is a valid table (every other callback optional).
+        ..pin_init::zeroed()
     };
 
     pub(super) const fn build() -> &'static bindings::block_device_operations {

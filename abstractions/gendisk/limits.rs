@@ -145,8 +145,8 @@ impl QueueLimits {
         ql.max_open_zones = z.max_open_zones;
         ql.max_active_zones = z.max_active_zones;
         ql.max_hw_zone_append_sectors = z.max_zone_append_sectors;
-        // SAFETY: All-zero is a valid (absent) integrity profile.
-        ql.integrity = unsafe { core::mem::zeroed() };
+        // All-zero is a valid (absent) integrity profile.
+        ql.integrity = pin_init::zeroed();
         ql.max_integrity_segments = 0;
         if let Some(i) = self.integrity {
             let bi = &mut ql.integrity;

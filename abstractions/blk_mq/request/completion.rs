@@ -281,8 +281,8 @@ impl<T: Operations> Batch<'_, T> {
     pub(crate) fn new() -> Batch<'static, T> {
         // INVARIANT: empty.
         Batch {
-            // SAFETY: All-zero is an empty batch (C: `DEFINE_IO_COMP_BATCH`).
-            iob: Iob::Own(unsafe { core::mem::zeroed() }),
+            // All-zero is an empty batch (C: `DEFINE_IO_COMP_BATCH`).
+            iob: Iob::Own(pin_init::zeroed()),
             _p: PhantomData,
         }
     }
