@@ -32,6 +32,14 @@ wait_for() {
 	return 1
 }
 
+# The kernel log, as the tests read it: log_clear empties it (what follows is this
+# step's), log_has PATTERN and log_has_re ERE succeed when a line matches, log_count
+# PATTERN prints how many do. Usable with check and wait_for.
+log_clear()  { dmesg -c >/dev/null; }
+log_has()    { dmesg | grep -q -- "$1"; }
+log_has_re() { dmesg | grep -qE -- "$1"; }
+log_count()  { dmesg | grep -c -- "$1"; }
+
 # The text base of a loaded module, for the VM runner's stall dumps (scripts/vm.py).
 modtext() { echo "rn-modtext: $1 $(cat /sys/module/$1/sections/.text 2>/dev/null)"; }
 rn_load()   { insmod "$RN_KO" "$@" && modtext rust_nvme; }

@@ -47,10 +47,10 @@ fio_on() {
 disk=${a}n1
 fio_on $disk
 sleep 1
-dmesg -c >/dev/null
+log_clear
 echo "rn-host: pcie_aer_inject_error dp0 UNSUP"
 check "non-fatal: the error reached the driver" \
-	wait_for 20 sh -c "dmesg | grep -q 'non-fatal PCIe error detected'"
+	wait_for 20 log_has 'non-fatal PCIe error detected'
 bg_fio_check "non-fatal: fio verified across it"
 expect_eq "non-fatal: still live" live "$(cat /sys/class/nvme/$a/state)"
 check "non-fatal: reference data intact" intact $disk
@@ -59,14 +59,14 @@ check "non-fatal: reference data intact" intact $disk
 for port in dp0 rp0; do
 	fio_on $disk
 	sleep 1
-	dmesg -c >/dev/null
+	log_clear
 	echo "rn-host: pcie_aer_inject_error $port SDN"
 	check "fatal on $port: the error reached the driver (frozen)" \
-		wait_for 20 sh -c "dmesg | grep -q 'frozen state error detected'"
+		wait_for 20 log_has 'frozen state error detected'
 	check "fatal on $port: the slot reset brought the controller back" \
-		wait_for 30 sh -c "dmesg | grep -q 'restart after slot reset'"
+		wait_for 30 log_has 'restart after slot reset'
 	check "fatal on $port: recovery succeeded" \
-		wait_for 30 sh -c "dmesg | grep -q 'AER: device recovery successful'"
+		wait_for 30 log_has 'AER: device recovery successful'
 	check "fatal on $port: live again" wait_for 30 grep -qx live /sys/class/nvme/$a/state
 	bg_fio_check "fatal on $port: fio verified across the error and its recovery"
 	check "fatal on $port: reference data intact" intact $disk
@@ -76,14 +76,14 @@ done
 disk=${b}n1
 fio_on $disk
 sleep 1
-dmesg -c >/dev/null
+log_clear
 echo "rn-host: pcie_aer_inject_error rp1 SDN"
 check "lost: the fatal error reached the driver (frozen)" \
-	wait_for 20 sh -c "dmesg | grep -q 'frozen state error detected'"
+	wait_for 20 log_has 'frozen state error detected'
 check "lost: the link reset failed, recovery gave up" \
-	wait_for 30 sh -c "dmesg | grep -q 'failure state error detected'"
+	wait_for 30 log_has 'failure state error detected'
 check "lost: the driver declared the controller dead" \
-	wait_for 10 sh -c "dmesg | grep -q 'PCI error recovery failed; controller is dead'"
+	wait_for 10 log_has 'PCI error recovery failed; controller is dead'
 touch /tmp/bg-stop
 check "lost: fio ended (its I/O failed instead of waiting)" wait_for 60 sh -c "[ -f /tmp/bg-runs ]"
 check "lost: a new read fails, without waiting" \

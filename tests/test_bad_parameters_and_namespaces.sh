@@ -9,14 +9,14 @@
 . /guest/tests/lib.sh
 
 for p in io_queue_depth=1 io_queue_depth=5000 io_timeout=0 admin_timeout=0; do
-	dmesg -c >/dev/null
+	log_clear
 	check "insmod with $p fails" sh -c "! insmod $RN_KO $p 2>/dev/null"
 	name=${p%%=*}
 	check "and says why ($name)" sh -c "dmesg | grep -q '$name'"
 done
 check "module not loaded after refused parameters" sh -c "! grep -q '^rust_nvme ' /proc/modules"
 
-dmesg -c >/dev/null
+log_clear
 check "load the C nvme core on purpose" insmod $MODDIR/nvme-core.ko
 # nvme_core's parameters that rust_nvme shares, with their permissions (compared below).
 c_modes=""
@@ -24,7 +24,7 @@ for n in io_timeout admin_timeout max_retries shutdown_timeout; do
 	c_modes="$c_modes $n=$(stat -c %a /sys/module/nvme_core/parameters/$n 2>/dev/null)"
 done
 check "insmod rust_nvme fails while nvme_core holds class 'nvme'" sh -c "! insmod $RN_KO 2>/dev/null"
-check "with a message naming nvme_core" sh -c "dmesg | grep -q 'nvme_core'"
+check "with a message naming nvme_core" log_has 'nvme_core'
 check "unload nvme_core" rmmod nvme_core
 
 check "insmod" rn_load
@@ -62,7 +62,7 @@ check "and has no disk" sh -c "! ls /sys/block | grep -q '^nvme0n'"
 check "the namespace with metadata has a disk" wait_disk nvme1n2 10
 expect_eq "of capacity 0" 0 "$(cat /sys/block/nvme1n2/size)"
 check "the driver said why" \
-	sh -c "dmesg | grep -q 'nvme1n2: namespace 2: extended LBA metadata other than protection information; capacity 0'"
+	log_has 'nvme1n2: namespace 2: extended LBA metadata other than protection information; capacity 0'
 check "Identify through it works" nvme id-ns /dev/nvme1n2
 check "I/O passthrough to it is refused" \
 	sh -c "! nvme read /dev/nvme1n2 -s 0 -c 0 -z 512 -d /tmp/md.out 2>/dev/null"

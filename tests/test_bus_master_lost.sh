@@ -21,15 +21,15 @@ cmd_word() { od -An -tx2 -j4 -N2 $cfg | tr -d ' '; }
 set_cmd() { printf "$(printf '\\%03o\\%03o' $(( $1 & 255 )) $(( $1 >> 8 )))" | dd of=$cfg bs=1 seek=4 count=2 conv=notrunc 2>/dev/null; }
 
 for what in busmaster command; do
-	dmesg -c >/dev/null
+	log_clear
 	orig=$((0x$(cmd_word)))
 	bg_fio_start --rw=randrw --bs=4k --filename=/dev/$disk --offset=64M --iodepth=16 --size=32M --runtime=4 --time_based
 	sleep 2
 	if [ $what = busmaster ]; then set_cmd $(( orig & ~4 )); else set_cmd 0; fi
 	check "$what: the fault fired (timeout on a fatal/absent controller)" \
-		wait_for 60 sh -c "dmesg | grep -qE 'timeout, controller (fatal|not ready|gone)'"
+		wait_for 60 log_has_re 'timeout, controller (fatal|not ready|gone)'
 	check "$what: the reset re-enabled the function" \
-		wait_for 60 sh -c "dmesg | grep -q 'bus mastering was off; re-enabled'"
+		wait_for 60 log_has 'bus mastering was off; re-enabled'
 	check "$what: the controller is live again" wait_for 60 grep -qx live /sys/class/nvme/nvme0/state
 	set_cmd $orig
 	sleep 3

@@ -17,7 +17,7 @@ fio --ioengine=io_uring --direct=1 --name=load --rw=randwrite --bs=4k --filename
 pid=$!
 sleep 2
 check "fio is running" kill -0 $pid
-dmesg -c >/dev/null
+log_clear
 # PCI_COMMAND (offset 4) = 0: no memory decoding, no bus mastering. Kept at 0: each
 # reset turns both on again (as nvme.ko's does), so a device that is really gone is one
 # whose command register never stays on.
@@ -32,8 +32,8 @@ wait $pid
 rc=$?
 check "fio reported I/O errors (exit $rc)" [ $rc -ne 0 ]
 diag "$(dmesg | grep rust_nvme | head -12)"
-check "the driver saw the controller stop answering" sh -c "dmesg | grep -qE 'timeout, controller (gone|not ready)'"
-check "its reset failed: the controller is dead" sh -c "dmesg | grep -q 'bring-up failed'"
+check "the driver saw the controller stop answering" log_has_re 'timeout, controller (gone|not ready)'
+check "its reset failed: the controller is dead" log_has 'bring-up failed'
 check "outstanding requests were failed" sh -c "dmesg | grep -q 'cancelled and failed' || dmesg | grep -q 'cancelled and requeued'"
 start=$(date +%s)
 # A dead disk has capacity 0 (blk_mark_disk_dead), as with the C driver: reads end at

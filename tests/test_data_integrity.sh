@@ -13,7 +13,7 @@ size=${RN_FIO_SIZE:-32M}
 jobs=${RN_FIO_JOBS:-4}
 check "insmod rust_nvme.ko ${RN_PARAMS:-}" rn_load ${RN_PARAMS:-}
 if [ -n "${RN_EXPECT_QUEUES:-}" ]; then
-	wait_for 30 sh -c "dmesg | grep -q 'I/O queue(s) of depth'"
+	wait_for 30 log_has 'I/O queue(s) of depth'
 	line=$(dmesg | grep 'I/O queue(s) of depth' | tail -1)
 	case "$line" in
 	*"$RN_EXPECT_QUEUES"*) ok "queue negotiation: $RN_EXPECT_QUEUES" ;;

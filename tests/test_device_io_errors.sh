@@ -19,10 +19,10 @@ bad_passthru() { nvme read /dev/nvme0n1 -s $RN_BAD_LBA -c 0 -z 512 -d /tmp/pt.ou
 check "nvme.ko binds the controller (reference)" c_load
 check "nvme.ko: /dev/nvme0n1 appears" wait_disk nvme0n1
 wait_for 10 [ -e /sys/block/nvme0n1/diag/command_error_count ]
-dmesg -c >/dev/null
+log_clear
 bad_read
 c_block=$(err_lines); c_counts=$(counters)
-dmesg -c >/dev/null
+log_clear
 bad_passthru
 c_pt_quiet=$(err_lines); c_pt_quiet_counts=$(counters)
 echo on >/sys/block/nvme0n1/passthru_err_log_enabled
@@ -37,7 +37,7 @@ check "/dev/$disk appears" wait_disk $disk
 dd if=/dev/urandom of=/tmp/pattern bs=4k count=1024 2>/dev/null
 check "write 4 MiB of known data at LBA 0 (writes are not injected)" \
 	dd if=/tmp/pattern of=/dev/$disk bs=4k count=1024 oflag=direct 2>/dev/null
-dmesg -c >/dev/null
+log_clear
 expect_eq "diag counters start at 0 (retries, errors)" "0 0" "$(counters)"
 
 # The flaky block: fails once, then the driver's retry reads it; a retry logs nothing.
@@ -50,7 +50,7 @@ expect_eq "a retried request logs no error line" "" "$(err_lines)"
 echo 0 >/sys/block/$disk/diag/command_retries_count
 
 # The bad block: every attempt fails.
-dmesg -c >/dev/null
+log_clear
 bad_read
 rc=$?
 diag "dd: $(cat /tmp/dd.err)"
@@ -65,7 +65,7 @@ check "one error line, in C's format" \
 	sh -c "[ \"\$(dmesg | grep -c '@ LBA')\" = 1 ] && dmesg | grep -qE 'nvme0n1: [^(]+\(0x2\) @ LBA $RN_BAD_LBA, 8 blocks, [^(]+ \(sct 0x2 / sc 0x81\) \$'"
 expect_eq "the line nvme.ko logs for the same failed read" "$c_block" "$(err_lines)"
 # Passthrough: quiet unless the namespace's passthru_err_log_enabled is on.
-dmesg -c >/dev/null
+log_clear
 bad_passthru
 expect_eq "failed passthrough read: no line while passthru_err_log_enabled is off (as nvme.ko)" \
 	"$c_pt_quiet" "$(err_lines)"

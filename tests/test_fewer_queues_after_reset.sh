@@ -49,7 +49,7 @@ check "4 MiB pattern written" dd if=/tmp/q.in of=/dev/$disk bs=1M seek=64 oflag=
 bg_fio_start --rw=randwrite --bsrange=4k-64k --filename=/dev/$disk --iodepth=16 --numjobs=4 \
 	--size=8M --offset_increment=8M
 sleep 3
-dmesg -c >/dev/null
+log_clear
 check "take the flexible queues away (virt-mgmt)" \
 	nvme virt-mgmt /dev/nvme0 --cntlid=$cntlid --rt=0 --act=1 --nr=0
 check "function reset under I/O" flr

@@ -27,7 +27,7 @@ fio_bg() { bg_fio_start --rw=randrw --bs=4k --filename=/dev/$disk --iodepth=16 -
 
 
 # Function level reset, three times under I/O.
-dmesg -c >/dev/null
+log_clear
 fio_bg
 sleep 2
 for i in 1 2 3; do
@@ -35,7 +35,7 @@ for i in 1 2 3; do
 	check "FLR $i: the controller is live again" wait_for 30 grep -qx live $ctl/state
 	sleep 1
 done
-n=$(dmesg | grep -c 'function reset: disabling')
+n=$(log_count 'function reset: disabling')
 expect_eq "reset_prepare disabled the controller before each reset" 3 "$n"
 check "no request timed out across the resets" sh -c "! dmesg | grep -qE 'QID [0-9]+ timeout'"
 bg_fio_check "verified fio passed through the resets"
@@ -43,7 +43,7 @@ check "data written before is intact" intact
 
 # Suspend to RAM, woken by the host after 5 s.
 if grep -qw mem /sys/power/state; then
-	dmesg -c >/dev/null
+	log_clear
 	fio_bg
 	sleep 2
 	echo "rn-host-after: 5 system_wakeup"

@@ -28,7 +28,7 @@ fio --ioengine=io_uring --direct=1 --name=across --rw=randread --bs=4k \
 	>/tmp/across.out 2>&1 &
 fpid=$!
 sleep 2
-dmesg -c >/dev/null
+log_clear
 nvme format /dev/nvme0n1 --lbaf=4 --force >/tmp/fmt.out 2>&1
 rc=$?
 sed 's/^/# /' /tmp/fmt.out
@@ -37,7 +37,7 @@ expect_eq "logical block size right after the format" 4096 "$(lbs)"
 expect_eq "capacity unchanged (512-byte sectors)" "$size" "$(cat /sys/block/nvme0n1/size)"
 check "the disk kept its name" [ -b /dev/nvme0n1 -a ! -e /dev/nvme0n2 ]
 check "the driver logged the new block size" \
-	sh -c "dmesg | grep -q 'nvme0n1: namespace 1 now .* blocks of 4096 bytes'"
+	log_has 'nvme0n1: namespace 1 now .* blocks of 4096 bytes'
 wait $fpid
 frc=$?
 [ $frc -eq 0 ] || sed 's/^/# /' /tmp/across.out | tail -20
@@ -85,9 +85,9 @@ expect_eq "the disk stays, with capacity 0" 0 "$(cat /sys/block/nvme0n1/size 2>/
 expect_eq "metadata_bytes follows the format (8)" 8 "$(cat /sys/block/nvme0n1/metadata_bytes)"
 # (No RESIZE=1 uevent: the block layer sends none for a change to or from 0.)
 check "the block layer saw the capacity change" \
-	sh -c "dmesg | grep -q 'nvme0n1: detected capacity change from [0-9]* to 0'"
+	log_has 'nvme0n1: detected capacity change from [0-9]* to 0'
 check "the driver said why" \
-	sh -c "dmesg | grep -q 'nvme0n1: namespace 1: extended LBA metadata other than protection information; capacity 0'"
+	log_has 'nvme0n1: namespace 1: extended LBA metadata other than protection information; capacity 0'
 check "a read returns nothing" sh -c "[ \$(dd if=/dev/nvme0n1 bs=512 count=1 2>/dev/null | wc -c) -eq 0 ]"
 check "I/O passthrough is refused" sh -c "! nvme read /dev/nvme0n1 -s 0 -c 0 -z 512 -d /tmp/x 2>/dev/null"
 check "nvme id-ns still works on it" nvme id-ns /dev/nvme0n1

@@ -14,7 +14,7 @@ check "/dev/nvme0n1 appears" wait_disk nvme0n1
 check "/dev/nvme0n2 (the slow one) appears" wait_disk nvme0n2
 check "controller state is live" wait_for 10 grep -qx live /sys/class/nvme/nvme0/state
 addr=$(cat /sys/class/nvme/nvme0/address)
-dmesg -c >/dev/null
+log_clear
 
 start=$(date +%s)
 nvme admin-passthru /dev/nvme0 --opcode=0x80 --namespace-id=2 --timeout=120000 >/tmp/fmt.out 2>&1 &
@@ -71,7 +71,7 @@ check "verified I/O after rebinding" rn_fio --name=rebound --rw=randwrite --bs=4
 # and KFENCE watches, so a buffer freed early and written later would show.
 dd if=/dev/urandom of=/tmp/keep bs=1M count=4 2>/dev/null
 check "reference data on nvme0n1" dd if=/tmp/keep of=/dev/nvme0n1 bs=1M seek=32 oflag=direct status=none
-dmesg -c >/dev/null
+log_clear
 n=0
 for i in 1 2 3; do
 	t0=$(date +%s)

@@ -39,7 +39,7 @@ done
 diag "nvme.ko: $c_views"
 check "nvme.ko unloads" wait_for 10 c_unload
 
-dmesg -c >/dev/null
+log_clear
 check "insmod" rn_load
 check "rust_nvme: a disk per namespace" wait_for 30 all_disks
 check "/dev/nvme0n1 opens" wait_for 30 dd if=/dev/nvme0n1 of=/dev/null bs=4k count=1 iflag=direct

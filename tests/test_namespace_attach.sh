@@ -14,13 +14,13 @@ cntlid=$(cat /sys/class/nvme/nvme0/cntlid)
 bg_fio_start --rw=randwrite --bs=4k --filename=/dev/nvme0n1 --iodepth=8 --size=8M
 sleep 1
 
-dmesg -c >/dev/null
+log_clear
 check "nvme attach-ns -n 2" nvme attach-ns /dev/nvme0 -n 2 -c $cntlid
 # Namespace Attachment's effects say Namespace Inventory Change: the driver rescans
 # before the ioctl returns, as C does (the event alone is test_shared_subsystem).
 check "/dev/nvme0n2 is there when nvme attach-ns returns" [ -b /dev/nvme0n2 ]
 check "/dev/nvme0n2 appears" wait_disk nvme0n2 20
-check "the driver saw the namespace notice" sh -c "dmesg | grep -q 'namespace attribute changed'"
+check "the driver saw the namespace notice" log_has 'namespace attribute changed'
 check "nvme0n2 is a child of the controller" [ -d /sys/class/nvme/nvme0/nvme0n2 ]
 expect_eq "nvme0n2 nsid" 2 "$(cat /sys/block/nvme0n2/nsid)"
 expect_eq "nvme0n2 capacity (128 MiB)" 262144 "$(cat /sys/block/nvme0n2/size)"
@@ -42,7 +42,7 @@ check "what the block device wrote reads back through ng0n2" cmp /tmp/n2.in /tmp
 check "nvme detach-ns -n 2" nvme detach-ns /dev/nvme0 -n 2 -c $cntlid
 check "/dev/nvme0n2 goes away after the event" wait_for 20 [ ! -e /dev/nvme0n2 ]
 check "/dev/ng0n2 goes with it" wait_for 10 [ ! -e /dev/ng0n2 ]
-check "the driver logged the removal" sh -c "dmesg | grep -q 'nvme0n2: namespace 2 removed'"
+check "the driver logged the removal" log_has 'nvme0n2: namespace 2 removed'
 
 # Attach again, then rescan on demand (a scan that finds nothing new changes nothing).
 check "attach again" nvme attach-ns /dev/nvme0 -n 2 -c $cntlid

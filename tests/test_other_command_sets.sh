@@ -29,14 +29,14 @@ zoned_disks() {
 	check "$1: Identify through it" nvme id-ns /dev/${bad/nvme/ng}
 }
 
-dmesg -c >/dev/null
+log_clear
 check "insmod" rn_load
 check "/dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=512 count=1 iflag=direct
 check "the zoned namespaces have disks" wait_for 10 [ -e /sys/block/$zns -a -e /sys/block/$bad ]
 zoned_disks rust_nvme
 expect_eq "rust_nvme: the csi attributes" "2 2" "$(cat /sys/block/$zns/csi) $(cat /sys/block/$bad/csi)"
 check "rust_nvme: says why, with nvme.ko's words" \
-	sh -c "dmesg | grep -q 'invalid zone size: 6144 for namespace: 4'"
+	log_has 'invalid zone size: 6144 for namespace: 4'
 expect_eq "rust_nvme: the conventional namespace's csi" 0 "$(cat /sys/block/$disk/csi)"
 check "4 MiB of random data on $disk" dd if=/dev/urandom of=/tmp/csi.in bs=1M count=4
 check "written" dd if=/tmp/csi.in of=/dev/$disk bs=1M oflag=direct
@@ -53,7 +53,7 @@ check "rmmod" rn_unload
 
 # nvme.ko on the same controller (found by its PCI address: nvme.ko probes
 # asynchronously, so its controller numbers may differ).
-dmesg -c >/dev/null
+log_clear
 check "load nvme.ko" c_load
 check "nvme.ko: a controller on $bdf" wait_for 10 sh -c "ls /sys/bus/pci/devices/$bdf/nvme | grep -q nvme"
 cctrl=$(ls /sys/bus/pci/devices/$bdf/nvme | head -1)
@@ -75,7 +75,7 @@ check "nvme.ko: /dev/$disk opens" wait_for 30 dd if=/dev/$disk of=/dev/null bs=5
 check "nvme.ko: the zoned namespaces have disks" wait_for 10 [ -e /sys/block/$zns -a -e /sys/block/$bad ]
 zoned_disks nvme.ko
 check "nvme.ko: the same message" \
-	sh -c "dmesg | grep -q 'invalid zone size: 6144 for namespace: 4'"
+	log_has 'invalid zone size: 6144 for namespace: 4'
 check "nvme.ko: $disk holds the same data" \
 	sh -c "dd if=/dev/$disk bs=1M count=4 iflag=direct 2>/dev/null | cmp - /tmp/csi.in"
 check "unload nvme.ko" c_unload

@@ -40,17 +40,17 @@ check "a write whose guard does not match is refused" [ $rc -ne 0 ]
 check "with End-to-end Guard Check Error" sh -c "grep -qi 'guard' /tmp/bad.out"
 check "written unchecked (PRINFO 0), the controller keeps the bad guard" \
 	nvme write /dev/nvme0n1 -s 200 -c 7 -z 4096 -d /tmp/d -y 64 -M /tmp/mdbad -p 0
-dmesg -c >/dev/null
+log_clear
 check "a block-layer read of it fails instead of returning data" \
 	sh -c "! dd if=/dev/nvme0n1 of=/tmp/x bs=4k skip=25 count=1 iflag=direct 2>/dev/null"
 check "logged as a guard check error" sh -c "dmesg | grep -qi 'guard check error'"
 check "the neighbours still read" dd if=/dev/nvme0n1 of=/dev/null bs=4k skip=26 count=4 iflag=direct
 
 # Buffers that are not the command's metadata.
-dmesg -c >/dev/null
+log_clear
 check "a 32-byte metadata buffer for 8 blocks is refused" \
 	sh -c "! nvme read /dev/nvme0n1 -s 200 -c 7 -z 4096 -d /tmp/rd -y 32 -M /tmp/md32 2>/dev/null"
-check "with a message" sh -c "dmesg | grep -q 'metadata buffer of 32 bytes, 64 expected'"
+check "with a message" log_has 'metadata buffer of 32 bytes, 64 expected'
 check "a read without metadata on this namespace is refused" \
 	sh -c "! nvme read /dev/nvme0n1 -s 200 -c 7 -z 4096 -d /tmp/rd 2>/dev/null"
 check "metadata on a namespace without separate metadata is refused" \

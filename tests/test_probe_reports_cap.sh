@@ -8,11 +8,11 @@ fns=$(nvme_functions)
 check "an NVMe controller is present (class 0x010802)" [ -n "$fns" ]
 check "the C nvme driver did not bind by itself" [ ! -e /sys/bus/pci/drivers/nvme ]
 
-dmesg -c >/dev/null
+log_clear
 check "insmod rust_nvme.ko" rn_load
 check "rust_nvme binds to every NVMe controller" wait_for 10 rn_all_bound
 cap_line() { dmesg | grep -E '^(\[[^]]*\] )?nvme nvme[0-9]+: NVMe .* controller: CAP' | head -1; }
-wait_for 30 sh -c "dmesg | grep -q 'controller: CAP'"
+wait_for 30 log_has 'controller: CAP'
 line=$(cap_line)
 diag "$line"
 case "$line" in

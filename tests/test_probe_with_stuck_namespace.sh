@@ -9,7 +9,7 @@
 
 scan_started() { dmesg | grep -q 'nvme0n1: deallocated blocks read'; }
 
-dmesg -c >/dev/null
+log_clear
 check "insmod io_timeout=1" rn_load io_timeout=1
 check "the first scan is adding the disk" wait_for 30 scan_started
 fn=$(rn_bound | head -1)
@@ -20,12 +20,12 @@ check "unbind with the partition read stuck ends (bounded: 120 s)" wait_for 120 
 diag "unbind took $(( $(date +%s) - start )) s"
 expect_eq "unbind succeeded" 0 "$(cat /tmp/end.rc 2>/dev/null)"
 rm -f /tmp/end.rc
-check "the read timed out" sh -c "dmesg | grep -qE 'QID [0-9]+ timeout'"
-check "the deleting controller failed it" sh -c "dmesg | grep -q 'timeout, disable controller'"
+check "the read timed out" log_has_re 'QID [0-9]+ timeout'
+check "the deleting controller failed it" log_has 'timeout, disable controller'
 check "the disk is gone" wait_for 10 [ ! -e /sys/block/nvme0n1 ]
 check "rmmod" rn_unload
 
-dmesg -c >/dev/null
+log_clear
 check "insmod io_timeout=1 again" rn_load io_timeout=1
 check "the first scan is adding the disk" wait_for 30 scan_started
 sleep 3

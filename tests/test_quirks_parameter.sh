@@ -15,7 +15,7 @@ Q=1b36:0010
 # load_fails MODULE-COMMAND: the command fails and nothing stays loaded.
 load_fails() { ! sh -c "$1" 2>/dev/null && ! grep -qE '^(rust_nvme|nvme) ' /proc/modules; }
 
-dmesg -c >/dev/null
+log_clear
 check "rust_nvme: an unknown quirk fails the load" load_fails "insmod $RN_KO quirks=$Q:bogus"
 check "with C's messages" sh -c "dmesg | grep -q 'unrecognized quirk bogus' &&
 	dmesg | grep -q 'failed to parse quirk string $Q:bogus'"
@@ -25,7 +25,7 @@ check "rust_nvme: a second malformed entry fails the load" \
 	load_fails "insmod $RN_KO quirks=$Q:qdepth_one-xyz:1:bogus_nid"
 check "rust_nvme: a quirk it cannot honour is refused" \
 	load_fails "insmod $RN_KO quirks=$Q:shared_tags"
-check "with a message naming it" sh -c "dmesg | grep -q 'quirk shared_tags is not supported by rust_nvme'"
+check "with a message naming it" log_has 'quirk shared_tags is not supported by rust_nvme'
 insmod $MODDIR/nvme-core.ko
 check "nvme.ko refuses the unknown quirk too" load_fails "insmod $MODDIR/nvme.ko quirks=$Q:bogus"
 check "and the malformed string" load_fails "insmod $MODDIR/nvme.ko quirks=1b36"
@@ -65,7 +65,7 @@ echo "rn-mark: prio-end"
 expect_eq "the controller's quirks, as nvme.ko's" "$c_q" "$(cat /sys/class/nvme/nvme0/quirks)"
 expect_eq "qdepth_one: sqsize 1, as nvme.ko" "$c_sqsize" "$(cat /sys/class/nvme/nvme0/sqsize)"
 expect_eq "qdepth_one: sqsize is 1" 1 "$(cat /sys/class/nvme/nvme0/sqsize)"
-check "single_vector: one vector" sh -c "dmesg | grep -q ' 1 vector(s)'"
+check "single_vector: one vector" log_has ' 1 vector(s)'
 expect_eq "single_vector: one interrupt line" 1 "$(grep -c rust_nvme /proc/interrupts)"
 mhs=$(cat /sys/block/nvme0n1/queue/max_hw_sectors_kb)
 expect_eq "stripe_size: chunk_sectors is the largest transfer" $((mhs * 2)) \

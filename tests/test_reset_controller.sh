@@ -14,7 +14,7 @@ expect_eq "state after reset" live "$(cat $ctl/state)"
 check "writing 0 to reset_controller is refused" sh -c "! echo 0 > $ctl/reset_controller 2>/dev/null"
 check "verified I/O after an idle reset" rn_fio --name=idle --rw=randwrite --bs=4k --filename=/dev/$disk --iodepth=16 --size=8M --verify=crc32c --verify_fatal=1
 
-dmesg -c >/dev/null
+log_clear
 bg_fio_start --rw=randwrite --bsrange=4k-256k --filename=/dev/$disk --iodepth=32 \
 	--numjobs=2 --size=16M --offset_increment=16M
 # Requests the disk has in flight (reads + writes).
@@ -33,7 +33,7 @@ bg_fio_stop
 fio_ok=$?
 expect_eq "ten resets during I/O returned success" 10 $n
 check "every fio write+verify pass during the resets succeeded ($(bg_fio_runs) passes)" [ $fio_ok -eq 0 ]
-resets=$(dmesg | grep -c 'resetting controller')
+resets=$(log_count 'resetting controller')
 check "the driver logged ten resets (got $resets)" [ "$resets" -ge 10 ]
 requeued=$(dmesg | grep 'cancelled and requeued' | grep -vc ' 0 outstanding')
 diag "$(dmesg | grep 'cancelled and requeued' | head -3)"

@@ -30,11 +30,11 @@ sed 's/^/# /' /tmp/ls.out
 check "nvme list-subsys shows one subsystem with both controllers" sh -c \
 	"[ \$(grep -c 'nvme-subsys' /tmp/ls.out) -eq 1 ] && grep -q 'nvme0 ' /tmp/ls.out && grep -q 'nvme1 ' /tmp/ls.out"
 
-dmesg -c >/dev/null
+log_clear
 check "nvme attach-ns on nvme1 for controller $cntlid" nvme attach-ns /dev/nvme1 -n 2 -c $cntlid
 check "/dev/nvme0n2 appears through the event" wait_disk nvme0n2 20
 check "nvme0 saw the namespace notice" \
-	sh -c "dmesg | grep -q 'nvme0: namespace attribute changed'"
+	log_has 'nvme0: namespace attribute changed'
 # Namespace 1 is shared, so nvme1 has it too (nvme1n1); namespace 2 went to nvme0 only.
 check "nvme1 did not get namespace 2" sh -c "! grep -qx 2 /sys/block/nvme1n*/nsid"
 check "verified I/O on nvme0n2" rn_fio --name=n2 --rw=randwrite --bs=4k --filename=/dev/nvme0n2 \

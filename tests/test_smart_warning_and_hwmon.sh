@@ -35,23 +35,23 @@ expect_eq "temp1_input is the SMART log's Composite Temperature ($kelvin K)" \
 	$((kelvin * 1000 - 273150)) "$(cat $h/temp1_input)"
 expect_eq "no temperature alarm yet" 0 "$(cat $h/temp1_alarm)"
 max=$(cat $h/temp1_max)
-dmesg -c >/dev/null
+log_clear
 check "temp1_max can be set below the temperature" sh -c "echo $(( (kelvin - 10) * 1000 - 273150 )) > $h/temp1_max"
 expect_eq "and reads back (Get Features)" $(( (kelvin - 10) * 1000 - 273150 )) "$(cat $h/temp1_max)"
 check "the controller raises the temperature warning (SMART event)" \
-	wait_for 20 sh -c "dmesg | grep -q 'SMART/health critical warning 0x02'"
+	wait_for 20 log_has 'SMART/health critical warning 0x02'
 expect_eq "temp1_alarm shows it" 1 "$(cat $h/temp1_alarm)"
 check "temp1_max can be set back" sh -c "echo $max > $h/temp1_max"
 expect_eq "the alarm clears" 0 "$(cat $h/temp1_alarm)"
 check "a threshold below absolute zero is clamped, not refused" sh -c "echo -300000 > $h/temp1_min"
 check "temp1_min can be set back" sh -c "echo -273150 > $h/temp1_min"
 check "a uevent helper can be installed" uevent_helper_install NVME_AEN
-dmesg -c >/dev/null
+log_clear
 
 echo "rn-host: qom-set /machine/peripheral/nvme0 smart_critical_warning 1"
 check "the driver reports the critical warning" \
-	wait_for 20 sh -c "dmesg | grep -q 'SMART/health critical warning 0x01'"
-check "and names the bit" sh -c "dmesg | grep -q 'available spare below threshold'"
+	wait_for 20 log_has 'SMART/health critical warning 0x01'
+check "and names the bit" log_has 'available spare below threshold'
 check "the controller sent a change uevent with NVME_AEN" \
 	wait_for 10 grep -q 'nvme/nvme0 change NVME_AEN=0x' /tmp/uevents
 diag "$(cat /tmp/uevents 2>/dev/null)"
@@ -62,8 +62,8 @@ check "nvme smart-log shows the warning" grep -Eq '^critical_warning[[:space:]]*
 # acknowledged (health log read with RAE clear).
 echo "rn-host: qom-set /machine/peripheral/nvme0 smart_critical_warning 5"
 check "a second warning is reported after re-arming" \
-	wait_for 20 sh -c "dmesg | grep -q 'SMART/health critical warning 0x05'"
-check "naming the reliability bit" sh -c "dmesg | grep -q 'NVM subsystem reliability degraded'"
+	wait_for 20 log_has 'SMART/health critical warning 0x05'
+check "naming the reliability bit" log_has 'NVM subsystem reliability degraded'
 echo "rn-host: qom-set /machine/peripheral/nvme0 smart_critical_warning 0"
 check "verified I/O after the events" rn_fio --name=after --rw=randwrite --bs=4k \
 	--filename=/dev/nvme0n1 --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1

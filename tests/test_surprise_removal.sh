@@ -22,7 +22,7 @@ ngpid=$!
 sleep 3
 check "fio is running before the removal" kill -0 $pid
 check "and the passthrough loop" kill -0 $ngpid
-dmesg -c >/dev/null
+log_clear
 echo "rn-host: device_del nvme0"
 check "the disk disappears" wait_for 60 [ ! -e /sys/block/$disk ]
 check "the PCI function is gone" wait_for 30 [ ! -e /sys/bus/pci/devices/$fn ]

@@ -29,7 +29,7 @@ check "fault injection is available" [ -d $fi ]
 
 # 1. Lost completion during unbind.
 echo 3000 > /sys/block/$disk/queue/io_timeout
-dmesg -c >/dev/null
+log_clear
 arm 1
 read_bg 100
 sleep 1
@@ -38,8 +38,8 @@ start=$(date +%s)
 check "unbind with a lost completion in flight ends (bounded: 30 s)" wait_for 30 [ -f /tmp/unbind.done ]
 took=$(( $(date +%s) - start ))
 rm -f /tmp/unbind.done
-check "the completion was really dropped (fault injected)" sh -c "dmesg | grep -q 'FAULT_INJECTION: forcing a failure'"
-check "the timeout handler disabled the deleting controller" sh -c "dmesg | grep -q 'timeout, disable controller'"
+check "the completion was really dropped (fault injected)" log_has 'FAULT_INJECTION: forcing a failure'
+check "the timeout handler disabled the deleting controller" log_has 'timeout, disable controller'
 check "unbind took about one io_timeout (${took}s)" [ $took -le 15 ]
 check "the read ended" wait_for 10 [ -f /tmp/rd.rc ]
 check "the read failed (dd exit $(cat /tmp/rd.rc 2>/dev/null))" [ "$(cat /tmp/rd.rc 2>/dev/null)" != 0 ]
@@ -51,7 +51,7 @@ check "verified I/O after rebinding" rn_fio --name=rebind --rw=randwrite --bs=4k
 
 # 2. Every attempt times out: EIO after max_retries resets, not forever.
 echo 1000 > /sys/block/$disk/queue/io_timeout
-dmesg -c >/dev/null
+log_clear
 arm -1
 start=$(date +%s)
 read_bg 200
@@ -60,7 +60,7 @@ took=$(( $(date +%s) - start ))
 disarm
 check "with an error (dd exit $(cat /tmp/rd.rc 2>/dev/null), ${took}s)" [ "$(cat /tmp/rd.rc 2>/dev/null)" != 0 ]
 check "it was cancelled by a reset and requeued first" sh -c "dmesg | grep 'cancelled and requeued' | grep -qv ' 0 outstanding'"
-n=$(dmesg | grep -c 'timeout after abort; resetting controller')
+n=$(log_count 'timeout after abort; resetting controller')
 check "the controller was reset once per retry (5 + 1, saw $n)" [ "$n" -ge 5 -a "$n" -le 7 ]
 check "the controller is live again" wait_for 30 grep -qx live /sys/class/nvme/nvme0/state
 check "verified I/O afterwards" rn_fio --name=after --rw=randwrite --bs=4k --filename=/dev/$disk --offset=64M --iodepth=8 --size=4M --verify=crc32c --verify_fatal=1
@@ -71,13 +71,13 @@ check "insmod max_retries=0" rn_load max_retries=0
 check "/dev/$disk appears" wait_disk $disk
 wait_for 10 dd if=/dev/$disk of=/dev/null bs=4k count=1 iflag=direct
 echo 1000 > /sys/block/$disk/queue/io_timeout
-dmesg -c >/dev/null
+log_clear
 arm 1
 read_bg 300
 check "with max_retries=0 the read ends after one reset (bounded: 30 s)" wait_for 30 [ -f /tmp/rd.rc ]
 disarm
 check "with an error (dd exit $(cat /tmp/rd.rc 2>/dev/null))" [ "$(cat /tmp/rd.rc 2>/dev/null)" != 0 ]
-n=$(dmesg | grep -c 'timeout after abort; resetting controller')
+n=$(log_count 'timeout after abort; resetting controller')
 expect_eq "one reset" 1 "$n"
 check "rmmod" rn_unload
 check "insmod max_retries=256 is refused" sh -c "! insmod $RN_KO max_retries=256 2>/dev/null"

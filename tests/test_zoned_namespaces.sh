@@ -69,7 +69,7 @@ diag "nvme.ko: open limit '$c_open', off-pointer write $c_unaligned"
 check "nvme.ko unloads" wait_for 10 c_unload
 
 # --- rust_nvme.
-dmesg -c >/dev/null
+log_clear
 check "insmod" rn_load
 check "/dev/nvme0n1 opens" wait_for 30 dd if=/dev/nvme0n1 of=/dev/null bs=4k count=1 iflag=direct
 check "/dev/nvme0n3 opens" wait_for 30 dd if=/dev/nvme0n3 of=/dev/null bs=4k count=1 iflag=direct
