@@ -9,7 +9,8 @@
 use core::{
     mem::{
         align_of,
-        size_of, //
+        size_of,
+        MaybeUninit, //
     },
     ptr::NonNull,
 };
@@ -27,12 +28,16 @@ use kernel::{
     },
 };
 
+/// The unit in which entries whose size is a multiple of it are read.
+const WORD: usize = size_of::<u64>();
+
 /// `len` entries of `T` in one coherent allocation.
 ///
 /// # Invariants
 ///
 /// `base` points to the first of the `len` entries of `buf`, which the ring owns: every
 /// `base.add(i)` with `i < len` is a live, aligned `T` for as long as the ring lives.
+/// `base` is aligned to [`WORD`] bytes.
 pub(crate) struct DmaRing<T: AsBytes + FromBytes> {
     buf: Coherent<[T]>,
     base: NonNull<T>,
@@ -58,8 +63,12 @@ impl<T: AsBytes + FromBytes + Copy> DmaRing<T> {
         }
         let buf = Coherent::<T>::zeroed_slice(dev, len, GFP_KERNEL)?;
         let base = NonNull::new(buf.as_mut_ptr().cast::<T>()).ok_or(ENOMEM)?;
+        // Coherent allocations are page aligned; checked, as `read` relies on it.
+        if !(base.as_ptr() as usize).is_multiple_of(WORD) {
+            return Err(EINVAL);
+        }
         let len = buf.len();
-        // INVARIANT: the first entry of `buf`'s `len` entries.
+        // INVARIANT: the first entry of `buf`'s `len` entries, aligned to `WORD`.
         Ok(Self { buf, base, len })
     }
 
@@ -90,13 +99,31 @@ impl<T: AsBytes + FromBytes + Copy> DmaRing<T> {
         true
     }
 
-    /// Reads entry `i`; `None` past the end.
+    /// Reads entry `i`; `None` past the end. An entry whose size is a multiple of
+    /// [`WORD`] is read a word at a time (a completion entry: two loads, where a volatile
+    /// read of the structure loads each of its six fields).
     #[inline]
     pub(crate) fn read(&self, i: usize) -> Option<T> {
         let p = self.entry(i)?;
-        // SAFETY: A live, aligned entry (type invariant); volatile, as the device writes
-        // the ring concurrently; `T: FromBytes`, so any contents are a valid `T`.
-        Some(unsafe { p.as_ptr().read_volatile() })
+        if !size_of::<T>().is_multiple_of(WORD) {
+            // SAFETY: A live, aligned entry (type invariant); volatile, as the device
+            // writes the ring concurrently; `T: FromBytes`, so any contents are a valid
+            // `T`.
+            return Some(unsafe { p.as_ptr().read_volatile() });
+        }
+        let mut v = MaybeUninit::<T>::uninit();
+        let src = p.as_ptr().cast::<u64>();
+        let dst = v.as_mut_ptr().cast::<u64>();
+        for k in 0..size_of::<T>() / WORD {
+            // SAFETY: Word `k` lies inside the live entry (`k * WORD < size_of::<T>()`),
+            // which is `WORD`-aligned (`base` is, and the entry size is a multiple of
+            // `WORD`: type invariant); it is read volatile, as the device writes the ring
+            // concurrently, and written unaligned into `v`, whose size is the entry's.
+            unsafe { dst.add(k).write_unaligned(src.add(k).read_volatile()) };
+        }
+        // SAFETY: Every byte of `v` was written above; `T: FromBytes`, so any contents
+        // are a valid `T`.
+        Some(unsafe { v.assume_init() })
     }
 
     /// Reads the `U` at byte `offset` of entry `i` (e.g. one field, read before the rest

@@ -71,8 +71,7 @@ use crate::{
         AdminOpcode,
         Cns,
         Command,
-        FeatureId,
-        IoOpcode, //
+        FeatureId, //
     },
     spec::cmd_effects,
     spec::prp,
@@ -701,6 +700,7 @@ pub(crate) fn ctrl_ioctl(ctrl: &Arc<Ctrl>, cmd: u32, arg: usize, write: bool) ->
 #[kunit_tests(rust_nvme_ioctl_access)]
 mod tests {
     use super::*;
+    use crate::spec::cmd::IoOpcode;
 
     fn identify(cns: u8) -> Command {
         let mut c = Command::new(AdminOpcode::Identify as u8, 0);

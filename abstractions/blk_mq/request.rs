@@ -7,7 +7,6 @@
 
 use core::{
     cell::UnsafeCell,
-    ffi::c_void,
     marker::PhantomData,
     ptr, //
 };
@@ -463,7 +462,7 @@ impl<T: Operations> Request<T> {
         extern "C" {
             // Declared over `void *`: `struct request_queue` is not FFI-safe as bindgen
             // sees it.
-            fn __blk_should_fake_timeout(q: *mut c_void) -> bool;
+            fn __blk_should_fake_timeout(q: *mut core::ffi::c_void) -> bool;
         }
         // SAFETY: The request's queue is live (type invariant); `queue_flags` is a plain
         // bit field.
