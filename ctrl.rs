@@ -14,10 +14,7 @@ use kernel::{
     str::CString,
     sync::{
         aref::ARef,
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
+        atomic::Relaxed,
         new_mutex,
         new_spinlock,
         new_spinlock_irq,
@@ -39,6 +36,7 @@ mod admin;
 mod aen;
 mod bringup;
 mod enable;
+mod facts;
 mod gate;
 mod health;
 mod lifecycle;
@@ -75,6 +73,8 @@ use subsys::Membership;
 
 use admin::AdminQueue;
 pub(crate) use admin::DmaHold;
+use facts::Facts;
+pub(crate) use facts::Thermal;
 use gate::UserGate;
 use teardown::Teardown;
 
@@ -104,16 +104,8 @@ use crate::{
     mq,
     queue::Bar0,
     spec::cmd::Cns,
-    spec::cmd_effects::Effects,
-    spec::identify::{
-        IdCtrl,
-        Identity,
-        NvmCtrlLimits, //
-    },
-    spec::regs::{
-        self,
-        Cap, //
-    },
+    spec::identify::Identity,
+    spec::regs,
 };
 
 /// Size of the log pages read into an Identify-sized buffer.
@@ -228,7 +220,6 @@ pub(crate) struct Params {
 /// every bring-up.
 #[derive(Default)]
 struct Inner {
-    id: Option<IdCtrl>,
     /// The namespaces' disks; they go before the tag set they use (in `Hw`: see
     /// [`Ctrl::release`]).
     disks: KVec<Disk>,
@@ -236,10 +227,6 @@ struct Inner {
     retired_ids: KVec<u32>,
     /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
     dbbuf: Option<Arc<DbBuf>>,
-    /// Largest transfer, in 512-byte sectors.
-    max_hw_sectors: u32,
-    /// NVM command set limits (Identify CNS 06h).
-    nvm: NvmCtrlLimits,
 }
 
 /// What disabling the controller touches (C: what `nvme_dev_disable` touches under
@@ -265,8 +252,9 @@ struct Hw {
 /// Sleeping locks, outermost first: `gate` (held only to enter or leave, never across a
 /// command) and `inner` (the reset, scan and removal paths) -> `subsys` -> `class_dev` ->
 /// `hw`. Spinlocks are innermost and never nest with each other: `state`, `admin`,
-/// `ident`, `effects`, and the interrupt-safe `this` and `aen`; below them only the
-/// queue pairs' own ring locks (`crate::queue`) and the tag set's (`crate::mq`). No lock
+/// `facts`'s (what bring-up learnt, `ctrl/facts.rs`), and the interrupt-safe `this` and
+/// `aen`; below them only the queue pairs' own ring locks (`crate::queue`) and the tag
+/// set's (`crate::mq`). No lock
 /// of the controller is held while waiting for I/O to complete, except `inner` by paths
 /// whose I/O the timeout handler can end without it (it takes only `hw` and `admin`).
 #[pin_data(PinnedDrop)]
@@ -284,9 +272,6 @@ pub(crate) struct Ctrl {
     /// `N` of `nvme<N>`.
     pub(crate) instance: u32,
     params: Params,
-    /// How long a normal shutdown may take, in seconds: the `shutdown_timeout` parameter,
-    /// or RTD3E when longer, at most 60 (C: `ctrl->shutdown_timeout`).
-    shutdown_secs: Atomic<u32>,
     /// C's quirks for this controller (`crate::hw::quirks`), fixed at probe.
     pub(crate) quirks: Quirks,
     /// Error and reset counters, logging switch and timeouts as sysfs shows them.
@@ -308,20 +293,10 @@ pub(crate) struct Ctrl {
     /// (interrupt-safe: filled by the admin queue's completion handler).
     #[pin]
     aen: SpinLockIrq<aen::AenQueue>,
-    /// A Namespace Attribute Changed notice came: the scan reads (and so clears) the
-    /// Changed Namespace List log.
-    ns_changed: Atomic<bool>,
     /// Admin passthrough in progress (it uses the device); closed once removal began,
     /// which waits for the users to leave. Lock order: outermost (its own lock).
     #[pin]
     users: UserGate,
-    /// Largest data transfer in bytes (passthrough limit).
-    max_transfer: Atomic<u32>,
-    /// Controller memory page size, set by bring-up.
-    page_size: Atomic<usize>,
-    /// The controller reports extended LBA formats (CTRATT.ELBAS): each format's guard
-    /// comes from the NVM command set's Identify Namespace. Set by bring-up.
-    elbas: Atomic<bool>,
     /// What the reset, scan and removal paths work on. Lock order: outermost (before
     /// `subsys`, `class_dev`, `hw` and the spinlocks).
     #[pin]
@@ -353,29 +328,11 @@ pub(crate) struct Ctrl {
     /// bring-up to removal. Lock order: after `inner`, before `class_dev`.
     #[pin]
     hwmon: Mutex<Option<KBox<dyn Send + Sync>>>,
-    /// WCTEMP (15:0) and CCTEMP (31:16) from Identify Controller, kelvin.
-    thermal: Atomic<u32>,
-    /// A bring-up identified the controller (C: `ctrl->identified`).
-    identified: Atomic<bool>,
-    /// What Identify Controller said about the controller (for sysfs); apart from
-    /// `inner` so that reading an attribute never waits for a reset. Lock order:
-    /// innermost.
+    /// What bring-up learnt about the controller (CAP, Identify, effects, limits);
+    /// apart from `inner` so that sysfs, hwmon and passthrough never wait for a reset.
+    /// Lock order: innermost.
     #[pin]
-    ident: SpinLock<Option<Identity>>,
-    /// Commands Supported and Effects (the log, plus what C knows), read by the first
-    /// bring-up; apart from `inner` so that passthrough never waits for a reset to learn
-    /// them. Lock order: innermost.
-    #[pin]
-    effects: SpinLock<Option<Arc<Effects>>>,
-    /// A passthrough command changed controller capabilities since the last bring-up
-    /// (C: `NVME_CTRL_DIRTY_CAPABILITY`).
-    caps_changed: Atomic<bool>,
-    /// Queues on the controller, admin queue included (sysfs `queue_count`).
-    queue_count: Atomic<u32>,
-    /// I/O queue size, 0's based (sysfs `sqsize`).
-    sqsize: Atomic<u32>,
-    /// CAP as the last bring-up read it; 0 before any (a CAP of 0 is refused).
-    cap: Atomic<u64>,
+    facts: Facts,
 }
 
 impl_has_work! {
@@ -436,7 +393,7 @@ impl Ctrl {
                 this <- new_spinlock_irq!(None),
                 bar,
                 instance,
-                shutdown_secs: Atomic::new(params.shutdown_timeout),
+                facts <- Facts::new(params.shutdown_timeout),
                 diag: CtrlDiag::new(params.admin_timeout, params.io_timeout),
                 fault,
                 params,
@@ -447,31 +404,48 @@ impl Ctrl {
                 scan_work <- new_work!("rust_nvme::scan_work"),
                 aen_work <- new_work!("rust_nvme::aen_work"),
                 aen <- new_spinlock_irq!(aen::AenQueue::default()),
-                ns_changed: Atomic::new(false),
                 users <- UserGate::new(),
-                max_transfer: Atomic::new(0),
-                page_size: Atomic::new(kernel::page::PAGE_SIZE),
-                elbas: Atomic::new(false),
                 inner <- new_mutex!(Inner::default()),
                 admin <- new_spinlock!(None),
                 hw <- new_mutex!(Hw::default()),
                 class_dev <- new_mutex!(None),
                 subsys <- new_mutex!(None),
                 hwmon <- new_mutex!(None),
-                thermal: Atomic::new(0),
-                identified: Atomic::new(false),
-                ident <- new_spinlock!(None),
-                effects <- new_spinlock!(None),
-                caps_changed: Atomic::new(false),
-                queue_count: Atomic::new(0),
-                sqsize: Atomic::new(0),
-                cap: Atomic::new(0),
             }? Error),
             GFP_KERNEL,
         )
         .inspect_err(|_| instance_put(instance))?;
         *ctrl.this.lock() = Some(ctrl.clone());
+        ctrl.teach_lock_order();
         Ok(ctrl)
+    }
+
+    /// Takes the controller's locks once in the order documented on [`Ctrl`], with
+    /// lockdep only (`CONFIG_PROVE_LOCKING`, on in every debug guest): lockdep then knows
+    /// the documented order from the first probe on, and reports a path that takes two
+    /// of them the other way round even when no test ran a path that takes them the
+    /// documented way (a report is a kernel splat, which fails the guest run). Nobody else
+    /// holds them yet: the controller was just made.
+    fn teach_lock_order(&self) {
+        if !cfg!(CONFIG_PROVE_LOCKING) {
+            return;
+        }
+        let inner = self.inner.lock();
+        {
+            let subsys = self.subsys.lock();
+            let class_dev = self.class_dev.lock();
+            let hw = self.hw.lock();
+            // The spinlocks are innermost and never nest with each other: each alone.
+            drop(self.state.lock());
+            drop(self.admin.lock());
+            let _ = self.facts.identity();
+            drop(self.aen.lock());
+            drop(self.this.lock());
+            drop((hw, class_dev, subsys));
+        }
+        let hwmon = self.hwmon.lock();
+        let class_dev = self.class_dev.lock();
+        drop((class_dev, hwmon, inner));
     }
 
     fn dev(&self) -> &device::Device {
@@ -493,14 +467,6 @@ impl Ctrl {
         self.binding.get().ok_or(ENODEV)
     }
 
-    /// CAP as the last bring-up read it; `None` before the first.
-    fn cap(&self) -> Option<Cap> {
-        match self.cap.load(Relaxed) {
-            0 => None,
-            raw => Some(Cap::from_raw(raw)),
-        }
-    }
-
     /// The tag set, once the first bring-up made it. Takes `hw`: not for a caller that
     /// holds it.
     fn tagset(&self) -> Option<Arc<TagSet>> {
@@ -512,24 +478,14 @@ impl Ctrl {
         *self.state.lock()
     }
 
-    /// The controller's identity, once Identify Controller has completed.
-    pub(crate) fn identity(&self) -> Option<Identity> {
-        *self.ident.lock()
+    /// What bring-up learnt about the controller.
+    pub(crate) fn facts(&self) -> &Facts {
+        &self.facts
     }
 
     /// The PCI function.
     pub(crate) fn pci_dev(&self) -> &pci::Device {
         &self.pdev
-    }
-
-    /// Queues on the controller, admin queue included (C: `queue_count`).
-    pub(crate) fn queue_count(&self) -> u32 {
-        self.queue_count.load(Relaxed)
-    }
-
-    /// I/O queue size, 0's based (C: `sqsize`).
-    pub(crate) fn sqsize(&self) -> u32 {
-        self.sqsize.load(Relaxed)
     }
 
     /// Moves to `new` if that transition is allowed (C: `nvme_change_ctrl_state`).
@@ -601,7 +557,8 @@ impl Ctrl {
             return Ok(());
         }
         let class_dev = self.class_dev.lock();
-        let (None, Some(cd), Some(ident)) = (subsys.as_ref(), class_dev.as_ref(), self.identity())
+        let (None, Some(cd), Some(ident)) =
+            (subsys.as_ref(), class_dev.as_ref(), self.facts.identity())
         else {
             return Ok(());
         };
@@ -681,11 +638,6 @@ impl Ctrl {
         Ok(())
     }
 
-    /// Largest data transfer in bytes.
-    pub(crate) fn max_transfer_bytes(&self) -> u32 {
-        self.max_transfer.load(Relaxed)
-    }
-
     /// The controller's only disk (C: `nvme_dev_user_cmd`).
     ///
     /// # Errors
@@ -742,7 +694,7 @@ impl Ctrl {
                     // without `inner`, so that a namespace read that never completes
                     // cannot hold up a reset.
                     self.aen_start();
-                    self.caps_changed.store(false, Relaxed);
+                    self.facts.caps_read();
                     self.queue_scan();
                 } else if self.state() == State::Dead {
                     // The timeout handler gave up on the controller meanwhile.

@@ -409,16 +409,12 @@ impl PassthruGate<'_> {
 
     /// The controller memory page size.
     pub(crate) fn page_size(&self) -> usize {
-        self.ctrl.page_size.load(Relaxed)
+        self.ctrl.facts.page_size()
     }
 
     /// The effects of admin command `opcode` (C: `nvme_command_effects`).
     pub(crate) fn effects(&self, opcode: u8) -> u32 {
-        self.ctrl
-            .effects
-            .lock()
-            .as_ref()
-            .map_or(0, |e| e.admin(opcode))
+        self.ctrl.facts.effects().map_or(0, |e| e.admin(opcode))
     }
 
     /// Freezes I/O on every disk of the controller, for a command that must not overlap
@@ -543,7 +539,7 @@ impl Ctrl {
     /// note when controller capabilities changed, and a namespace rescan, finished
     /// before the ioctl returns, when namespaces or their capabilities changed.
     pub(crate) fn passthru_end(&self, effects: u32) {
-        if effects & cmd_effects::CCC != 0 && !self.caps_changed.xchg(true, Relaxed) {
+        if effects & cmd_effects::CCC != 0 && self.facts.note_caps_changed() {
             ctrl_info!(
                 self.instance,
                 "controller capabilities changed, reset may be required to take effect.\n"

@@ -28,8 +28,7 @@ use core::fmt::Write;
 
 use kernel::{
     bitfield,
-    prelude::*,
-    sync::atomic::Relaxed, //
+    prelude::*, //
 };
 
 use super::{
@@ -156,6 +155,9 @@ pub(crate) struct AenQueue {
     len: usize,
     /// Completions dropped because the queue was full.
     lost: u32,
+    /// A Namespace Attribute Changed notice came: the next scan reads (and so clears)
+    /// the Changed Namespace List log.
+    ns_changed: bool,
 }
 
 impl Ctrl {
@@ -182,6 +184,11 @@ impl Ctrl {
     /// (freeing them again would send duplicate command identifiers).
     pub(super) fn aen_start(&self) {
         self.aen_arm();
+    }
+
+    /// Whether a Namespace Attribute Changed notice came since the last call.
+    pub(super) fn take_ns_changed(&self) -> bool {
+        core::mem::take(&mut self.aen.lock().ns_changed)
     }
 
     /// Forgets the outstanding requests: the controller was disabled.
@@ -285,7 +292,7 @@ impl Ctrl {
         match (ev.ty, ev.info) {
             (aer_type::NOTICE, notice::NS_CHANGED) => {
                 ctrl_info!(self.instance, "namespace attribute changed; rescanning\n");
-                self.ns_changed.store(true, Relaxed);
+                self.aen.lock().ns_changed = true;
                 self.queue_scan();
             }
             (aer_type::NOTICE, notice::FW_ACT_STARTING) => {

@@ -19,13 +19,13 @@ use kernel::{
 
 use super::{
     admin::AdminQueue,
-    health,
     io_queue_split,
     io_queue_vector,
     Ctrl,
     Inner,
     IoQueue,
     TagSet,
+    Thermal,
     VectorHandler,
     ADMIN_QUEUE_DEPTH,
     IDENTIFY_LOG_SIZE,
@@ -98,7 +98,7 @@ impl Ctrl {
         stride: usize,
         page_size: usize,
     ) {
-        let Some(id) = inner.id else { return };
+        let Some(id) = self.facts.id() else { return };
         if !self.params.shadow_doorbell || id.oacs & OACS_DBBUF == 0 || live.is_empty() {
             return;
         }
@@ -155,7 +155,7 @@ impl Ctrl {
         let (nvec, msix) = self.alloc_vectors(want)?;
         let admin = self.setup_admin_queue(dev, cap, stride, page_shift, nvec)?;
         let buf = IdBuf::new(dev)?;
-        let id = self.identify_ctrl(inner, &admin, &buf)?;
+        let id = self.identify_ctrl(&admin, &buf)?;
 
         let (nr_irq, nr_poll, granted) = self.negotiate_queues(&admin, want, nvec)?;
         let depth = self.io_queue_depth(dev, cap)?;
@@ -171,10 +171,7 @@ impl Ctrl {
         let depth = live.first().map_or(depth, |q| q.depth);
         self.report_io_queues(live.len(), depth, (nr_irq, nr_poll), granted, nvec);
         let max_bytes = self.transfer_limit(dev, &id, cap, page_size)?;
-        self.max_transfer
-            .store(max_bytes.min(u32::MAX as usize) as u32, Relaxed);
-        self.page_size.store(page_size, Relaxed);
-        inner.max_hw_sectors = (max_bytes >> kernel::block::SECTOR_SHIFT) as u32;
+        self.facts.set_transfer(max_bytes, page_size);
         if live.is_empty() {
             // Admin passthrough still needs the transfer limit above.
             ctrl_warn!(self.instance, "no I/O queues: admin only\n");
@@ -188,7 +185,7 @@ impl Ctrl {
             return Ok(());
         }
         self.setup_tag_set(live, &id, page_size, (irq_mapped, nr_irq, nr_poll), depth)?;
-        inner.nvm = self.nvm_limits(&admin, &buf)?;
+        self.facts.set_nvm(self.nvm_limits(&admin, &buf)?);
         Ok(())
     }
 
@@ -211,9 +208,7 @@ impl Ctrl {
         granted: u32,
         nvec: u32,
     ) {
-        self.queue_count.store(nr as u32 + 1, Relaxed);
-        self.sqsize
-            .store(u32::from(depth).saturating_sub(1), Relaxed);
+        self.facts.set_io_queues(nr, depth);
         ctrl_info!(
             self.instance,
             "{} I/O queue(s) of depth {} ({} granted, {} vector(s)){}\n",
@@ -257,7 +252,7 @@ impl Ctrl {
             );
         }
         let cap = self.read_cap()?;
-        self.cap.store(cap.into_raw(), Relaxed);
+        self.facts.set_cap(cap);
         let vs = self.bar.try_access().ok_or(ENODEV)?.read(regs::VS);
         self.read_cmb(cap)?;
         ctrl_info!(self.instance, "NVMe {}.{}.{} controller: CAP.MQES {} CAP.TO {} CAP.DSTRD {} CAP.MPSMIN {} CAP.MPSMAX {} CAP.CSS {:#x}\n",
@@ -375,12 +370,7 @@ impl Ctrl {
 
     /// Identify Controller, and what follows from it: the subsystem, asynchronous
     /// events, the command effects (C: `nvme_init_identify`).
-    fn identify_ctrl(
-        &self,
-        inner: &mut Inner,
-        admin: &Arc<AdminQueue>,
-        buf: &Arc<IdBuf>,
-    ) -> Result<IdCtrl> {
+    fn identify_ctrl(&self, admin: &Arc<AdminQueue>, buf: &Arc<IdBuf>) -> Result<IdCtrl> {
         self.admin_data(
             admin,
             AdminOpcode::Identify,
@@ -397,7 +387,7 @@ impl Ctrl {
                 MAX_SHUTDOWN_SECS,
             ),
         };
-        self.shutdown_secs.store(shutdown, Relaxed);
+        self.facts.set_shutdown_secs(shutdown);
         if shutdown != self.params.shutdown_timeout {
             ctrl_info!(
                 self.instance,
@@ -405,19 +395,20 @@ impl Ctrl {
                 shutdown
             );
         }
-        inner.id = Some(id);
-        self.elbas
-            .store(idc.ctratt & crate::spec::pi::CTRATT_ELBAS != 0, Relaxed);
-        self.set_thermal(health::Thermal {
-            wctemp: idc.wctemp,
-            cctemp: idc.cctemp,
-        });
-        *self.ident.lock() = Some(idc.to_identity(self.quirks.has(Quirks::IGNORE_DEV_SUBNQN)));
+        self.facts.set_identify(
+            id,
+            idc.to_identity(self.quirks.has(Quirks::IGNORE_DEV_SUBNQN)),
+            idc.ctratt & crate::spec::pi::CTRATT_ELBAS != 0,
+            Thermal {
+                wctemp: idc.wctemp,
+                cctemp: idc.cctemp,
+            },
+        );
         // What sysfs shows from Identify (`hmb`, `cmb*`: C's `nvme_update_attrs`) and the
         // hardware monitor are set up by the first bring-up only (C: `!ctrl->identified`):
         // a later one, a reset, may run while a namespace scan holds `class_dev`, its
         // partition read waiting for this very reset.
-        if !self.identified.xchg(true, Relaxed) {
+        if self.facts.first_identify() {
             if let Some(cd) = self.class_dev.lock().as_ref() {
                 if let Err(e) = (self.ifaces.update_ctrl_attrs)(cd) {
                     ctrl_warn!(self.instance, "sysfs update failed ({:?})\n", e);
@@ -427,9 +418,9 @@ impl Ctrl {
         }
         self.add_subsystem()?;
         self.aen_configure(admin, idc.oaes, idc.aerl);
-        if self.effects.lock().is_none() {
+        if !self.facts.has_effects() {
             let e = self.read_effects(admin, idc.lpa, crate::spec::identify_ns::csi::NVM)?;
-            *self.effects.lock() = Some(e);
+            self.facts.set_effects(e);
         }
         ctrl_info!(
             self.instance,

@@ -11,7 +11,6 @@ use kernel::{
     },
     num::Bounded,
     prelude::*,
-    sync::atomic::Relaxed,
     time::{
         delay::fsleep,
         Delta, //
@@ -158,7 +157,7 @@ impl Ctrl {
             }
             bar.write_reg(cc.with_shn(Shn::Normal));
         }
-        let ms = self.shutdown_secs.load(Relaxed).saturating_mul(1000);
+        let ms = self.facts.shutdown_ms();
         self.wait_csts("shutdown (CSTS.SHST)", ms, |c| {
             c.shst() == Ok(Shst::Complete)
         })

@@ -7,7 +7,6 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::Relaxed,
         Arc, //
     },
 };
@@ -31,32 +30,7 @@ use crate::{
     },
 };
 
-/// Warning and critical Composite Temperature thresholds of Identify Controller, kelvin
-/// (WCTEMP, CCTEMP; 0: not reported).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Thermal {
-    /// Warning Composite Temperature Threshold.
-    pub(crate) wctemp: u16,
-    /// Critical Composite Temperature Threshold.
-    pub(crate) cctemp: u16,
-}
-
 impl Ctrl {
-    /// WCTEMP and CCTEMP as the last Identify Controller reported them.
-    pub(crate) fn thermal(&self) -> Thermal {
-        let t = self.thermal.load(Relaxed);
-        Thermal {
-            wctemp: t as u16,
-            cctemp: (t >> 16) as u16,
-        }
-    }
-
-    /// Records WCTEMP and CCTEMP (at every identify).
-    pub(super) fn set_thermal(&self, t: Thermal) {
-        self.thermal
-            .store(u32::from(t.wctemp) | u32::from(t.cctemp) << 16, Relaxed);
-    }
-
     /// The admin queue, or `EAGAIN` while there is none (the controller is resetting or
     /// gone).
     fn live_admin(&self) -> Result<Arc<AdminQueue>> {

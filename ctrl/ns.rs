@@ -108,7 +108,7 @@ impl Ctrl {
             let Some(admin) = self.admin.lock().clone() else {
                 return;
             };
-            if self.ns_changed.xchg(false, Relaxed) {
+            if self.take_ns_changed() {
                 self.clear_changed_ns_log(&admin);
             }
             if let Err(e) = self.scan_namespaces(&mut inner, &admin, &mut out) {
@@ -290,7 +290,7 @@ impl Ctrl {
         admin: &AdminQueue,
         out: &mut ScanOutcome,
     ) -> Result {
-        let Some(id) = inner.id else {
+        let Some(id) = self.facts.id() else {
             return Err(EINVAL);
         };
         let nsids = self.active_nsids(admin, &id)?;
@@ -305,7 +305,7 @@ impl Ctrl {
         for nsid in nsids {
             // As C: a namespace that cannot be identified is skipped, not the scan (but
             // a controller that stopped answering ends it).
-            let found = match self.identify_ns(inner, admin, nsid) {
+            let found = match self.identify_ns(admin, nsid) {
                 Ok(f) => f,
                 Err(e) if e == ETIMEDOUT || e == ENODEV => return Err(e),
                 Err(e) => {

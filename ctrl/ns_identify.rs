@@ -20,7 +20,6 @@ use super::{
     AdminQueue,
     Ctrl,
     Frozen,
-    Inner,
     NsInfo, //
 };
 use crate::{
@@ -97,7 +96,7 @@ impl Ctrl {
             buf,
         )?;
         let id = buf.read::<IdentifyNs>()?;
-        let elbaf = if self.elbas.load(Relaxed) && self.id_cns_ok(Cns::NsCsi) {
+        let elbaf = if self.facts.elbas() && self.id_cns_ok(Cns::NsCsi) {
             self.admin_data(
                 admin,
                 AdminOpcode::Identify,
@@ -161,13 +160,8 @@ impl Ctrl {
 
     /// Identify Namespace and its identifiers; `None` for a namespace the driver cannot
     /// expose (inactive, zero capacity, metadata, block size), with the reason logged.
-    pub(super) fn identify_ns(
-        &self,
-        inner: &Inner,
-        admin: &AdminQueue,
-        nsid: u32,
-    ) -> Result<Option<Found>> {
-        let (Some(id), Some(cap)) = (inner.id, self.cap()) else {
+    pub(super) fn identify_ns(&self, admin: &AdminQueue, nsid: u32) -> Result<Option<Found>> {
+        let (Some(id), Some(cap)) = (self.facts.id(), self.facts.cap()) else {
             return Err(EINVAL);
         };
         let buf = self.bound_dev().and_then(|dev| IdBuf::new(&dev))?;
@@ -183,16 +177,16 @@ impl Ctrl {
             }
         };
         let ids = self.ns_ids(admin, nsid, cap, &buf, &idns)?;
-        let set = self.command_set(inner, admin, nsid, ids.csi, &idns, &geo)?;
+        let set = self.command_set(admin, nsid, ids.csi, &idns, &geo)?;
         if set.hidden {
             no_block_io = Some("I/O command set without block device support");
         }
-        let lim = self.ns_limits(inner, &id, cap, &idns, &geo, &set, no_block_io.is_none());
+        let lim = self.ns_limits(&id, cap, &idns, &geo, &set, no_block_io.is_none());
         let feat = idns.features();
         let write_zeroes =
             id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
         let zeroes_by_dsm = id.oncs & ONCS_DSM != 0 && self.quirks.has(Quirks::DEALLOCATE_ZEROES);
-        let ident = self.identity();
+        let ident = self.facts.identity();
         let ns = NsInfo {
             ids,
             diag: NsDiag::new(geo.ms, idns.nuse),
@@ -290,14 +284,13 @@ impl Ctrl {
     /// (`nvme_update_ns_info_generic`, `-ENODEV`).
     fn command_set(
         &self,
-        inner: &Inner,
         admin: &AdminQueue,
         nsid: u32,
         csi: u8,
         idns: &IdentifyNs,
         geo: &NsGeometry,
     ) -> Result<CommandSet> {
-        let effects = self.effects.lock().clone().ok_or(EINVAL)?;
+        let effects = self.facts.effects().ok_or(EINVAL)?;
         let mut set = CommandSet {
             hidden: true,
             zoned: None,
@@ -307,7 +300,7 @@ impl Ctrl {
         match csi {
             csi::NVM => set.hidden = false,
             csi::ZONED if cfg!(CONFIG_BLK_DEV_ZONED) => {
-                match self.zoned_ns(inner, admin, nsid, idns.lbaf_index(), geo.lba_shift) {
+                match self.zoned_ns(admin, nsid, idns.lbaf_index(), geo.lba_shift) {
                     Ok(z) => {
                         set.hidden = z.limits.is_none();
                         (set.zoned, set.read_only, set.effects) =
@@ -342,7 +335,6 @@ impl Ctrl {
     #[expect(clippy::too_many_arguments, reason = "each is one Identify source")]
     fn ns_limits(
         &self,
-        inner: &Inner,
         id: &IdCtrl,
         cap: Cap,
         idns: &IdentifyNs,
@@ -357,17 +349,17 @@ impl Ctrl {
         let write_zeroes =
             id.oncs & ONCS_WRITE_ZEROES != 0 && !self.quirks.has(Quirks::DISABLE_WRITE_ZEROES);
         let zeroes_by_dsm = id.oncs & ONCS_DSM != 0 && self.quirks.has(Quirks::DEALLOCATE_ZEROES);
-        let max_hw_sectors = inner.max_hw_sectors;
+        let max_hw_sectors = self.facts.max_hw_sectors();
         Limits {
             lba_shift: shift,
             capacity_sectors: if block_io { geo.capacity_sectors() } else { 0 },
             max_hw_sectors,
-            page_size: self.page_size.load(Relaxed),
+            page_size: self.facts.page_size(),
             write_cache: id.vwc & VWC_PRESENT != 0,
             io_min: feat.io_min(shift),
             io_opt: feat.io_opt(shift),
             max_discard_sectors: if id.oncs & ONCS_DSM != 0 {
-                inner.nvm.max_discard_sectors(shift)
+                self.facts.nvm().max_discard_sectors(shift)
             } else {
                 0
             },
@@ -375,8 +367,8 @@ impl Ctrl {
             max_write_zeroes_sectors: if zeroes_by_dsm {
                 u32::MAX
             } else if write_zeroes {
-                inner
-                    .nvm
+                self.facts
+                    .nvm()
                     .max_write_zeroes_sectors(cap.mps_min_shift(), max_hw_sectors)
             } else {
                 0

@@ -137,7 +137,7 @@ impl Ctrl {
         // Disabling deletes every queue on the controller and stops its DMA. A
         // controller that does not acknowledge it loses bus mastering, so that it cannot
         // write into buffers freed from here on.
-        if let Some(cap) = self.cap() {
+        if let Some(cap) = self.facts.cap() {
             if self.disable(cap).is_err() {
                 crate::abstractions::pci::clear_master(&self.pdev);
             }

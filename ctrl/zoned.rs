@@ -16,8 +16,7 @@ use kernel::{
 
 use super::{
     AdminQueue,
-    Ctrl,
-    Inner, //
+    Ctrl, //
 };
 use crate::{
     abstractions::gendisk::ZonedLimits,
@@ -61,13 +60,12 @@ impl Ctrl {
     /// What the Identify commands and the effects log fail with.
     pub(super) fn zoned_ns(
         &self,
-        inner: &Inner,
         admin: &AdminQueue,
         nsid: u32,
         lbaf: usize,
         lba_shift: u32,
     ) -> Result<ZonedNs> {
-        let (Some(id), Some(cap)) = (inner.id, self.cap()) else {
+        let (Some(id), Some(cap)) = (self.facts.id(), self.facts.cap()) else {
             return Err(EINVAL);
         };
         let effects = self.read_effects(admin, id.lpa, csi::ZONED)?;
@@ -89,7 +87,7 @@ impl Ctrl {
         )?;
         let zasl = buf.read::<IdentifyCtrlZns>()?.zasl;
         let max_append =
-            zns::max_zone_append_sectors(zasl, cap.mps_min_shift(), inner.max_hw_sectors);
+            zns::max_zone_append_sectors(zasl, cap.mps_min_shift(), self.facts.max_hw_sectors());
         self.admin_data(
             admin,
             AdminOpcode::Identify,

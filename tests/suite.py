@@ -16,7 +16,8 @@ QEMU_ENV = {
 
 # The module's KUnit suites: each must report in the run.
 KUNIT_SUITES = ["rust_nvme_regs", "rust_nvme_cmd", "rust_nvme_queue", "rust_nvme_prp",
-                "rust_nvme_ctrl", "rust_nvme_ctrl_state", "rust_nvme_queue_count",
+                "rust_nvme_ctrl", "rust_nvme_ctrl_state", "rust_nvme_ctrl_facts",
+                "rust_nvme_queue_count",
                 "rust_nvme_sgl", "rust_nvme_shadow_doorbell", "rust_nvme_identify",
                 "rust_nvme_identify_ns", "rust_nvme_status", "rust_nvme_ioctl",
                 "rust_nvme_ioctl_access", "rust_nvme_aen", "rust_nvme_cmd_effects",

@@ -109,7 +109,7 @@ impl TempSensors for Monitor {
                 .and_then(|i| self.present.get(i as usize))
                 .copied()
                 .unwrap_or(false);
-        let thermal = self.ctrl.thermal();
+        let thermal = self.ctrl.facts().thermal();
         match attr {
             TempAttr::Crit if channel == 0 && thermal.cctemp != 0 => 0o444,
             TempAttr::Max | TempAttr::Min => {
@@ -129,7 +129,9 @@ impl TempSensors for Monitor {
                     .temp_threshold(Self::sensor(channel)?, attr == TempAttr::Min)?;
                 return Ok(kelvin_to_millicelsius(k));
             }
-            TempAttr::Crit => return Ok(kelvin_to_millicelsius(self.ctrl.thermal().cctemp)),
+            TempAttr::Crit => {
+                return Ok(kelvin_to_millicelsius(self.ctrl.facts().thermal().cctemp))
+            }
             _ => {}
         }
         let _g = self.read_lock.lock();

@@ -287,7 +287,7 @@ fn validate(
             return Err(EINVAL);
         }
     }
-    if p.data_len > ctrl.max_transfer_bytes() {
+    if p.data_len > ctrl.facts().max_transfer() {
         return Err(EINVAL);
     }
     // A buffer shorter than the transfer the command asks for: the controller would move
@@ -593,7 +593,7 @@ fn submit_io(disk: DiskView<'_>, arg: usize, by: Opener) -> Result<isize> {
     }
     let (cmd, addr, nblocks) = user_io_command(&io, ns.nsid)?;
     let len = nblocks.checked_shl(ns.lba_shift()).ok_or(EINVAL)?;
-    if len > ns.ctrl.max_transfer_bytes() {
+    if len > ns.ctrl.facts().max_transfer() {
         return Err(EINVAL);
     }
     // C: the metadata of every block (`(nblocks + 1) * ms`) on a separate-metadata

@@ -138,7 +138,7 @@ fn ident_field(
     w: &mut PageWriter<'_>,
     f: impl Fn(&Identity, &mut PageWriter<'_>) -> fmt::Result,
 ) -> fmt::Result {
-    match c.identity() {
+    match c.facts().identity() {
         Some(id) => f(&id, w),
         None => w.bytes(b"\n"),
     }
@@ -179,9 +179,10 @@ static ADDRESS: CtrlAttr = CtrlAttr::ro(c"address", |c, w| {
 static NUMA_NODE: CtrlAttr = CtrlAttr::ro(c"numa_node", |c, w| {
     writeln!(w, "{}", numa_node(c.pci_dev().as_ref()))
 });
-static QUEUE_COUNT: CtrlAttr =
-    CtrlAttr::ro(c"queue_count", |c, w| writeln!(w, "{}", c.queue_count()));
-static SQSIZE: CtrlAttr = CtrlAttr::ro(c"sqsize", |c, w| writeln!(w, "{}", c.sqsize()));
+static QUEUE_COUNT: CtrlAttr = CtrlAttr::ro(c"queue_count", |c, w| {
+    writeln!(w, "{}", c.facts().queue_count())
+});
+static SQSIZE: CtrlAttr = CtrlAttr::ro(c"sqsize", |c, w| writeln!(w, "{}", c.facts().sqsize()));
 
 /// A sysfs write as a number (C: `kstrtoul(buf, base, ...)`): one trailing newline
 /// allowed; with `auto_base`, `0x` means hex and a leading `0` octal (C's base 0),
@@ -217,7 +218,7 @@ fn on_off(w: &mut PageWriter<'_>, on: bool) -> fmt::Result {
 /// A timeout write (ms, not 0), refused before the first bring-up as C refuses it
 /// (`NVME_CTRL_STARTED_ONCE`).
 fn timeout_ms(c: &Ctrl, input: &[u8]) -> Result<u32> {
-    if c.identity().is_none() {
+    if c.facts().identity().is_none() {
         return Err(EBUSY);
     }
     match parse_u32(input) {
@@ -231,7 +232,7 @@ fn timeout_ms(c: &Ctrl, input: &[u8]) -> Result<u32> {
 // Controller ("reserved" before it, as C), the quirks one per line.
 static KATO: CtrlAttr = CtrlAttr::ro(c"kato", |_, w| writeln!(w, "0"));
 static CNTRLTYPE: CtrlAttr = CtrlAttr::ro(c"cntrltype", |c, w| {
-    let t = c.identity().map_or(0, |id| id.cntrltype);
+    let t = c.facts().identity().map_or(0, |id| id.cntrltype);
     let name = match t {
         1 => "io",
         2 => "discovery",
@@ -241,7 +242,7 @@ static CNTRLTYPE: CtrlAttr = CtrlAttr::ro(c"cntrltype", |c, w| {
     writeln!(w, "{}", name)
 });
 static DCTYPE: CtrlAttr = CtrlAttr::ro(c"dctype", |c, w| {
-    let name = match c.identity().map_or(0, |id| id.dctype) {
+    let name = match c.facts().identity().map_or(0, |id| id.dctype) {
         0 => "none",
         1 => "ddc",
         2 => "cdc",
@@ -320,7 +321,7 @@ static HMB: CtrlAttr = CtrlAttr::rw(
         Err(_) => Err(EINVAL),
     },
 )
-.visible_if(|c| c.identity().is_some_and(|id| id.hmpre != 0));
+.visible_if(|c| c.facts().identity().is_some_and(|id| id.hmpre != 0));
 
 // The controller's `diag/` group (C: `nvme_dev_diag_attrs`; `reconnect_count` is
 // fabrics only). Writes set the counters (C: to reset them).
