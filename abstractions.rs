@@ -9,6 +9,7 @@
 pub(crate) mod bar_reg;
 pub(crate) mod bio;
 pub(crate) mod blk_mq;
+mod c_abi;
 pub(crate) mod chrdev;
 pub(crate) mod class;
 pub(crate) mod cred;

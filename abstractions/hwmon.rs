@@ -4,48 +4,57 @@
 //!
 //! C header: [`include/linux/hwmon.h`](srctree/include/linux/hwmon.h)
 //!
-//! 7.3's bindings do not include `hwmon.h`, so the few types and functions used here are
-//! declared below, field for field as the header has them (sizes checked).
+//! 7.3's bindings do not include `hwmon.h`: its types, functions and numbers come from
+//! the module's own bindgen run ([`super::c_abi`]).
 
 use core::{
+    marker::PhantomData,
+    ptr, //
+};
+
+use kernel::{
+    bindings,
+    device::Device,
     ffi::{
         c_char,
         c_int,
         c_long,
         c_void, //
     },
-    marker::PhantomData,
-    ptr,
-};
-
-use kernel::{
-    bindings,
-    device::Device,
     prelude::*,
     sync::Arc, //
 };
 
+use super::c_abi::{
+    self as c,
+    hwmon_channel_info,
+    hwmon_chip_info,
+    hwmon_device_register_with_info,
+    hwmon_device_unregister,
+    hwmon_ops,
+    hwmon_sensor_types, //
+};
 use crate::abstractions::device;
 
 /// `enum hwmon_sensor_types`: `hwmon_temp`.
-const HWMON_TEMP: u32 = 1;
+const HWMON_TEMP: hwmon_sensor_types = c::hwmon_sensor_types_hwmon_temp;
 
 /// A temperature attribute (C: `enum hwmon_temp_attributes`, the ones used here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum TempAttr {
     /// `temp<N>_input`, millidegrees Celsius.
-    Input = 1,
+    Input = c::hwmon_temp_attributes_hwmon_temp_input,
     /// `temp<N>_min`.
-    Min = 5,
+    Min = c::hwmon_temp_attributes_hwmon_temp_min,
     /// `temp<N>_max`.
-    Max = 7,
+    Max = c::hwmon_temp_attributes_hwmon_temp_max,
     /// `temp<N>_crit`.
-    Crit = 9,
+    Crit = c::hwmon_temp_attributes_hwmon_temp_crit,
     /// `temp<N>_alarm`.
-    Alarm = 13,
+    Alarm = c::hwmon_temp_attributes_hwmon_temp_alarm,
     /// `temp<N>_label`.
-    Label = 21,
+    Label = c::hwmon_temp_attributes_hwmon_temp_label,
 }
 
 impl TempAttr {
@@ -68,49 +77,6 @@ impl TempAttr {
     }
 }
 
-/// `struct hwmon_ops`.
-#[repr(C)]
-struct HwmonOps {
-    visible: u16,
-    is_visible: Option<unsafe extern "C" fn(*const c_void, u32, u32, c_int) -> u16>,
-    read:
-        Option<unsafe extern "C" fn(*mut bindings::device, u32, u32, c_int, *mut c_long) -> c_int>,
-    read_string: Option<
-        unsafe extern "C" fn(*mut bindings::device, u32, u32, c_int, *mut *const c_char) -> c_int,
-    >,
-    write: Option<unsafe extern "C" fn(*mut bindings::device, u32, u32, c_int, c_long) -> c_int>,
-}
-kernel::static_assert!(size_of::<HwmonOps>() == 40);
-
-/// `struct hwmon_channel_info`.
-#[repr(C)]
-struct ChannelInfo {
-    ty: u32,
-    config: *const u32,
-}
-kernel::static_assert!(size_of::<ChannelInfo>() == 16);
-
-/// `struct hwmon_chip_info`.
-#[repr(C)]
-struct ChipInfo {
-    ops: *const HwmonOps,
-    info: *const *const ChannelInfo,
-}
-kernel::static_assert!(size_of::<ChipInfo>() == 16);
-
-// Declared over `void *` for the devices: `struct device` is not FFI-safe as bindgen
-// lays it out.
-extern "C" {
-    fn hwmon_device_register_with_info(
-        dev: *mut c_void,
-        name: *const c_char,
-        drvdata: *mut c_void,
-        chip: *const ChipInfo,
-        extra_groups: *const c_void,
-    ) -> *mut c_void;
-    fn hwmon_device_unregister(dev: *mut c_void);
-}
-
 /// What a temperature monitor shows: its channels and their values.
 pub(crate) trait TempSensors: Send + Sync + 'static {
     /// Each channel's attributes ([`TempAttr::bit`]s), ending with a 0 (C: the
@@ -131,21 +97,22 @@ pub(crate) trait TempSensors: Send + Sync + 'static {
 struct Chip<T: TempSensors>(PhantomData<T>);
 
 impl<T: TempSensors> Chip<T> {
-    const OPS: HwmonOps = HwmonOps {
+    const OPS: hwmon_ops = hwmon_ops {
         visible: 0,
         is_visible: Some(Self::is_visible),
         read: Some(Self::read),
         read_string: Some(Self::read_string),
         write: Some(Self::write),
     };
-    const TEMP: ChannelInfo = ChannelInfo {
-        ty: HWMON_TEMP,
+    const TEMP: hwmon_channel_info = hwmon_channel_info {
+        type_: HWMON_TEMP,
         config: T::CHANNELS.as_ptr(),
     };
-    const INFO: [*const ChannelInfo; 2] = [&Self::TEMP, ptr::null()];
-    const CHIP: ChipInfo = ChipInfo {
+    const INFO: [*const hwmon_channel_info; 2] = [&Self::TEMP, ptr::null()];
+    const CHIP: hwmon_chip_info = hwmon_chip_info {
         ops: &Self::OPS,
-        info: &Self::INFO as *const [*const ChannelInfo; 2] as *const *const ChannelInfo,
+        info: &Self::INFO as *const [*const hwmon_channel_info; 2]
+            as *const *const hwmon_channel_info,
     };
 
     /// The `T` a callback is for.
@@ -162,7 +129,7 @@ impl<T: TempSensors> Chip<T> {
     }
 
     /// A temperature attribute of a channel, from the hwmon core's numbers.
-    fn temp(ty: u32, attr: u32, channel: c_int) -> Option<(TempAttr, u32)> {
+    fn temp(ty: hwmon_sensor_types, attr: u32, channel: c_int) -> Option<(TempAttr, u32)> {
         if ty != HWMON_TEMP {
             return None;
         }
@@ -176,7 +143,7 @@ impl<T: TempSensors> Chip<T> {
     /// `dev` is a device of [`Registration`] for a `T`, during one of its callbacks.
     unsafe fn target<'a>(
         dev: *mut bindings::device,
-        ty: u32,
+        ty: hwmon_sensor_types,
         attr: u32,
         channel: c_int,
     ) -> Result<(&'a T, TempAttr, u32)> {
@@ -192,10 +159,10 @@ impl<T: TempSensors> Chip<T> {
     /// Called by the hwmon core with the driver data of a device of [`Registration`].
     unsafe extern "C" fn is_visible(
         data: *const c_void,
-        ty: u32,
+        ty: hwmon_sensor_types,
         attr: u32,
         channel: c_int,
-    ) -> u16 {
+    ) -> c::umode_t {
         let Some((attr, ch)) = Self::temp(ty, attr, channel) else {
             return 0;
         };
@@ -208,17 +175,18 @@ impl<T: TempSensors> Chip<T> {
     /// Called by the hwmon core for a device of [`Registration`]; `val` is writable.
     unsafe extern "C" fn read(
         dev: *mut bindings::device,
-        ty: u32,
+        ty: hwmon_sensor_types,
         attr: u32,
         channel: c_int,
         val: *mut c_long,
     ) -> c_int {
         // SAFETY: Per the function's safety requirements.
         let r = unsafe { Self::target(dev, ty, attr, channel) };
-        match r.and_then(|(t, attr, ch)| t.read(attr, ch)) {
+        let v = r.and_then(|(t, attr, ch)| t.read(attr, ch));
+        match v.and_then(|v| c_long::try_from(v).map_err(|_| ERANGE)) {
             Ok(v) => {
                 // SAFETY: Per the function's safety requirements.
-                unsafe { *val = v as c_long };
+                unsafe { *val = v };
                 0
             }
             Err(e) => e.to_errno(),
@@ -230,7 +198,7 @@ impl<T: TempSensors> Chip<T> {
     /// Called by the hwmon core for a device of [`Registration`]; `s` is writable.
     unsafe extern "C" fn read_string(
         dev: *mut bindings::device,
-        _ty: u32,
+        _ty: hwmon_sensor_types,
         _attr: u32,
         channel: c_int,
         s: *mut *const c_char,
@@ -252,14 +220,15 @@ impl<T: TempSensors> Chip<T> {
     /// Called by the hwmon core for a device of [`Registration`].
     unsafe extern "C" fn write(
         dev: *mut bindings::device,
-        ty: u32,
+        ty: hwmon_sensor_types,
         attr: u32,
         channel: c_int,
         val: c_long,
     ) -> c_int {
         // SAFETY: Per the function's safety requirements.
         let r = unsafe { Self::target(dev, ty, attr, channel) };
-        match r.and_then(|(t, attr, ch)| t.write(attr, ch, i64::from(val))) {
+        let v = i64::try_from(val).map_err(|_| ERANGE);
+        match r.and_then(|(t, attr, ch)| t.write(attr, ch, v?)) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -273,7 +242,7 @@ impl<T: TempSensors> Chip<T> {
 /// `dev` was returned by `hwmon_device_register_with_info` with `Arc::as_ptr(&data)` as
 /// driver data and `Chip<T>`'s description, and stays registered until drop.
 pub(crate) struct Registration<T: TempSensors> {
-    dev: *mut c_void,
+    dev: *mut bindings::device,
     /// Kept alive for the callbacks until the device is unregistered.
     _data: Arc<T>,
 }
@@ -300,11 +269,11 @@ impl<T: TempSensors> Registration<T> {
         // the callbacks only read it as `T`.
         let dev = unsafe {
             hwmon_device_register_with_info(
-                device::as_raw(parent).cast(),
+                device::as_raw(parent),
                 name.as_ptr().cast(),
                 Arc::as_ptr(&data).cast_mut().cast(),
                 &Chip::<T>::CHIP,
-                ptr::null(),
+                ptr::null_mut(),
             )
         };
         let dev = kernel::error::from_err_ptr(dev)?;

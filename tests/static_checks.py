@@ -6,7 +6,8 @@ Each returns (passed, description) pairs for the report:
   `unsafe impl` of the byte traits `AsBytes`/`FromBytes`);
 - every `#[kunit_tests(...)]` suite is in `suite.KUNIT_SUITES`, so the report notices
   one that stops running;
-- no generated file (`__pycache__`, `*.pyc`, `*.o`, `*.ko`) is tracked by git;
+- no generated file (`__pycache__`, `*.pyc`, `*.o`, `*.ko`, bindgen's `*_generated.rs`) is
+  tracked by git;
 - every guest test script is in a run of `suite.RUNS`, and every run's scripts exist;
 - no source file over `MAX_FILE_LINES` lines, no function over `MAX_FN_LINES`;
 - no module imports its parent's whole namespace (`use super::*;` outside test modules).
@@ -78,7 +79,7 @@ def kunit_suites_listed(sources, listed):
 
 def no_generated_files():
     files = subprocess.check_output(["git", "ls-files"], cwd=TOP, text=True).split()
-    bad = [f for f in files if "__pycache__" in f or f.endswith((".pyc", ".o", ".ko"))]
+    bad = [f for f in files if "__pycache__" in f or f.endswith((".pyc", ".o", ".ko", "_generated.rs"))]
     return [(not bad, f"static: no generated files in git ({', '.join(bad) or 'none'})")]
 
 

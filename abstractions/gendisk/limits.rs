@@ -7,11 +7,14 @@
 
 use kernel::bindings;
 
-/// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from bindings.
-const BLK_FEAT_WRITE_CACHE: u32 = 1 << 0;
-const BLK_FEAT_FUA: u32 = 1 << 1;
-const BLK_FEAT_POLL: u32 = 1 << 9;
-const BLK_FEAT_ZONED: u32 = 1 << 10;
+/// `BLK_FEAT_*` queue features (`include/linux/blkdev.h`), missing from the kernel's
+/// bindings: from the module's own ([`super::super::c_abi`]).
+use super::super::c_abi::{
+    RUST_NVME_BLK_FEAT_FUA as BLK_FEAT_FUA,
+    RUST_NVME_BLK_FEAT_POLL as BLK_FEAT_POLL,
+    RUST_NVME_BLK_FEAT_WRITE_CACHE as BLK_FEAT_WRITE_CACHE,
+    RUST_NVME_BLK_FEAT_ZONED as BLK_FEAT_ZONED, //
+};
 
 /// `enum blk_integrity_flags` (`include/linux/blk-integrity.h`, not in the bindings):
 /// the device checks the protection information, its reference tag is the block
