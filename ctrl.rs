@@ -35,6 +35,7 @@ use kernel::{
 mod admin;
 mod aen;
 mod bringup;
+mod devices;
 mod enable;
 mod facts;
 mod gate;
@@ -69,10 +70,9 @@ pub(crate) use state::{
     State, //
 };
 
-use subsys::Membership;
-
 use admin::AdminQueue;
 pub(crate) use admin::DmaHold;
+use devices::Devices;
 use facts::Facts;
 pub(crate) use facts::Thermal;
 use gate::UserGate;
@@ -250,13 +250,23 @@ struct Hw {
 /// # Lock order
 ///
 /// Sleeping locks, outermost first: `gate` (held only to enter or leave, never across a
-/// command) and `inner` (the reset, scan and removal paths) -> `subsys` -> `class_dev` ->
-/// `hw`. Spinlocks are innermost and never nest with each other: `state`, `admin`,
-/// `facts`'s (what bring-up learnt, `ctrl/facts.rs`), and the interrupt-safe `this` and
-/// `aen`; below them only the queue pairs' own ring locks (`crate::queue`) and the tag
-/// set's (`crate::mq`). No lock
+/// command) and `inner` (the reset, scan and removal paths) -> `devices`' (`subsys` ->
+/// `class_dev`, `hwmon` -> `class_dev`: `ctrl/devices.rs`) -> `hw`. Spinlocks are
+/// innermost and never nest with each other: `state`, `admin`, `facts`'s (what bring-up
+/// learnt, `ctrl/facts.rs`), and the interrupt-safe `this` and `aen`; below them only the
+/// queue pairs' own ring locks (`crate::queue`) and the tag set's (`crate::mq`). No lock
 /// of the controller is held while waiting for I/O to complete, except `inner` by paths
 /// whose I/O the timeout handler can end without it (it takes only `hw` and `admin`).
+/// Probe teaches lockdep this order ([`Ctrl::teach_lock_order`]).
+///
+/// # Parts
+///
+/// Each with one job and its lock: `state` (the state machine, `ctrl/state.rs`),
+/// `facts` (what bring-up learnt), `admin` (the admin queue and its slots,
+/// `ctrl/admin.rs`), `hw` (vectors, I/O queues, tag set: what a disable touches),
+/// `inner` (the disks, and the serialisation of reset, scan and removal), `aen`
+/// (asynchronous events, `ctrl/aen.rs`), `users` (the passthrough gate, `ctrl/gate.rs`),
+/// `devices` (sysfs presence), `diag` (counters, `crate::diag::errors`).
 #[pin_data(PinnedDrop)]
 pub(crate) struct Ctrl {
     pdev: ARef<pci::Device>,
@@ -312,22 +322,10 @@ pub(crate) struct Ctrl {
     /// taken in interrupt context.
     #[pin]
     hw: Mutex<Hw>,
-    /// `/sys/class/nvme/nvme<N>`, the parent of the disks; removed after them. It holds
-    /// a reference to the controller (its attributes' data): `remove` breaks the cycle.
-    /// Lock order: after `inner` and `subsys`, before `hw`.
+    /// The class device `nvme<N>`, the subsystem membership and the hardware monitor
+    /// (`ctrl/devices.rs`). Lock order: after `inner`, before `hw`.
     #[pin]
-    class_dev: Mutex<Option<ClassDevice<Ctrl>>>,
-    /// What the interface layers provide (the subsystem device).
-    ifaces: &'static Interfaces,
-    /// `/sys/class/nvme-subsystem/nvme-subsys<N>`, created by the first Identify. Lock
-    /// order: after `inner`, before `class_dev` (and the subsystem list, which nests
-    /// inside both).
-    #[pin]
-    subsys: Mutex<Option<Membership>>,
-    /// The hardware monitor (`/sys/class/hwmon/hwmon<M>` under `nvme<N>`), from the first
-    /// bring-up to removal. Lock order: after `inner`, before `class_dev`.
-    #[pin]
-    hwmon: Mutex<Option<KBox<dyn Send + Sync>>>,
+    devices: Devices,
     /// What bring-up learnt about the controller (CAP, Identify, effects, limits);
     /// apart from `inner` so that sysfs, hwmon and passthrough never wait for a reset.
     /// Lock order: innermost.
@@ -398,7 +396,6 @@ impl Ctrl {
                 fault,
                 params,
                 quirks,
-                ifaces,
                 state <- new_spinlock!(State::New),
                 reset_work <- new_work!("rust_nvme::reset_work"),
                 scan_work <- new_work!("rust_nvme::scan_work"),
@@ -408,9 +405,7 @@ impl Ctrl {
                 inner <- new_mutex!(Inner::default()),
                 admin <- new_spinlock!(None),
                 hw <- new_mutex!(Hw::default()),
-                class_dev <- new_mutex!(None),
-                subsys <- new_mutex!(None),
-                hwmon <- new_mutex!(None),
+                devices <- Devices::new(ifaces),
             }? Error),
             GFP_KERNEL,
         )
@@ -431,9 +426,7 @@ impl Ctrl {
             return;
         }
         let inner = self.inner.lock();
-        {
-            let subsys = self.subsys.lock();
-            let class_dev = self.class_dev.lock();
+        self.devices.teach_lock_order(|| {
             let hw = self.hw.lock();
             // The spinlocks are innermost and never nest with each other: each alone.
             drop(self.state.lock());
@@ -441,11 +434,9 @@ impl Ctrl {
             let _ = self.facts.identity();
             drop(self.aen.lock());
             drop(self.this.lock());
-            drop((hw, class_dev, subsys));
-        }
-        let hwmon = self.hwmon.lock();
-        let class_dev = self.class_dev.lock();
-        drop((class_dev, hwmon, inner));
+            drop(hw);
+        });
+        drop(inner);
     }
 
     fn dev(&self) -> &device::Device {
@@ -533,39 +524,6 @@ impl Ctrl {
         if let Some(this) = self.arc() {
             let _ = workqueue::system_long().enqueue::<_, ID>(this);
         }
-    }
-
-    /// Gives the controller its class device `nvme<N>` (sysfs attributes, made by the
-    /// glue at probe); it goes with the controller's removal.
-    pub(crate) fn set_class_device(&self, dev: ClassDevice<Ctrl>) {
-        *self.class_dev.lock() = Some(dev);
-    }
-
-    /// Puts the controller into its subsystem (`nvme-subsys<N>`, shared with the other
-    /// controllers of its NQN) once it has identified itself (C: `nvme_init_subsystem`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Membership::join`]: the subsystem refuses the controller (as C, which then
-    /// fails it), or sysfs fails.
-    fn add_subsystem(&self) -> Result {
-        let mut subsys = self.subsys.lock();
-        // Joined by the first bring-up. Every later one (a reset) returns here without
-        // `class_dev`, which a namespace scan holds while its disk reads the partition
-        // table: that read may be waiting for this very reset.
-        if subsys.is_some() {
-            return Ok(());
-        }
-        let class_dev = self.class_dev.lock();
-        let (None, Some(cd), Some(ident)) =
-            (subsys.as_ref(), class_dev.as_ref(), self.facts.identity())
-        else {
-            return Ok(());
-        };
-        let m = Membership::join(self, cd, &ident)
-            .inspect_err(|e| ctrl_err!(self.instance, "cannot join its subsystem ({:?})\n", e))?;
-        *subsys = Some(m);
-        Ok(())
     }
 
     /// Whether the controller implements at least NVMe `mjr`.`mnr`.

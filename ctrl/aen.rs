@@ -362,9 +362,7 @@ impl Ctrl {
         let Ok(env) = CStr::from_bytes_with_nul(env.bytes()) else {
             return;
         };
-        if let Some(d) = self.class_dev.lock().as_ref() {
-            d.uevent_change(env);
-        }
+        self.class_device_uevent(env);
     }
 }
 

@@ -404,17 +404,8 @@ impl Ctrl {
                 cctemp: idc.cctemp,
             },
         );
-        // What sysfs shows from Identify (`hmb`, `cmb*`: C's `nvme_update_attrs`) and the
-        // hardware monitor are set up by the first bring-up only (C: `!ctrl->identified`):
-        // a later one, a reset, may run while a namespace scan holds `class_dev`, its
-        // partition read waiting for this very reset.
         if self.facts.first_identify() {
-            if let Some(cd) = self.class_dev.lock().as_ref() {
-                if let Err(e) = (self.ifaces.update_ctrl_attrs)(cd) {
-                    ctrl_warn!(self.instance, "sysfs update failed ({:?})\n", e);
-                }
-            }
-            self.register_hwmon();
+            self.show_identified();
         }
         self.add_subsystem()?;
         self.aen_configure(admin, idc.oaes, idc.aerl);

@@ -5,10 +5,7 @@
 
 use kernel::{
     prelude::*,
-    sync::{
-        aref::ARef,
-        Arc, //
-    },
+    sync::Arc, //
 };
 
 use super::{
@@ -16,7 +13,6 @@ use super::{
     Ctrl, //
 };
 use crate::{
-    diag::log::ctrl_warn,
     spec::cmd::{
         AdminOpcode,
         Command,
@@ -70,31 +66,5 @@ impl Ctrl {
             Command::temp_threshold(true, sensor, under, kelvin),
         )
         .map(|_| ())
-    }
-
-    /// Keeps the hardware monitor registration (made by the interfaces' `hwmon` at the
-    /// first bring-up) until removal.
-    pub(super) fn register_hwmon(&self) {
-        let Some(register) = self.ifaces.hwmon else {
-            return;
-        };
-        let mut hw = self.hwmon.lock();
-        if hw.is_some() {
-            return;
-        }
-        let (Some(this), Some(cd)) = (
-            self.arc(),
-            self.class_dev
-                .lock()
-                .as_ref()
-                .map(|d| ARef::from(d.as_ref())),
-        ) else {
-            return;
-        };
-        match register(this, &cd) {
-            Ok(r) => *hw = Some(r),
-            // As C: a controller without a monitor still works.
-            Err(e) => ctrl_warn!(self.instance, "no hardware monitor ({:?})\n", e),
-        }
     }
 }

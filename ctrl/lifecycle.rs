@@ -150,7 +150,7 @@ impl Ctrl {
     pub(crate) fn remove(&self) {
         self.change_state(State::Deleting);
         // The monitor's readers send admin commands: they finish before the teardown.
-        drop(self.hwmon.lock().take());
+        self.remove_hwmon();
         // Admin passthrough in progress finishes first (unbind deleted /dev/nvme<N>).
         self.close_gate();
         self.flush_reset_work();
@@ -178,10 +178,8 @@ impl Ctrl {
         // An event that arrived before the handlers were freed may have queued work
         // again; the admin queue is gone now, so nothing can queue it after this.
         self.cancel_event_work();
-        // The disks are gone: now their parent. Sysfs users (a `reset_controller` write,
-        // refused since `Deleting`) finish before this returns.
-        drop(self.subsys.lock().take());
-        drop(self.class_dev.lock().take());
+        // The disks are gone: now their parent.
+        self.remove_devices();
         self.change_state(State::Dead);
         // Nothing queues work any more: the controller may go with its last user.
         self.drop_self_ref();

@@ -440,15 +440,13 @@ impl Ctrl {
                 ""
             }
         );
-        let disk = {
-            let class_dev = self.class_dev.lock();
-            let parent = class_dev.as_ref().ok_or(ENODEV)?.as_ref();
+        let disk = self.with_class_device(|parent| {
             let (disk, zones) = mq::Disk::new(tagset, f.ns, &f.lim, parent)?;
             if let Err(e) = zones {
                 self.warn_zones(id, e);
             }
             // As C, a namespace without its generic device still has its disk.
-            let ng = (self.ifaces.ng_device)(disk.get(), self.instance, id, parent)
+            let ng = (self.devices.ifaces().ng_device)(disk.get(), self.instance, id, parent)
                 .inspect_err(|_| {
                     dev_err!(
                         self.dev(),
@@ -458,8 +456,8 @@ impl Ctrl {
                     )
                 })
                 .ok();
-            Disk { _ng: ng, disk }
-        };
+            Ok(Disk { _ng: ng, disk })
+        })?;
         // The tag set's timeout is the module parameter's; sysfs may have changed it.
         disk.set_timeout_ms(self.diag.io_timeout_ms.load(Relaxed));
         match f.no_block_io {

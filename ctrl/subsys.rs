@@ -150,7 +150,7 @@ impl Membership {
                 p
             }
             None => {
-                let dev = SubsysDevice((ctrl.ifaces.subsys_device)(
+                let dev = SubsysDevice((ctrl.devices.ifaces().subsys_device)(
                     Arc::new(*ident, GFP_KERNEL)?,
                     instance,
                 )?);
