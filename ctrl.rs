@@ -76,6 +76,7 @@ use devices::Devices;
 use facts::Facts;
 pub(crate) use facts::Thermal;
 use gate::UserGate;
+use ns::Namespaces;
 use teardown::Teardown;
 
 use crate::{
@@ -213,24 +214,8 @@ pub(crate) struct Params {
     pub(crate) max_retries: u8,
 }
 
-/// What bring-up builds and teardown releases.
-///
-/// The tag set and the disks are built by the first bring-up and survive resets; the
-/// queues on the controller, the admin queue and the interrupt handlers are rebuilt by
-/// every bring-up.
-#[derive(Default)]
-struct Inner {
-    /// The namespaces' disks; they go before the tag set they use (in `Hw`: see
-    /// [`Ctrl::release`]).
-    disks: KVec<Disk>,
-    /// Disk numbers of disks taken out of `disks` but not yet deleted (still named).
-    retired_ids: KVec<u32>,
-    /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
-    dbbuf: Option<Arc<DbBuf>>,
-}
-
 /// What disabling the controller touches (C: what `nvme_dev_disable` touches under
-/// `shutdown_lock`), apart from [`Inner`] so that the timeout handler can disable the
+/// `shutdown_lock`), apart from [`Namespaces`] so that the timeout handler can disable the
 /// controller while the reset work, a scan or removal holds `inner` and waits for the
 /// very request that timed out.
 #[derive(Default)]
@@ -243,6 +228,8 @@ struct Hw {
     tagset: Option<Arc<TagSet>>,
     /// The I/O queues exist on the controller and it is enabled.
     queues_live: bool,
+    /// Shadow doorbell buffers, allocated by the first bring-up that uses them.
+    dbbuf: Option<Arc<DbBuf>>,
 }
 
 /// One NVMe controller.
@@ -263,10 +250,11 @@ struct Hw {
 ///
 /// Each with one job and its lock: `state` (the state machine, `ctrl/state.rs`),
 /// `facts` (what bring-up learnt), `admin` (the admin queue and its slots,
-/// `ctrl/admin.rs`), `hw` (vectors, I/O queues, tag set: what a disable touches),
-/// `inner` (the disks, and the serialisation of reset, scan and removal), `aen`
-/// (asynchronous events, `ctrl/aen.rs`), `users` (the passthrough gate, `ctrl/gate.rs`),
-/// `devices` (sysfs presence), `diag` (counters, `crate::diag::errors`).
+/// `ctrl/admin.rs`), `hw` (vectors, I/O queues, tag set, shadow doorbells: what a
+/// disable touches), `inner` ([`Namespaces`], the disks, `ctrl/ns.rs`; its lock also
+/// serialises reset, scan and removal), `aen` (asynchronous events, `ctrl/aen.rs`),
+/// `users` (the passthrough gate, `ctrl/gate.rs`), `devices` (sysfs presence,
+/// `ctrl/devices.rs`), `diag` (counters, `crate::diag::errors`).
 #[pin_data(PinnedDrop)]
 pub(crate) struct Ctrl {
     pdev: ARef<pci::Device>,
@@ -307,10 +295,10 @@ pub(crate) struct Ctrl {
     /// which waits for the users to leave. Lock order: outermost (its own lock).
     #[pin]
     users: UserGate,
-    /// What the reset, scan and removal paths work on. Lock order: outermost (before
-    /// `subsys`, `class_dev`, `hw` and the spinlocks).
+    /// The namespaces' disks; held by the reset, scan and removal paths throughout.
+    /// Lock order: outermost (before `devices`, `hw` and the spinlocks).
     #[pin]
-    inner: Mutex<Inner>,
+    inner: Mutex<Namespaces>,
     /// The admin queue while the controller is enabled; apart from `inner` so that
     /// timeout handlers reach it while a reset holds `inner`. Lock order: innermost.
     #[pin]
@@ -402,7 +390,7 @@ impl Ctrl {
                 aen_work <- new_work!("rust_nvme::aen_work"),
                 aen <- new_spinlock_irq!(aen::AenQueue::default()),
                 users <- UserGate::new(),
-                inner <- new_mutex!(Inner::default()),
+                inner <- new_mutex!(Namespaces::default()),
                 admin <- new_spinlock!(None),
                 hw <- new_mutex!(Hw::default()),
                 devices <- Devices::new(ifaces),
@@ -634,6 +622,7 @@ impl Ctrl {
     /// On failure the controller is marked dead (C: `nvme_reset_work`,
     /// `nvme_remove_dead_ctrl`).
     fn reset_work_fn(&self) {
+        // Held throughout: no scan or removal runs while the controller comes up.
         let mut inner = self.inner.lock();
         if self.state() == State::Resetting {
             ctrl_info!(self.instance, "resetting controller\n");
@@ -643,7 +632,7 @@ impl Ctrl {
             // Removal began; it finishes the teardown.
             return;
         }
-        match self.bring_up(&mut inner) {
+        match self.bring_up() {
             Ok(()) => {
                 if self.change_state(State::Live) {
                     self.unquiesce_io();

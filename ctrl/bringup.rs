@@ -22,7 +22,6 @@ use super::{
     io_queue_split,
     io_queue_vector,
     Ctrl,
-    Inner,
     IoQueue,
     TagSet,
     Thermal,
@@ -92,7 +91,6 @@ impl Ctrl {
     /// (C: `nvme_dbbuf_set`); on any failure the queues just use MMIO doorbells.
     pub(super) fn setup_dbbuf(
         &self,
-        inner: &mut Inner,
         admin: &AdminQueue,
         live: &[Arc<IoQueue>],
         stride: usize,
@@ -102,13 +100,15 @@ impl Ctrl {
         if !self.params.shadow_doorbell || id.oacs & OACS_DBBUF == 0 || live.is_empty() {
             return;
         }
-        if inner.dbbuf.is_none() {
-            match self.bound_dev().and_then(|dev| DbBuf::new(&dev, page_size)) {
-                Ok(b) => inner.dbbuf = Some(b),
-                Err(_) => return,
-            }
+        // Allocated by the first bring-up that uses them, outside `hw` (which the
+        // timeout handler takes: no allocation waits for reclaim under it).
+        if self.hw.lock().dbbuf.is_none() {
+            let Ok(b) = self.bound_dev().and_then(|dev| DbBuf::new(&dev, page_size)) else {
+                return;
+            };
+            self.hw.lock().dbbuf.get_or_insert(b);
         }
-        let Some(buf) = inner.dbbuf.clone() else {
+        let Some(buf) = self.hw.lock().dbbuf.clone() else {
             return;
         };
         // Every bring-up starts from zero: the queues' tails and heads are zero again.
@@ -140,7 +140,7 @@ impl Ctrl {
     }
 
     /// Everything from a disabled controller to disks (C: `nvme_reset_work`).
-    pub(super) fn bring_up(&self, inner: &mut Inner) -> Result {
+    pub(super) fn bring_up(&self) -> Result {
         let bound = self.bound_dev()?;
         let dev: &device::Device<device::Bound> = &bound;
         let (cap, page_shift) = self.check_cap(dev)?;
@@ -165,7 +165,7 @@ impl Ctrl {
         let first = self.tagset().is_none();
         let (live, nr_irq, nr_poll) =
             self.create_io_queues(dev, &admin, (nr_irq, nr_poll), depth, stride, nvec)?;
-        self.setup_dbbuf(inner, &admin, &live, stride, page_size);
+        self.setup_dbbuf(&admin, &live, stride, page_size);
         self.request_io_vectors(&admin, &live, nvec)?;
         self.hw.lock().queues_live = true;
         let depth = live.first().map_or(depth, |q| q.depth);

@@ -24,7 +24,6 @@ use super::{
     Ctrl,
     Disk,
     DiskRef,
-    Inner,
     NsInfo,
     State,
     TagSet,
@@ -35,7 +34,10 @@ use crate::{
         fault_inject::NvmeFault,
         log::{
             ctrl_err,
-            ctrl_warn, //
+            ctrl_warn,
+            ns_err,
+            ns_info,
+            ns_warn, //
         },
     },
     mq::{
@@ -88,6 +90,39 @@ pub(super) struct ScanOutcome {
     added: KVec<(Arc<TagSet>, Found)>,
 }
 
+/// The namespaces as disks (C: `ctrl->namespaces`): one part of the composed [`Ctrl`],
+/// under its `inner` lock, which also serialises reset, scan and removal.
+#[derive(Default)]
+pub(super) struct Namespaces {
+    /// The namespaces' disks; they go before the tag set they use (in `Hw`: see
+    /// [`Ctrl::release`]).
+    pub(super) disks: KVec<Disk>,
+    /// Disk numbers of disks taken out of `disks` but not yet deleted (still named).
+    retired_ids: KVec<u32>,
+}
+
+impl Namespaces {
+    /// The lowest disk number from 1 that no disk uses (C: `ida_alloc_min(.., 1, ..)` on
+    /// the subsystem's namespace instances).
+    fn free_disk_id(&self) -> u32 {
+        (1..)
+            .find(|n| {
+                !self.disks.iter().any(|d| d.ns().disk_id == *n) && !self.retired_ids.contains(n)
+            })
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Takes the disk at `pos` out of service: marked dead (I/O fails fast), moved to
+    /// `removed` for deletion outside `inner`, its number kept until then.
+    fn retire_disk(&mut self, pos: usize, removed: &mut KVec<Disk>) -> Result {
+        let d = self.disks.remove(pos)?;
+        d.mark_dead();
+        self.retired_ids.push(d.ns().disk_id, GFP_KERNEL)?;
+        removed.push(d, GFP_KERNEL)?;
+        Ok(())
+    }
+}
+
 impl Ctrl {
     /// Queues a namespace scan (C: `nvme_queue_scan`); only while live.
     pub(crate) fn queue_scan(&self) {
@@ -137,7 +172,7 @@ impl Ctrl {
                     disk.mark_dead();
                 }
                 if inner.disks.push(disk, GFP_KERNEL).is_err() {
-                    dev_err!(self.dev(), "nvme{}n{}: out of memory\n", self.instance, id);
+                    ns_err!(self.instance, id, "out of memory\n");
                 }
             }
         }
@@ -145,13 +180,7 @@ impl Ctrl {
         let mut gone = KVec::new();
         for d in out.removed {
             let id = d.ns().disk_id;
-            dev_info!(
-                self.dev(),
-                "nvme{}n{}: namespace {} removed\n",
-                self.instance,
-                id,
-                d.ns().nsid
-            );
+            ns_info!(self.instance, id, "namespace {} removed\n", d.ns().nsid);
             drop(d);
             let _ = gone.push(id, GFP_KERNEL);
         }
@@ -180,36 +209,28 @@ impl Ctrl {
         match res {
             Ok(()) => match f.no_block_io {
                 Some(why) => self.warn_passthrough_only(id, nsid, why),
-                None if old_bs != 1 << f.lim.lba_shift || old_cap == 0 => dev_info!(
-                    self.dev(),
-                    "nvme{}n{}: namespace {} now {} blocks of {} bytes\n",
+                None if old_bs != 1 << f.lim.lba_shift || old_cap == 0 => ns_info!(
                     self.instance,
                     id,
+                    "namespace {} now {} blocks of {} bytes\n",
                     nsid,
                     f.nsze,
                     1u32 << f.lim.lba_shift
                 ),
-                None => dev_info!(
-                    self.dev(),
-                    "nvme{}n{}: capacity changed to {} blocks\n",
-                    self.instance,
-                    id,
-                    f.nsze
-                ),
+                None => ns_info!(self.instance, id, "capacity changed to {} blocks\n", f.nsze),
             },
             Err(e) => {
-                dev_err!(
-                    self.dev(),
-                    "nvme{}n{}: namespace {}: new limits refused ({:?}); removing the disk\n",
+                ns_err!(
                     self.instance,
                     id,
+                    "namespace {}: new limits refused ({:?}); removing the disk\n",
                     nsid,
                     e
                 );
                 drop(d);
                 let mut inner = self.inner.lock();
                 if let Some(p) = inner.disks.iter().position(|x| x.ns().disk_id == id) {
-                    let _ = Self::retire_disk(&mut inner, p, removed);
+                    let _ = inner.retire_disk(p, removed);
                 }
             }
         }
@@ -217,45 +238,18 @@ impl Ctrl {
 
     /// Says that the zones of disk `id` could not be read (C goes on with the disk).
     fn warn_zones(&self, id: u32, e: Error) {
-        dev_warn!(
-            self.dev(),
-            "nvme{}n{}: zone revalidation failed ({:?})\n",
-            self.instance,
-            id,
-            e
-        );
+        ns_warn!(self.instance, id, "zone revalidation failed ({:?})\n", e);
     }
 
     /// Says why disk `id` (namespace `nsid`) has capacity 0.
     fn warn_passthrough_only(&self, id: u32, nsid: u32, why: &str) {
-        dev_warn!(
-            self.dev(),
-            "nvme{}n{}: namespace {}: {}; capacity 0, passthrough only\n",
+        ns_warn!(
             self.instance,
             id,
+            "namespace {}: {}; capacity 0, passthrough only\n",
             nsid,
             why
         );
-    }
-
-    /// The lowest disk number from 1 that no disk uses (C: `ida_alloc_min(.., 1, ..)` on
-    /// the subsystem's namespace instances).
-    fn free_disk_id(inner: &Inner) -> u32 {
-        (1..)
-            .find(|n| {
-                !inner.disks.iter().any(|d| d.ns().disk_id == *n) && !inner.retired_ids.contains(n)
-            })
-            .unwrap_or(u32::MAX)
-    }
-
-    /// Takes the disk at `pos` out of service: marked dead (I/O fails fast), moved to
-    /// `removed` for deletion outside `inner`, its number kept until then.
-    fn retire_disk(inner: &mut Inner, pos: usize, removed: &mut KVec<Disk>) -> Result {
-        let d = inner.disks.remove(pos)?;
-        d.mark_dead();
-        inner.retired_ids.push(d.ns().disk_id, GFP_KERNEL)?;
-        removed.push(d, GFP_KERNEL)?;
-        Ok(())
     }
 
     /// Reads the Changed Namespace List with RAE clear, which acknowledges the notice so
@@ -286,7 +280,7 @@ impl Ctrl {
     /// `inner`.
     pub(super) fn scan_namespaces(
         &self,
-        inner: &mut Inner,
+        inner: &mut Namespaces,
         admin: &AdminQueue,
         out: &mut ScanOutcome,
     ) -> Result {
@@ -300,7 +294,7 @@ impl Ctrl {
                 i += 1;
                 continue;
             }
-            Self::retire_disk(inner, i, &mut out.removed)?;
+            inner.retire_disk(i, &mut out.removed)?;
         }
         for nsid in nsids {
             // As C: a namespace that cannot be identified is skipped, not the scan (but
@@ -374,7 +368,7 @@ impl Ctrl {
     /// into `out`. Returns false when the scan must stop (no tag set to add disks to).
     fn scan_found(
         &self,
-        inner: &mut Inner,
+        inner: &mut Namespaces,
         nsid: u32,
         found: Option<Found>,
         out: &mut ScanOutcome,
@@ -382,13 +376,13 @@ impl Ctrl {
         let pos = inner.disks.iter().position(|d| d.ns().nsid == nsid);
         match (found, pos) {
             (None, None) => {}
-            (None, Some(p)) => Self::retire_disk(inner, p, &mut out.removed)?,
+            (None, Some(p)) => inner.retire_disk(p, &mut out.removed)?,
             // Another namespace under the same NSID (deleted and created again, of
             // another command set perhaps): its disk goes, as in C
             // (`nvme_validate_ns`); the next scan adds the new one.
             (Some(f), Some(p)) if inner.disks[p].ns().ids != f.ns.ids => {
                 ctrl_err!(self.instance, "identifiers changed for nsid {}\n", nsid);
-                Self::retire_disk(inner, p, &mut out.removed)?;
+                inner.retire_disk(p, &mut out.removed)?;
             }
             (Some(f), Some(p)) => {
                 let d = &inner.disks[p];
@@ -411,7 +405,7 @@ impl Ctrl {
                 let Some(tagset) = self.tagset() else {
                     return Ok(false);
                 };
-                f.ns.disk_id = Self::free_disk_id(inner);
+                f.ns.disk_id = inner.free_disk_id();
                 inner.retired_ids.push(f.ns.disk_id, GFP_KERNEL)?;
                 let name = CString::try_from_fmt(fmt!("nvme{}n{}", self.instance, f.ns.disk_id))?;
                 f.ns.fault = NvmeFault::new(&name);
@@ -424,11 +418,10 @@ impl Ctrl {
     /// Adds the disk of a namespace.
     fn add_disk(&self, tagset: &TagSet, f: Found) -> Result<Disk> {
         let (nsid, id, lba_shift) = (f.ns.nsid, f.ns.disk_id, f.ns.lba_shift());
-        dev_info!(
-            self.dev(),
-            "nvme{}n{}: deallocated blocks read {}{}\n",
+        ns_info!(
             self.instance,
             id,
+            "deallocated blocks read {}{}\n",
             if f.reads_zeroes {
                 "as zeroes"
             } else {
@@ -461,11 +454,10 @@ impl Ctrl {
         // The tag set's timeout is the module parameter's; sysfs may have changed it.
         disk.set_timeout_ms(self.diag.io_timeout_ms.load(Relaxed));
         match f.no_block_io {
-            None => dev_info!(
-                self.dev(),
-                "nvme{}n{}: namespace {}, {} blocks of {} bytes\n",
+            None => ns_info!(
                 self.instance,
                 id,
+                "namespace {}, {} blocks of {} bytes\n",
                 nsid,
                 f.nsze,
                 1u32 << lba_shift

@@ -13,7 +13,7 @@ use super::{
     admin::AdminQueue,
     Ctrl,
     Hw,
-    Inner, //
+    Namespaces, //
 };
 use crate::{
     diag::log::ctrl_info,
@@ -180,7 +180,7 @@ impl Ctrl {
 
     /// Marks the controller dead: I/O in flight and to come fails, disks are marked dead
     /// (they stay until unbind), the queues run again so nothing waits forever.
-    pub(super) fn kill(&self, inner: &mut Inner) {
+    pub(super) fn kill(&self, inner: &mut Namespaces) {
         if let Some(ts) = self.tagset() {
             ts.set_dead();
         }
@@ -192,11 +192,11 @@ impl Ctrl {
 
     /// Releases everything bring-up built (after the I/O path was disabled).
     ///
-    /// All of `Inner` goes, not a list of its fields: the controller itself may outlive
+    /// All of [`Namespaces`] goes, not a list of its fields, and the memory of `hw`: the controller itself may outlive
     /// the unbind (a namespace of a disk still open holds it, as C's `ns->ctrl`), but no
     /// DMA memory (queues, shadow doorbells, identify data) may outlive the driver's
     /// binding to the device.
-    pub(super) fn release(&self, inner: &mut Inner) {
+    pub(super) fn release(&self, inner: &mut Namespaces) {
         // Field order drops the disks before the tag set they use; the handlers (freed in
         // `disable_io`) went before both.
         drop(core::mem::take(inner));
@@ -214,6 +214,7 @@ impl Ctrl {
         }
         hw.tagset = None;
         hw.vectors = None;
+        hw.dbbuf = None;
         drop(hw);
         drop(old);
     }

@@ -44,6 +44,7 @@ use crate::{
             Queued, //
         },
     },
+    diag::log::ns_err,
     spec::cmd::{
         Command,
         DSM_MAX_RANGES, //
@@ -339,10 +340,10 @@ impl<C: IoController> DiskView<'_, C> {
             for d in descs.chunks_exact(size_of::<ZoneDescriptor>()).take(nz) {
                 let d = ZoneDescriptor::from_bytes_copy(d).ok_or(EINVAL)?;
                 let z = d.to_zone(shift, zone_sectors).map_err(|BadZoneType(t)| {
-                    pr_err!(
-                        "nvme{}n{}: invalid zone type {:#x} at zone {}\n",
+                    ns_err!(
                         ns.instance,
                         ns.disk_id,
+                        "invalid zone type {:#x} at zone {}\n",
                         t,
                         idx
                     );

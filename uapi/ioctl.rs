@@ -21,7 +21,8 @@
 
 use crate::diag::log::{
     ctrl_err,
-    ctrl_warn, //
+    ctrl_warn,
+    ns_err, //
 };
 
 use core::{
@@ -272,11 +273,10 @@ fn validate(
     }
     if let Some(ns) = ns {
         if p.nsid != ns.nsid {
-            dev_err!(
-                ctrl.pci_dev().as_ref(),
-                "nvme{}n{}: passthrough nsid ({}) does not match the namespace\n",
+            ns_err!(
                 ns.instance,
                 ns.disk_id,
+                "passthrough nsid ({}) does not match the namespace\n",
                 p.nsid
             );
             return Err(EINVAL);
