@@ -381,6 +381,7 @@ impl QueuePair {
     /// read without the consumer's state (C: `nvme_cqe_pending`, before a poller takes
     /// the CQ's lock). A stale position only makes the answer stale: at worst the caller
     /// takes the lock for nothing, or polls again. Out of range: yes.
+    #[inline]
     pub(crate) fn cq_pending(&self, bits: u32) -> bool {
         let head = usize::from(bits as u16);
         let phase = bits >> 16 & 1 != 0;
